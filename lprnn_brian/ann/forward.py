@@ -1,0 +1,229 @@
+r"""Numpy float32 reference forward pass of the rate lpRNN (spec §2.1–2.2), vectorised over samples.
+
+clamp_then_filter (the trained model):
+
+.. math:: z_t = W x_t + b + U h_{t-1},\quad h_t = a\,h_{t-1} + (1-a)\,\mathrm{clamp}(z_t, 0, I_{in})
+
+filter_then_clamp (what the ΣΔ network computes):
+
+.. math:: z_t = W x_t + b + U \hat h_{t-1},\quad \tilde h_t = \max(0, a\,\tilde h_{t-1} + (1-a)\,z_t),\quad
+          \hat h_t = \min(\tilde h_t, I_{in})
+
+and the next layer receives :math:`\hat h`. The read-out is :math:`o_t = W_o h_t + b_o` at every frame;
+the logits are the mean of :math:`o_t` over the read-out window. The float32 operations follow the order of
+the authors' torch code (``(W x + b) + U h``, then ``a·h + (1−a)·act``), so results agree with torch to
+float32 rounding of the matrix products.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import UserInputError
+from .model import READOUT_WINDOWS, Layer, LpRNNModel
+
+CLAMPS = ("clamp_then_filter", "filter_then_clamp")
+
+
+def readout_start(n_frames: int, window: str) -> int:
+    """First frame (0-based) of the read-out window: ⌊T/2⌋ for ``'second_half'``, 0 for ``'all'``."""
+    if window not in READOUT_WINDOWS:
+        raise UserInputError(f"read-out window must be one of {READOUT_WINDOWS}, got {window!r}")
+    return n_frames // 2 if window == "second_half" else 0
+
+
+def window_mean(o: np.ndarray, window: str) -> np.ndarray:
+    """Mean of ``o`` (samples, frames, classes) over the read-out window -> (samples, classes) float32."""
+    start = readout_start(o.shape[1], window)
+    return o[:, start:].mean(axis=1, dtype=np.float32)
+
+
+@dataclass(eq=False)
+class AnnResult:
+    """Output of :func:`forward`.
+
+    Attributes
+    ----------
+    states : list of numpy.ndarray
+        Per layer, (samples, frames, units) float32: the hidden layers' states (ĥ for filter_then_clamp)
+        followed by the read-out o_t. With ``keep_states=False`` only the read-out.
+    layer_names : list of str
+        Names matching ``states``.
+    window_logits : dict of str to numpy.ndarray
+        (samples, classes) float32 logits for each read-out window, ``'second_half'`` and ``'all'``.
+    readout_window : str
+        The model's window; :attr:`logits` and :attr:`predictions` use it.
+    clamp : str
+        The clamp convention used.
+    output_decode : numpy.ndarray
+        clamp(o_t, 0, Iin), (samples, frames, classes): the read-out as the ΣΔ network's feedback decode
+        sees it (spec §2.2).
+    """
+
+    states: list[np.ndarray]
+    layer_names: list[str]
+    window_logits: dict[str, np.ndarray]
+    readout_window: str
+    clamp: str
+    output_decode: np.ndarray
+
+    @property
+    def output(self) -> np.ndarray:
+        """The read-out o_t, (samples, frames, classes)."""
+        return self.states[-1]
+
+    @property
+    def hidden(self) -> list[np.ndarray]:
+        """States of the hidden (lpff/lprnn) layers."""
+        return self.states[:-1]
+
+    @property
+    def logits(self) -> np.ndarray:
+        """(samples, classes) logits over the model's read-out window."""
+        return self.window_logits[self.readout_window]
+
+    @property
+    def predictions(self) -> np.ndarray:
+        """Predicted class index per sample (argmax of :attr:`logits`), int64."""
+        return np.argmax(self.logits, axis=1)
+
+    @property
+    def window_predictions(self) -> dict[str, np.ndarray]:
+        """Predictions for each read-out window."""
+        return {w: np.argmax(v, axis=1) for w, v in self.window_logits.items()}
+
+    def state(self, name: str) -> np.ndarray:
+        """The state of the layer called ``name``."""
+        if name not in self.layer_names:
+            raise UserInputError(f"no state for layer {name!r}; available: {self.layer_names}")
+        return self.states[self.layer_names.index(name)]
+
+
+def check_inputs(x, n_features: int) -> np.ndarray:
+    """Return ``x`` as a (samples, frames, features) float32 array, or raise :class:`UserInputError`.
+
+    A single 2-D sample (frames, features) becomes a batch of one. Floating dtypes are converted to float32.
+    """
+    expected = f"(samples, frames, features={n_features})"
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:
+        raise UserInputError(f"inputs must be a numeric array of shape {expected}: {exc}") from None
+    if arr.dtype.kind != "f":
+        raise UserInputError(f"inputs must be a floating-point array of shape {expected}, got dtype {arr.dtype}; "
+                             "convert with .astype(np.float32)")
+    if arr.ndim == 2:
+        arr = arr[np.newaxis]
+    if arr.ndim != 3:
+        raise UserInputError(f"inputs must have shape {expected} (or one sample (frames, features)), "
+                             f"got shape {np.shape(x)}")
+    if arr.shape[2] != n_features:
+        raise UserInputError(f"inputs must have shape {expected}: got {arr.shape[2]} features per frame "
+                             f"(shape {arr.shape}); the model expects {n_features}")
+    if arr.shape[1] < 1:
+        raise UserInputError(f"inputs must have at least one frame: shape {expected}, got {arr.shape}")
+    arr = arr.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise UserInputError("inputs contain NaN or inf; clean the features first")
+    return arr
+
+
+def _feedforward(layer: Layer, x: np.ndarray) -> np.ndarray:
+    """W x_t + b for every sample and frame at once: (samples, frames, out) float32."""
+    n_samples, n_frames, n_in = x.shape
+    z = x.reshape(n_samples * n_frames, n_in) @ layer.W.T
+    z += layer.b
+    return z.reshape(n_samples, n_frames, layer.n_out)
+
+
+def lowpass_layer(layer: Layer, x: np.ndarray, Iin: float, clamp: str = "clamp_then_filter") -> np.ndarray:
+    """Run one lpff/lpRNN layer over (samples, frames, in) float32 inputs.
+
+    Parameters
+    ----------
+    layer : Layer
+        ``lpff`` or ``lprnn`` layer (weights used as given: quantise them first if wanted).
+    x : numpy.ndarray
+        (samples, frames, in) float32.
+    Iin : float
+        Clamp level.
+    clamp : {'clamp_then_filter', 'filter_then_clamp'}
+        Convention of spec §2.2.
+
+    Returns
+    -------
+    numpy.ndarray
+        (samples, frames, out) float32: h_t, or ĥ_t for filter_then_clamp.
+    """
+    if clamp not in CLAMPS:
+        raise UserInputError(f"clamp must be one of {CLAMPS}, got {clamp!r}")
+    a = np.float32(layer.retention)
+    one_minus_a = np.float32(1.0) - a  # computed in float32, as torch does with its float32 retention vector
+    top = np.float32(Iin)
+    zero = np.float32(0.0)
+    ff = _feedforward(layer, x)
+    n_samples, n_frames, n_out = ff.shape
+    Ut = None if layer.U is None else np.ascontiguousarray(layer.U.T)
+    out = np.empty_like(ff)
+    h = np.zeros((n_samples, n_out), np.float32)  # h (clamp_then_filter) or h̃ (filter_then_clamp)
+    fed_back = h  # the state the recurrence sees: h, or ĥ = min(h̃, Iin)
+    for t in range(n_frames):
+        z = ff[:, t] if Ut is None else ff[:, t] + fed_back @ Ut
+        if clamp == "clamp_then_filter":
+            h = a * h + one_minus_a * np.clip(z, zero, top)
+            fed_back = h
+        else:
+            h = np.maximum(a * h + one_minus_a * z, zero)
+            fed_back = np.minimum(h, top)
+        out[:, t] = fed_back
+    return out
+
+
+def forward(model: LpRNNModel, x, *, clamp: str = "clamp_then_filter", quantise: bool = True,
+            keep_states: bool = True) -> AnnResult:
+    """Float32 forward pass of ``model`` on ``x``.
+
+    Parameters
+    ----------
+    model : LpRNNModel
+        The network (latent weights).
+    x : array_like
+        (samples, frames, features) floating-point inputs; a single (frames, features) sample is treated as
+        a batch of one.
+    clamp : {'clamp_then_filter', 'filter_then_clamp'}, optional
+        Clamp convention (spec §2.2, §11 B4); the trained models use clamp_then_filter.
+    quantise : bool, optional
+        Pass W, U, b through the model's quantiser first (what the authors' forward does).
+    keep_states : bool, optional
+        Keep every hidden layer's state (samples × frames × units floats each); False keeps only the
+        read-out, for large batches.
+
+    Returns
+    -------
+    AnnResult
+        States, read-out, logits and predictions for both read-out windows.
+    """
+    model.validate()
+    if clamp not in CLAMPS:
+        raise UserInputError(f"clamp must be one of {CLAMPS}, got {clamp!r}")
+    h = check_inputs(x, model.n_inputs)
+    net = model.quantised() if quantise else model
+    states, names = [], []
+    for layer in net.layers[:-1]:
+        h = lowpass_layer(layer, h, model.Iin, clamp)
+        if keep_states:
+            states.append(h)
+            names.append(layer.name)
+    readout = net.layers[-1]
+    o = _feedforward(readout, h)
+    states.append(o)
+    names.append(readout.name)
+    return AnnResult(
+        states=states,
+        layer_names=names,
+        window_logits={w: window_mean(o, w) for w in READOUT_WINDOWS},
+        readout_window=model.readout_window,
+        clamp=clamp,
+        output_decode=np.clip(o, np.float32(0.0), np.float32(model.Iin)),
+    )

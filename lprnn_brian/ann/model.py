@@ -1,0 +1,540 @@
+"""The in-memory rate lpRNN (spec §2) and its versioned ``.npz`` model file.
+
+A model is a list of layers in export order (spec §2.3: ``lpff_1``, ``lprnn_1``, ``lprnn_2``, ``output``)
+plus the scalars that fix its arithmetic (Iin, quantisation bits, frame step, read-out window) and the
+metadata that travels with it (class names, feature configuration, task, provenance).
+
+File format (``format_version`` 1): a pickle-free ``.npz`` holding one float32 array per
+tensor, named ``<layer>/W``, ``<layer>/b`` and (lpRNN layers) ``<layer>/U``, and an entry ``meta``: a
+0-d unicode array holding a JSON object with ``format = "lprnn_brian.model"``, ``format_version``, every
+scalar field of :class:`LpRNNModel` and, per layer, its name, kind, retention and sizes.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import math
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import UserInputError
+from ..fileio import atomic_path
+from .quantise import quantise
+
+#: Value of ``meta["format"]`` in every model file.
+FORMAT_NAME = "lprnn_brian.model"
+#: Version written by this code; files with a larger version are refused with "upgrade lprnn_brian".
+FORMAT_VERSION = 1
+
+LAYER_KINDS = ("lpff", "lprnn", "dense")
+READOUT_WINDOWS = ("second_half", "all")
+_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def _as_float32(value):
+    """Numeric array-likes become float32 arrays; anything else is left for :meth:`validate` to reject."""
+    if value is None:
+        return None
+    try:
+        arr = np.asarray(value)
+    except Exception:  # ragged lists and the like: validate() names the tensor
+        return value
+    if arr.dtype.kind in "fiub":
+        return arr.astype(np.float32, copy=False)
+    return arr
+
+
+@dataclass(eq=False)
+class Layer:
+    """One layer of the lpRNN.
+
+    Parameters
+    ----------
+    name : str
+        Layer name, e.g. ``'lpff_1'``, ``'lprnn_1'``, ``'output'`` (a Python identifier).
+    kind : {'lpff', 'lprnn', 'dense'}
+        ``lpff``: low-pass feed-forward (U ≡ 0); ``lprnn``: low-pass recurrent; ``dense``: linear read-out.
+    W : numpy.ndarray
+        (out, in) float32 latent (unquantised) feed-forward weights, as the authors store them.
+    b : numpy.ndarray
+        (out,) float32 bias.
+    U : numpy.ndarray or None
+        (out, out) float32 recurrent weights (acting on the previous state); only for ``lprnn``.
+    retention : float or None
+        Retention ratio a in [0, 1) of lpff/lprnn layers (0.8 in the paper); None for ``dense``.
+
+    Numeric array-likes are converted to float32 on construction.
+    """
+
+    name: str
+    kind: str
+    W: np.ndarray
+    b: np.ndarray
+    U: np.ndarray | None = None
+    retention: float | None = None
+
+    def __post_init__(self) -> None:
+        self.W = _as_float32(self.W)
+        self.b = _as_float32(self.b)
+        self.U = _as_float32(self.U)
+
+    @property
+    def n_in(self) -> int:
+        """Number of inputs (columns of W)."""
+        return int(self.W.shape[1])
+
+    @property
+    def n_out(self) -> int:
+        """Number of units (rows of W)."""
+        return int(self.W.shape[0])
+
+    def tensors(self) -> dict[str, np.ndarray]:
+        """The layer's arrays by short name (``W``, ``b`` and, for lpRNN, ``U``), in export order W, U, b."""
+        out = {"W": self.W}
+        if self.U is not None:
+            out["U"] = self.U
+        out["b"] = self.b
+        return out
+
+    def n_parameters(self) -> int:
+        """Number of weights and biases."""
+        return int(sum(np.size(t) for t in self.tensors().values()))
+
+    def copy(self) -> "Layer":
+        """Deep copy."""
+        return Layer(self.name, self.kind, self.W.copy(), self.b.copy(),
+                     None if self.U is None else self.U.copy(), self.retention)
+
+    def validate(self) -> None:
+        """Check kind, shapes, dtypes, finiteness and retention; raise :class:`UserInputError` otherwise."""
+        if not isinstance(self.name, str) or not _NAME_RE.match(self.name):
+            raise UserInputError(f"layer name {self.name!r} is not a valid name: use letters, digits and '_' "
+                                 "(e.g. 'lprnn_1')")
+        if self.kind not in LAYER_KINDS:
+            raise UserInputError(f"layer {self.name}: kind {self.kind!r} is not one of {LAYER_KINDS}")
+        for tname in ("W", "b", "U"):
+            t = getattr(self, tname)
+            if t is None:
+                if tname == "U":
+                    continue
+                raise UserInputError(f"layer {self.name}: {tname} is missing")
+            if not isinstance(t, np.ndarray) or t.dtype != np.float32:
+                raise UserInputError(f"layer {self.name}: {tname} must be a float32 array, got "
+                                     f"{getattr(t, 'dtype', type(t).__name__)}; convert with .astype(np.float32)")
+        if self.W.ndim != 2:
+            raise UserInputError(f"layer {self.name}: W must be 2-D (out, in), got shape {self.W.shape}")
+        n_out = self.W.shape[0]
+        if self.b.shape != (n_out,):
+            raise UserInputError(f"layer {self.name}: b has shape {self.b.shape}, expected ({n_out},) "
+                                 f"to match W of shape {self.W.shape}")
+        if self.kind == "lprnn":
+            if self.U is None:
+                raise UserInputError(f"layer {self.name}: an lprnn layer needs a recurrent matrix U "
+                                     f"of shape ({n_out}, {n_out})")
+            if self.U.shape != (n_out, n_out):
+                raise UserInputError(f"layer {self.name}: U has shape {self.U.shape}, expected "
+                                     f"({n_out}, {n_out})")
+        elif self.U is not None:
+            raise UserInputError(f"layer {self.name}: a {self.kind} layer has no recurrent matrix U; "
+                                 "remove it or make the layer kind 'lprnn'")
+        for tname, t in self.tensors().items():
+            if not np.all(np.isfinite(t)):
+                raise UserInputError(f"layer {self.name}: {tname} contains NaN or inf; the model is broken "
+                                     "(retrain or re-import it)")
+        if self.kind == "dense":
+            if self.retention is not None:
+                raise UserInputError(f"layer {self.name}: a dense layer has no retention; set it to None")
+        else:
+            a = self.retention
+            if (isinstance(a, bool) or not isinstance(a, (int, float, np.floating, np.integer))
+                    or not (0.0 <= float(a) < 1.0)):
+                raise UserInputError(f"layer {self.name}: retention must be a number in [0, 1) "
+                                     f"(0.8 in the paper), got {a!r}")
+
+
+def _default_meta_dict() -> dict:
+    return {}
+
+
+@dataclass(eq=False)
+class LpRNNModel:
+    """A rate lpRNN: hidden low-pass layers followed by one dense read-out.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        In network order; every layer but the last is ``lpff`` or ``lprnn``, the last is ``dense``.
+    Iin : float, optional
+        Clamp level of the activation clamp(z, 0, Iin) (ReLU6: 6).
+    int_bits, frac_bits : int, optional
+        Quantiser bits I and F (spec §2.3); F ≥ 32 disables quantisation. One F for every tensor (§11 A11).
+    frame_dt : float, optional
+        ANN frame step Δt_A in seconds (1/T by default, §11 A1).
+    n_frames : int, optional
+        T, frames per sample the model was trained with.
+    readout_window : {'second_half', 'all'}, optional
+        Frames averaged into the logits: t ≥ ⌊T/2⌋ (0-based) or every frame.
+    class_names : list of str, optional
+        Name of every output index, in the model's output order; empty means unnamed.
+    features : dict, optional
+        Feature configuration (free-form JSON: n_mels, hop_length, ...).
+    task : str, optional
+        Task name ('shd', 'gsc', 'adding', ...).
+    provenance : dict, optional
+        Where the model came from (source file, sha256, training settings, seed); free-form JSON.
+    """
+
+    layers: list[Layer]
+    Iin: float = 6.0
+    int_bits: int = 32
+    frac_bits: int = 3
+    frame_dt: float = 1 / 125
+    n_frames: int = 125
+    readout_window: str = "second_half"
+    class_names: list[str] = field(default_factory=list)
+    features: dict = field(default_factory=_default_meta_dict)
+    task: str = ""
+    provenance: dict = field(default_factory=_default_meta_dict)
+
+    # -- derived quantities ------------------------------------------------------------------------
+    @property
+    def n_inputs(self) -> int:
+        """Input features per frame."""
+        return self.layers[0].n_in
+
+    @property
+    def n_classes(self) -> int:
+        """Outputs of the read-out."""
+        return self.layers[-1].n_out
+
+    @property
+    def layer_names(self) -> list[str]:
+        """Layer names in network order."""
+        return [layer.name for layer in self.layers]
+
+    def layer(self, name: str) -> Layer:
+        """The layer called ``name``."""
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise UserInputError(f"model has no layer {name!r}; its layers are {self.layer_names}")
+
+    def n_parameters(self) -> int:
+        """Weights plus biases of all layers (873,620 for the SHD model, spec §2.4)."""
+        return sum(layer.n_parameters() for layer in self.layers)
+
+    def n_neurons(self) -> int:
+        """Units of all layers, read-out included (1,172 for the SHD model)."""
+        return sum(layer.n_out for layer in self.layers)
+
+    # -- transformations ---------------------------------------------------------------------------
+    def copy(self) -> "LpRNNModel":
+        """Deep copy."""
+        return LpRNNModel(
+            layers=[layer.copy() for layer in self.layers], Iin=self.Iin, int_bits=self.int_bits,
+            frac_bits=self.frac_bits, frame_dt=self.frame_dt, n_frames=self.n_frames,
+            readout_window=self.readout_window, class_names=list(self.class_names),
+            features=copy.deepcopy(self.features), task=self.task, provenance=copy.deepcopy(self.provenance))
+
+    def quantised(self) -> "LpRNNModel":
+        """A copy whose W, U and b are ``quantise(·, int_bits, frac_bits)`` (identity when F ≥ 32).
+
+        Quantising twice changes nothing, so the result can be saved and quantised again safely.
+        """
+        out = self.copy()
+        for layer in out.layers:
+            layer.W = quantise(layer.W, self.int_bits, self.frac_bits)
+            layer.b = quantise(layer.b, self.int_bits, self.frac_bits)
+            if layer.U is not None:
+                layer.U = quantise(layer.U, self.int_bits, self.frac_bits)
+        return out
+
+    def equals(self, other: "LpRNNModel") -> bool:
+        """True if every field and every array (bit for bit, dtype included) are the same."""
+        if not isinstance(other, LpRNNModel) or len(self.layers) != len(other.layers):
+            return False
+        if _meta_dict(self) != _meta_dict(other):
+            return False
+        for a, b in zip(self.layers, other.layers):
+            ta, tb = a.tensors(), b.tensors()
+            if ta.keys() != tb.keys():
+                return False
+            for k in ta:
+                if ta[k].dtype != tb[k].dtype or ta[k].shape != tb[k].shape:
+                    return False
+                if ta[k].tobytes() != tb[k].tobytes():
+                    return False
+        return True
+
+    # -- checks ------------------------------------------------------------------------------------
+    def validate(self) -> None:
+        """Check layer kinds, order, shape chain, values and scalar fields.
+
+        Raises
+        ------
+        UserInputError
+            Naming the layer or field at fault and what to do.
+        """
+        if not isinstance(self.layers, (list, tuple)) or len(self.layers) == 0:
+            raise UserInputError("model has no layers; it needs lpff/lprnn layers and a dense read-out")
+        names = []
+        for i, layer in enumerate(self.layers):
+            if not isinstance(layer, Layer):
+                raise UserInputError(f"model layer {i} is a {type(layer).__name__}, not a Layer")
+            layer.validate()
+            names.append(layer.name)
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise UserInputError(f"layer names must be unique; repeated: {dup}")
+        *hidden, out = self.layers
+        if out.kind != "dense":
+            raise UserInputError(f"the last layer ({out.name}) must be the dense read-out, got kind {out.kind!r}")
+        for layer in hidden:
+            if layer.kind == "dense":
+                raise UserInputError(f"layer {layer.name}: dense layers are only allowed as the last (read-out) "
+                                     "layer")
+        for prev, layer in zip(self.layers[:-1], self.layers[1:]):
+            if layer.n_in != prev.n_out:
+                raise UserInputError(f"layer {layer.name}: W has {layer.n_in} inputs but the previous layer "
+                                     f"{prev.name} has {prev.n_out} units; the shapes must chain")
+        if (isinstance(self.Iin, bool) or not isinstance(self.Iin, (int, float, np.integer, np.floating))
+                or not math.isfinite(self.Iin) or self.Iin <= 0):
+            raise UserInputError(f"Iin must be a positive finite number (6 for ReLU6), got {self.Iin!r}")
+        for fname in ("int_bits", "frac_bits", "n_frames"):
+            v = getattr(self, fname)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise UserInputError(f"{fname} must be an integer, got {v!r}")
+        if self.int_bits < 1:
+            raise UserInputError(f"int_bits must be >= 1, got {self.int_bits}")
+        if self.frac_bits < 0:
+            raise UserInputError(f"frac_bits must be >= 0 (32 or more: no quantisation), got {self.frac_bits}")
+        if self.n_frames < 1:
+            raise UserInputError(f"n_frames must be >= 1, got {self.n_frames}")
+        if (isinstance(self.frame_dt, bool) or not isinstance(self.frame_dt, (int, float, np.integer, np.floating))
+                or not math.isfinite(self.frame_dt) or self.frame_dt <= 0):
+            raise UserInputError(f"frame_dt must be a positive time step in seconds (1/T), got {self.frame_dt!r}")
+        if self.readout_window not in READOUT_WINDOWS:
+            raise UserInputError(f"readout_window must be one of {READOUT_WINDOWS}, got {self.readout_window!r}")
+        if not isinstance(self.class_names, (list, tuple)) or not all(isinstance(c, str) for c in self.class_names):
+            raise UserInputError("class_names must be a list of strings")
+        if self.class_names and len(self.class_names) != out.n_out:
+            raise UserInputError(f"class_names has {len(self.class_names)} names but the read-out has {out.n_out} "
+                                 "outputs; give one name per output index (or none)")
+        if not isinstance(self.task, str):
+            raise UserInputError(f"task must be a string, got {self.task!r}")
+        for fname in ("features", "provenance"):
+            v = getattr(self, fname)
+            if not isinstance(v, dict):
+                raise UserInputError(f"{fname} must be a dict, got {type(v).__name__}")
+            _check_json(v, fname)
+
+
+def _check_json(value, where: str) -> None:
+    """Raise unless ``value`` survives a JSON round trip unchanged (up to tuple -> list)."""
+    if value is None or isinstance(value, (str, bool)):
+        return
+    if isinstance(value, (int, np.integer)):
+        return
+    if isinstance(value, (float, np.floating)):
+        if not math.isfinite(value):
+            raise UserInputError(f"{where} = {value!r}: metadata numbers must be finite")
+        return
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_json(item, f"{where}[{i}]")
+        return
+    if isinstance(value, dict):
+        for k, item in value.items():
+            if not isinstance(k, str):
+                raise UserInputError(f"{where} has key {k!r}: metadata dict keys must be strings")
+            _check_json(item, f"{where}[{k!r}]")
+        return
+    raise UserInputError(f"{where} is a {type(value).__name__}: metadata may hold only str, finite numbers, "
+                         "bool, None, lists and dicts with string keys")
+
+
+# -- file format -----------------------------------------------------------------------------------
+
+def _meta_dict(model: LpRNNModel) -> dict:
+    return {
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "Iin": float(model.Iin),
+        "int_bits": int(model.int_bits),
+        "frac_bits": int(model.frac_bits),
+        "frame_dt": float(model.frame_dt),
+        "n_frames": int(model.n_frames),
+        "readout_window": model.readout_window,
+        "class_names": list(model.class_names),
+        "features": model.features,
+        "task": model.task,
+        "provenance": model.provenance,
+        "layers": [
+            {"name": layer.name, "kind": layer.kind,
+             "retention": None if layer.retention is None else float(layer.retention),
+             "n_in": layer.n_in, "n_out": layer.n_out}
+            for layer in model.layers
+        ],
+    }
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):  # numpy scalars in free-form metadata
+        return obj.item()
+    raise TypeError(f"{type(obj).__name__} is not JSON serialisable")
+
+
+def save_model(model: LpRNNModel, path: str | os.PathLike, *, force: bool = False) -> Path:
+    """Validate ``model`` and write it to ``path`` (``.npz``) atomically.
+
+    Parameters
+    ----------
+    model : LpRNNModel
+        The model; its latent (unquantised) weights are stored.
+    path : str or path-like
+        Output file. An existing file is kept unless ``force`` is True.
+    force : bool, optional
+        Replace an existing file.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+    """
+    model.validate()
+    meta = json.dumps(_meta_dict(model), allow_nan=False, ensure_ascii=True, sort_keys=True, default=_json_default)
+    arrays: dict[str, np.ndarray] = {"meta": np.array(meta)}
+    for layer in model.layers:
+        for tname, t in layer.tensors().items():
+            arrays[f"{layer.name}/{tname}"] = np.ascontiguousarray(t, dtype=np.float32)
+    with atomic_path(path, force) as tmp:
+        with open(tmp, "wb") as fh:  # a file object: numpy appends no '.npz'
+            np.savez_compressed(fh, **arrays)
+    return Path(path)
+
+
+def _require(meta: dict, key: str, types, path) -> Any:
+    if key not in meta:
+        raise UserInputError(f"{path}: model metadata lacks '{key}'; the file is damaged — re-create it")
+    value = meta[key]
+    if isinstance(value, bool) and bool not in (types if isinstance(types, tuple) else (types,)):
+        raise UserInputError(f"{path}: model metadata '{key}' has the wrong type ({value!r})")
+    if not isinstance(value, types):
+        raise UserInputError(f"{path}: model metadata '{key}' has the wrong type ({value!r})")
+    return value
+
+
+def load_model(path: str | os.PathLike) -> LpRNNModel:
+    """Read a model written by :func:`save_model`, checking its format, version, arrays and values.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A ``.npz`` model file.
+
+    Returns
+    -------
+    LpRNNModel
+        The validated model (latent float32 weights).
+
+    Raises
+    ------
+    UserInputError
+        If the file is missing, not an ``.npz``, not an lprnn_brian model, of a newer format version, or
+        has missing, misshapen or non-finite arrays.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserInputError(f"model file {path} does not exist (or is not a file)")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise UserInputError(f"{path} is not an lprnn_brian model file (.npz): {exc}. Create one with "
+                             "`lprnn-brian train` or `lprnn-brian import-reference`") from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise UserInputError(f"{path} is a single .npy array, not an lprnn_brian model file (.npz)")
+    try:
+        with data:
+            return _model_from_npz(data, path)
+    except UserInputError:
+        raise
+    except Exception as exc:  # damaged members: zlib, CRC, truncated arrays, object arrays, ...
+        raise UserInputError(f"{path} is a damaged model file ({type(exc).__name__}: {exc}); re-create it") from None
+
+
+def _model_from_npz(data, path: Path) -> LpRNNModel:
+    if "meta" not in data.files:
+        raise UserInputError(f"{path} is an .npz without 'meta': not an lprnn_brian model file. Create one with "
+                             "`lprnn-brian train` or `lprnn-brian import-reference`")
+    meta_arr = data["meta"]
+    if meta_arr.dtype.kind != "U" or meta_arr.shape != ():
+        raise UserInputError(f"{path}: 'meta' is not a JSON string; not an lprnn_brian model file")
+    try:
+        meta = json.loads(str(meta_arr))
+    except ValueError as exc:
+        raise UserInputError(f"{path}: 'meta' is not valid JSON ({exc}); the file is damaged") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
+        raise UserInputError(f"{path} is not an lprnn_brian model file (meta format is "
+                             f"{meta.get('format') if isinstance(meta, dict) else meta!r}, "
+                             f"expected {FORMAT_NAME!r})")
+    version = meta.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise UserInputError(f"{path}: unknown model format_version {version!r}; the file is damaged")
+    if version > FORMAT_VERSION:
+        raise UserInputError(f"{path} was written in model format version {version}, newer than this "
+                             f"lprnn_brian reads ({FORMAT_VERSION}); upgrade lprnn_brian")
+    layer_meta = _require(meta, "layers", list, path)
+    layers = []
+    for i, lm in enumerate(layer_meta):
+        if not isinstance(lm, dict):
+            raise UserInputError(f"{path}: metadata of layer {i} is not an object; the file is damaged")
+        name = _require(lm, "name", str, path)
+        kind = _require(lm, "kind", str, path)
+        if kind not in LAYER_KINDS:
+            raise UserInputError(f"{path}: layer {name} has unknown kind {kind!r}; expected one of {LAYER_KINDS}")
+        retention = _require(lm, "retention", (int, float, type(None)), path)
+        n_in = _require(lm, "n_in", int, path)
+        n_out = _require(lm, "n_out", int, path)
+        names = ["W", "b"] + (["U"] if kind == "lprnn" else [])
+        expected = {"W": (n_out, n_in), "b": (n_out,), "U": (n_out, n_out)}
+        tensors = {}
+        for tname in names:
+            key = f"{name}/{tname}"
+            if key not in data.files:
+                raise UserInputError(f"{path}: array '{key}' is missing; the file is damaged — re-create it")
+            arr = data[key]
+            if arr.dtype != np.float32:
+                raise UserInputError(f"{path}: array '{key}' has dtype {arr.dtype}, expected float32")
+            if arr.shape != expected[tname]:
+                raise UserInputError(f"{path}: array '{key}' has shape {arr.shape}, expected {expected[tname]} "
+                                     f"from the layer metadata; the file is damaged")
+            if not np.all(np.isfinite(arr)):
+                raise UserInputError(f"{path}: array '{key}' contains NaN or inf; the model is broken "
+                                     "(retrain or re-import it)")
+            tensors[tname] = arr
+        layers.append(Layer(name=name, kind=kind, W=tensors["W"], b=tensors["b"], U=tensors.get("U"),
+                            retention=None if retention is None else float(retention)))
+    model = LpRNNModel(
+        layers=layers,
+        Iin=float(_require(meta, "Iin", (int, float), path)),
+        int_bits=_require(meta, "int_bits", int, path),
+        frac_bits=_require(meta, "frac_bits", int, path),
+        frame_dt=float(_require(meta, "frame_dt", (int, float), path)),
+        n_frames=_require(meta, "n_frames", int, path),
+        readout_window=_require(meta, "readout_window", str, path),
+        class_names=_require(meta, "class_names", list, path),
+        features=_require(meta, "features", dict, path),
+        task=_require(meta, "task", str, path),
+        provenance=_require(meta, "provenance", dict, path),
+    )
+    try:
+        model.validate()
+    except UserInputError as exc:
+        raise UserInputError(f"{path}: {exc}") from None
+    return model

@@ -1,0 +1,265 @@
+"""PyTorch twin of the rate lpRNN, for training (needs the ``train`` extra: ``pip install lprnn_brian[train]``).
+
+State-dict keys are the authors' (``lpff.linear.*``, ``rnn_layers.<k>.linear.*``,
+``rnn_layers.<k>.linear_hh.weight``, ``out.linear.*``), so their checkpoints load with ``load_state_dict``.
+The latent float weights are the parameters; every forward pass quantises them with a straight-through
+estimator, w + stopgrad(q(w) − w) (spec §2.3). Retention is a non-persistent buffer (not trained, not stored).
+"""
+from __future__ import annotations
+
+import copy
+from typing import Sequence
+
+import numpy as np
+
+try:
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+except ImportError as exc:  # pragma: no cover - exercised only without torch
+    raise ImportError("lprnn_brian.ann.torch_model needs PyTorch; install it with: "
+                      "pip install lprnn_brian[train]") from exc
+
+from ..errors import UserInputError
+from .forward import CLAMPS
+from .model import READOUT_WINDOWS, Layer, LpRNNModel
+from .quantise import FULL_PRECISION_BITS
+
+#: Model fields carried through TorchLpRNN unchanged (everything but the layers).
+_META_FIELDS = ("Iin", "int_bits", "frac_bits", "frame_dt", "n_frames", "readout_window", "class_names",
+                "features", "task", "provenance")
+
+
+def quantise_ste(w: "torch.Tensor", int_bits: int = 32, frac_bits: int = 3) -> "torch.Tensor":
+    """q(w; I, F) in the forward pass, identity gradient in the backward pass (straight-through estimator).
+
+    Parameters
+    ----------
+    w : torch.Tensor
+        Latent weights.
+    int_bits, frac_bits : int
+        I (clip ±(2^(I−1) − 1)) and F (grid 2^-F); ``frac_bits >= 32`` returns ``w`` itself.
+
+    Returns
+    -------
+    torch.Tensor
+        ``w + (q(w) − w).detach()``; rounding is half-to-even like :func:`lprnn_brian.ann.quantise.quantise`.
+    """
+    if frac_bits >= FULL_PRECISION_BITS:
+        return w
+    limit = float(2 ** (int_bits - 1) - 1)
+    scale = 2.0**frac_bits
+    q = w.clamp(-limit, limit).mul(scale).round().div(scale)
+    return w + (q - w).detach()
+
+
+def readout_logits(o: "torch.Tensor", window: str = "second_half") -> "torch.Tensor":
+    """Mean of the read-out o (batch, frames, classes) over frames t ≥ ⌊T/2⌋ (``'second_half'``) or all."""
+    if window not in READOUT_WINDOWS:
+        raise UserInputError(f"read-out window must be one of {READOUT_WINDOWS}, got {window!r}")
+    start = o.shape[1] // 2 if window == "second_half" else 0
+    return o[:, start:].mean(dim=1)
+
+
+class _LowPass(nn.Module):
+    """lpff (``recurrent=False``) or lpRNN layer: ``linear`` (W, b) and, if recurrent, ``linear_hh`` (U)."""
+
+    def __init__(self, n_in: int, n_out: int, retention: float, recurrent: bool) -> None:
+        super().__init__()
+        self.linear = nn.Linear(n_in, n_out)
+        self.linear_hh = nn.Linear(n_out, n_out, bias=False) if recurrent else None
+        if not 0.0 <= float(retention) < 1.0:
+            raise UserInputError(f"retention must be in [0, 1), got {retention!r}")
+        self.retention_value = float(retention)  # exact value for to_model(); the buffer is its float32
+        # float32 vector like the authors', so 1 − a is rounded in float32 exactly as theirs
+        self.register_buffer("retention", torch.full((n_out,), float(retention), dtype=torch.float32),
+                             persistent=False)
+
+    def forward(self, x: "torch.Tensor", Iin: float, int_bits: int, frac_bits: int, clamp: str) -> "torch.Tensor":
+        W = quantise_ste(self.linear.weight, int_bits, frac_bits)
+        b = quantise_ste(self.linear.bias, int_bits, frac_bits)
+        U = None if self.linear_hh is None else quantise_ste(self.linear_hh.weight, int_bits, frac_bits)
+        a = self.retention
+        one_minus_a = 1 - a
+        h = x.new_zeros((x.shape[0], self.linear.out_features))
+        fed_back = h
+        outputs = []
+        for x_t in torch.unbind(x, dim=1):
+            z = F.linear(x_t, W, b)
+            if U is not None:
+                z = z + torch.mm(fed_back, U.t())
+            if clamp == "clamp_then_filter":
+                h = a * h + one_minus_a * torch.clamp(z, 0.0, Iin)
+                fed_back = h
+            else:
+                h = torch.clamp(a * h + one_minus_a * z, min=0.0)
+                fed_back = torch.clamp(h, max=Iin)
+            outputs.append(fed_back)
+        return torch.stack(outputs, dim=1)
+
+
+class _Readout(nn.Module):
+    """Dense read-out o_t = W_o h_t + b_o (key ``out.linear``)."""
+
+    def __init__(self, n_in: int, n_out: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(n_in, n_out)
+
+    def forward(self, h: "torch.Tensor", int_bits: int, frac_bits: int) -> "torch.Tensor":
+        W = quantise_ste(self.linear.weight, int_bits, frac_bits)
+        b = quantise_ste(self.linear.bias, int_bits, frac_bits)
+        return F.linear(h, W, b)
+
+
+class TorchLpRNN(nn.Module):
+    """Trainable lpRNN: optional lpff layer, any number of lpRNN layers, dense read-out.
+
+    Parameters
+    ----------
+    n_inputs : int
+        Features per frame.
+    lpff_size : int or None
+        Units of the first low-pass feed-forward layer; None or 0 for none.
+    rnn_sizes : sequence of int
+        Units of each lpRNN layer (at least one).
+    n_classes : int
+        Read-out outputs.
+    retention : float, optional
+        Retention a of every low-pass layer (0.8).
+    Iin : float, optional
+        Clamp level.
+    int_bits, frac_bits : int, optional
+        Quantiser bits (F ≥ 32: no quantisation).
+    readout_window : {'second_half', 'all'}, optional
+        Default window of :meth:`logits`.
+    clamp : {'clamp_then_filter', 'filter_then_clamp'}, optional
+        Clamp convention (spec §2.2); training uses clamp_then_filter.
+    meta : dict, optional
+        Other :class:`LpRNNModel` fields to carry (frame_dt, n_frames, class_names, features, task,
+        provenance).
+    seed : int, optional
+        Seed of the initialisation (Xavier-uniform W, orthogonal U, zero b); None uses torch's global RNG.
+    """
+
+    def __init__(self, n_inputs: int, lpff_size: int | None, rnn_sizes: Sequence[int], n_classes: int, *,
+                 retention: float = 0.8, Iin: float = 6.0, int_bits: int = 32, frac_bits: int = 3,
+                 readout_window: str = "second_half", clamp: str = "clamp_then_filter", meta: dict | None = None,
+                 seed: int | None = None) -> None:
+        super().__init__()
+        sizes = [int(n_inputs)] + ([int(lpff_size)] if lpff_size else []) + [int(s) for s in rnn_sizes]
+        if len(rnn_sizes) < 1 or min(sizes + [int(n_classes)]) < 1:
+            raise UserInputError(f"TorchLpRNN needs positive sizes and at least one lpRNN layer; got inputs "
+                                 f"{n_inputs}, lpff {lpff_size}, lpRNN {list(rnn_sizes)}, classes {n_classes}")
+        if readout_window not in READOUT_WINDOWS:
+            raise UserInputError(f"readout_window must be one of {READOUT_WINDOWS}, got {readout_window!r}")
+        if clamp not in CLAMPS:
+            raise UserInputError(f"clamp must be one of {CLAMPS}, got {clamp!r}")
+        self.Iin = float(Iin)
+        self.int_bits = int(int_bits)
+        self.frac_bits = int(frac_bits)
+        self.readout_window = readout_window
+        self.clamp = clamp
+        self.meta = copy.deepcopy(dict(meta or {}))
+        n_prev = int(n_inputs)
+        self.lpff = None
+        if lpff_size:
+            self.lpff = _LowPass(n_prev, int(lpff_size), retention, recurrent=False)
+            n_prev = int(lpff_size)
+        layers = []
+        for n in rnn_sizes:
+            layers.append(_LowPass(n_prev, int(n), retention, recurrent=True))
+            n_prev = int(n)
+        self.rnn_layers = nn.ModuleList(layers)
+        self.out = _Readout(n_prev, int(n_classes))
+        self.reset_parameters(seed)
+
+    def hidden_layers(self) -> list[_LowPass]:
+        """The low-pass layers in network order."""
+        return ([self.lpff] if self.lpff is not None else []) + list(self.rnn_layers)
+
+    def reset_parameters(self, seed: int | None = None) -> None:
+        """The authors' initialisation: Xavier-uniform W, orthogonal U, zero biases."""
+        gen = None if seed is None else torch.Generator().manual_seed(int(seed))
+        with torch.no_grad():
+            for layer in self.hidden_layers() + [self.out]:
+                nn.init.xavier_uniform_(layer.linear.weight, generator=gen)
+                nn.init.zeros_(layer.linear.bias)
+                if getattr(layer, "linear_hh", None) is not None:
+                    nn.init.orthogonal_(layer.linear_hh.weight, generator=gen)
+
+    def forward(self, x: "torch.Tensor", return_states: bool = False):
+        """Read-out o of shape (batch, frames, classes) for x of shape (batch, frames, features).
+
+        With ``return_states`` also the list of hidden states, each (batch, frames, units).
+        """
+        if x.ndim != 3 or x.shape[2] != self.n_inputs:
+            raise UserInputError(f"inputs must have shape (batch, frames, features={self.n_inputs}), "
+                                 f"got {tuple(x.shape)}")
+        h = x.to(self.out.linear.weight.dtype)
+        states = []
+        for layer in self.hidden_layers():
+            h = layer(h, self.Iin, self.int_bits, self.frac_bits, self.clamp)
+            states.append(h)
+        o = self.out(h, self.int_bits, self.frac_bits)
+        return (o, states) if return_states else o
+
+    def logits(self, o: "torch.Tensor", window: str | None = None) -> "torch.Tensor":
+        """Logits from the read-out o: mean over ``window`` (default: the model's read-out window)."""
+        return readout_logits(o, window or self.readout_window)
+
+    @property
+    def n_inputs(self) -> int:
+        """Features per frame."""
+        return self.hidden_layers()[0].linear.in_features
+
+    # -- conversion to and from the numpy model ------------------------------------------------------
+    @classmethod
+    def from_model(cls, model: LpRNNModel, clamp: str = "clamp_then_filter") -> "TorchLpRNN":
+        """Torch module with ``model``'s latent weights, retentions and metadata.
+
+        ``model`` must be [lpff] + lprnn… + dense (the authors' architecture family).
+        """
+        model.validate()
+        hidden = model.layers[:-1]
+        kinds = [layer.kind for layer in hidden]
+        has_lpff = bool(kinds) and kinds[0] == "lpff"
+        rnn = hidden[1:] if has_lpff else hidden
+        if not rnn or any(layer.kind != "lprnn" for layer in rnn):
+            raise UserInputError(f"TorchLpRNN supports an optional first lpff layer, then lprnn layers, then the "
+                                 f"dense read-out; this model has kinds {kinds + ['dense']}")
+        net = cls(model.n_inputs, hidden[0].n_out if has_lpff else None, [layer.n_out for layer in rnn],
+                  model.n_classes, Iin=model.Iin, int_bits=model.int_bits, frac_bits=model.frac_bits,
+                  readout_window=model.readout_window, clamp=clamp,
+                  meta={k: getattr(model, k) for k in _META_FIELDS})
+        with torch.no_grad():
+            for src, dst in zip(hidden, net.hidden_layers()):
+                dst.linear.weight.copy_(torch.from_numpy(src.W))
+                dst.linear.bias.copy_(torch.from_numpy(src.b))
+                if src.U is not None:
+                    dst.linear_hh.weight.copy_(torch.from_numpy(src.U))
+                dst.retention.fill_(float(src.retention))
+                dst.retention_value = float(src.retention)
+            net.out.linear.weight.copy_(torch.from_numpy(model.layers[-1].W))
+            net.out.linear.bias.copy_(torch.from_numpy(model.layers[-1].b))
+        return net
+
+    def to_model(self) -> LpRNNModel:
+        """:class:`LpRNNModel` with the current latent weights (layers ``lpff_1``, ``lprnn_k``, ``output``)."""
+
+        def arr(t: "torch.Tensor") -> np.ndarray:
+            return t.detach().to("cpu", torch.float32).numpy().copy()
+
+        layers = []
+        if self.lpff is not None:
+            layers.append(Layer("lpff_1", "lpff", arr(self.lpff.linear.weight), arr(self.lpff.linear.bias),
+                                retention=self.lpff.retention_value))
+        for k, layer in enumerate(self.rnn_layers):
+            layers.append(Layer(f"lprnn_{k + 1}", "lprnn", arr(layer.linear.weight), arr(layer.linear.bias),
+                                U=arr(layer.linear_hh.weight), retention=layer.retention_value))
+        layers.append(Layer("output", "dense", arr(self.out.linear.weight), arr(self.out.linear.bias)))
+        meta = {k: copy.deepcopy(v) for k, v in self.meta.items() if k in _META_FIELDS}
+        meta.update(Iin=self.Iin, int_bits=self.int_bits, frac_bits=self.frac_bits,
+                    readout_window=self.readout_window)
+        model = LpRNNModel(layers=layers, **meta)
+        model.validate()
+        return model

@@ -1,0 +1,327 @@
+"""ANN model → SNN spec: the parameter mapping of spec §4 as formulas.
+
+The SNN step Δt_S and the factor f of every layer come from :func:`find_params` (spec §4.2), with one
+Δt_S per network (chosen for layer 0) and f per layer from the fixed-Δt_S search (decision §11 B5).
+Explicit factors, including the preset ``'shd_reference'`` (spec §4.4), reproduce the reference code.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from .ann.model import LpRNNModel
+from .equations import derive
+from .equations.sigma_delta import ACTIVATION_SHIFT, STATE_LIMIT
+from .errors import UserInputError
+from .loihi.quantise import bias_mant_exp, weight_mant_exp
+
+#: Loihi decays are 12-bit: τ_S = 4096/d steps (spec §4.2).
+DECAY_DENOMINATOR = 4096
+MODES = ("float", "loihi")
+RESAMPLE = ("hold", "fft")
+#: Reference factors of spec §4.4 for the SHD network (lp layers, lp layers, lp layers, read-out).
+FACTOR_PRESETS = {"shd_reference": (2**21 / 6, 2**21 / 6, 2**21 / 6, 2.0**15)}
+
+
+@dataclass(frozen=True)
+class FactorChoice:
+    """Result of :func:`find_params`: decay d (τ_S = 4096/d), |w_fb| = wfb, factor f, Δt_S (s)."""
+
+    d: float
+    wfb: float
+    f: float
+    dt: float
+    tau_S: float
+
+    @property
+    def Iin_snn_over_Iin(self) -> float:
+        return self.f
+
+
+def _integral(x: float, tol: float) -> bool:
+    return abs(x - round(x)) <= tol and x >= 1
+
+
+def _mant_exp_8bit(val: float) -> tuple[float, int]:
+    exp = 0
+    mant = float(val)
+    while abs(mant) > 255:
+        mant /= 2
+        exp += 1
+    return mant, exp
+
+
+def find_params(
+    tau_prev: float,
+    Iin: float,
+    w_min: float,
+    *,
+    lp_net: bool = True,
+    mode: str = "loihi",
+    dt: float | None = None,
+) -> FactorChoice:
+    """Choose Δt_S and f so that decays are exact 12-bit fractions and weights integers (spec §4.2).
+
+    Parameters
+    ----------
+    tau_prev : float
+        Filter time constant of the previous layer, in seconds.
+    Iin : float
+        ANN clamp level (6).
+    w_min : float
+        Smallest nonzero |W| of the layer's feed-forward matrix.
+    lp_net : bool
+        Whether the network contains an lp layer (lp branch) or not (dense branch).
+    mode : {'float', 'loihi'}
+        Float mode accepts the first candidate (no integrality, no range limit).
+    dt : float, optional
+        Fixed Δt_S in seconds: only the feedback weight is searched.
+    """
+    floatmode = mode == "float"
+    if not (w_min > 0 or floatmode):
+        raise UserInputError("a layer has only zero weights: nothing to convert")
+    f_of = lambda wfb, tau_S: wfb * tau_S * ACTIVATION_SHIFT / Iin  # noqa: E731
+    if dt is not None:
+        tau_S = tau_prev / dt
+        d = DECAY_DENOMINATOR / tau_S
+        wfbs = range(100, 4096) if lp_net else range(200, 4096)
+        for wfb in wfbs:
+            f = f_of(wfb, tau_S)
+            if floatmode:
+                return FactorChoice(d, wfb, f, dt, tau_S)
+            if f >= STATE_LIMIT / Iin or f < 1:
+                continue
+            wsn = wfb * w_min / tau_S if lp_net else wfb * w_min
+            if _integral(wsn, 1e-3):
+                return FactorChoice(d, wfb, f, dt, tau_S)
+    elif lp_net:
+        for d in range(1, 100):
+            dt_S = d * tau_prev / DECAY_DENOMINATOR
+            tau_S = DECAY_DENOMINATOR / d
+            for wfb in range(100, 4096):
+                f = f_of(wfb, tau_S)
+                if floatmode:
+                    return FactorChoice(d, wfb, f, dt_S, tau_S)
+                if f > STATE_LIMIT / (2 * Iin):
+                    continue
+                if _integral(wfb * w_min / tau_S, 1e-5):
+                    return FactorChoice(d, wfb, f, dt_S, tau_S)
+                mant, exp = _mant_exp_8bit(wfb)
+                if mant != int(mant):  # fallback: the nearest exact 8-bit mantissa·2^exp
+                    wfb_r = int(mant) * 2**exp
+                    f_r = f_of(wfb_r, tau_S)
+                    if f_r <= STATE_LIMIT / Iin and _integral(wfb_r * w_min / tau_S, 1e-5):
+                        return FactorChoice(d, wfb_r, f_r, dt_S, tau_S)
+    else:
+        for d in range(5, 100):
+            dt_S = d * tau_prev / DECAY_DENOMINATOR
+            tau_S = DECAY_DENOMINATOR / d
+            for wfb in range(100, 4048):
+                f = f_of(wfb, tau_S)
+                if floatmode:
+                    return FactorChoice(d, wfb, f, dt_S, tau_S)
+                if f >= STATE_LIMIT / Iin:
+                    continue
+                if _integral(wfb * w_min, 1e-3):
+                    return FactorChoice(d, wfb, f, dt_S, tau_S)
+    raise UserInputError(
+        f"no SNN step and factor make weights with smallest magnitude {w_min:g} integer on Loihi; "
+        "quantise the model (frac_bits ≤ 8) or use --mode float"
+    )
+
+
+@dataclass
+class LayerParams:
+    """SNN parameters of one layer (time constants in SNN steps; weights in Loihi weight units: a spike
+    adds 64·w to the target's i_in)."""
+
+    name: str
+    kind: str
+    n: int
+    tau_I: float
+    tau_U: float
+    tau_V: float
+    tau_S: float
+    factor: float
+    Iin_snn: float
+    kick: float
+    W_snn: np.ndarray  # (n, n_in): synapses from the previous layer (layer 0: unused, see input_W)
+    b_tilde: np.ndarray  # (n,)
+    U_snn: np.ndarray | None = None  # (n, n): recurrent synapses (lpRNN only)
+    W_ann: np.ndarray | None = None  # quantised ANN weight (layer 0: projects the input)
+    quantisation: dict = field(default_factory=dict)  # Loihi mant/exp and rounding errors (loihi mode)
+
+    @property
+    def w_fb(self) -> float:
+        """Self-feedback weight, −Iin_snn/(64 τ_S)."""
+        return -self.kick / ACTIVATION_SHIFT
+
+
+@dataclass
+class SNNSpec:
+    """Everything needed to build and run the ΣΔ network of a model (spec §4)."""
+
+    layers: list[LayerParams]
+    mode: str
+    dt: float  # Δt_S in seconds
+    frame_dt: float  # Δt_A in seconds
+    n_frames: int
+    n_steps: int
+    Iin: float
+    readout_window: str
+    resample: str = "hold"
+    class_names: list[str] = field(default_factory=list)
+    d: float = 0.0
+
+    @property
+    def steps_per_frame(self) -> float:
+        return self.frame_dt / self.dt
+
+    @property
+    def n_neurons(self) -> int:
+        return sum(layer.n for layer in self.layers)
+
+    def summary(self) -> dict:
+        """Scalars of the spec (JSON-serialisable)."""
+        out = {k: v for k, v in asdict(self).items() if k != "layers"}
+        out["steps_per_frame"] = self.steps_per_frame
+        out["layers"] = [
+            {k: getattr(L, k) for k in ("name", "kind", "n", "tau_I", "tau_U", "tau_V", "tau_S", "factor",
+                                        "Iin_snn", "kick", "w_fb")} | {"quantisation": L.quantisation}
+            for L in self.layers
+        ]
+        return out
+
+    def digest(self) -> str:
+        """Content hash of the spec: names the build directory of its compiled network."""
+        h = hashlib.sha256(json.dumps(self.summary(), sort_keys=True, default=str).encode())
+        for L in self.layers:
+            for arr in (L.W_snn, L.b_tilde, L.U_snn, L.W_ann):
+                if arr is not None:
+                    h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+        return h.hexdigest()[:16]
+
+
+def _w_min(W: np.ndarray) -> float:
+    nz = np.abs(W[W != 0])
+    return float(nz.min()) if nz.size else 0.0
+
+
+def to_snn_spec(
+    model: LpRNNModel,
+    *,
+    mode: str = "loihi",
+    factors: Sequence[float] | str | None = None,
+    dt: float | None = None,
+    resample: str = "hold",
+    n_frames: int | None = None,
+) -> SNNSpec:
+    """Convert a (latent-float) ANN model into an :class:`SNNSpec` (spec §4.1).
+
+    Parameters
+    ----------
+    model : LpRNNModel
+        The ANN; its weights are passed through the model's quantiser first.
+    mode : {'float', 'loihi'}
+        ``loihi`` rounds weights and biases to Loihi mantissa·2^exponent and runs 24-bit integer states.
+    factors : sequence of float or {'shd_reference'}, optional
+        Explicit factor f per layer (reproduction of the reference code); by default derived (§4.2).
+    dt : float, optional
+        SNN step Δt_S in seconds; by default the one :func:`find_params` picks for layer 0.
+    resample : {'hold', 'fft'}
+        Input resampling to SNN steps (decision §11 B8).
+    n_frames : int, optional
+        Frames per input (default: the model's ``n_frames``).
+    """
+    if mode not in MODES:
+        raise UserInputError(f"unknown mode {mode!r}; choose one of {MODES}")
+    if resample not in RESAMPLE:
+        raise UserInputError(f"unknown resample {resample!r}; choose one of {RESAMPLE}")
+    model.validate()
+    q = model.quantised()
+    Iin = float(q.Iin)
+    lp_net = any(L.kind in ("lpff", "lprnn") for L in q.layers)
+    if isinstance(factors, str):
+        if factors not in FACTOR_PRESETS:
+            raise UserInputError(f"unknown factor preset {factors!r}; choose one of {sorted(FACTOR_PRESETS)}")
+        factors = FACTOR_PRESETS[factors]
+    if factors is not None and len(factors) != len(q.layers):
+        raise UserInputError(f"got {len(factors)} factors for {len(q.layers)} layers; give one per layer")
+
+    # τ per layer (seconds); the dense read-out inherits its predecessor's τ for τ_U
+    taus = []
+    for L in q.layers:
+        a = L.retention if L.retention is not None else (q.layers[len(taus) - 1].retention if taus else None)
+        taus.append(derive.tau_seconds(a, q.frame_dt) if a is not None else q.frame_dt)
+    layers: list[LayerParams] = []
+    first = find_params(taus[0], Iin, _w_min(q.layers[0].W), lp_net=lp_net, mode=mode, dt=dt)
+    dt_S = first.dt
+    for k, L in enumerate(q.layers):
+        tau_prev = taus[k - 1] if k else taus[0]
+        tau = taus[k]
+        if factors is not None:
+            f = float(factors[k])
+        elif k == 0:
+            f = first.f
+        else:
+            f = find_params(tau_prev, Iin, _w_min(L.W), lp_net=lp_net, mode=mode, dt=dt_S).f
+        tau_S = tau / dt_S
+        tau_U = tau_prev / dt_S
+        tau_I = 1.0 if L.kind == "dense" else tau_S
+        Iin_snn = Iin * f
+        scale = Iin_snn / (ACTIVATION_SHIFT * tau_I * tau_U)
+        W_snn = L.W.astype(np.float64) * scale
+        U_snn = L.U.astype(np.float64) * scale if (L.kind == "lprnn" and L.U is not None) else None
+        b_tilde = L.b.astype(np.float64) * f / tau_I
+        quant: dict = {}
+        if mode == "loihi":
+            mats = {"W": W_snn} if k else {}
+            if U_snn is not None:
+                mats["U"] = U_snn
+            for key, mat in mats.items():
+                me = weight_mant_exp(mat)
+                quant[key] = {"exp": me.exp, "max_abs_error": me.max_abs_error, "lossless": me.lossless}
+                if key == "W":
+                    W_snn = me.value
+                else:
+                    U_snn = me.value
+            be = bias_mant_exp(b_tilde)
+            quant["b"] = {"exp": be.exp, "max_abs_error": be.max_abs_error, "lossless": be.lossless}
+            b_tilde = be.value
+        layers.append(
+            LayerParams(
+                name=L.name, kind=L.kind, n=L.n_out, tau_I=tau_I, tau_U=tau_U, tau_V=tau_S, tau_S=tau_S,
+                factor=f, Iin_snn=Iin_snn, kick=Iin_snn / tau_S, W_snn=W_snn, b_tilde=b_tilde, U_snn=U_snn,
+                W_ann=L.W.astype(np.float64), quantisation=quant,
+            )
+        )
+    T = int(n_frames if n_frames is not None else q.n_frames)
+    M = q.frame_dt / dt_S
+    return SNNSpec(
+        layers=layers, mode=mode, dt=dt_S, frame_dt=q.frame_dt, n_frames=T, n_steps=int(math.floor(T * M)),
+        Iin=Iin, readout_window=q.readout_window, resample=resample, class_names=list(q.class_names),
+        d=DECAY_DENOMINATOR * dt_S / taus[0],
+    )
+
+
+def resample_input(x: np.ndarray, spec: SNNSpec) -> np.ndarray:
+    """Frames (..., T, F) → SNN steps (..., n_steps, F): zero-order hold x[⌊n/M⌋] or FFT (spec §3.4)."""
+    T = x.shape[-2]
+    n = spec.n_steps if T == spec.n_frames else int(math.floor(T * spec.steps_per_frame))
+    if spec.resample == "fft":
+        from scipy.signal import resample
+
+        return resample(x, n, axis=-2)
+    idx = np.minimum(np.floor(np.arange(n) / spec.steps_per_frame).astype(int), T - 1)
+    return x[..., idx, :]
+
+
+def layer0_drive(x: np.ndarray, spec: SNNSpec) -> np.ndarray:
+    """X = f0·W0·x_res per SNN step, shape (..., n_steps, n0) (spec §3.4)."""
+    L0 = spec.layers[0]
+    return L0.factor * (resample_input(np.asarray(x, dtype=np.float64), spec) @ L0.W_ann.T)

@@ -1,0 +1,135 @@
+"""Render the sympy declaration of :mod:`.sigma_delta` into Brian2 model and code strings.
+
+Two variants come from the same declaration: ``float`` and ``loihi`` (24-bit clipping, truncation).
+Printing uses Brian2's own :func:`brian2.parsing.sympytools.sympy_to_str`, so what Brian2 parses back is
+exactly the declared expression.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy as sp
+from brian2.parsing.sympytools import sympy_to_str
+
+from . import sigma_delta as sd
+
+#: Name of the TimedArray that carries the layer-0 input X (spec §3.4).
+STIMULUS = "stimulus"
+
+
+def _check_variant(variant: str) -> None:
+    if variant not in sd.VARIANTS:
+        raise ValueError(f"unknown variant {variant!r}; choose one of {sd.VARIANTS}")
+
+
+def _assignments(mapping: dict[sp.Symbol, sp.Expr]) -> str:
+    """Assignments ``x = expr`` in state declaration order (right-hand sides read pre-step values only
+    when no earlier line of the block wrote them, which holds for every block rendered here)."""
+    order = [x for x in sd.STATE if x in mapping] + [x for x in mapping if x not in sd.STATE]
+    return "\n".join(f"{x} = {sympy_to_str(_brian_friendly(mapping[x]))}" for x in order)
+
+
+def _brian_friendly(expr: sp.Expr) -> sp.Expr:
+    """Replace sympy's ``Max(x, 0)`` by Brian2's ``clip(x, 0, inf)``."""
+    return expr.replace(
+        lambda e: isinstance(e, sp.Max) and len(e.args) == 2 and 0 in e.args,
+        lambda e: sd.clip(next(a for a in e.args if a != 0), 0, sp.oo),
+    )
+
+
+def update_code() -> str:
+    """The one-step update as a Brian2 code block.
+
+    Every right-hand side must see pre-step values, so the new values go to temporaries first (the same
+    thing Brian2's Euler state updater does for the ODE of :func:`.sigma_delta.continuous_form`).
+    """
+    tmp = {x: sp.Symbol(f"{x}_next") for x in sd.STATE}
+    lines = [f"{tmp[x]} = {sympy_to_str(sd.UPDATE[x])}" for x in sd.STATE]
+    lines += [f"{x} = {tmp[x]}" for x in sd.STATE]
+    return "\n".join(lines)
+
+
+def clip_code(variant: str) -> str:
+    """``start``/order 0: clipping (loihi) or flooring of v and i_ip at 0 (float)."""
+    _check_variant(variant)
+    return _assignments(sd.CLIP[variant])
+
+
+def truncate_code(variant: str) -> str:
+    """``start``/order 1: truncation toward zero (loihi); empty for float."""
+    _check_variant(variant)
+    return _assignments(sd.TRUNCATE[variant])
+
+
+def input_code() -> str:
+    """``start``/order 2 (layer 0 only): ``i_ip += X_n/tau_U`` with X from the TimedArray ``stimulus``."""
+    stim = sp.Function(STIMULUS)(sp.Symbol("t"), sp.Symbol("i"))
+    return _assignments({sd.i_ip: sd.INPUT[sd.i_ip].subs(sd.X, stim)})
+
+
+def threshold_code() -> str:
+    return sympy_to_str(sd.THRESHOLD)
+
+
+def reset_code() -> str:
+    """Reset and own feedback: both happen after the threshold and before the next step's ``start``,
+    so applying the self-synapse here is identical to a ``synapses``-slot self-connection."""
+    return _assignments({**sd.RESET, **sd.ON_SPIKE_SELF})
+
+
+def on_pre_code() -> str:
+    """Effect of a presynaptic spike on the target (feed-forward and recurrent synapses)."""
+    target = {sp.Symbol("i_in_post"): sd.ON_SPIKE_TARGET[sd.i_in].subs(sd.i_in, sp.Symbol("i_in_post"))}
+    return _assignments(target)
+
+
+def neuron_model() -> str:
+    """Brian2 model string: states and per-layer constants (no ODE: the update is an explicit map)."""
+    states = "\n".join(f"{x} : 1" for x in sd.STATE)
+    consts = "\n".join(f"{tau} : 1 (shared, constant)" for tau in (sd.tau_I, sd.tau_U, sd.tau_V, sd.tau_S))
+    return "\n".join(
+        [
+            states,
+            consts,
+            f"{sd.b_tilde} : 1 (constant)",
+            f"{sd.kick} : 1 (shared, constant)",
+            f"{sd.vth_mant} : 1 (shared, constant)",
+        ]
+    )
+
+
+def synapse_model() -> str:
+    return f"{sd.w} : 1 (constant)"
+
+
+@dataclass(frozen=True)
+class RenderedNeuron:
+    """Everything Brian2 needs for one variant, with its slot (when, order) per operation."""
+
+    variant: str
+    model: str
+    threshold: str
+    reset: str
+    update: str
+    clip: str
+    truncate: str
+    input: str
+    on_pre: str
+    synapse_model: str
+
+
+def render(variant: str) -> RenderedNeuron:
+    """Render the neuron of :mod:`.sigma_delta` for ``variant`` ∈ {'float', 'loihi'}."""
+    _check_variant(variant)
+    return RenderedNeuron(
+        variant=variant,
+        model=neuron_model(),
+        threshold=threshold_code(),
+        reset=reset_code(),
+        update=update_code(),
+        clip=clip_code(variant),
+        truncate=truncate_code(variant),
+        input=input_code(),
+        on_pre=on_pre_code(),
+        synapse_model=synapse_model(),
+    )

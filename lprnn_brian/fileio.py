@@ -1,0 +1,52 @@
+"""Atomic, non-destructive file output.
+
+Every output is written to a temporary file in the destination directory and renamed into place, so a
+crash never leaves a half-written file, and an existing file is never replaced unless ``force`` is set.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+from .errors import UserInputError
+
+
+def check_writable(path: str | os.PathLike, force: bool = False) -> Path:
+    """Return ``path`` as a Path, raising :class:`UserInputError` if it exists and ``force`` is False."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise UserInputError(f"output {path} already exists; choose another path or pass --force to replace it")
+    if path.exists() and path.is_dir():
+        raise UserInputError(f"output {path} is a directory; give a file path")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise UserInputError(f"directory {parent} does not exist; create it first")
+    return path
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
+    """Yield a temporary path next to ``path``; rename it onto ``path`` if the block succeeds.
+
+    The temporary name keeps the suffix of ``path`` (numpy's ``savez`` appends ``.npz`` otherwise).
+    """
+    path = check_writable(path, force)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text_atomic(path: str | os.PathLike, text: str, force: bool = False) -> Path:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_path(path, force) as tmp:
+        tmp.write_text(text)
+    return Path(path)

@@ -1,0 +1,219 @@
+"""Simulate an SNN spec on many input samples and collect spikes, sampled states and every decode.
+
+Decodes (spec §3.4, §5), each in ANN units, for both windows (``'second_half'``: n ≥ ⌊n_steps/2⌋,
+``'all'``):
+
+* ``fb``    = −i_fb/f: the neuron's reconstruction of its own state (headline);
+* ``ip``    = i_ip/f: the integrated input;
+* ``in``    = i_in·τ_I/f: the synaptic current, ≈ W ĥ_pre + U ĥ (the pre-activation less the bias);
+* ``count`` = spikes per step × Iin: the rate code.
+
+The predicted class is the argmax of the last layer's time-mean decode.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .convert import SNNSpec, layer0_drive
+from .errors import UserInputError
+from .fileio import atomic_path
+from .targets import RawRun, Runner
+
+DECODES = ("fb", "ip", "in", "count")
+WINDOWS = ("second_half", "all")
+#: Which recorded state each decode reads, and its scale to ANN units (given a layer's f, τ_I, Iin).
+_DECODE_STATE = {"fb": "i_fb", "ip": "i_ip", "in": "i_in"}
+RESULT_FORMAT = "lprnn_brian.simulation"
+RESULT_VERSION = 1
+
+
+def decode_scale(decode: str, layer, Iin: float) -> float:
+    """Factor turning a recorded state (or a spike rate) into ANN units."""
+    return {"fb": -1.0 / layer.factor, "ip": 1.0 / layer.factor, "in": layer.tau_I / layer.factor,
+            "count": Iin}[decode]
+
+
+def frame_end_steps(spec: SNNSpec, n_frames: int | None = None) -> np.ndarray:
+    """Record index holding the state at the end of each ANN frame: ⌊(t+1)·M⌋, capped at n_steps − 1.
+
+    Monitors record at ``start``, so index n holds the state after step n − 1.
+    """
+    T = spec.n_frames if n_frames is None else n_frames
+    return np.minimum(np.floor((np.arange(T) + 1) * spec.steps_per_frame).astype(int), spec.n_steps - 1)
+
+
+def step_frames(spec: SNNSpec) -> np.ndarray:
+    """ANN frame of each SNN step under the zero-order hold, ⌊n/M⌋."""
+    return np.minimum(np.floor(np.arange(spec.n_steps) / spec.steps_per_frame).astype(int), spec.n_frames - 1)
+
+
+def window_start(n_steps: int, window: str) -> int:
+    if window not in WINDOWS:
+        raise UserInputError(f"window must be one of {WINDOWS}, got {window!r}")
+    return n_steps // 2 if window == "second_half" else 0
+
+
+@dataclass
+class SimulationResult:
+    """Spikes, frame-sampled states and decodes of a multi-sample run.
+
+    Attributes
+    ----------
+    spec : SNNSpec
+        The network that ran.
+    target : str
+        Code-generation target.
+    layer_names : list of str
+    spikes : list of numpy.ndarray
+        Per layer, (n_spikes, 3) int32 rows (sample, neuron, step).
+    frame_decodes : dict
+        ``frame_decodes[decode][layer]``: (samples, frames, units) float32, each decode sampled per frame in
+        ANN units (fb/ip/in at frame ends, count as the rate within the frame).
+    decodes : dict
+        ``decodes[decode][window][layer]``: (samples, units) float64 time means in ANN units.
+    wall_s : dict
+        ``build`` and ``run`` seconds.
+    """
+
+    spec: SNNSpec
+    target: str
+    layer_names: list[str]
+    spikes: list[np.ndarray]
+    frame_decodes: dict[str, list[np.ndarray]]
+    decodes: dict[str, dict[str, list[np.ndarray]]]
+    n_samples: int
+    wall_s: dict[str, float] = field(default_factory=dict)
+
+    def predictions(self, decode: str = "fb", window: str | None = None) -> np.ndarray:
+        """Class per sample: argmax of the last layer's decode."""
+        window = window or self.spec.readout_window
+        return np.argmax(self.decodes[decode][window][-1], axis=1)
+
+    def spikes_per_sample(self) -> np.ndarray:
+        """Total spikes of all layers, per sample."""
+        counts = np.zeros(self.n_samples, dtype=np.int64)
+        for s in self.spikes:
+            counts += np.bincount(s[:, 0], minlength=self.n_samples)
+        return counts
+
+    def spike_raster(self, sample: int, layer: int) -> tuple[np.ndarray, np.ndarray]:
+        """(neuron, step) of every spike of ``layer`` in ``sample``."""
+        s = self.spikes[layer]
+        s = s[s[:, 0] == sample]
+        return s[:, 1], s[:, 2]
+
+    # --- file I/O -------------------------------------------------------------------------------------
+    def save(self, path: str | Path, force: bool = False) -> Path:
+        """Write an ``.npz`` (no pickles) atomically."""
+        arrays: dict[str, np.ndarray] = {}
+        for k, name in enumerate(self.layer_names):
+            arrays[f"spikes/{name}"] = self.spikes[k]
+            for d in DECODES:
+                arrays[f"frames/{d}/{name}"] = self.frame_decodes[d][k]
+                for w in WINDOWS:
+                    arrays[f"decode/{d}/{w}/{name}"] = self.decodes[d][w][k]
+        meta = {"format": RESULT_FORMAT, "format_version": RESULT_VERSION, "target": self.target,
+                "layer_names": self.layer_names, "n_samples": self.n_samples, "wall_s": self.wall_s,
+                "spec": self.spec.summary()}
+        arrays["meta"] = np.array(json.dumps(meta, default=float))
+        with atomic_path(path, force) as tmp:
+            np.savez_compressed(tmp, **arrays)
+        return Path(path)
+
+
+def simulate(
+    spec: SNNSpec,
+    x: np.ndarray,
+    *,
+    target: str = "cpp_standalone",
+    runner: Runner | None = None,
+    progress: bool = False,
+    build_root: str | Path | None = None,
+    keep_raw: bool = False,
+) -> SimulationResult:
+    """Run ``spec`` on inputs ``x`` (samples, frames, features) and decode.
+
+    Parameters
+    ----------
+    spec : SNNSpec
+    x : ndarray
+        ANN input frames, (samples, frames, features) float.
+    target : {'numpy', 'cython', 'cpp_standalone'}
+    runner : Runner, optional
+        An open runner for ``spec`` (re-used across calls; otherwise one is built and closed here).
+    progress : bool
+        Show a progress bar on stderr.
+    """
+    x = np.asarray(x)
+    if x.ndim == 2:
+        x = x[None]
+    n_in = spec.layers[0].W_ann.shape[1]
+    if x.ndim != 3 or x.shape[2] != n_in:
+        raise UserInputError(f"inputs have shape {x.shape}; expected (samples, frames, {n_in})")
+    if x.shape[1] != spec.n_frames:
+        raise UserInputError(f"inputs have {x.shape[1]} frames but the network was converted for "
+                             f"{spec.n_frames}; convert with n_frames={x.shape[1]}")
+    if not np.all(np.isfinite(x)):
+        raise UserInputError("inputs contain NaN or infinite values; clean them before simulating")
+    t0 = time.perf_counter()
+    own = runner is None
+    if own:
+        runner = Runner(spec, target, build_root=build_root)
+    t_build = time.perf_counter() - t0
+    raws: list[RawRun] = []
+    try:
+        it = range(x.shape[0])
+        if progress:
+            from tqdm import tqdm
+
+            it = tqdm(it, desc=f"simulating ({runner.target})", unit="sample", file=None)
+        per_sample = [_summarise(spec, runner.run(layer0_drive(x[s], spec)), s, raws if keep_raw else None)
+                      for s in it]
+    finally:
+        if own:
+            runner.close()
+    t_run = time.perf_counter() - t0 - t_build
+    names = [L.name for L in spec.layers]
+    spikes = [np.concatenate([p["spikes"][k] for p in per_sample]) for k in range(len(names))]
+    frame_decodes = {d: [np.stack([p["frames"][d][k] for p in per_sample]) for k in range(len(names))]
+                     for d in DECODES}
+    decodes = {d: {w: [np.stack([p["means"][d][w][k] for p in per_sample]) for k in range(len(names))]
+                   for w in WINDOWS} for d in DECODES}
+    res = SimulationResult(spec, runner.target, names, spikes, frame_decodes, decodes, x.shape[0],
+                           {"build": t_build, "run": t_run})
+    if keep_raw:
+        res.raw = raws  # type: ignore[attr-defined]
+    return res
+
+
+def _summarise(spec: SNNSpec, raw: RawRun, sample: int, keep: list | None) -> dict:
+    """Reduce one sample's raw run to spikes, per-frame decodes and window means."""
+    if keep is not None:
+        keep.append(raw)
+    ends = frame_end_steps(spec)
+    frames_of_step = step_frames(spec)
+    steps_per_frame = np.bincount(frames_of_step, minlength=spec.n_frames)
+    out = {"spikes": [], "frames": {d: [] for d in DECODES}, "means": {d: {w: [] for w in WINDOWS} for d in DECODES}}
+    for k, L in enumerate(spec.layers):
+        i, n = raw.spike_i[k], raw.spike_step[k]
+        out["spikes"].append(np.stack([np.full_like(i, sample), i, n], axis=1).astype(np.int32))
+        for d in DECODES:
+            scale = decode_scale(d, L, spec.Iin)
+            if d == "count":
+                per_step = np.zeros((spec.n_steps, L.n))
+                np.add.at(per_step, (n, i), 1.0)
+                frames = np.zeros((spec.n_frames, L.n))
+                np.add.at(frames, frames_of_step, per_step)
+                out["frames"][d].append((scale * frames / steps_per_frame[:, None]).astype(np.float32))
+                trace = per_step
+            else:
+                trace = raw.states[k][_DECODE_STATE[d]]
+                out["frames"][d].append((scale * trace[ends]).astype(np.float32))
+            for w in WINDOWS:
+                out["means"][d][w].append(scale * trace[window_start(spec.n_steps, w):].mean(axis=0))
+    return out

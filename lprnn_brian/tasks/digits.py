@@ -1,0 +1,75 @@
+"""The bundled spoken-digit data set (espeak-ng voices, made by ``scripts/make_digits.py``).
+
+Ten classes "zero" … "nine"; a fixed train/test split by voice (test accents and voice variants never occur
+in train). Features: paper-era GSC log-mel front end (16 kHz, hop 128, 80 Slaney mel bands, T = 125) with
+keep-last/left padding, stored as uint8 dB codes at 0.5 dB steps and z-scored per file at load.
+"""
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from ..errors import UserInputError
+from .features import FeatureConfig, zscore
+
+__all__ = ["DATA_FILE", "CLASS_NAMES", "load_digits", "digits_feature_config", "digits_meta"]
+
+DATA_FILE = "digits_features.npz"
+CLASS_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_SPLITS = {"train": (0,), "test": (1,), "all": (0, 1)}
+_SPLIT_NAMES = {0: "train", 1: "test"}
+
+
+def _open():
+    ref = resources.files("lprnn_brian").joinpath("data").joinpath(DATA_FILE)
+    if not ref.is_file():
+        raise UserInputError(f"the bundled digit data lprnn_brian/data/{DATA_FILE} is missing; "
+                             "regenerate it with `python scripts/make_digits.py` or reinstall lprnn_brian")
+    with resources.as_file(ref) as path:
+        with np.load(path, allow_pickle=False) as z:
+            return {k: z[k] for k in z.files}
+
+
+def digits_meta() -> dict[str, Any]:
+    """The generator's JSON meta (version, feature config, voices per split, espeak-ng version, …)."""
+    return json.loads(str(_open()["meta"]))
+
+
+def digits_feature_config() -> FeatureConfig:
+    """The :class:`FeatureConfig` the bundled features were computed with."""
+    return FeatureConfig.from_dict(digits_meta()["feature_config"])
+
+
+def load_digits(split: str = "train") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Load the bundled digits.
+
+    Returns ``X`` float32 (N, 125, 80) per-file z-scored log-mel features (time first), ``y`` int64 labels
+    0–9 and ``info``: ``class_names``, ``feature_config`` (dict), per-clip ``voice`` (names), ``speed``,
+    ``pitch``, ``split`` (names), ``meta`` (generator JSON) and ``quantisation``.
+    """
+    if split not in _SPLITS:
+        raise UserInputError(f"split must be one of {sorted(_SPLITS)}, got {split!r}")
+    z = _open()
+    meta = json.loads(str(z["meta"]))
+    sel = np.isin(z["split"], _SPLITS[split])
+    step = float(meta["quantisation"]["step_db"])
+    db = -step * z["features_q"][sel].astype(np.float64)
+    X = np.stack([zscore(d) for d in db]).astype(np.float32) if db.shape[0] else \
+        np.zeros((0,) + z["features_q"].shape[1:], np.float32)
+    y = z["labels"][sel].astype(np.int64)
+    names = [str(v) for v in z["voice_names"]]
+    info = {
+        "split": split,
+        "class_names": list(meta.get("class_names", CLASS_NAMES)),
+        "feature_config": meta["feature_config"],
+        "voice": np.array([names[i] for i in z["voice"][sel]]),
+        "speed": z["speed"][sel].astype(np.int64),
+        "pitch": z["pitch"][sel].astype(np.int64),
+        "split_of_clip": np.array([_SPLIT_NAMES[int(s)] for s in z["split"][sel]]),
+        "quantisation": meta["quantisation"],
+        "meta": meta,
+    }
+    return X, y, info

@@ -1,0 +1,340 @@
+"""Log-mel front end of spec §7.3/§7.4, in plain numpy/scipy (no librosa).
+
+Pipeline (:func:`log_mel`), for one clip ``audio`` sampled at ``config.sample_rate``:
+
+1. clip length L = T·hop (:func:`fix_length`): ``pad='left'`` keeps the **last** L samples and left-pads
+   shorter clips with zeros (SHD, spec §7.3; GSC HEAD); ``pad='right'`` keeps the first L and right-pads
+   (paper-era GSC, spec §11 A6);
+2. centred power spectrogram (:func:`power_spectrogram`): periodic Hann window of ``n_fft``, hop
+   ``hop_length``, the signal padded by n_fft//2 on both sides (``pad_mode='reflect'`` like librosa's
+   ``center=True``), |FFT|²;
+3. mel magnitude sqrt(M·P) with our own Slaney-scale filterbank (:func:`mel_filterbank`), built at the true
+   sample rate (spec §11 A6), normalised per ``mel_norm`` (spec §11 A7);
+4. dB (:func:`to_db`): 10·log10(max(x, 1e-10)) minus the per-file maximum (spec §11 A2), floored at −80 dB;
+5. drop the first frame, so that 1 + L/hop centred frames leave exactly T = L/hop;
+6. per-file z-score over (time, mel): (x − mean)/(std_unbiased + 1e-10) (:func:`zscore`).
+
+Output: float32 array of shape (T, n_mels), time first (the model's input layout; the SNN file layout of
+the reference is its transpose).
+
+Steps 1–5 are :func:`log_mel_db` (values in [−80, 0] dB with maximum exactly 0); the bundled digits file
+stores those, quantised, and applies step 6 at load time.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import UserInputError
+
+__all__ = [
+    "FeatureConfig",
+    "shd",
+    "gsc_paper",
+    "hz_to_mel",
+    "mel_to_hz",
+    "mel_frequencies",
+    "mel_filterbank",
+    "fix_length",
+    "power_spectrogram",
+    "to_db",
+    "zscore",
+    "log_mel_db",
+    "log_mel",
+]
+
+# Slaney mel scale (Auditory Toolbox; librosa htk=False): linear below 1 kHz, logarithmic above.
+_F_SP = 200.0 / 3.0  # Hz per mel in the linear part
+_MIN_LOG_HZ = 1000.0
+_MIN_LOG_MEL = _MIN_LOG_HZ / _F_SP  # = 15 mel
+_LOGSTEP = math.log(6.4) / 27.0  # 27 mel per factor 6.4 above 1 kHz
+
+_MEL_NORMS = ("l1", "slaney")
+_PADS = ("left", "right")
+_PAD_MODES = ("reflect", "constant")
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Parameters of the log-mel front end (spec §7.3/§7.4). All frequencies in Hz, lengths in samples.
+
+    ``n_frames`` is T; the clip length is L = T·hop_length samples (spec §11 A1). ``fmax=None`` means the
+    Nyquist frequency. ``mel_norm``: ``'l1'`` (each filter sums to 1; librosa ≥ 0.8 ``norm=1``) or
+    ``'slaney'`` (area normalisation 2/(f_hi − f_lo)). ``pad``: ``'left'`` keeps the last L samples and
+    left-pads (spec §7.3), ``'right'`` keeps the first L and right-pads (paper-era GSC, §11 A6).
+    """
+
+    sample_rate: int = 16000
+    n_fft: int = 1024
+    hop_length: int = 128
+    n_mels: int = 80
+    fmin: float = 40.0
+    fmax: float | None = 8000.0
+    n_frames: int = 125
+    mel_norm: str = "l1"
+    win_length: int | None = None  # None: n_fft
+    pad: str = "left"
+    pad_mode: str = "reflect"
+    db_floor: float = -80.0
+    amin: float = 1e-10
+    drop_first: bool = True
+    normalise: bool = True
+    name: str = "custom"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ------------------------------------------------------------------ derived quantities
+    @property
+    def clip_samples(self) -> int:
+        """L = T·hop_length."""
+        return int(self.n_frames) * int(self.hop_length)
+
+    @property
+    def f_max(self) -> float:
+        return float(self.sample_rate) / 2.0 if self.fmax is None else float(self.fmax)
+
+    @property
+    def window_length(self) -> int:
+        return int(self.n_fft) if self.win_length is None else int(self.win_length)
+
+    @property
+    def frame_dt(self) -> float:
+        """Δt_A = 1/T (spec §7.3 item 8, §11 B8): each clip is treated as 1 s."""
+        return 1.0 / float(self.n_frames)
+
+    @property
+    def hop_seconds(self) -> float:
+        """The true hop in seconds (differs from Δt_A except for paper-era GSC)."""
+        return float(self.hop_length) / float(self.sample_rate)
+
+    # ------------------------------------------------------------------ checks and (de)serialisation
+    def validate(self) -> None:
+        def bad(msg: str) -> None:
+            raise UserInputError(f"feature config: {msg}")
+
+        for key in ("sample_rate", "n_fft", "hop_length", "n_mels", "n_frames"):
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
+                bad(f"{key} must be a positive integer, got {v!r}")
+        if self.win_length is not None and not (0 < int(self.win_length) <= int(self.n_fft)):
+            bad(f"win_length must be in 1..n_fft={self.n_fft}, got {self.win_length!r}")
+        if self.mel_norm not in _MEL_NORMS:
+            bad(f"mel_norm must be one of {_MEL_NORMS}, got {self.mel_norm!r}")
+        if self.pad not in _PADS:
+            bad(f"pad must be one of {_PADS}, got {self.pad!r}")
+        if self.pad_mode not in _PAD_MODES:
+            bad(f"pad_mode must be one of {_PAD_MODES}, got {self.pad_mode!r}")
+        if not (0.0 <= float(self.fmin) < self.f_max <= self.sample_rate / 2.0 + 1e-9):
+            bad(f"need 0 <= fmin < fmax <= sample_rate/2, got fmin={self.fmin}, fmax={self.fmax}, "
+                f"sample_rate={self.sample_rate}")
+        if not float(self.db_floor) < 0.0:
+            bad(f"db_floor must be negative, got {self.db_floor}")
+        if not float(self.amin) > 0.0:
+            bad(f"amin must be positive, got {self.amin}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable dict (round-trips through :meth:`from_dict`)."""
+        d = dataclasses.asdict(self)
+        for k, v in d.items():
+            if isinstance(v, np.generic):
+                d[k] = v.item()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "FeatureConfig":
+        """Build from :meth:`to_dict` output; unknown keys are a :class:`UserInputError`."""
+        if not isinstance(d, dict):
+            raise UserInputError(f"feature config must be a dict, got {type(d).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise UserInputError(f"feature config: unknown keys {unknown}; known keys are {sorted(names)}")
+        return cls(**d)
+
+
+def shd(**overrides: Any) -> FeatureConfig:
+    """SHD / Heidelberg Digits audio (spec §7.3): 48 kHz, n_fft 1024, hop 256, 80 mels 0–24 kHz, T 125,
+    keep-last/left-pad, L = 32,000 samples."""
+    kw: dict[str, Any] = dict(sample_rate=48000, n_fft=1024, hop_length=256, n_mels=80, fmin=0.0, fmax=24000.0,
+                              n_frames=125, mel_norm="l1", pad="left", name="shd")
+    kw.update(overrides)
+    return FeatureConfig(**kw)
+
+
+def gsc_paper(**overrides: Any) -> FeatureConfig:
+    """Paper-era Google Speech Commands (spec §7.4): 16 kHz, n_fft 1024, hop 128, 80 mels 40 Hz–8 kHz built at
+    16 kHz (§11 A6), T 125 (Δt_A = 8 ms = hop exactly), right-padded to 16,000 samples."""
+    kw: dict[str, Any] = dict(sample_rate=16000, n_fft=1024, hop_length=128, n_mels=80, fmin=40.0, fmax=8000.0,
+                              n_frames=125, mel_norm="l1", pad="right", name="gsc_paper")
+    kw.update(overrides)
+    return FeatureConfig(**kw)
+
+
+# ---------------------------------------------------------------------------------------------- mel scale
+def hz_to_mel(f: Any) -> np.ndarray:
+    """Slaney mel scale: f/(200/3) below 1 kHz, 15 + ln(f/1000)/(ln 6.4/27) above."""
+    f = np.asarray(f, dtype=np.float64)
+    lin = f / _F_SP
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log = _MIN_LOG_MEL + np.log(np.maximum(f, 1e-300) / _MIN_LOG_HZ) / _LOGSTEP
+    return np.where(f >= _MIN_LOG_HZ, log, lin)
+
+
+def mel_to_hz(m: Any) -> np.ndarray:
+    """Inverse of :func:`hz_to_mel`."""
+    m = np.asarray(m, dtype=np.float64)
+    lin = _F_SP * m
+    log = _MIN_LOG_HZ * np.exp(_LOGSTEP * (m - _MIN_LOG_MEL))
+    return np.where(m >= _MIN_LOG_MEL, log, lin)
+
+
+def mel_frequencies(n: int, fmin: float, fmax: float) -> np.ndarray:
+    """``n`` frequencies (Hz) equally spaced on the Slaney mel scale from fmin to fmax inclusive."""
+    return mel_to_hz(np.linspace(hz_to_mel(fmin), hz_to_mel(fmax), int(n)))
+
+
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float = 0.0, fmax: float | None = None,
+                   norm: str = "l1") -> np.ndarray:
+    """Triangular Slaney-scale mel filters, shape (n_mels, 1 + n_fft//2), float64.
+
+    Filter m rises linearly from edge m to its centre m+1 and falls to edge m+2, the n_mels+2 edges being
+    equally spaced in mel between fmin and fmax (Hz); FFT bin k sits at k·sample_rate/n_fft. ``norm='l1'``
+    makes every non-empty filter sum to 1; ``'slaney'`` scales filter m by 2/(edge_{m+2} − edge_m) (Hz).
+    Filters that catch no FFT bin stay all-zero.
+    """
+    if norm not in _MEL_NORMS:
+        raise UserInputError(f"mel norm must be one of {_MEL_NORMS}, got {norm!r}")
+    fmax = float(sample_rate) / 2.0 if fmax is None else float(fmax)
+    fft_hz = np.arange(1 + int(n_fft) // 2, dtype=np.float64) * float(sample_rate) / float(n_fft)
+    edges = mel_frequencies(int(n_mels) + 2, float(fmin), fmax)
+    fdiff = np.diff(edges)
+    ramps = edges[:, None] - fft_hz[None, :]
+    lower = -ramps[:-2] / fdiff[:-1, None]
+    upper = ramps[2:] / fdiff[1:, None]
+    weights = np.maximum(0.0, np.minimum(lower, upper))
+    if norm == "slaney":
+        weights *= (2.0 / (edges[2:] - edges[:-2]))[:, None]
+    else:
+        s = weights.sum(axis=1, keepdims=True)
+        weights = np.divide(weights, s, out=np.zeros_like(weights), where=s > 0)
+    return weights
+
+
+# ---------------------------------------------------------------------------------------------- pipeline
+def fix_length(audio: np.ndarray, length: int, pad: str = "left") -> np.ndarray:
+    """Cut or zero-pad a 1-D signal to ``length`` samples.
+
+    ``pad='left'``: keep the last ``length`` samples, left-pad shorter clips. ``pad='right'``: keep the first,
+    right-pad.
+    """
+    if pad not in _PADS:
+        raise UserInputError(f"pad must be one of {_PADS}, got {pad!r}")
+    x = np.asarray(audio, dtype=np.float64)
+    n = x.shape[0]
+    if n >= length:
+        return x[n - length:] if pad == "left" else x[:length]
+    z = np.zeros(length - n, dtype=np.float64)
+    return np.concatenate([z, x]) if pad == "left" else np.concatenate([x, z])
+
+
+def _hann(n: int, n_fft: int) -> np.ndarray:
+    """Periodic Hann window of length n, zero-padded symmetrically to n_fft (librosa/torch convention)."""
+    w = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(n) / n)
+    if n < n_fft:
+        left = (n_fft - n) // 2
+        w = np.pad(w, (left, n_fft - n - left))
+    return w
+
+
+def power_spectrogram(x: np.ndarray, n_fft: int, hop_length: int, win_length: int | None = None,
+                      pad_mode: str = "reflect") -> np.ndarray:
+    """Centred |STFT|², shape (1 + n_fft//2, 1 + len(x)//hop), float64.
+
+    The signal is padded by n_fft//2 on both sides (``reflect`` or ``constant`` zeros), then framed every
+    ``hop_length`` samples with a periodic Hann window.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 1:
+        raise UserInputError(f"audio must be 1-D (mono), got shape {x.shape}")
+    half = n_fft // 2
+    if pad_mode == "reflect" and x.shape[0] <= half:
+        raise UserInputError(f"audio of {x.shape[0]} samples is too short for reflect padding of {half}")
+    xp = np.pad(x, (half, half), mode=pad_mode)
+    n_frames = 1 + (xp.shape[0] - n_fft) // hop_length
+    frames = np.lib.stride_tricks.sliding_window_view(xp, n_fft)[::hop_length][:n_frames]
+    win = _hann(n_fft if win_length is None else int(win_length), n_fft)
+    spec = np.fft.rfft(frames * win[None, :], n=n_fft, axis=1)
+    return (spec.real ** 2 + spec.imag ** 2).T
+
+
+def to_db(x: np.ndarray, amin: float = 1e-10, floor: float = -80.0) -> np.ndarray:
+    """10·log10(max(x, amin)) minus its maximum (per-file reference, spec §11 A2), floored at ``floor`` dB."""
+    db = 10.0 * np.log10(np.maximum(x, amin))
+    db = db - db.max()
+    return np.maximum(db, floor)
+
+
+def zscore(x: np.ndarray, eps: float = 1e-10) -> np.ndarray:
+    """Per-file z-score over all entries: (x − mean)/(std with ddof=1 + eps)."""
+    x = np.asarray(x, dtype=np.float64)
+    return (x - x.mean()) / (x.std(ddof=1) + eps)
+
+
+_FB_CACHE: dict[tuple, np.ndarray] = {}
+
+
+def _filterbank(config: FeatureConfig) -> np.ndarray:
+    key = (config.sample_rate, config.n_fft, config.n_mels, float(config.fmin), config.f_max, config.mel_norm)
+    fb = _FB_CACHE.get(key)
+    if fb is None:
+        fb = mel_filterbank(config.sample_rate, config.n_fft, config.n_mels, config.fmin, config.f_max,
+                            config.mel_norm)
+        _FB_CACHE[key] = fb
+    return fb
+
+
+def _check_audio(audio: Any, config: FeatureConfig, sample_rate: int | None) -> np.ndarray:
+    if sample_rate is not None and int(sample_rate) != int(config.sample_rate):
+        raise UserInputError(f"audio is sampled at {sample_rate} Hz but the feature config expects "
+                             f"{config.sample_rate} Hz; resample it first (e.g. sox in.wav -r "
+                             f"{config.sample_rate} out.wav)")
+    x = np.asarray(audio)
+    if x.ndim == 2 and 1 in x.shape:
+        x = x.reshape(-1)
+    if x.ndim != 1:
+        raise UserInputError(f"audio must be a mono 1-D array, got shape {x.shape}")
+    if not np.issubdtype(x.dtype, np.number):
+        raise UserInputError(f"audio must be numeric, got dtype {x.dtype}")
+    if np.issubdtype(x.dtype, np.integer):  # PCM integers -> [-1, 1)
+        x = x.astype(np.float64) / float(np.iinfo(x.dtype).max + 1)
+    x = x.astype(np.float64)
+    if not np.all(np.isfinite(x)):
+        raise UserInputError("audio contains NaN or infinite samples")
+    return x
+
+
+def log_mel_db(audio: Any, config: FeatureConfig, sample_rate: int | None = None) -> np.ndarray:
+    """Steps 1–5 of the pipeline: dB mel features relative to the file maximum, in [db_floor, 0].
+
+    Returns float64 of shape (T, n_mels) (T = n_frames when ``drop_first``, else T + 1).
+    """
+    x = _check_audio(audio, config, sample_rate)
+    x = fix_length(x, config.clip_samples, config.pad)
+    p = power_spectrogram(x, config.n_fft, config.hop_length, config.win_length, config.pad_mode)
+    mel = np.sqrt(_filterbank(config) @ p)  # (n_mels, frames)
+    db = to_db(mel, config.amin, config.db_floor)
+    if config.drop_first:
+        db = db[:, 1:]
+    return db.T
+
+
+def log_mel(audio: Any, config: FeatureConfig, sample_rate: int | None = None) -> np.ndarray:
+    """The full front end: (T, n_mels) float32, per-file z-scored when ``config.normalise``."""
+    db = log_mel_db(audio, config, sample_rate)
+    out = zscore(db) if config.normalise else db
+    return out.astype(np.float32)

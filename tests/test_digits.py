@@ -1,0 +1,76 @@
+"""Tests of the bundled spoken-digit data set (scripts/make_digits.py, lprnn_brian.tasks.digits)."""
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+import pytest
+
+from lprnn_brian.errors import UserInputError
+from lprnn_brian.tasks.digits import CLASS_NAMES, digits_feature_config, digits_meta, load_digits
+from lprnn_brian.tasks.features import FeatureConfig
+
+
+@pytest.fixture(scope="module")
+def splits():
+    return {s: load_digits(s) for s in ("train", "test", "all")}
+
+
+def test_file_size_at_most_5mb():
+    """Oracle: the packaging budget (≤ 5 MB, 5·10^6 bytes) for lprnn_brian/data/digits_features.npz."""
+    ref = resources.files("lprnn_brian").joinpath("data/digits_features.npz")
+    with resources.as_file(ref) as p:
+        assert p.stat().st_size <= 5_000_000
+
+
+def test_shapes_and_dtypes(splits):
+    """Oracle: the documented layout: X float32 (N, 125, 80), y int64; train + test = all; 100–150 test and
+    600–900 clips in all (the demo simulates every test clip)."""
+    for s, (X, y, info) in splits.items():
+        assert X.dtype == np.float32 and X.ndim == 3 and X.shape[1:] == (125, 80)
+        assert y.dtype == np.int64 and y.shape == (X.shape[0],)
+        assert info["voice"].shape == y.shape
+    n_tr, n_te, n_all = (splits[s][0].shape[0] for s in ("train", "test", "all"))
+    assert n_tr + n_te == n_all
+    assert 100 <= n_te <= 150
+    assert 600 <= n_all <= 900
+
+
+def test_split_by_voice_disjoint(splits):
+    """Oracle: the generator's fixed voice split: no voice (accent+variant) — and no accent, and no variant —
+    of the test split occurs in train; the meta lists the same voices."""
+    tr = set(splits["train"][2]["voice"])
+    te = set(splits["test"][2]["voice"])
+    assert tr and te and not (tr & te)
+    assert not ({v.split("+")[0] for v in tr} & {v.split("+")[0] for v in te})
+    assert not ({v.split("+")[1] for v in tr} & {v.split("+")[1] for v in te})
+    meta = digits_meta()
+    assert set(meta["voices"]["train"]) == tr and set(meta["voices"]["test"]) == te
+
+
+def test_labels_balanced(splits):
+    """Oracle: by construction every (voice, digit) pair has the same number of takes, so each split holds
+    exactly N/10 clips of each label 0–9."""
+    for s, (X, y, info) in splits.items():
+        counts = np.bincount(y, minlength=10)
+        assert counts.shape == (10,) and np.all(counts == len(y) // 10)
+        assert info["class_names"] == list(CLASS_NAMES)
+
+
+def test_features_zscored_and_config(splits):
+    """Oracle: per-file z-score (mean 0, ddof=1 std 1 to 1e-4 in float32) and the recorded feature config is the
+    16 kHz / hop 128 / 80 mel / T 125 front end with keep-last padding (L = 16,000 samples)."""
+    X = splits["test"][0].astype(np.float64)
+    np.testing.assert_allclose(X.mean(axis=(1, 2)), 0.0, atol=1e-4)
+    np.testing.assert_allclose(X.reshape(len(X), -1).std(axis=1, ddof=1), 1.0, atol=1e-4)
+    cfg = digits_feature_config()
+    assert isinstance(cfg, FeatureConfig)
+    assert (cfg.sample_rate, cfg.hop_length, cfg.n_mels, cfg.n_frames, cfg.pad) == (16000, 128, 80, 125, "left")
+    meta = digits_meta()
+    assert meta["quantisation"]["step_db"] == 0.5 and meta["espeak_ng_version"]
+
+
+def test_bad_split():
+    """Oracle: user input check: an unknown split name is a UserInputError."""
+    with pytest.raises(UserInputError):
+        load_digits("validation")
