@@ -1,0 +1,55 @@
+"""Figures: ANN state against SNN decode, spike rasters. Each function takes arrays and an optional
+``ax``, returns the Axes, and never shows anything; :func:`save_figure` writes PNG and PDF."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+#: Okabe–Ito colour-blind-safe palette.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+
+
+def plot_state_vs_decode(ann_state: np.ndarray, snn_decode: np.ndarray, frame_dt: float, *,
+                         units=None, ax=None, title: str = ""):
+    """ANN state h_t (lines) and SNN fb decode −i_fb/f at frame ends (dots), for a few units.
+
+    ``ann_state`` and ``snn_decode``: (frames, units) in ANN units; ``frame_dt`` in seconds.
+    """
+    ax = ax or plt.figure(figsize=(6, 3)).gca()
+    units = range(min(4, ann_state.shape[1])) if units is None else units
+    t = (np.arange(ann_state.shape[0]) + 1) * frame_dt * 1e3
+    for c, u in zip(PALETTE, units):
+        ax.plot(t, ann_state[:, u], color=c, lw=1.5, label=f"unit {u}: ANN")
+        ax.plot(t, snn_decode[:, u], "o", color=c, ms=2.5, label=f"unit {u}: SNN fb")
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("state (ANN units)")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=6, ncol=2, frameon=False)
+    return ax
+
+
+def plot_raster(neuron: np.ndarray, step: np.ndarray, dt: float, *, offset: int = 0, ax=None, color=None,
+                label: str | None = None):
+    """Spike raster: one dot per spike at time step·dt (ms), row ``offset + neuron``."""
+    ax = ax or plt.figure(figsize=(6, 4)).gca()
+    ax.plot(step * dt * 1e3, neuron + offset, ",", color=color or PALETTE[0], label=label)
+    ax.set_xlabel("time (ms)")
+    ax.set_ylabel("neuron")
+    return ax
+
+
+def save_figure(fig, stem: str | Path) -> list[Path]:
+    """Write ``stem.png`` and ``stem.pdf``; close the figure."""
+    stem = Path(stem)
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    fig.tight_layout()
+    for p in paths:
+        fig.savefig(p, dpi=150)
+    plt.close(fig)
+    return paths

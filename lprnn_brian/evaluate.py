@@ -1,0 +1,96 @@
+"""One call from a model and inputs to the comparison of the ANN with its ΣΔ network.
+
+Used by the ``simulate`` and ``demo`` commands; returns plain data (the JSON summary of design.md plus
+the result objects for plots and files).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .analysis.fidelity import Fidelity, fidelity
+from .ann.forward import AnnResult, check_inputs, forward
+from .ann.model import LpRNNModel
+from .convert import SNNSpec, to_snn_spec
+from .errors import UserInputError
+from .simulation import DECODES, WINDOWS, SimulationResult, simulate
+
+
+@dataclass
+class Evaluation:
+    summary: dict
+    spec: SNNSpec
+    result: SimulationResult
+    fidelity: Fidelity
+    ann: AnnResult
+
+
+def check_labels(labels, n_samples: int, n_classes: int) -> np.ndarray:
+    """Integer class labels, one per sample, in [0, n_classes)."""
+    y = np.asarray(labels)
+    if y.ndim != 1 or y.shape[0] != n_samples:
+        raise UserInputError(f"labels have shape {y.shape}; expected ({n_samples},): one class per sample")
+    if y.dtype.kind not in "iu":
+        if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+        else:
+            raise UserInputError(f"labels must be integer class indices, got dtype {y.dtype}")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise UserInputError(f"labels must lie in [0, {n_classes - 1}], got {y.min()}…{y.max()}")
+    return y.astype(np.int64)
+
+
+def evaluate(
+    model: LpRNNModel,
+    x: np.ndarray,
+    labels: np.ndarray | None = None,
+    *,
+    target: str = "cpp_standalone",
+    mode: str = "loihi",
+    factors=None,
+    resample: str = "hold",
+    progress: bool = False,
+    build_root: str | Path | None = None,
+) -> Evaluation:
+    """ANN forward, conversion, simulation and fidelity on inputs ``x`` (samples, frames, features)."""
+    t0 = time.perf_counter()
+    x = check_inputs(x, model.n_inputs)
+    if labels is not None:
+        labels = check_labels(labels, x.shape[0], model.n_classes)
+    ann = forward(model, x)
+    spec = to_snn_spec(model, mode=mode, factors=factors, resample=resample, n_frames=x.shape[1])
+    result = simulate(spec, x, target=target, progress=progress, build_root=build_root)
+    fid = fidelity(model, x, result, labels=labels, ann=ann)
+    window = model.readout_window
+    summary = {
+        "n_samples": int(x.shape[0]),
+        "target": target,
+        "mode": mode,
+        "readout_window": window,
+        "layer_names": result.layer_names,
+        "class_names": list(model.class_names),
+        "ann_accuracy": fid.ann_accuracy,
+        "snn_accuracy": {d: fid.snn_accuracy[d][window] for d in DECODES},
+        "ann_predictions": fid.ann_predictions.tolist(),
+        "snn_predictions": {d: fid.snn_predictions[d][window].tolist() for d in DECODES},
+        "class_agreement": {d: fid.class_agreement[d][window] for d in DECODES},
+        "layer_correlation": {d: fid.correlation[d] for d in DECODES},
+        "layer_rmse": {d: fid.rmse[d] for d in DECODES},
+        "by_window": {
+            w: {
+                "snn_accuracy": {d: fid.snn_accuracy[d][w] for d in DECODES},
+                "snn_predictions": {d: fid.snn_predictions[d][w].tolist() for d in DECODES},
+                "class_agreement": {d: fid.class_agreement[d][w] for d in DECODES},
+                "ann_predictions": np.argmax(ann.window_logits[w], axis=1).tolist(),
+            }
+            for w in WINDOWS
+        },
+        "spikes_per_sample": result.spikes_per_sample().tolist(),
+        "snn": {k: v for k, v in spec.summary().items() if k != "class_names"},
+        "wall_s_detail": dict(result.wall_s),
+    }
+    summary["wall_s"] = time.perf_counter() - t0
+    return Evaluation(summary, spec, result, fid, ann)

@@ -1,0 +1,140 @@
+"""The command-line contract: --json output, bad input → one line and exit code 2, nothing overwritten."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from lprnn_brian.ann.model import Layer, LpRNNModel, save_model
+from lprnn_brian.cli import load_inputs, main
+from lprnn_brian.errors import UserInputError
+
+REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "shd_QlpRNN_128_2x512_ret0.8_mel80_hop256.pth"
+
+
+def tiny_model(seed: int = 0) -> LpRNNModel:
+    rng = np.random.default_rng(seed)
+    q = lambda *s: (np.round(rng.normal(0, 0.4, s) * 8) / 8).astype(np.float32)  # noqa: E731
+    return LpRNNModel(
+        layers=[Layer("lpff_1", "lpff", q(6, 4), q(6), retention=0.8),
+                Layer("lprnn_1", "lprnn", q(5, 6), q(5), U=q(5, 5), retention=0.8),
+                Layer("output", "dense", q(3, 5), q(3))],
+        n_frames=12, frame_dt=1 / 12, class_names=["a", "b", "c"],
+    )
+
+
+@pytest.fixture()
+def model_file(tmp_path):
+    return save_model(tiny_model(), tmp_path / "m.npz")
+
+
+@pytest.fixture()
+def inputs(tmp_path):
+    x = np.random.default_rng(1).normal(0, 1, (3, 12, 4)).astype(np.float32)
+    np.save(tmp_path / "X.npy", x)
+    np.save(tmp_path / "y.npy", np.array([0, 1, 2]))
+    return tmp_path / "X.npy", tmp_path / "y.npy"
+
+
+def test_simulate_json_contract(model_file, inputs, capsys, tmp_path):
+    """stdout is exactly one JSON object with the keys design.md fixes; the ANN predictions equal the numpy
+    forward (same code path, so exact), and accuracies are fractions of the 3 labels."""
+    from lprnn_brian.ann.forward import forward
+
+    x, y = inputs
+    rc = main(["simulate", str(model_file), "--inputs", str(x), "--labels", str(y), "--json", "--target", "numpy",
+               "--quiet", "--out", str(tmp_path / "run.npz")])
+    assert rc == 0
+    out = capsys.readouterr().out
+    s = json.loads(out)
+    for key in ("n_samples", "ann_accuracy", "snn_accuracy", "ann_predictions", "snn_predictions",
+                "class_agreement", "layer_correlation", "spikes_per_sample", "wall_s", "target", "mode"):
+        assert key in s
+    assert s["n_samples"] == 3 and s["target"] == "numpy" and s["mode"] == "loihi"
+    assert s["ann_predictions"] == forward(tiny_model(), np.load(x)).predictions.tolist()
+    assert set(s["snn_predictions"]) == {"fb", "ip", "in", "count"}
+    assert all(len(v) == 3 for v in s["layer_correlation"].values())
+    assert s["ann_accuracy"] * 3 == pytest.approx(round(s["ann_accuracy"] * 3))
+    assert len(s["spikes_per_sample"]) == 3 and min(s["spikes_per_sample"]) > 0
+    assert (tmp_path / "run.npz").exists()
+
+
+def _fails(capsys, argv) -> str:
+    rc = main(argv)
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert len(err.splitlines()) == 1 and "error:" in err
+    return err
+
+
+@pytest.mark.parametrize("make,needle", [
+    (lambda p: np.save(p, np.zeros((2, 12), np.float32)), "3 axes"),
+    (lambda p: np.save(p, np.zeros((2, 12, 4), np.int64)), "dtype"),
+    (lambda p: np.save(p, np.full((2, 12, 4), np.nan, np.float32)), "NaN"),
+    (lambda p: np.save(p, np.zeros((2, 12, 7), np.float32)), "features"),
+    (lambda p: np.save(p, np.array([{"a": 1}], dtype=object)), "objects"),
+    (lambda p: p.write_bytes(b"not numpy at all"), "not a readable"),
+])
+def test_simulate_bad_inputs(model_file, tmp_path, capsys, make, needle):
+    """Each malformed input gives exit 2 and one line naming the problem."""
+    p = tmp_path / "bad.npy"
+    make(p)
+    err = _fails(capsys, ["simulate", str(model_file), "--inputs", str(p), "--target", "numpy", "--quiet"])
+    assert needle in err
+
+
+def test_existing_output_is_not_overwritten(model_file, inputs, tmp_path, capsys):
+    """An existing --out file survives byte for byte without --force."""
+    x, _ = inputs
+    out = tmp_path / "keep.npz"
+    out.write_bytes(b"precious")
+    err = _fails(capsys, ["simulate", str(model_file), "--inputs", str(x), "--out", str(out), "--quiet"])
+    assert "--force" in err
+    assert out.read_bytes() == b"precious"
+
+
+def test_bad_model_and_checkpoint_files(tmp_path, capsys, inputs):
+    """Not-a-model and not-a-checkpoint files are refused with exit 2."""
+    junk = tmp_path / "junk.npz"
+    junk.write_bytes(b"PK\x03\x04 broken")
+    _fails(capsys, ["simulate", str(junk), "--inputs", str(inputs[0])])
+    _fails(capsys, ["import-reference", str(junk), "--arch", "shd", "--out", str(tmp_path / "m.npz")])
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_labels_checked(model_file, inputs, tmp_path, capsys):
+    x, _ = inputs
+    np.save(tmp_path / "y_bad.npy", np.array([0, 1]))
+    _fails(capsys, ["simulate", str(model_file), "--inputs", str(x), "--labels", str(tmp_path / "y_bad.npy"),
+                    "--target", "numpy", "--quiet"])
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason="../shared/reference not present")
+def test_import_reference_then_refuse_overwrite(tmp_path, capsys):
+    """import-reference writes a loadable model; a second call without --force leaves it untouched."""
+    from lprnn_brian.ann.model import load_model
+
+    out = tmp_path / "m.npz"
+    assert main(["import-reference", str(REFERENCE), "--arch", "shd", "--out", str(out)]) == 0
+    capsys.readouterr()
+    before = out.read_bytes()
+    assert load_model(out).n_parameters() == 873_620
+    _fails(capsys, ["import-reference", str(REFERENCE), "--arch", "shd", "--out", str(out)])
+    assert out.read_bytes() == before
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=300))
+def test_load_inputs_never_crashes_on_garbage(tmp_path, data):
+    """Property: arbitrary bytes either load as a valid float array or raise UserInputError — nothing else."""
+    p = tmp_path / "g.npy"
+    p.write_bytes(data)
+    try:
+        x = load_inputs(p)
+    except UserInputError:
+        return
+    assert x.ndim == 3 and x.dtype.kind == "f"
