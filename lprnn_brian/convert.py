@@ -38,10 +38,6 @@ class FactorChoice:
     dt: float
     tau_S: float
 
-    @property
-    def Iin_snn_over_Iin(self) -> float:
-        return self.f
-
 
 def _integral(x: float, tol: float) -> bool:
     return abs(x - round(x)) <= tol and x >= 1
@@ -197,6 +193,28 @@ class SNNSpec:
         ]
         return out
 
+    _ARRAYS = ("W_snn", "b_tilde", "U_snn", "W_ann")
+
+    def to_arrays(self, prefix: str = "spec/") -> tuple[dict, dict[str, np.ndarray]]:
+        """(JSON-able scalars, named arrays): a pickle-free serialisation, inverse of :meth:`from_arrays`."""
+        arrays = {f"{prefix}{L.name}/{a}": getattr(L, a) for L in self.layers for a in self._ARRAYS
+                  if getattr(L, a) is not None}
+        return self.summary(), arrays
+
+    @classmethod
+    def from_arrays(cls, summary: dict, arrays, prefix: str = "spec/") -> "SNNSpec":
+        layers = []
+        for Ls in summary["layers"]:
+            kw = {k: Ls[k] for k in ("name", "kind", "n", "tau_I", "tau_U", "tau_V", "tau_S", "factor", "Iin_snn",
+                                     "kick", "quantisation")}
+            for a in cls._ARRAYS:
+                key = f"{prefix}{Ls['name']}/{a}"
+                kw[a] = np.asarray(arrays[key]) if key in arrays else None
+            layers.append(LayerParams(**kw))
+        scalars = {k: summary[k] for k in ("mode", "dt", "frame_dt", "n_frames", "n_steps", "Iin", "readout_window",
+                                           "resample", "class_names", "d")}
+        return cls(layers=layers, **scalars)
+
     def digest(self) -> str:
         """Content hash of the spec: names the build directory of its compiled network."""
         h = hashlib.sha256(json.dumps(self.summary(), sort_keys=True, default=str).encode())
@@ -205,6 +223,27 @@ class SNNSpec:
                 if arr is not None:
                     h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
         return h.hexdigest()[:16]
+
+
+def _find(tau_prev: float, Iin: float, w_min: float, lp_net: bool, mode: str, dt: float | None) -> FactorChoice:
+    """:func:`find_params` for a network. Float mode takes the integer (Loihi) choice when one exists, so the
+    two modes run the same network in time and differ only in arithmetic (in float mode f only scales
+    every state); otherwise it falls back to the float branch of spec §4.2 (d = 1)."""
+    if mode == "float":
+        try:
+            return find_params(tau_prev, Iin, w_min, lp_net=lp_net, mode="loihi", dt=dt)
+        except UserInputError:
+            pass
+    return find_params(tau_prev, Iin, w_min, lp_net=lp_net, mode=mode, dt=dt)
+
+
+def _steps(tau_steps: float, mode: str) -> float:
+    """A time constant in SNN steps; in Loihi mode snapped to a 12-bit decay, τ = 4096/round(4096/τ), so
+    that 1 − 1/τ is exact (it already is for every network whose layers share one retention)."""
+    if mode != "loihi":
+        return float(tau_steps)
+    decay = max(1, round(DECAY_DENOMINATOR / tau_steps))
+    return DECAY_DENOMINATOR / decay
 
 
 def _w_min(W: np.ndarray) -> float:
@@ -253,13 +292,18 @@ def to_snn_spec(
     if factors is not None and len(factors) != len(q.layers):
         raise UserInputError(f"got {len(factors)} factors for {len(q.layers)} layers; give one per layer")
 
-    # τ per layer (seconds); the dense read-out inherits its predecessor's τ for τ_U
-    taus = []
+    # τ per layer (seconds); the dense read-out keeps its predecessor's τ (its own filter is τ_I = 1)
+    taus: list[float] = []
     for L in q.layers:
-        a = L.retention if L.retention is not None else (q.layers[len(taus) - 1].retention if taus else None)
-        taus.append(derive.tau_seconds(a, q.frame_dt) if a is not None else q.frame_dt)
+        if L.retention is not None:
+            taus.append(derive.tau_seconds(L.retention, q.frame_dt))
+        elif taus:
+            taus.append(taus[-1])
+        else:
+            raise UserInputError(f"layer {L.name} has no retention and no low-pass predecessor; the ΣΔ neuron "
+                                 "needs a filter time constant")
     layers: list[LayerParams] = []
-    first = find_params(taus[0], Iin, _w_min(q.layers[0].W), lp_net=lp_net, mode=mode, dt=dt)
+    first = _find(taus[0], Iin, _w_min(q.layers[0].W), lp_net, mode, dt)
     dt_S = first.dt
     for k, L in enumerate(q.layers):
         tau_prev = taus[k - 1] if k else taus[0]
@@ -269,9 +313,9 @@ def to_snn_spec(
         elif k == 0:
             f = first.f
         else:
-            f = find_params(tau_prev, Iin, _w_min(L.W), lp_net=lp_net, mode=mode, dt=dt_S).f
-        tau_S = tau / dt_S
-        tau_U = tau_prev / dt_S
+            f = _find(tau_prev, Iin, _w_min(L.W), lp_net, mode, dt_S).f
+        tau_S = _steps(tau / dt_S, mode)
+        tau_U = _steps(tau_prev / dt_S, mode)
         tau_I = 1.0 if L.kind == "dense" else tau_S
         Iin_snn = Iin * f
         scale = Iin_snn / (ACTIVATION_SHIFT * tau_I * tau_U)

@@ -117,13 +117,40 @@ class SimulationResult:
                 arrays[f"frames/{d}/{name}"] = self.frame_decodes[d][k]
                 for w in WINDOWS:
                     arrays[f"decode/{d}/{w}/{name}"] = self.decodes[d][w][k]
+        spec_meta, spec_arrays = self.spec.to_arrays()
+        arrays.update(spec_arrays)
         meta = {"format": RESULT_FORMAT, "format_version": RESULT_VERSION, "target": self.target,
                 "layer_names": self.layer_names, "n_samples": self.n_samples, "wall_s": self.wall_s,
-                "spec": self.spec.summary()}
+                "spec": spec_meta}
         arrays["meta"] = np.array(json.dumps(meta, default=float))
         with atomic_path(path, force) as tmp:
             np.savez_compressed(tmp, **arrays)
         return Path(path)
+
+
+def load_result(path: str | Path) -> SimulationResult:
+    """Read a result written by :meth:`SimulationResult.save`."""
+    path = Path(path)
+    try:
+        z = np.load(path, allow_pickle=False)
+        meta = json.loads(str(z["meta"][()]))
+    except Exception as e:  # noqa: BLE001 - any failure here means "not our file"
+        raise UserInputError(f"{path} is not an lprnn_brian simulation result ({type(e).__name__}); "
+                             "write one with `lprnn-brian simulate ... --out run.npz`")
+    if meta.get("format") != RESULT_FORMAT:
+        raise UserInputError(f"{path} is not an lprnn_brian simulation result (format {meta.get('format')!r})")
+    if meta.get("format_version", 0) > RESULT_VERSION:
+        raise UserInputError(f"{path} was written by a newer lprnn_brian (format version "
+                             f"{meta['format_version']}); upgrade lprnn_brian to read it")
+    names = meta["layer_names"]
+    spec = SNNSpec.from_arrays(meta["spec"], z)
+    return SimulationResult(
+        spec=spec, target=meta["target"], layer_names=names,
+        spikes=[z[f"spikes/{n}"] for n in names],
+        frame_decodes={d: [z[f"frames/{d}/{n}"] for n in names] for d in DECODES},
+        decodes={d: {w: [z[f"decode/{d}/{w}/{n}"] for n in names] for w in WINDOWS} for d in DECODES},
+        n_samples=int(meta["n_samples"]), wall_s=meta.get("wall_s", {}),
+    )
 
 
 def simulate(

@@ -227,6 +227,13 @@ def main(argv: list[str] | None = None) -> int:
     except UserInputError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except subprocess.CalledProcessError as e:
+        err = e.stderr.decode(errors="replace").strip() if isinstance(e.stderr, bytes) else e.stderr
+        print(f"error: {' '.join(map(str, e.cmd))} failed ({e.returncode}): {err}", file=sys.stderr)
+        return 1
+    except RuntimeError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

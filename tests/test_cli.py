@@ -138,3 +138,26 @@ def test_load_inputs_never_crashes_on_garbage(tmp_path, data):
     except UserInputError:
         return
     assert x.ndim == 3 and x.dtype.kind == "f"
+
+
+def test_result_file_round_trip(model_file, inputs, tmp_path):
+    """A saved result reads back with identical spikes, decodes and SNN spec arrays (bit-exact: npz is lossless)."""
+    from lprnn_brian.ann.model import load_model
+    from lprnn_brian.convert import to_snn_spec
+    from lprnn_brian.simulation import load_result, simulate
+
+    spec = to_snn_spec(load_model(model_file))
+    res = simulate(spec, np.load(inputs[0]), target="numpy")
+    back = load_result(res.save(tmp_path / "r.npz"))
+    assert back.layer_names == res.layer_names and back.n_samples == 3
+    for a, b in zip(res.spikes, back.spikes):
+        np.testing.assert_array_equal(a, b)
+    for d in res.decodes:
+        for w in res.decodes[d]:
+            for a, b in zip(res.decodes[d][w], back.decodes[d][w]):
+                np.testing.assert_array_equal(a, b)
+    for La, Lb in zip(spec.layers, back.spec.layers):
+        np.testing.assert_array_equal(La.W_snn, Lb.W_snn)
+        assert La.kick == Lb.kick and La.tau_I == Lb.tau_I
+    assert back.spec.digest() == spec.digest()
+    np.testing.assert_array_equal(back.predictions("fb"), res.predictions("fb"))
