@@ -94,7 +94,7 @@ def cmd_simulate(args) -> int:
         ev.result.save(args.out, force=args.force)
     ev.summary["wall_s"] = time.perf_counter() - t0
     if args.json:
-        print(json.dumps(ev.summary))
+        print(json.dumps(ev.summary, allow_nan=False))
     else:
         _print_human(ev.summary)
     return 0
@@ -107,8 +107,8 @@ def _print_human(s: dict) -> None:
               ", ".join(f"{d} {v:.4f}" for d, v in s["snn_accuracy"].items()))
     print("class agreement with the ANN: " + ", ".join(f"{d} {v:.4f}" for d, v in s["class_agreement"].items()))
     for k, name in enumerate(s["layer_names"]):
-        print(f"  {name:>10}: fb corr {s['layer_correlation']['fb'][k]:.4f}, "
-              f"rmse {s['layer_rmse']['fb'][k]:.4f}")
+        c = s["layer_correlation"]["fb"][k]
+        print(f"  {name:>10}: fb corr {'—' if c is None else f'{c:.4f}'}, rmse {s['layer_rmse']['fb'][k]:.4f}")
     print(f"spikes per sample: {np.mean(s['spikes_per_sample']):.0f}")
 
 

@@ -37,10 +37,12 @@ def ann_counterparts(model: LpRNNModel, x: np.ndarray, ann: AnnResult) -> dict[s
     return {"fb": clamped, "ip": floored, "count": clamped, "in": pre}
 
 
-def _corr(a: np.ndarray, b: np.ndarray) -> float:
+def _corr(a: np.ndarray, b: np.ndarray) -> float | None:
+    """Pearson correlation over all entries; None where either side is constant (e.g. the synaptic current
+    of layer 0, which receives no spikes)."""
     a, b = a.ravel() - a.mean(), b.ravel() - b.mean()
     den = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / den) if den > 0 else float("nan")
+    return float((a * b).sum() / den) if den > 0 else None
 
 
 @dataclass
@@ -48,7 +50,7 @@ class Fidelity:
     """Per decode, per layer correlation and RMSE (ANN units); agreement and accuracy per decode/window."""
 
     layer_names: list[str]
-    correlation: dict[str, list[float]]
+    correlation: dict[str, list[float | None]]
     rmse: dict[str, list[float]]
     class_agreement: dict[str, dict[str, float]]
     snn_accuracy: dict[str, dict[str, float | None]]
