@@ -85,7 +85,7 @@ def _figures(ev, out: Path) -> list[str]:
         plot_raster(neuron, step, spec.dt, offset=offset, ax=ax, color=PALETTE[k % len(PALETTE)], label=L.name)
         offset += L.n
     ax.set_title("spikes of every layer (clip 0)")
-    ax.legend(markerscale=20, fontsize=7, loc="upper right")
+    ax.legend(markerscale=12, fontsize=7, loc="upper right")
     save_figure(fig, out / "raster")
     return ["state_vs_decode.png", "raster.png"]
 

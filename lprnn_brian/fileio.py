@@ -36,6 +36,9 @@ def atomic_path(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     path = check_writable(path, force)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file the permissions a plain open() would
     tmp = Path(tmp)
     try:
         yield tmp

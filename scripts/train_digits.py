@@ -7,7 +7,7 @@ on :func:`lprnn_brian.tasks.digits.load_digits`; architecture lpff → lpRNN →
 
 Usage::
 
-    python scripts/train_digits.py --force        # about 5 minutes on 2 CPU cores
+    python scripts/train_digits.py --force        # about 5-7 minutes on 2 CPU cores
 """
 from __future__ import annotations
 

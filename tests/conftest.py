@@ -12,7 +12,8 @@ import pytest
 
 from lprnn_brian.ann import Layer, LpRNNModel, read_reference_checkpoint
 
-REFERENCE_CKPT = Path("/work/shared/reference/shd_QlpRNN_128_2x512_ret0.8_mel80_hop256.pth")
+#: The authors' checkpoint in ../shared beside the repository (CI clones main with shared/ beside it).
+REFERENCE_CKPT = Path(__file__).resolve().parents[2] / "shared" / "reference" / "shd_QlpRNN_128_2x512_ret0.8_mel80_hop256.pth"
 
 
 @pytest.fixture(scope="session")

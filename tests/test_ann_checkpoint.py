@@ -24,7 +24,7 @@ from lprnn_brian.ann.checkpoint import SHD_CHECKPOINT_CLASS_NAMES
 from lprnn_brian.ann.model import FORMAT_VERSION
 from lprnn_brian.errors import UserInputError
 
-CKPT = Path("/work/shared/reference/shd_QlpRNN_128_2x512_ret0.8_mel80_hop256.pth")
+from conftest import REFERENCE_CKPT as CKPT  # noqa: E402  (../shared beside the repository)
 CKPT_SHA256 = "c2a85b3b31437361c7315e57c2f60dfbd7ab94d4cd9b74dc166439989eeffcd2"
 needs_ckpt = pytest.mark.skipif(not CKPT.is_file(), reason="authors' SHD checkpoint not available")
 

@@ -15,7 +15,7 @@ from lprnn_brian.ann import Layer, LpRNNModel, forward, quantise, read_reference
 from lprnn_brian.ann.quantise import code_bits
 from lprnn_brian.errors import UserInputError
 
-CKPT = Path("/work/shared/reference/shd_QlpRNN_128_2x512_ret0.8_mel80_hop256.pth")
+from conftest import REFERENCE_CKPT as CKPT  # noqa: E402  (../shared beside the repository)
 needs_ckpt = pytest.mark.skipif(not CKPT.is_file(), reason="authors' SHD checkpoint not available")
 
 # Tolerance of numpy vs torch float32. Both evaluate the same float32 operations in the same order; only the

@@ -13,7 +13,7 @@ from lprnn_brian.ann.model import Layer, LpRNNModel, save_model
 from lprnn_brian.cli import load_inputs, main
 from lprnn_brian.errors import UserInputError
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "shd_QlpRNN_128_2x512_ret0.8_mel80_hop256.pth"
+from conftest import REFERENCE_CKPT as REFERENCE  # noqa: E402
 
 
 def tiny_model(seed: int = 0) -> LpRNNModel:

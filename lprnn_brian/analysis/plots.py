@@ -38,7 +38,7 @@ def plot_raster(neuron: np.ndarray, step: np.ndarray, dt: float, *, offset: int 
                 label: str | None = None):
     """Spike raster: one dot per spike at time step·dt (ms), row ``offset + neuron``."""
     ax = ax or plt.figure(figsize=(6, 4)).gca()
-    ax.plot(step * dt * 1e3, neuron + offset, ",", color=color or PALETTE[0], label=label)
+    ax.plot(step * dt * 1e3, neuron + offset, ".", ms=0.6, mew=0, color=color or PALETTE[0], label=label)
     ax.set_xlabel("time (ms)")
     ax.set_ylabel("neuron")
     return ax

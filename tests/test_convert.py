@@ -1,0 +1,197 @@
+"""ANN → SNN parameter mapping (lprnn_brian.convert) against spec §4 and §6.
+
+Oracles: the reproduced numbers of spec §4.3 and §6.2/§6.4 (derived by hand there: 2^21/6, 8W, 512·W, 48·W,
+862,208 synapses), each re-derived here from the formulas of spec §4.1 in plain arithmetic; the
+zero-order hold of spec §3.4 written as an index formula. Tolerances: exact where the spec's arithmetic is
+exact in float64 (powers of two, integer weights), else float64 rounding (1e-15 relative) or the printed
+digits.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lprnn_brian.ann import Layer, LpRNNModel
+from lprnn_brian.convert import find_params, layer0_drive, resample_input, to_snn_spec
+from lprnn_brian.errors import UserInputError
+from lprnn_brian.loihi.quantise import weight_mant_exp
+
+TAU = 0.035851360941796404  # τ(0.8, 1/125), spec §2.1
+
+
+# --- find_params: spec §4.3 table -------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "w_min, d, wfb, tau_S, Iin_snn",
+    [(1 / 8, 64, 512, 64, 2**21), (1 / 4, 32, 512, 128, 2**22), (1 / 16, 64, 1024, 64, 2**22)],
+)
+def test_find_params_reproduces_spec_table(w_min, d, wfb, tau_S, Iin_snn):
+    """Spec §4.3: d, wfb, τ_S = 4096/d, Iin_snn = 64·wfb·τ_S (exact: powers of two), f = Iin_snn/6 (1e-15),
+    Δt_S = d·τ/4096, and wsn = wfb·w_min/τ_S = 1 (exact)."""
+    fc = find_params(TAU, 6.0, w_min)
+    assert (fc.d, fc.wfb, fc.tau_S) == (d, wfb, tau_S)
+    assert fc.f * 6 == pytest.approx(Iin_snn, rel=1e-15)
+    assert fc.f == pytest.approx(Iin_snn / 6, rel=1e-15)
+    assert 64 * fc.wfb * fc.tau_S == Iin_snn
+    assert fc.dt == pytest.approx(d * TAU / 4096, rel=1e-15)
+    assert fc.wfb * w_min / fc.tau_S == 1
+
+
+def test_find_params_printed_factors():
+    """The factors as spec §4.3 prints them: 349,525.33 (= 2^21/6), 699,050.67, float mode 4,369,066.67."""
+    assert round(find_params(TAU, 6.0, 1 / 8).f, 2) == 349525.33
+    assert find_params(TAU, 6.0, 1 / 8).f == pytest.approx(2**21 / 6, rel=1e-15)
+    assert round(find_params(TAU, 6.0, 1 / 4).f, 2) == 699050.67
+    fl = find_params(TAU, 6.0, 1 / 8, mode="float")
+    assert (fl.d, fl.wfb, fl.tau_S) == (1, 100, 4096)
+    assert round(fl.f, 2) == 4369066.67
+    assert fl.f * 6 == pytest.approx(26_214_400, rel=1e-15)
+
+
+def test_find_params_refuses_all_zero_layer():
+    with pytest.raises(UserInputError, match="zero weights"):
+        find_params(TAU, 6.0, 0.0)
+
+
+# --- the authors' SHD checkpoint --------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def shd_spec(shd_model):
+    return to_snn_spec(shd_model, mode="loihi")
+
+
+@pytest.fixture(scope="module")
+def shd_spec_reference(shd_model):
+    return to_snn_spec(shd_model, mode="loihi", factors="shd_reference")
+
+
+def test_shd_time_base(shd_spec):
+    """Δt_S = τ/64 = 0.5601775147155688e-3 s (1e-15 absolute, i.e. float64 rounding), n_steps 1785, τ_S = 64 in
+    every layer, τ_I = τ_S for lp layers and 1 for the read-out (spec §4.1, §4.3)."""
+    assert abs(shd_spec.dt - 0.5601775147155688e-3) <= 1e-15
+    assert shd_spec.n_steps == 1785
+    for L in shd_spec.layers:
+        assert (L.tau_S, L.tau_U, L.tau_V) == (64.0, 64.0, 64.0)
+        assert L.tau_I == (1.0 if L.kind == "dense" else 64.0)
+
+
+def test_shd_lp_layers_weights_are_8W(shd_model, shd_spec):
+    """Lp layers: W_snn = W·2^21/64³ = 8W and U_snn = 8U (exact: lossless mantissas); kick 2^21/64 = 32,768,
+    w_fb = −512 (spec §4.3, §6.2)."""
+    q = shd_model.quantised()
+    for L, Lq in zip(shd_spec.layers[1:3], q.layers[1:3]):
+        np.testing.assert_array_equal(L.W_snn, 8.0 * Lq.W.astype(np.float64))
+        np.testing.assert_array_equal(L.U_snn, 8.0 * Lq.U.astype(np.float64))
+        assert set(np.unique(L.W_snn)) <= set(range(-4, 4))
+    for L in shd_spec.layers[:3]:
+        assert L.kick == 32768 and L.w_fb == -512 and L.Iin_snn == 2**21
+
+
+def test_shd_mantissas_are_lossless_and_even(shd_model, shd_spec):
+    """Spec §6.2: lp-layer mantissas are 512·W at exponent −6, or 256·W at −5 when some |W| = 0.5; lossless
+    and even (valid in mixed-sign mode, −256…254)."""
+    q = shd_model.quantised()
+    for L, Lq in zip(shd_spec.layers[1:3], q.layers[1:3]):
+        for key, latent in (("W", Lq.W), ("U", Lq.U)):
+            qd = L.quantisation[key]
+            assert qd["lossless"] and qd["max_abs_error"] == 0.0
+            exp = -5 if np.max(np.abs(latent)) == 0.5 else -6
+            assert qd["exp"] == exp
+            mant = (L.W_snn if key == "W" else L.U_snn) / 2.0**exp
+            np.testing.assert_array_equal(mant, 2.0 ** (3 - exp) * latent.astype(np.float64))
+            assert np.all(mant % 2 == 0) and mant.min() >= -256 and mant.max() <= 254
+    assert shd_spec.layers[3].quantisation["W"]["lossless"]
+
+
+def test_shd_readout_default_and_reference_factors(shd_model, shd_spec, shd_spec_reference):
+    """Read-out weights: 512·W at the derived f = 2^21/6 (τ_I = 1: W·2^21/(64·64)); 48·W and w_fb = −48 with
+    the reference preset f = 32,768 (Iin_snn 196,608, W·196,608/4096; spec §4.4, §6.2). Exact."""
+    Wo = shd_model.quantised().layers[3].W.astype(np.float64)
+    out, ref = shd_spec.layers[3], shd_spec_reference.layers[3]
+    np.testing.assert_array_equal(out.W_snn, 512.0 * Wo)
+    assert out.w_fb == -512
+    np.testing.assert_array_equal(ref.W_snn, 48.0 * Wo)
+    assert (ref.factor, ref.Iin_snn, ref.kick, ref.w_fb) == (32768.0, 196608.0, 3072.0, -48.0)
+    # the preset changes only the read-out's factor; the lp layers keep f = 2^21/6
+    for a, b in zip(shd_spec.layers[:3], shd_spec_reference.layers[:3]):
+        assert a.factor == pytest.approx(2**21 / 6, rel=1e-15) and b.factor == a.factor
+
+
+def test_shd_bias_is_f_b_over_tau_I(shd_model, shd_spec):
+    """b̃ = f·b/τ_I (spec §4.1), rounded to a 13-bit mantissa with exponent 0…7 (spec §6.3): error ≤ 2^(e−1)."""
+    q = shd_model.quantised()
+    for L, Lq in zip(shd_spec.layers, q.layers):
+        exact = L.factor * Lq.b.astype(np.float64) / L.tau_I
+        e = L.quantisation["b"]["exp"]
+        assert np.max(np.abs(L.b_tilde - exact)) <= 2.0 ** (e - 1) + 1e-9
+        assert np.all(np.abs(L.b_tilde / 2.0**e) <= 4095)
+
+
+def test_shd_counts(shd_model, shd_spec):
+    """Spec §6.4: 128·512 + 3·512² + 512·20 = 862,208 static synapses on Loihi (the full W/U shapes of
+    layers 1…3, zero entries included: the reference allocates them), 1,044 neurons with self-feedback there
+    (layers 1…3), and 1,172 neurons in all (spec §2.4)."""
+    static = sum(L.W_snn.size + (L.U_snn.size if L.U_snn is not None else 0) for L in shd_spec.layers[1:])
+    assert static == 128 * 512 + 3 * 512**2 + 512 * 20 == 862_208
+    assert sum(L.n for L in shd_spec.layers[1:]) == 1_044
+    assert shd_spec.n_neurons == shd_model.n_neurons() == 1_172
+
+
+# --- input resampling and drive ---------------------------------------------------------------------
+
+def _tiny_model(n_frames=7):
+    rng = np.random.default_rng(1)
+    W = (rng.integers(-4, 4, size=(3, 2)) / 8).astype(np.float32)
+    return LpRNNModel([Layer("lpff_1", "lpff", W, np.zeros(3, np.float32), retention=0.8),
+                       Layer("output", "dense", np.full((2, 3), 0.125, np.float32), np.zeros(2, np.float32))],
+                      n_frames=n_frames, frame_dt=1 / 125)
+
+
+def test_hold_resampling_is_zero_order_hold():
+    """x_res[n] = x[⌊n/M⌋] with M = Δt_A/Δt_S (spec §3.4, decision §11 B8): with x[t] = t the resampled value
+    is the frame index; every frame is held for ⌊M⌋ or ⌈M⌉ steps; n_steps = ⌊T·M⌋."""
+    model = _tiny_model()
+    spec = to_snn_spec(model)
+    M = spec.frame_dt / spec.dt
+    x = np.repeat(np.arange(model.n_frames, dtype=np.float64)[:, None], 2, axis=1)
+    xr = resample_input(x, spec)
+    assert xr.shape == (math.floor(model.n_frames * M), 2) == (spec.n_steps, 2)
+    n = np.arange(spec.n_steps)
+    np.testing.assert_array_equal(xr[:, 0], np.floor(n / M))
+    counts = np.bincount(xr[:, 0].astype(int))
+    assert set(counts[:-1]) <= {math.floor(M), math.ceil(M)}
+
+
+def test_fft_resampling_shape_and_mean():
+    """FFT resampling (the reference's choice) keeps the shape contract and the DC component: the mean over
+    the run equals the mean over the frames (float64 rounding of the FFT, 1e-12)."""
+    model = _tiny_model()
+    spec = to_snn_spec(model, resample="fft")
+    x = np.random.default_rng(2).normal(size=(model.n_frames, 2))
+    xr = resample_input(x, spec)
+    assert xr.shape == (spec.n_steps, 2)
+    np.testing.assert_allclose(xr.mean(axis=0), x.mean(axis=0), rtol=0, atol=1e-12)
+
+
+def test_layer0_drive_is_f0_W0_x():
+    """X = f0·W0·x_res (spec §3.4), with W0 the quantised ANN weight; float64 rounding (1e-12 relative)."""
+    model = _tiny_model()
+    spec = to_snn_spec(model)
+    x = np.random.default_rng(3).normal(size=(model.n_frames, 2))
+    idx = np.floor(np.arange(spec.n_steps) / spec.steps_per_frame).astype(int)
+    want = spec.layers[0].factor * (x[idx] @ model.quantised().layers[0].W.astype(np.float64).T)
+    np.testing.assert_allclose(layer0_drive(x, spec), want, rtol=1e-12)
+
+
+# --- bad inputs -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"mode": "hardware"}, "unknown mode"), ({"resample": "linear"}, "unknown resample"),
+     ({"factors": "gsc_reference"}, "unknown factor preset"), ({"factors": [1.0]}, "one per layer")],
+)
+def test_bad_options_are_refused(kwargs, message):
+    with pytest.raises(UserInputError, match=message):
+        to_snn_spec(_tiny_model(), **kwargs)

@@ -1,0 +1,91 @@
+"""Symbolic facts about the ΣΔ neuron (lprnn_brian.equations.derive) against the numbers of spec §2.1, §4.3, §5.
+
+Oracles: the derived values printed in the spec (τ, Δt_S, M, n_steps, (1−1/64)^M), each also recomputed
+here from its elementary formula with ``math``; geometric-series sums for the feedback fixed point.
+Tolerances: the digits the spec prints, or float64 rounding (1e-15 relative) for recomputed values.
+"""
+from __future__ import annotations
+
+import math
+
+import pytest
+import sympy as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lprnn_brian.equations import derive
+from lprnn_brian.equations import sigma_delta as sd
+
+A, FRAME_DT = 0.8, 1 / 125
+
+
+def _num(expr, **values) -> float:
+    subs = {getattr(derive, k, None) or getattr(sd, k): v for k, v in values.items()}
+    return float(expr.subs(subs).evalf(30))
+
+
+def test_filter_time_constant_shd():
+    """τ(0.8, 1/125) = 0.035851360941796404 s (spec §2.1), to float64 precision; the sympy form evaluated at
+    30 digits agrees with −Δt_A/ln a from ``math``."""
+    assert derive.tau_seconds(A, FRAME_DT) == pytest.approx(0.035851360941796404, rel=1e-15)
+    assert _num(derive.filter_time_constant(), a=A, dt_A=FRAME_DT) == pytest.approx(-FRAME_DT / math.log(A),
+                                                                                    rel=1e-15)
+    assert derive.tau_seconds(A, 1.0) / 1.0 == pytest.approx(4.4814, abs=5e-5)  # τ = 4.4814 Δt_A
+
+
+def test_snn_step_is_tau_over_64():
+    """Δt_S = τ/64 = 0.5601775 ms (spec §4.3, 7 significant digits as printed)."""
+    dt_S = derive.tau_seconds(A, FRAME_DT) / 64
+    assert round(dt_S * 1e3, 7) == 0.5601775
+
+
+def test_steps_per_frame_and_run_lengths():
+    """M = −τ_S ln a = 14.2812 (4 decimals, spec §4.3); n_steps = ⌊T·M⌋ = 1785 (T 125) and 1399 (T 98)."""
+    M = _num(derive.steps_per_frame(), a=A, tau_S=64)
+    assert round(M, 4) == 14.2812
+    assert M == pytest.approx(-64 * math.log(A), rel=1e-15)
+    assert derive.n_steps(125, A, 64) == 1785
+    assert derive.n_steps(98, A, 64) == 1399
+
+
+def test_retention_per_frame_matches_ann():
+    """(1 − 1/64)^M = 0.79859 against a = 0.8 (spec §5.5), 5 decimals; exactly a in the limit τ_S → ∞."""
+    r = _num(derive.retention_per_frame(), a=A, tau_S=64)
+    assert round(r, 5) == 0.79859
+    assert r == pytest.approx((63 / 64) ** (-64 * math.log(A)), rel=1e-14)
+    assert sp.simplify(sp.limit(derive.retention_per_frame(), sd.tau_S, sp.oo) - derive.a) == 0
+
+
+def test_feedback_fixed_point_is_geometric_sum():
+    """Mean i_fb at spike probability p: each spike's kick decays as α^k, so the mean is −kick·p·Σ_k α^k =
+    −kick·p/(1−α) = −Iin·f·p (exact, sympy); and numerically, a truncated sum at τ_S = 64 (1e-12)."""
+    alpha = 1 - 1 / sd.tau_S
+    closed = -derive.KICK * derive.p / (1 - alpha)
+    assert sp.simplify(derive.feedback_fixed_point() - closed) == 0
+    assert sp.simplify(derive.feedback_fixed_point() + derive.Iin * derive.f * derive.p) == 0
+    kick, p = 6 * 1000.0 / 64, 0.3
+    truncated = -kick * p * sum((1 - 1 / 64) ** k for k in range(5000))
+    assert _num(derive.feedback_fixed_point(), Iin=6, f=1000.0, p=p) == pytest.approx(truncated, rel=1e-12)
+
+
+def test_steady_state_rate_and_tracking_bound():
+    """Spike probability per step for drive c is c/I_in (spec §12 oracle 8) and the ripple bound is one
+    kick, I_in/τ_S in ANN units (spec §5.2); exact (sympy)."""
+    assert sp.simplify(derive.steady_state_rate() - derive.c / derive.Iin) == 0
+    assert sp.simplify(derive.tracking_error_bound() - derive.Iin / sd.tau_S) == 0
+    assert _num(derive.tracking_error_bound(), Iin=6, tau_S=64) == pytest.approx(0.09375, rel=1e-15)
+
+
+@settings(max_examples=50, deadline=None)
+@given(a=st.floats(0.01, 0.99), frame_dt=st.floats(1e-4, 1.0))
+def test_tau_seconds_property(a, frame_dt):
+    """For any a ∈ (0, 1) and Δt_A: τ = −Δt_A/ln a, so exp(−Δt_A/τ) returns a (float64, 1e-13 relative)."""
+    tau = derive.tau_seconds(a, frame_dt)
+    assert tau == pytest.approx(-frame_dt / math.log(a), rel=1e-14)
+    assert math.exp(-frame_dt / tau) == pytest.approx(a, rel=1e-13)
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.5, 1.5])
+def test_tau_seconds_rejects_retention_outside_unit_interval(bad):
+    with pytest.raises(ValueError, match="retention"):
+        derive.tau_seconds(bad, FRAME_DT)
