@@ -114,8 +114,7 @@ def test_bad_config():
 
 def _shipped():
     ref = resources.files("lprnn_brian").joinpath("data/digits_lprnn.npz")
-    if not ref.is_file():
-        pytest.skip("lprnn_brian/data/digits_lprnn.npz not built yet (python scripts/train_digits.py)")
+    assert ref.is_file(), "the bundled model lprnn_brian/data/digits_lprnn.npz is missing (python scripts/train_digits.py)"
     with resources.as_file(ref) as p:
         return load_model(p)
 
