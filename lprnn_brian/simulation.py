@@ -88,6 +88,8 @@ class SimulationResult:
     decodes: dict[str, dict[str, list[np.ndarray]]]
     n_samples: int
     wall_s: dict[str, float] = field(default_factory=dict)
+    #: Per-sample raw runs (every recorded state at every step), kept only with ``simulate(keep_raw=True)``.
+    raw: list[RawRun] | None = None
 
     def predictions(self, decode: str = "fb", window: str | None = None) -> np.ndarray:
         """Class per sample: argmax of the last layer's decode."""
@@ -199,8 +201,12 @@ def simulate(
             from tqdm import tqdm
 
             it = tqdm(it, desc=f"simulating ({runner.target})", unit="sample", file=None)
-        per_sample = [_summarise(spec, runner.run(layer0_drive(x[s], spec)), s, raws if keep_raw else None)
-                      for s in it]
+        per_sample = []
+        for s in it:
+            raw = runner.run(layer0_drive(x[s], spec))
+            if keep_raw:
+                raws.append(raw)
+            per_sample.append(_summarise(spec, raw, s))
     finally:
         if own:
             runner.close()
@@ -211,17 +217,12 @@ def simulate(
                      for d in DECODES}
     decodes = {d: {w: [np.stack([p["means"][d][w][k] for p in per_sample]) for k in range(len(names))]
                    for w in WINDOWS} for d in DECODES}
-    res = SimulationResult(spec, runner.target, names, spikes, frame_decodes, decodes, x.shape[0],
-                           {"build": t_build, "run": t_run})
-    if keep_raw:
-        res.raw = raws  # type: ignore[attr-defined]
-    return res
+    return SimulationResult(spec, runner.target, names, spikes, frame_decodes, decodes, x.shape[0],
+                            {"build": t_build, "run": t_run}, raws if keep_raw else None)
 
 
-def _summarise(spec: SNNSpec, raw: RawRun, sample: int, keep: list | None) -> dict:
+def _summarise(spec: SNNSpec, raw: RawRun, sample: int) -> dict:
     """Reduce one sample's raw run to spikes, per-frame decodes and window means."""
-    if keep is not None:
-        keep.append(raw)
     ends = frame_end_steps(spec)
     frames_of_step = step_frames(spec)
     steps_per_frame = np.bincount(frames_of_step, minlength=spec.n_frames)

@@ -121,11 +121,24 @@ class Runner:
         self._lock = lock
         self.build_dir = build_dir
         _standalone_active = True
-        try:
+
+        def build() -> None:
             set_device("cpp_standalone", build_on_run=False, directory=str(build_dir))
             self.bn = build_network(self.spec, record=self.record)
             self.bn.network.run(self.bn.duration, namespace=self.bn.namespace)
             device.build(directory=str(build_dir), compile=True, run=False, with_output=False)
+
+        try:
+            try:
+                build()
+            except Exception:
+                if not (build_dir / "main").exists() and not any(build_dir.glob("*.o")):
+                    raise  # nothing cached could be at fault: a genuine error
+                # a cached directory left half-built by a killed process: start it afresh, once
+                device.reinit()
+                set_device("runtime")
+                shutil.rmtree(build_dir, ignore_errors=True)
+                build()
         except Exception:
             self.close()
             raise
