@@ -42,7 +42,11 @@ if str(REPO) not in sys.path:
 
 from lprnn_brian.errors import UserInputError  # noqa: E402
 from lprnn_brian.fileio import atomic_path  # noqa: E402
-from lprnn_brian.tasks.features import gsc_paper, log_mel_db  # noqa: E402
+from lprnn_brian.tasks.digits import DATA_FILES  # noqa: E402
+from lprnn_brian.tasks.features import gsc_paper, log_mel_db, shd  # noqa: E402
+
+#: Feature front ends: the default (the bundled model's) and the SHD one of the authors' SHD checkpoint.
+FRONT_ENDS = {"gsc_paper": lambda: gsc_paper(pad="left", name="digits"), "shd": lambda: shd(name="digits_shd")}
 
 GENERATOR_VERSION = 2
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -152,7 +156,11 @@ def synthesise(clip: dict, work: Path, sample_rate: int) -> np.ndarray:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--out", default=str(REPO / "lprnn_brian" / "data" / "digits_features.npz"))
+    ap.add_argument("--front-end", choices=sorted(FRONT_ENDS), default="gsc_paper",
+                    help="gsc_paper: 16 kHz, hop 128 (the bundled model's input); shd: 48 kHz, hop 256 "
+                         "(spec §7.3, the input of the authors' SHD checkpoint)")
+    ap.add_argument("--split", choices=("all", "train", "test"), default="all", help="which clips to write")
+    ap.add_argument("--out", default=None, help="default: lprnn_brian/data/<file of the front end>")
     ap.add_argument("--force", action="store_true", help="replace an existing output file")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--work-dir", default=None, help="keep the WAVs here (default: a deleted temp dir)")
@@ -162,8 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         t0 = time.time()
         tools = check_tools()
-        cfg = gsc_paper(pad="left", name="digits")
-        clips = plan_clips(args.seed)
+        cfg = FRONT_ENDS[args.front_end]()
+        out = args.out or str(REPO / "lprnn_brian" / "data" / DATA_FILES[args.front_end])
+        clips = [c for c in plan_clips(args.seed) if args.split in ("all", c["split"])]
         tmp = None
         if args.work_dir:
             work = Path(args.work_dir)
@@ -188,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
             "format": "lprnn_brian digits features",
             "generator": "scripts/make_digits.py",
             "generator_version": GENERATOR_VERSION,
+            "front_end": args.front_end,
             "seed": args.seed,
             "class_names": list(DIGITS),
             "feature_config": cfg.to_dict(),
@@ -217,11 +227,11 @@ def main(argv: list[str] | None = None) -> int:
             split=np.array([SPLIT_CODES[c["split"]] for c in clips], dtype=np.int8),
             meta=np.array(json.dumps(meta, sort_keys=True)),
         )
-        with atomic_path(args.out, args.force) as tmp_out:
+        with atomic_path(out, args.force) as tmp_out:
             np.savez_compressed(tmp_out, **arrays)
             tmp_out.chmod(0o644)  # package data: world-readable (mkstemp creates 0600)
-        size = Path(args.out).stat().st_size
-        print(f"wrote {args.out}: {len(clips)} clips ({meta['n_clips']}), {size / 1e6:.2f} MB, "
+        size = Path(out).stat().st_size
+        print(f"wrote {out}: {len(clips)} clips ({meta['n_clips']}), {size / 1e6:.2f} MB, "
               f"{len(TRAIN_VOICES)} train / {len(TEST_VOICES)} test voices, clip length "
               f"{durations.min():.2f}-{durations.max():.2f} s, {time.time() - t0:.1f} s", file=sys.stderr)
     except UserInputError as e:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from lprnn_brian.errors import UserInputError
-from lprnn_brian.tasks.digits import CLASS_NAMES, digits_feature_config, digits_meta, load_digits
+from lprnn_brian.tasks.digits import CLASS_NAMES, DATA_FILES, digits_feature_config, digits_meta, load_digits
 from lprnn_brian.tasks.features import FeatureConfig
 
 
@@ -17,10 +17,27 @@ def splits():
 
 
 def test_file_size_at_most_5mb():
-    """Oracle: the packaging budget (≤ 5 MB, 5·10^6 bytes) for lprnn_brian/data/digits_features.npz."""
-    ref = resources.files("lprnn_brian").joinpath("data/digits_features.npz")
-    with resources.as_file(ref) as p:
-        assert p.stat().st_size <= 5_000_000
+    """Oracle: the packaging budget (≤ 5 MB, 5·10^6 bytes) for the bundled features, both front ends together."""
+    total = 0
+    for name in DATA_FILES.values():
+        with resources.as_file(resources.files("lprnn_brian").joinpath("data", name)) as p:
+            total += p.stat().st_size
+    assert total <= 5_000_000
+
+
+def test_shd_front_end_holds_the_same_test_clips(splits):
+    """The SHD-front-end file has the same 150 test clips (labels, voices) as the default file, through the
+    spec §7.3 front end (48 kHz, hop 256, 80 mel bands, T = 125), z-scored per file."""
+    X, y, info = load_digits("test", front_end="shd")
+    X0, y0, info0 = splits["test"]
+    assert X.shape == X0.shape == (150, 125, 80)
+    np.testing.assert_array_equal(y, y0)
+    np.testing.assert_array_equal(info["voice"], info0["voice"])
+    cfg = FeatureConfig.from_dict(info["feature_config"])
+    assert (cfg.sample_rate, cfg.hop_length, cfg.n_mels, cfg.n_frames) == (48000, 256, 80, 125)
+    np.testing.assert_allclose(X.reshape(150, -1).mean(axis=1), 0, atol=1e-5)
+    with pytest.raises(UserInputError):
+        load_digits("test", front_end="htk")
 
 
 def test_shapes_and_dtypes(splits):

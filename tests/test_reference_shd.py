@@ -1,22 +1,20 @@
-"""Reference equivalence (spec §12 oracle 10): the authors' trained SHD checkpoint as a ΣΔ network.
+"""Reference equivalence (spec §12 oracle 10; issue thresholds): the authors' trained SHD checkpoint as a
+ΣΔ network.
 
 Loihi mode, §3.3 order, T = 125, cpp_standalone. Oracle: the numpy float32 ANN forward pass of the same
 checkpoint (lprnn_brian.ann.forward, clamp-then-filter, itself checked against torch elsewhere); the SNN's
-fb decode −i_fb/f is sampled at every frame end and correlated with the ANN state of each layer (for the
-read-out with clamp(o, 0, Iin), the range the feedback can encode; lprnn_brian.analysis.fidelity).
+fb decode −i_fb/f is sampled at every frame end and correlated with the ANN state of each layer over
+samples × frames × units (for the read-out with clamp(o, 0, Iin), the range the feedback can encode;
+lprnn_brian.analysis.fidelity).
 
-Inputs: bundled 125×80 z-scored speech log-mel clips (lprnn_brian.tasks.digits), SHD-like in shape and
-statistics but not SHD, so the checkpoint sees out-of-distribution speech. Measured on these clips
-(loihi, first test clip | first 10 | all 150 test clips), fb correlation per layer lpff_1 / lprnn_1 /
-lprnn_2 / output: 0.9971/0.9900/0.9941/0.9897 | 0.9971/0.9908/0.9811/0.9720 | 0.9972/0.9921/0.9876/0.9797.
-
-Thresholds: lpff_1 ≥ 0.99 (issue requirement; met on every clip, minimum 0.9968). The recurrent layers
-miss 0.99 on a sizeable fraction of clips (lprnn_2 on 36 % of them) for an intrinsic reason, not a
-numerical one: the SNN filters and clamps the drive in a different order than the ANN (spec §5 "Clamp
-placement", §11 B4) and its recurrence acts within one SNN step rather than one ANN frame; per clip, the
-deficit of lprnn_2 tracks how much the ANN's own two clamp conventions differ (r = −0.63). They are held
-to spec §12 oracle 10 (> 0.98); the gap to the issue's 0.99 is reported in the issue note, not hidden
-behind an expected-failure marker.
+Inputs: the 150 bundled test clips (5 held-out espeak-ng voices) through the SHD front end of spec §7.3
+(48 kHz, n_fft 1024, hop 256, 80 mel bands, T = 125): SHD-like speech features, though not SHD recordings,
+so the checkpoint sees out-of-distribution words. Loihi mode is integer arithmetic and the features are
+stored quantised, so the measured numbers are reproducible: fb correlation lpff_1 / lprnn_1 / lprnn_2 /
+output = 0.9980 / 0.9940 / 0.9925 / 0.9806 (per clip the recurrent layers vary more: lprnn_2 median 0.9956,
+≥ 0.99 on 81 % of clips, lowest 0.75 on a clip with little activity, which is why the issue's check is on
+the whole set). The slow test repeats this on the 16 kHz front end of the bundled model (further out of
+distribution), where the recurrent layers are held to the spec's 0.98.
 """
 from __future__ import annotations
 
@@ -42,42 +40,52 @@ def _run(shd_model, x, build_root):
 
 
 @pytest.fixture(scope="module")
-def one_clip(shd_model, build_root):
-    X, _, _ = load_digits("test")
-    assert X.shape[1:] == (125, 80)
-    return _run(shd_model, X[:1], build_root)
+def shd_clips(shd_model, build_root):
+    X, _, info = load_digits("test", front_end="shd")
+    assert X.shape == (150, 125, 80) and info["feature_config"]["hop_length"] == 256
+    return _run(shd_model, X, build_root)
 
 
 def _fb(fid) -> dict[str, float]:
     return dict(zip(fid.layer_names, fid.correlation["fb"]))
 
 
-def test_one_clip_runs_the_full_length_and_spikes(one_clip):
-    """1,785 steps (spec §4.3) and spikes in every layer."""
-    spec, res, _, _ = one_clip
-    assert spec.n_steps == 1785 and res.frame_decodes["fb"][0].shape == (1, 125, 128)
-    assert res.spikes_per_sample()[0] > 0
+def test_runs_the_full_length_and_spikes(shd_clips):
+    """1,785 steps (spec §4.3) and spikes in every layer of every clip."""
+    spec, res, _, _ = shd_clips
+    assert spec.n_steps == 1785 and res.frame_decodes["fb"][0].shape == (150, 125, 128)
+    assert np.all(res.spikes_per_sample() > 0)
     assert all(s.shape[0] > 0 for s in res.spikes)
 
 
-def test_one_clip_hidden_layers_track_the_ann(one_clip):
-    """fb correlation per hidden layer: lpff_1 ≥ 0.99 (issue), lprnn_1 and lprnn_2 > 0.98 (spec §12 oracle 10;
-    see the module docstring for why not 0.99). Measured 0.9971, 0.9900, 0.9941."""
-    corr = _fb(one_clip[3])
-    assert corr["lpff_1"] >= ISSUE_HIDDEN, corr
-    assert all(corr[name] > SPEC_HIDDEN for name in HIDDEN), corr
+def test_hidden_layers_track_the_ann(shd_clips):
+    """Issue: fb correlation ≥ 0.99 for each of the three hidden layers. Measured 0.9980, 0.9940, 0.9925."""
+    corr = _fb(shd_clips[3])
+    assert all(corr[name] >= ISSUE_HIDDEN for name in HIDDEN), corr
 
 
-def test_one_clip_readout_tracks_clamped_logits(one_clip):
-    """Read-out fb correlation with clamp(o, 0, 6) ≥ 0.95 (issue). Measured 0.9897."""
-    corr = _fb(one_clip[3])
-    assert corr["output"] >= 0.95, corr
+def test_readout_tracks_clamped_logits(shd_clips):
+    """Issue: read-out fb correlation ≥ 0.97 against clamp(o, 0, 6). Measured 0.9806."""
+    corr = _fb(shd_clips[3])
+    assert corr["output"] >= 0.97, corr
+
+
+def test_class_agreement_of_the_best_decode(shd_clips):
+    """The best decode agrees with the ANN's class on ≥ 85 % of these out-of-distribution clips (measured:
+    in 0.900, ip 0.887, fb 0.720, count 0.680). The fb and count decodes saturate at Iin = 6, and most of
+    these clips drive several logits above 6, where they tie (spec §5 "Read-out range"); the misses of the
+    unclamped `in` decode are clips whose top two ANN logits are close."""
+    _, _, ann, fid = shd_clips
+    window = "second_half"
+    best = max(fid.class_agreement[d][window] for d in DECODES)
+    assert best >= 0.85, fid.class_agreement
+    assert fid.class_agreement["in"][window] >= 0.85
 
 
 @pytest.mark.slow
-def test_test_split_fidelity_and_class_agreement(shd_model, build_root):
-    """All bundled test clips (150; more clips make the aggregate stable against a regenerated data file).
-    Hidden: lpff_1 ≥ 0.99 and every hidden layer > 0.98 (spec §12 oracle 10); read-out ≥ 0.97 against
+def test_16khz_front_end_fidelity_and_class_agreement(shd_model, build_root):
+    """All bundled test clips through the 16 kHz front end of the bundled model (further out of
+    distribution for an SHD model than the SHD front end). Hidden: lpff_1 ≥ 0.99 and every hidden layer > 0.98 (spec §12 oracle 10); read-out ≥ 0.97 against
     clamp(o, 0, 6); the best decode's class agreement with the ANN ≥ 0.9 (the fb decode alone cannot reach it
     on these clips: half their top logits exceed Iin = 6, where fb saturates and ties, spec §5 "Read-out
     range"). Measured: 0.9972, 0.9921, 0.9876; 0.9797; agreement fb 0.78, ip 0.83, in 0.92, count 0.81."""

@@ -15,19 +15,25 @@ import numpy as np
 from ..errors import UserInputError
 from .features import FeatureConfig, zscore
 
-__all__ = ["DATA_FILE", "CLASS_NAMES", "load_digits", "digits_feature_config", "digits_meta"]
+__all__ = ["DATA_FILE", "DATA_FILES", "CLASS_NAMES", "load_digits", "digits_feature_config", "digits_meta"]
 
-DATA_FILE = "digits_features.npz"
+#: Bundled feature files per front end: the default (16 kHz GSC paper-era, the bundled model's input) and
+#: the SHD front end (48 kHz, hop 256, spec §7.3; test clips only) for the authors' SHD checkpoint.
+DATA_FILES = {"gsc_paper": "digits_features.npz", "shd": "digits_shd_features.npz"}
+DATA_FILE = DATA_FILES["gsc_paper"]
 CLASS_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 _SPLITS = {"train": (0,), "test": (1,), "all": (0, 1)}
 _SPLIT_NAMES = {0: "train", 1: "test"}
 
 
-def _open():
-    ref = resources.files("lprnn_brian").joinpath("data").joinpath(DATA_FILE)
+def _open(front_end: str = "gsc_paper"):
+    if front_end not in DATA_FILES:
+        raise UserInputError(f"front_end must be one of {sorted(DATA_FILES)}, got {front_end!r}")
+    name = DATA_FILES[front_end]
+    ref = resources.files("lprnn_brian").joinpath("data").joinpath(name)
     if not ref.is_file():
-        raise UserInputError(f"the bundled digit data lprnn_brian/data/{DATA_FILE} is missing; "
-                             "regenerate it with `python scripts/make_digits.py` or reinstall lprnn_brian")
+        raise UserInputError(f"the bundled digit data lprnn_brian/data/{name} is missing; regenerate it with "
+                             f"`python scripts/make_digits.py --front-end {front_end}` or reinstall lprnn_brian")
     with resources.as_file(ref) as path:
         with np.load(path, allow_pickle=False) as z:
             return {k: z[k] for k in z.files}
@@ -43,8 +49,8 @@ def digits_feature_config() -> FeatureConfig:
     return FeatureConfig.from_dict(digits_meta()["feature_config"])
 
 
-def load_digits(split: str = "train") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Load the bundled digits.
+def load_digits(split: str = "train", front_end: str = "gsc_paper") -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Load the bundled digits (``front_end='shd'``: the test clips through the SHD front end).
 
     Returns ``X`` float32 (N, 125, 80) per-file z-scored log-mel features (time first), ``y`` int64 labels
     0–9 and ``info``: ``class_names``, ``feature_config`` (dict), per-clip ``voice`` (names), ``speed``,
@@ -52,7 +58,7 @@ def load_digits(split: str = "train") -> tuple[np.ndarray, np.ndarray, dict[str,
     """
     if split not in _SPLITS:
         raise UserInputError(f"split must be one of {sorted(_SPLITS)}, got {split!r}")
-    z = _open()
+    z = _open(front_end)
     meta = json.loads(str(z["meta"]))
     sel = np.isin(z["split"], _SPLITS[split])
     step = float(meta["quantisation"]["step_db"])
