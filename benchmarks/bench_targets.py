@@ -14,7 +14,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 
 from lprnn_brian.ann.checkpoint import read_reference_checkpoint
 from lprnn_brian.ann.model import load_model

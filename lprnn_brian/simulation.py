@@ -19,13 +19,15 @@ from pathlib import Path
 
 import numpy as np
 
+from .ann.forward import readout_start
+from .ann.model import READOUT_WINDOWS
 from .convert import SNNSpec, layer0_drive
 from .errors import UserInputError
 from .fileio import atomic_path
 from .targets import RawRun, Runner
 
 DECODES = ("fb", "ip", "in", "count")
-WINDOWS = ("second_half", "all")
+WINDOWS = READOUT_WINDOWS
 #: Which recorded state each decode reads, and its scale to ANN units (given a layer's f, τ_I, Iin).
 _DECODE_STATE = {"fb": "i_fb", "ip": "i_ip", "in": "i_in"}
 RESULT_FORMAT = "lprnn_brian.simulation"
@@ -50,12 +52,6 @@ def frame_end_steps(spec: SNNSpec, n_frames: int | None = None) -> np.ndarray:
 def step_frames(spec: SNNSpec) -> np.ndarray:
     """ANN frame of each SNN step under the zero-order hold, ⌊n/M⌋."""
     return np.minimum(np.floor(np.arange(spec.n_steps) / spec.steps_per_frame).astype(int), spec.n_frames - 1)
-
-
-def window_start(n_steps: int, window: str) -> int:
-    if window not in WINDOWS:
-        raise UserInputError(f"window must be one of {WINDOWS}, got {window!r}")
-    return n_steps // 2 if window == "second_half" else 0
 
 
 @dataclass
@@ -243,5 +239,5 @@ def _summarise(spec: SNNSpec, raw: RawRun, sample: int) -> dict:
                 trace = raw.states[k][_DECODE_STATE[d]]
                 out["frames"][d].append((scale * trace[ends]).astype(np.float32))
             for w in WINDOWS:
-                out["means"][d][w].append(scale * trace[window_start(spec.n_steps, w):].mean(axis=0))
+                out["means"][d][w].append(scale * trace[readout_start(spec.n_steps, w):].mean(axis=0))
     return out

@@ -6,7 +6,6 @@ Oracle for the trained model: a line-by-line transcription of the authors' torch
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pytest

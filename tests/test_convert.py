@@ -16,7 +16,7 @@ import pytest
 from lprnn_brian.ann import Layer, LpRNNModel
 from lprnn_brian.convert import find_params, layer0_drive, resample_input, to_snn_spec
 from lprnn_brian.errors import UserInputError
-from lprnn_brian.loihi.quantise import weight_mant_exp
+from lprnn_brian.loihi.quantise import bias_mant_exp, weight_mant_exp
 
 TAU = 0.035851360941796404  # τ(0.8, 1/125), spec §2.1
 
@@ -195,3 +195,42 @@ def test_layer0_drive_is_f0_W0_x():
 def test_bad_options_are_refused(kwargs, message):
     with pytest.raises(UserInputError, match=message):
         to_snn_spec(_tiny_model(), **kwargs)
+
+
+@pytest.mark.parametrize("codes,exp,mant_per_w", [
+    (np.arange(-3, 4), -6, 512),  # max|8W| = 3: e = −6, mant = 512·W (spec §6.2, SHD derived)
+    (np.arange(-4, 4), -5, 256),  # a weight −0.5 (max|8W| = 4): e = −5, mant = 256·W
+])
+def test_weight_mantissas_of_shd_lp_layers(codes, exp, mant_per_w):
+    """Spec §6.2: W_snn = 8W with W = codes/8 maps losslessly to even mantissas in mixed-sign mode."""
+    W = codes / 8.0
+    me = weight_mant_exp(8 * W)
+    assert me.exp == exp and me.lossless
+    np.testing.assert_array_equal(me.mant, mant_per_w * W)
+    assert np.all(me.mant % 2 == 0) and me.mant.min() >= -256 and me.mant.max() <= 254
+
+
+def test_weight_mantissa_range_and_rounding():
+    """m/2^e ∈ [128, 256) for m = max|w|; rounding error ≤ half the mantissa step (2 in mixed mode) × 2^e;
+    weights beyond exponent 7 are refused."""
+    rng = np.random.default_rng(3)
+    w = rng.normal(0, 37.0, (20, 30))
+    me = weight_mant_exp(w)
+    m = np.max(np.abs(w))
+    # e starts where m/2^e ∈ [128, 256) and rises by one only if rounding pushed a mantissa out of range
+    assert 64 <= m / 2.0**me.exp < 256
+    assert me.mant.min() >= -256 and me.mant.max() <= 254 and np.all(me.mant % 2 == 0)
+    assert me.max_abs_error <= 2.0**me.exp + 1e-12
+    with pytest.raises(ValueError):
+        weight_mant_exp(np.array([1e6]))
+
+
+def test_bias_mantissa_rule():
+    """Spec §6.3: the smallest e ∈ [0, 7] with |round(b/2^e)| ≤ 4095; SHD lp biases 682.67·k round to integers."""
+    b = 2**21 / 6 / 64 * np.arange(-4, 4) / 8  # b̃ = f·b/τ_I for b = k/8
+    me = bias_mant_exp(b)
+    assert me.exp == 0 and me.max_abs_error <= 0.5
+    big = bias_mant_exp(np.array([10_000.0]))
+    assert big.exp == 2 and abs(big.mant[0]) <= 4095
+    with pytest.raises(ValueError):
+        bias_mant_exp(np.array([4095 * 2**8]))

@@ -27,7 +27,9 @@ CLAMPS = ("clamp_then_filter", "filter_then_clamp")
 
 
 def readout_start(n_frames: int, window: str) -> int:
-    """First frame (0-based) of the read-out window: ⌊T/2⌋ for ``'second_half'``, 0 for ``'all'``."""
+    """First frame (0-based) of the read-out window: ⌊T/2⌋ for ``'second_half'``, 0 for ``'all'``.
+
+    The same rule picks the first SNN step of a decode window (n ≥ ⌊n_steps/2⌋, spec §3.4)."""
     if window not in READOUT_WINDOWS:
         raise UserInputError(f"read-out window must be one of {READOUT_WINDOWS}, got {window!r}")
     return n_frames // 2 if window == "second_half" else 0

@@ -21,7 +21,7 @@ except ImportError as exc:  # pragma: no cover - exercised only without torch
                       "pip install lprnn_brian[train]") from exc
 
 from ..errors import UserInputError
-from .forward import CLAMPS
+from .forward import CLAMPS, readout_start
 from .model import READOUT_WINDOWS, Layer, LpRNNModel
 from .quantise import FULL_PRECISION_BITS
 
@@ -55,10 +55,7 @@ def quantise_ste(w: "torch.Tensor", int_bits: int = 32, frac_bits: int = 3) -> "
 
 def readout_logits(o: "torch.Tensor", window: str = "second_half") -> "torch.Tensor":
     """Mean of the read-out o (batch, frames, classes) over frames t ≥ ⌊T/2⌋ (``'second_half'``) or all."""
-    if window not in READOUT_WINDOWS:
-        raise UserInputError(f"read-out window must be one of {READOUT_WINDOWS}, got {window!r}")
-    start = o.shape[1] // 2 if window == "second_half" else 0
-    return o[:, start:].mean(dim=1)
+    return o[:, readout_start(o.shape[1], window):].mean(dim=1)
 
 
 class _LowPass(nn.Module):
