@@ -112,6 +112,27 @@ def _print_human(s: dict) -> None:
     print(f"spikes per sample: {np.mean(s['spikes_per_sample']):.0f}")
 
 
+def cmd_train(args) -> int:
+    import dataclasses
+
+    from .ann.train import DIGITS_CONFIG, train_digits
+    from .fileio import check_writable
+
+    if args.weight_bits < 1:
+        raise UserInputError(f"--weight-bits must be ≥ 1 (3 for the paper's 3-bit weights), got {args.weight_bits}")
+    check_writable(args.out, args.force)  # fail before training, not after
+    cfg = DIGITS_CONFIG
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed), ("lpff", args.lpff),
+                                   ("rnn", tuple(args.rnn) if args.rnn else None)) if v is not None}
+    if args.weight_bits < 32:  # keep every weight code in the signed n-bit range (3 bits: −4…3, spec §2.3)
+        overrides["code_range"] = (-(2 ** (args.weight_bits - 1)), 2 ** (args.weight_bits - 1) - 1)
+    cfg = dataclasses.replace(cfg, **overrides)
+    log = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    res = train_digits(cfg, args.out, force=args.force, script="lprnn-brian train digits", log=log)
+    print(f"wrote {args.out}: test accuracy {res.accuracy['test_numpy']:.4f}", file=sys.stderr)
+    return 0
+
+
 def cmd_demo(args) -> int:
     from .demo import run_demo
 
@@ -140,6 +161,19 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--limit", type=int, default=None, help="simulate only the first N test clips")
     common_run(d)
     d.set_defaults(func=cmd_demo)
+
+    t = sub.add_parser("train", help="train an lpRNN with 3-bit QAT and write our model file (needs the train extra)")
+    t.add_argument("task", choices=("digits",), help="digits: the bundled spoken digits")
+    t.add_argument("--out", required=True, help="model file to write (.npz)")
+    t.add_argument("--epochs", type=int, default=None)
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--lpff", type=int, default=None, help="lpff layer size")
+    t.add_argument("--rnn", type=int, nargs="+", default=None, help="lpRNN layer sizes")
+    t.add_argument("--weight-bits", type=int, default=3,
+                   help="signed bits per weight code on the 1/8 grid (default 3: codes −4…3); 32: no limit")
+    t.add_argument("--force", action="store_true")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=cmd_train)
 
     i = sub.add_parser("import-reference", help="convert an authors' PyTorch checkpoint to our model file")
     i.add_argument("checkpoint")

@@ -160,3 +160,25 @@ def test_result_file_round_trip(model_file, inputs, tmp_path):
         assert La.kick == Lb.kick and La.tau_I == Lb.tau_I
     assert back.spec.digest() == spec.digest()
     np.testing.assert_array_equal(back.predictions("fb"), res.predictions("fb"))
+
+
+def test_train_digits_writes_a_3bit_model(tmp_path, capsys):
+    """`lprnn-brian train digits` (1 epoch, tiny layers) writes a loadable model whose quantised weights lie on
+    the 1/8 grid with codes in −4…3, records its provenance, and refuses to overwrite without --force."""
+    pytest.importorskip("torch")
+    from lprnn_brian.ann.model import load_model
+
+    out = tmp_path / "d.npz"
+    argv = ["train", "digits", "--out", str(out), "--epochs", "1", "--lpff", "8", "--rnn", "8", "--quiet"]
+    assert main(argv) == 0
+    m = load_model(out)
+    assert m.task == "digits" and [L.n_out for L in m.layers] == [8, 8, 10]
+    assert m.provenance["script"] == "lprnn-brian train digits"
+    for L in m.quantised().layers:
+        for t in L.tensors().values():
+            codes = t * 8
+            assert np.all(codes == np.round(codes)) and codes.min() >= -4 and codes.max() <= 3
+    capsys.readouterr()
+    before = out.read_bytes()
+    _fails(capsys, argv)
+    assert out.read_bytes() == before
