@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .ann.forward import readout_start
+from .ann.forward import check_inputs, readout_start
 from .ann.model import READOUT_WINDOWS
 from .convert import SNNSpec, layer0_drive
 from .errors import UserInputError
@@ -174,17 +174,10 @@ def simulate(
     progress : bool
         Show a progress bar on stderr.
     """
-    x = np.asarray(x)
-    if x.ndim == 2:
-        x = x[None]
-    n_in = spec.layers[0].W_ann.shape[1]
-    if x.ndim != 3 or x.shape[2] != n_in:
-        raise UserInputError(f"inputs have shape {x.shape}; expected (samples, frames, {n_in})")
+    x = check_inputs(x, spec.layers[0].W_ann.shape[1])
     if x.shape[1] != spec.n_frames:
         raise UserInputError(f"inputs have {x.shape[1]} frames but the network was converted for "
                              f"{spec.n_frames}; convert with n_frames={x.shape[1]}")
-    if not np.all(np.isfinite(x)):
-        raise UserInputError("inputs contain NaN or infinite values; clean them before simulating")
     t0 = time.perf_counter()
     own = runner is None
     if own:

@@ -229,7 +229,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         with atomic_path(out, args.force) as tmp_out:
             np.savez_compressed(tmp_out, **arrays)
-            tmp_out.chmod(0o644)  # package data: world-readable (mkstemp creates 0600)
         size = Path(out).stat().st_size
         print(f"wrote {out}: {len(clips)} clips ({meta['n_clips']}), {size / 1e6:.2f} MB, "
               f"{len(TRAIN_VOICES)} train / {len(TEST_VOICES)} test voices, clip length "

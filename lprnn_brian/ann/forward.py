@@ -131,6 +131,21 @@ def check_inputs(x, n_features: int) -> np.ndarray:
     return arr
 
 
+def check_labels(labels, n_samples: int, n_classes: int) -> np.ndarray:
+    """Integer class labels, one per sample, in [0, n_classes)."""
+    y = np.asarray(labels)
+    if y.ndim != 1 or y.shape[0] != n_samples:
+        raise UserInputError(f"labels have shape {y.shape}; expected ({n_samples},): one class per sample")
+    if y.dtype.kind not in "iu":
+        if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
+            y = y.astype(np.int64)
+        else:
+            raise UserInputError(f"labels must be integer class indices, got dtype {y.dtype}")
+    if y.size and (y.min() < 0 or y.max() >= n_classes):
+        raise UserInputError(f"labels must lie in [0, {n_classes - 1}], got {y.min()}…{y.max()}")
+    return y.astype(np.int64)
+
+
 def _feedforward(layer: Layer, x: np.ndarray) -> np.ndarray:
     """W x_t + b for every sample and frame at once: (samples, frames, out) float32."""
     n_samples, n_frames, n_in = x.shape

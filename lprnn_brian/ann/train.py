@@ -37,6 +37,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from ..errors import UserInputError
+from .forward import check_inputs, check_labels
 from .model import LpRNNModel, save_model
 
 __all__ = ["TrainConfig", "TrainResult", "import_torch", "train_lprnn", "holdout_split", "train_digits",
@@ -179,21 +180,6 @@ def _evaluate(torch, net, X: np.ndarray, y: np.ndarray, batch: int) -> tuple[flo
     return total / len(y), correct / len(y)
 
 
-def _check_data(X, y, n_classes: int | None, what: str) -> tuple[np.ndarray, np.ndarray]:
-    X = np.asarray(X)
-    y = np.asarray(y)
-    if X.ndim != 3 or X.dtype.kind != "f":
-        raise UserInputError(f"{what} inputs must be a float array (samples, frames, features), got "
-                             f"{X.dtype} {X.shape}")
-    if y.shape != (X.shape[0],) or y.dtype.kind not in "iu":
-        raise UserInputError(f"{what} labels must be integers of shape ({X.shape[0]},), got {y.dtype} {y.shape}")
-    if n_classes is not None and (y.min() < 0 or y.max() >= n_classes):
-        raise UserInputError(f"{what} labels must lie in 0..{n_classes - 1}")
-    if not np.all(np.isfinite(X)):
-        raise UserInputError(f"{what} inputs contain NaN or inf")
-    return X.astype(np.float32, copy=False), y.astype(np.int64, copy=False)
-
-
 def train_lprnn(X, y, config: TrainConfig | None = None, *, n_classes: int | None = None,
                 X_test=None, y_test=None, class_names: Sequence[str] = (), features: dict | None = None,
                 task: str = "", provenance: dict | None = None, frame_dt: float | None = None,
@@ -222,10 +208,12 @@ def train_lprnn(X, y, config: TrainConfig | None = None, *, n_classes: int | Non
     cfg.validate()
     if n_classes is None:
         n_classes = len(class_names) if class_names else int(np.max(y)) + 1
-    X, y = _check_data(X, y, n_classes, "training")
+    X = check_inputs(X, np.shape(X)[-1])
+    y = check_labels(y, X.shape[0], n_classes)
     has_test = X_test is not None and y_test is not None
     if has_test:
-        X_test, y_test = _check_data(X_test, y_test, n_classes, "test")
+        X_test = check_inputs(X_test, X.shape[2])
+        y_test = check_labels(y_test, X_test.shape[0], n_classes)
     prev_threads, prev_det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(int(cfg.threads))
     torch.use_deterministic_algorithms(True)
@@ -359,10 +347,6 @@ def train_digits(config: TrainConfig | None = None, out: str | Path | None = Non
     res.accuracy["test_numpy"] = np_acc
     if out is not None:
         save_model(res.model, out, force=force)
-        try:
-            Path(out).chmod(0o644)
-        except OSError:
-            pass
     if log:
         log(json.dumps({"accuracy": res.accuracy, "best_epoch": res.best_epoch, "wall_s": round(res.wall_s, 1)}))
     return res
