@@ -1,6 +1,8 @@
-"""Tests of the log-mel front end (spec §7.3/§7.4, §11 A1/A2/A6/A7)."""
+"""Tests of the log-mel and Kaldi fbank front ends (spec §7.3/§7.4, §11 A1/A2/A4/A6/A7), against definitions and
+second implementations (librosa; a per-frame Kaldi reference written here)."""
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -176,3 +178,200 @@ def test_config_roundtrip_and_errors():
         F.log_mel(np.zeros(16000), F.gsc_paper(), sample_rate=8000)
     with pytest.raises(UserInputError):
         F.log_mel(np.zeros((2, 16000)), F.gsc_paper())
+
+
+# ---------------------------------------------------------------------------------------------- second implementation
+def _librosa():
+    return pytest.importorskip("librosa")
+
+
+_MEL_CASES = [F.shd(), F.gsc_paper(), F.FeatureConfig(sample_rate=22050, n_fft=512, n_mels=40, fmin=0.0, fmax=None)]
+
+
+@pytest.mark.parametrize("cfg", _MEL_CASES, ids=["shd", "gsc_paper", "22k_512_40"])
+@pytest.mark.parametrize("norm, lnorm", [("l1", 1), ("slaney", "slaney")], ids=["l1", "slaney"])
+def test_mel_filterbank_matches_librosa(cfg, norm, lnorm):
+    """Oracle: librosa.filters.mel (second implementation, htk=False, dtype float64). librosa ≥ 0.8 reads a
+    numeric norm as the p-norm of each filter (norm=1: every filter sums to 1, our 'l1'), and norm='slaney'
+    as area normalisation 2/(f_{m+2} − f_m) (our 'slaney'), per its filters.mel docstring. Both build the same
+    float64 triangles, so the tolerance is float64 rounding: 1e-12 of the largest weight."""
+    lr = _librosa()
+    ours = F.mel_filterbank(cfg.sample_rate, cfg.n_fft, cfg.n_mels, cfg.fmin, cfg.f_max, norm)
+    ref = lr.filters.mel(sr=cfg.sample_rate, n_fft=cfg.n_fft, n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.f_max,
+                         htk=False, norm=lnorm, dtype=np.float64)
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-12 * ref.max())
+
+
+@pytest.mark.parametrize("pad_mode", ["reflect", "constant"])
+def test_power_spectrogram_matches_librosa_stft(pad_mode):
+    """Oracle: |librosa.stft(center=True, window='hann', pad_mode=…)|² on float64 input (complex128 output).
+    Same periodic Hann window and centring, so only FFT rounding differs: tolerance 1e-9 of the maximum."""
+    lr = _librosa()
+    x = np.random.default_rng(4).standard_normal(16000)
+    for n_fft, hop in ((1024, 128), (1024, 256), (512, 160)):
+        ours = F.power_spectrogram(x, n_fft, hop, pad_mode=pad_mode)
+        ref = np.abs(lr.stft(x, n_fft=n_fft, hop_length=hop, window="hann", center=True, pad_mode=pad_mode)) ** 2
+        assert ours.shape == ref.shape
+        np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-9 * ref.max())
+
+
+@pytest.mark.parametrize("cfg", [F.gsc_paper(normalise=False), F.shd(normalise=False),
+                                 F.gsc_paper(normalise=False, mel_norm="slaney")],
+                         ids=["gsc_paper", "shd", "gsc_paper_slaney"])
+def test_log_mel_db_matches_librosa(cfg):
+    """Oracle: librosa up to the dB step: power_to_db(sqrt(melspectrogram(power=2, center=True,
+    pad_mode='reflect', htk=False, norm=…)), ref=np.max, amin=1e-10, top_db=80), first frame dropped, which is
+    exactly step 4 of spec §7.3 (10·log10 of the magnitude minus the per-file maximum, floor −80 dB).
+    Tolerance 1e-5 dB: librosa's melspectrogram builds its mel basis in float32 (relative rounding ≤ 6e-8,
+    i.e. ≤ 3e-7 dB after the square root); observed ≈ 2e-7 dB."""
+    lr = _librosa()
+    rng = np.random.default_rng(7)
+    n = cfg.clip_samples
+    t = np.arange(n) / cfg.sample_rate
+    x = rng.standard_normal(n) * np.hanning(n) + np.sin(2 * np.pi * 700 * t) * (t > t[-1] / 2)
+    ours = F.log_mel_db(x, cfg)
+    S = lr.feature.melspectrogram(y=x, sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length,
+                                  power=2.0, center=True, pad_mode="reflect", n_mels=cfg.n_mels, fmin=cfg.fmin,
+                                  fmax=cfg.f_max, htk=False, norm=1 if cfg.mel_norm == "l1" else "slaney")
+    ref = lr.power_to_db(np.sqrt(S), ref=np.max, amin=1e-10, top_db=80.0)[:, 1:].T
+    assert ours.shape == ref.shape == (cfg.n_frames, cfg.n_mels)
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-5)
+
+
+def test_features_of_a_clip_do_not_depend_on_other_clips():
+    """Oracle: spec §11 A2 (per-file dB reference, per-file z-score). A clip's features are the same whether it
+    is computed alone or after/among louder and quieter clips (exact equality)."""
+    rng = np.random.default_rng(11)
+    clips = [g * rng.standard_normal(16000) for g in (0.01, 1.0, 30.0)]
+    for cfg in (F.gsc_paper(), F.gsc_head(), F.gsc_head(normalise=True)):
+        alone = F.compute_features(clips[1], cfg)
+        batch = [F.compute_features(c, cfg) for c in clips]
+        np.testing.assert_array_equal(batch[1], alone)
+
+
+# ---------------------------------------------------------------------------------------------- Kaldi fbank
+def _kaldi_reference(x, sr=16000, n_mels=40, frame_ms=25.0, shift_ms=10.0, low=20.0, high=0.0, k=0.97):
+    """Straightforward per-frame Kaldi fbank (compute-fbank-feats, written after Kaldi's C++ loops rather than
+    the vectorised library code): frame mean removal, in-place backwards pre-emphasis with
+    x[0] -= k·x[0], povey window pow(0.5 − 0.5·cos(2πi/(N−1)), 0.85), zero-padding to a power of two,
+    power spectrum, mel triangles evaluated on 1127·ln(1 + f/700), log with float32-epsilon floor."""
+    size, shift = int(sr * frame_ms / 1000), int(sr * shift_ms / 1000)
+    nfft = 1
+    while nfft < size:
+        nfft *= 2
+    win = [math.pow(0.5 - 0.5 * math.cos(2 * math.pi * i / (size - 1)), 0.85) for i in range(size)]
+
+    def mel(f):
+        return 1127.0 * math.log(1.0 + f / 700.0)
+
+    hi = high + sr / 2 if high <= 0 else high
+    mlo, mhi = mel(low), mel(hi)
+    d = (mhi - mlo) / (n_mels + 1)
+    banks = np.zeros((n_mels, nfft // 2 + 1))
+    for b in range(n_mels):
+        left, centre, right = mlo + b * d, mlo + (b + 1) * d, mlo + (b + 2) * d
+        for j in range(nfft // 2):
+            m = mel(j * sr / nfft)
+            if left < m < right:
+                banks[b, j] = (m - left) / (centre - left) if m <= centre else (right - m) / (right - centre)
+    n_frames = 1 + (len(x) - size) // shift
+    out = np.empty((n_frames, n_mels))
+    for t in range(n_frames):
+        fr = [float(v) for v in x[t * shift:t * shift + size]]
+        mean = sum(fr) / size
+        fr = [v - mean for v in fr]
+        for i in range(size - 1, 0, -1):
+            fr[i] -= k * fr[i - 1]
+        fr[0] -= k * fr[0]
+        padded = np.zeros(nfft)
+        padded[:size] = [v * w for v, w in zip(fr, win)]
+        spec = np.fft.fft(padded)[:nfft // 2 + 1]
+        out[t] = np.log(np.maximum(banks @ (spec.real ** 2 + spec.imag ** 2), np.finfo(np.float32).eps))
+    return out
+
+
+def test_kaldi_fbank_matches_per_frame_reference():
+    """Oracle: the independent per-frame Kaldi implementation above (torchaudio cannot be installed next to the
+    pinned torch). Both are float64; tolerance 1e-8 in log units (FFT and summation-order rounding). Input:
+    a 16 kHz noise burst plus a tone, shorter than 1 s so that left padding is exercised via kaldi_features."""
+    rng = np.random.default_rng(5)
+    t = np.arange(12000) / 16000
+    x = 0.3 * rng.standard_normal(12000) + 0.2 * np.sin(2 * np.pi * 440 * t) + 0.05
+    cfg = F.gsc_head()
+    xp = np.concatenate([np.zeros(16000 - x.size), x])
+    ref = _kaldi_reference(xp)
+    ours = F.kaldi_fbank(xp, cfg)
+    assert ours.shape == ref.shape == (98, 40)
+    np.testing.assert_allclose(ours, ref, rtol=0, atol=1e-8)
+    full = F.kaldi_features(x, cfg)  # keep-last / left-pad to 16,000 samples, float32
+    assert full.dtype == np.float32 and full.shape == (98, 40)
+    np.testing.assert_allclose(full, ref, rtol=1e-6, atol=1e-5)
+
+
+def test_kaldi_fbank_frame_count_and_defaults():
+    """Oracle: spec §7.4 arithmetic and torchaudio defaults. 25 ms / 10 ms at 16 kHz = 400 / 160 samples, FFT
+    512, T = 1 + (16,000 − 400)//160 = 98; Δt_A = 1/98; mel edge 20 Hz to 8 kHz; no normalisation. Without
+    snip_edges T = (N + 80)//160 = 100. The config round-trips through to_dict/config_from_dict."""
+    cfg = F.gsc_head()
+    assert (cfg.window_size, cfg.window_shift, cfg.padded_window_size) == (400, 160, 512)
+    assert cfg.n_frames == 98 == 1 + (16000 - 400) // 160
+    assert cfg.frame_dt == pytest.approx(1 / 98) and cfg.hop_seconds == pytest.approx(0.010)
+    assert (cfg.low_freq, cfg.f_high, cfg.n_mels, cfg.preemphasis, cfg.window_type) == (20.0, 8000.0, 40, 0.97,
+                                                                                      "povey")
+    assert cfg.remove_dc_offset and cfg.snip_edges and not cfg.normalise and cfg.pad == "left"
+    x = np.random.default_rng(0).standard_normal(16000)
+    assert F.kaldi_fbank(x, cfg).shape == (98, 40)
+    assert F.kaldi_fbank(x, F.gsc_head(snip_edges=False)).shape == (100, 40)
+    assert F.compute_features(x[:5000], cfg).shape == (98, 40)
+    d = cfg.to_dict()
+    assert d["front_end"] == "kaldi_fbank" and F.config_from_dict(d) == cfg
+    assert F.config_from_dict(F.gsc_paper().to_dict()) == F.gsc_paper()
+    json_ok = json.loads(json.dumps(d))
+    assert F.KaldiFbankConfig.from_dict(json_ok) == cfg
+    z = F.compute_features(x, F.gsc_head(normalise=True)).astype(np.float64)
+    assert abs(z.mean()) < 1e-5 and z.std(ddof=1) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_kaldi_banks_and_window_shape():
+    """Oracle: Kaldi definitions. Filter m peaks (value 1) at the FFT bin nearest its centre
+    700·(exp(mel_c/1127) − 1), centres equally spaced in Kaldi mel from mel(20 Hz) to mel(8 kHz); the Nyquist
+    column is zero; the povey window is 0 at both ends and 1 in the middle (odd length) and equals the
+    symmetric Hann window to the power 0.85."""
+    b = F.kaldi_mel_banks(40, 512, 16000, 20.0, 0.0)
+    assert b.shape == (40, 257) and np.all(b[:, -1] == 0) and b.max() <= 1.0
+    lo, hi = F.kaldi_mel_scale(20.0), F.kaldi_mel_scale(8000.0)
+    centres = F.kaldi_mel_to_hz(lo + (np.arange(40) + 1) * (hi - lo) / 41)
+    assert np.all(np.abs(np.argmax(b, axis=1) - np.round(centres / 31.25)) <= 1)
+    assert F.kaldi_mel_scale(700.0) == pytest.approx(1127 * math.log(2))
+    w = F.kaldi_window("povey", 401)
+    assert w[0] == 0.0 and w[-1] == pytest.approx(0.0, abs=1e-12) and w[200] == pytest.approx(1.0)
+    np.testing.assert_allclose(w, np.hanning(401) ** 0.85, atol=1e-12)
+
+
+@pytest.mark.parametrize("band", [3, 12, 25, 36])
+def test_kaldi_pure_tone_peaks_in_its_bin(band):
+    """Oracle: a pure tone at the centre frequency of fbank bin b (Kaldi mel) has its largest time-averaged
+    fbank output in bin b exactly: that triangle is 1 there and both neighbours are 0 at that frequency."""
+    cfg = F.gsc_head()
+    lo, hi = F.kaldi_mel_scale(cfg.low_freq), F.kaldi_mel_scale(cfg.f_high)
+    f0 = float(F.kaldi_mel_to_hz(lo + (band + 1) * (hi - lo) / (cfg.n_mels + 1)))
+    t = np.arange(16000) / 16000
+    fb = F.compute_features(0.5 * np.sin(2 * np.pi * f0 * t), cfg)
+    assert int(np.argmax(fb.mean(axis=0))) == band
+
+
+def test_kaldi_config_errors():
+    """Oracle: validation rules; bad values are UserInputErrors."""
+    for bad in (dict(n_mels=3), dict(window_type="blackmanharris"), dict(low_freq=9000.0), dict(high_freq=9000.0),
+                dict(preemphasis=1.5), dict(pad="middle"), dict(n_samples=100), dict(normalise="yes"),
+                dict(front_end="other")):
+        with pytest.raises(UserInputError):
+            F.gsc_head(**bad)
+    with pytest.raises(UserInputError):
+        F.KaldiFbankConfig.from_dict({"n_mels": 40, "bogus": 1})
+    with pytest.raises(UserInputError):
+        F.compute_features(np.zeros(16000), F.gsc_head(), sample_rate=8000)
+    with pytest.raises(UserInputError):
+        F.kaldi_fbank(np.zeros(100), F.gsc_head())
+    with pytest.raises(UserInputError):
+        F.compute_features(np.zeros(16000), {"name": "x"})

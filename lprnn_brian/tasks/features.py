@@ -19,6 +19,11 @@ the reference is its transpose).
 
 Steps 1–5 are :func:`log_mel_db` (values in [−80, 0] dB with maximum exactly 0); the bundled digits file
 stores those, quantised, and applies step 6 at load time.
+
+The GSC HEAD front end (spec §7.4) is a Kaldi log filterbank (:class:`KaldiFbankConfig`, :func:`gsc_head`,
+:func:`kaldi_fbank`), a numpy re-implementation of ``torchaudio.compliance.kaldi.fbank`` with its defaults
+and 40 bins: (98, 40) per 16,000-sample clip. :func:`compute_features` dispatches on the config type and
+:func:`config_from_dict` rebuilds either config from its ``to_dict()`` form.
 """
 from __future__ import annotations
 
@@ -45,6 +50,19 @@ __all__ = [
     "zscore",
     "log_mel_db",
     "log_mel",
+    "KALDI_EPS",
+    "KaldiFbankConfig",
+    "FrontEndConfig",
+    "gsc_head",
+    "config_from_dict",
+    "kaldi_mel_scale",
+    "kaldi_mel_to_hz",
+    "kaldi_num_frames",
+    "kaldi_window",
+    "kaldi_mel_banks",
+    "kaldi_fbank",
+    "kaldi_features",
+    "compute_features",
 ]
 
 # Slaney mel scale (Auditory Toolbox; librosa htk=False): linear below 1 kHz, logarithmic above.
@@ -298,7 +316,7 @@ def _filterbank(config: FeatureConfig) -> np.ndarray:
     return fb
 
 
-def _check_audio(audio: Any, config: FeatureConfig, sample_rate: int | None) -> np.ndarray:
+def _check_audio(audio: Any, config: FeatureConfig | KaldiFbankConfig, sample_rate: int | None) -> np.ndarray:
     if sample_rate is not None and int(sample_rate) != int(config.sample_rate):
         raise UserInputError(f"audio is sampled at {sample_rate} Hz but the feature config expects "
                              f"{config.sample_rate} Hz; resample it first (e.g. sox in.wav -r "
@@ -338,3 +356,299 @@ def log_mel(audio: Any, config: FeatureConfig, sample_rate: int | None = None) -
     db = log_mel_db(audio, config, sample_rate)
     out = zscore(db) if config.normalise else db
     return out.astype(np.float32)
+
+
+# ============================================================================================== Kaldi fbank
+# HEAD pipeline of the GSC code (spec §7.4): ``torchaudio.compliance.kaldi.fbank(waveform, num_mel_bins=40)``
+# with every other argument at its default. Re-implemented here in numpy, step for step:
+#   frames of window_size = int(sr·frame_length_ms/1000) samples every window_shift = int(sr·frame_shift_ms/1000)
+#   (snip_edges: only frames that fit, T = 1 + (N − size)//shift); per frame: subtract the frame mean
+#   (remove_dc_offset); pre-emphasis x[j] −= k·x[max(0, j−1)] (the first sample uses itself); window (povey =
+#   symmetric Hann^0.85); zero-pad to the next power of two (round_to_power_of_two); |rfft|² (use_power);
+#   triangular filters equally spaced on the Kaldi/HTK mel scale 1127·ln(1 + f/700) from low_freq to
+#   high_freq (≤ 0: offset from Nyquist), triangles linear in mel, peak 1, no normalisation, the Nyquist bin
+#   weighted 0; log(max(e, float32 eps)) (use_log_fbank); no energy term (use_energy False); dither 0.
+_KALDI_WINDOWS = ("povey", "hanning", "hamming", "rectangular")
+#: std::numeric_limits<float>::epsilon(), Kaldi's and torchaudio's floor before the log.
+KALDI_EPS = float(np.finfo(np.float32).eps)
+
+
+@dataclass(frozen=True)
+class KaldiFbankConfig:
+    """Parameters of the Kaldi-compatible log filterbank front end (GSC HEAD pipeline, spec §7.4).
+
+    Times in milliseconds, frequencies in Hz, lengths in samples. Defaults are those of
+    ``torchaudio.compliance.kaldi.fbank`` with ``num_mel_bins=40`` (dither 0). The clip is first cut or
+    zero-padded to ``n_samples`` (``pad='left'``: keep the last samples / left-pad, as the HEAD code does);
+    the waveform is float in [−1, 1] (PCM integers are divided by 2^(bits−1)). ``high_freq <= 0`` means an
+    offset from the Nyquist frequency (Kaldi convention). ``normalise`` adds a per-file z-score (spec §11 A4
+    option; the HEAD definition has none). ``front_end`` is a constant tag that tells the dict form of this
+    config from a :class:`FeatureConfig` (see :func:`config_from_dict`).
+    """
+
+    sample_rate: int = 16000
+    frame_length_ms: float = 25.0
+    frame_shift_ms: float = 10.0
+    n_mels: int = 40
+    low_freq: float = 20.0
+    high_freq: float = 0.0
+    preemphasis: float = 0.97
+    remove_dc_offset: bool = True
+    window_type: str = "povey"
+    round_to_power_of_two: bool = True
+    snip_edges: bool = True
+    use_power: bool = True
+    use_log_fbank: bool = True
+    n_samples: int = 16000
+    pad: str = "left"
+    normalise: bool = False
+    name: str = "custom"
+    front_end: str = "kaldi_fbank"
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    # ------------------------------------------------------------------ derived quantities
+    @property
+    def window_size(self) -> int:
+        """Frame length in samples, int(sample_rate · frame_length_ms / 1000) (400 at 16 kHz)."""
+        return int(self.sample_rate * self.frame_length_ms * 0.001)
+
+    @property
+    def window_shift(self) -> int:
+        """Frame shift in samples, int(sample_rate · frame_shift_ms / 1000) (160 at 16 kHz)."""
+        return int(self.sample_rate * self.frame_shift_ms * 0.001)
+
+    @property
+    def padded_window_size(self) -> int:
+        """FFT length: the next power of two ≥ window_size (512 for 400) or window_size itself."""
+        w = self.window_size
+        return 1 << (w - 1).bit_length() if self.round_to_power_of_two else w
+
+    @property
+    def f_high(self) -> float:
+        """Upper edge of the filterbank in Hz (high_freq, or Nyquist + high_freq when high_freq <= 0)."""
+        nyq = 0.5 * float(self.sample_rate)
+        return float(self.high_freq) + nyq if self.high_freq <= 0.0 else float(self.high_freq)
+
+    @property
+    def n_frames(self) -> int:
+        """T for a clip of n_samples: 1 + (N − size)//shift with snip_edges (98 for 16,000 samples)."""
+        return kaldi_num_frames(self.n_samples, self.window_size, self.window_shift, self.snip_edges)
+
+    @property
+    def frame_dt(self) -> float:
+        """Δt_A = 1/T (spec §11 B8: 10.2 ms for T = 98; the true shift is 10 ms)."""
+        return 1.0 / float(self.n_frames)
+
+    @property
+    def hop_seconds(self) -> float:
+        """The true frame shift in seconds."""
+        return float(self.window_shift) / float(self.sample_rate)
+
+    # ------------------------------------------------------------------ checks and (de)serialisation
+    def validate(self) -> None:
+        def bad(msg: str) -> None:
+            raise UserInputError(f"kaldi fbank config: {msg}")
+
+        for key in ("sample_rate", "n_mels", "n_samples"):
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
+                bad(f"{key} must be a positive integer, got {v!r}")
+        for key in ("remove_dc_offset", "round_to_power_of_two", "snip_edges", "use_power", "use_log_fbank",
+                    "normalise"):
+            if not isinstance(getattr(self, key), (bool, np.bool_)):
+                bad(f"{key} must be True or False, got {getattr(self, key)!r}")
+        if self.front_end != "kaldi_fbank":
+            bad(f"front_end must be 'kaldi_fbank', got {self.front_end!r}")
+        if self.n_mels <= 3:
+            bad(f"n_mels must be at least 4 (Kaldi), got {self.n_mels}")
+        if not (float(self.frame_length_ms) > 0 and float(self.frame_shift_ms) > 0):
+            bad("frame_length_ms and frame_shift_ms must be positive")
+        if self.window_size < 2 or self.window_shift < 1:
+            bad(f"frame of {self.window_size} samples / shift of {self.window_shift} samples is too short")
+        if self.padded_window_size % 2:
+            bad(f"the FFT length {self.padded_window_size} must be even; set round_to_power_of_two=True")
+        if self.window_type not in _KALDI_WINDOWS:
+            bad(f"window_type must be one of {_KALDI_WINDOWS}, got {self.window_type!r}")
+        if not 0.0 <= float(self.preemphasis) <= 1.0:
+            bad(f"preemphasis must be in [0, 1], got {self.preemphasis}")
+        nyq = 0.5 * float(self.sample_rate)
+        if not (0.0 <= float(self.low_freq) < nyq and 0.0 < self.f_high <= nyq and self.low_freq < self.f_high):
+            bad(f"need 0 <= low_freq < high edge <= Nyquist ({nyq} Hz), got low_freq={self.low_freq}, "
+                f"high_freq={self.high_freq} (high edge {self.f_high} Hz)")
+        if self.pad not in _PADS:
+            bad(f"pad must be one of {_PADS}, got {self.pad!r}")
+        if self.n_samples < self.window_size:
+            bad(f"n_samples={self.n_samples} is shorter than one frame ({self.window_size} samples)")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable dict (round-trips through :meth:`from_dict` and :func:`config_from_dict`)."""
+        d = dataclasses.asdict(self)
+        for k, v in d.items():
+            if isinstance(v, np.generic):
+                d[k] = v.item()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "KaldiFbankConfig":
+        """Build from :meth:`to_dict` output; unknown keys are a :class:`UserInputError`."""
+        if not isinstance(d, dict):
+            raise UserInputError(f"kaldi fbank config must be a dict, got {type(d).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise UserInputError(f"kaldi fbank config: unknown keys {unknown}; known keys are {sorted(names)}")
+        return cls(**d)
+
+
+def gsc_head(**overrides: Any) -> KaldiFbankConfig:
+    """GSC HEAD pipeline (spec §7.4): Kaldi fbank with torchaudio defaults and 40 bins on the last 16,000
+    samples (left-padded), float waveform, no normalisation; T = 98 frames of 25 ms every 10 ms."""
+    kw: dict[str, Any] = dict(n_mels=40, n_samples=16000, pad="left", normalise=False, name="gsc_head")
+    kw.update(overrides)
+    return KaldiFbankConfig(**kw)
+
+
+#: Either front-end configuration.
+FrontEndConfig = FeatureConfig | KaldiFbankConfig
+
+
+def config_from_dict(d: dict[str, Any]) -> FrontEndConfig:
+    """Rebuild a :class:`FeatureConfig` or :class:`KaldiFbankConfig` from its ``to_dict()`` form (e.g. a
+    model's meta): dicts with ``front_end='kaldi_fbank'`` are Kaldi configs, all others log-mel configs."""
+    if isinstance(d, dict) and d.get("front_end") == "kaldi_fbank":
+        return KaldiFbankConfig.from_dict(d)
+    return FeatureConfig.from_dict(d)
+
+
+def kaldi_mel_scale(f: Any) -> np.ndarray:
+    """Kaldi/HTK mel scale, 1127·ln(1 + f/700) (f in Hz)."""
+    return 1127.0 * np.log1p(np.asarray(f, dtype=np.float64) / 700.0)
+
+
+def kaldi_mel_to_hz(m: Any) -> np.ndarray:
+    """Inverse of :func:`kaldi_mel_scale`: 700·(exp(m/1127) − 1) Hz."""
+    return 700.0 * np.expm1(np.asarray(m, dtype=np.float64) / 1127.0)
+
+
+def kaldi_num_frames(n_samples: int, window_size: int, window_shift: int, snip_edges: bool = True) -> int:
+    """Number of Kaldi frames: 1 + (N − size)//shift (0 if N < size) with snip_edges, else (N + shift//2)//shift."""
+    if snip_edges:
+        return 0 if n_samples < window_size else 1 + (n_samples - window_size) // window_shift
+    return (n_samples + window_shift // 2) // window_shift
+
+
+def kaldi_window(window_type: str, size: int) -> np.ndarray:
+    """Kaldi frame window of ``size`` samples: 'povey' = (0.5 − 0.5·cos(2πn/(size−1)))^0.85 (symmetric Hann
+    to the power 0.85), 'hanning' (symmetric Hann), 'hamming' (0.54 − 0.46·cos), 'rectangular'."""
+    if window_type not in _KALDI_WINDOWS:
+        raise UserInputError(f"window_type must be one of {_KALDI_WINDOWS}, got {window_type!r}")
+    n = np.arange(size, dtype=np.float64)
+    a = 2.0 * np.pi / (size - 1)
+    if window_type == "rectangular":
+        return np.ones(size)
+    if window_type == "hamming":
+        return 0.54 - 0.46 * np.cos(a * n)
+    hann = 0.5 - 0.5 * np.cos(a * n)
+    return hann ** 0.85 if window_type == "povey" else hann
+
+
+def kaldi_mel_banks(n_mels: int, padded_window_size: int, sample_rate: float, low_freq: float = 20.0,
+                    high_freq: float = 0.0) -> np.ndarray:
+    """Kaldi triangular filterbank, shape (n_mels, padded_window_size//2 + 1), float64.
+
+    Edges: n_mels + 2 points equally spaced on :func:`kaldi_mel_scale` between low_freq and the high edge
+    (``high_freq <= 0``: Nyquist + high_freq). FFT bin k (k < padded//2) sits at k·sample_rate/padded Hz;
+    its weight in filter m is the triangle evaluated **in mel** (peak 1 at the centre, no normalisation).
+    The last column (Nyquist bin) is zero, as in torchaudio.
+    """
+    nyq = 0.5 * float(sample_rate)
+    hi = float(high_freq) + nyq if high_freq <= 0.0 else float(high_freq)
+    n_fft_bins = int(padded_window_size) // 2
+    mel_lo, mel_hi = kaldi_mel_scale(low_freq), kaldi_mel_scale(hi)
+    delta = (mel_hi - mel_lo) / (int(n_mels) + 1)
+    m = np.arange(int(n_mels), dtype=np.float64)[:, None]
+    left, centre, right = mel_lo + m * delta, mel_lo + (m + 1.0) * delta, mel_lo + (m + 2.0) * delta
+    mel = kaldi_mel_scale(np.arange(n_fft_bins) * float(sample_rate) / float(padded_window_size))[None, :]
+    up = (mel - left) / (centre - left)
+    down = (right - mel) / (right - centre)
+    banks = np.maximum(0.0, np.minimum(up, down))
+    return np.concatenate([banks, np.zeros((banks.shape[0], 1))], axis=1)
+
+
+_KALDI_BANK_CACHE: dict[tuple, np.ndarray] = {}
+
+
+def _kaldi_banks(config: KaldiFbankConfig) -> np.ndarray:
+    key = (config.n_mels, config.padded_window_size, config.sample_rate, float(config.low_freq), config.f_high)
+    b = _KALDI_BANK_CACHE.get(key)
+    if b is None:
+        b = kaldi_mel_banks(config.n_mels, config.padded_window_size, config.sample_rate, config.low_freq,
+                            config.f_high)
+        _KALDI_BANK_CACHE[key] = b
+    return b
+
+
+def _kaldi_frames(x: np.ndarray, size: int, shift: int, snip_edges: bool) -> np.ndarray:
+    m = kaldi_num_frames(x.shape[0], size, shift, snip_edges)
+    if not snip_edges:  # reflect at the ends: [x[pad-1] … x[0]] x [x[-1] … x[0]], as torchaudio
+        pad = size // 2 - shift // 2
+        rev = x[::-1]
+        x = np.concatenate([rev[-pad:], x, rev]) if pad > 0 else np.concatenate([x[-pad:], rev])
+    if m <= 0:
+        raise UserInputError(f"audio of {x.shape[0]} samples is shorter than one Kaldi frame ({size} samples)")
+    return np.lib.stride_tricks.sliding_window_view(x, size)[::shift][:m].copy()
+
+
+def kaldi_fbank(waveform: Any, config: KaldiFbankConfig | None = None) -> np.ndarray:
+    """Kaldi log filterbank of a whole 1-D waveform (no cutting or padding): shape (T, n_mels), float64.
+
+    Matches ``torchaudio.compliance.kaldi.fbank`` with the same options (see :class:`KaldiFbankConfig`;
+    ``config=None`` means :func:`gsc_head`). The waveform is taken as given (float, e.g. in [−1, 1]);
+    T = 1 + (len − window_size)//window_shift with snip_edges.
+    """
+    cfg = gsc_head() if config is None else config
+    x = np.asarray(waveform, dtype=np.float64)
+    if x.ndim != 1:
+        raise UserInputError(f"waveform must be 1-D (mono), got shape {x.shape}")
+    frames = _kaldi_frames(x, cfg.window_size, cfg.window_shift, cfg.snip_edges)
+    if cfg.remove_dc_offset:
+        frames -= frames.mean(axis=1, keepdims=True)
+    if cfg.preemphasis != 0.0:
+        prev = np.concatenate([frames[:, :1], frames[:, :-1]], axis=1)
+        frames = frames - float(cfg.preemphasis) * prev
+    frames *= kaldi_window(cfg.window_type, cfg.window_size)[None, :]
+    spec = np.fft.rfft(frames, n=cfg.padded_window_size, axis=1)
+    power = spec.real ** 2 + spec.imag ** 2
+    if not cfg.use_power:
+        power = np.sqrt(power)
+    energies = power @ _kaldi_banks(cfg).T
+    if cfg.use_log_fbank:
+        energies = np.log(np.maximum(energies, KALDI_EPS))
+    return energies
+
+
+def kaldi_features(audio: Any, config: KaldiFbankConfig, sample_rate: int | None = None) -> np.ndarray:
+    """The full HEAD front end: cut/pad to ``n_samples`` (keep-last/left-pad by default), :func:`kaldi_fbank`,
+    optional per-file z-score; (T, n_mels) float32 with T = ``config.n_frames``."""
+    x = _check_audio(audio, config, sample_rate)
+    x = fix_length(x, config.n_samples, config.pad)
+    out = kaldi_fbank(x, config)
+    if config.normalise:
+        out = zscore(out)
+    return out.astype(np.float32)
+
+
+def compute_features(audio: Any, config: FrontEndConfig, sample_rate: int | None = None) -> np.ndarray:
+    """Features of one clip with either front end: (T, n_features) float32 (time first).
+
+    ``audio``: mono samples (float in [−1, 1] or PCM integers); ``sample_rate`` (Hz), when given, must equal
+    the config's. Each clip is processed on its own (per-file dB reference and z-score), so its features
+    never depend on other clips.
+    """
+    if isinstance(config, KaldiFbankConfig):
+        return kaldi_features(audio, config, sample_rate)
+    if isinstance(config, FeatureConfig):
+        return log_mel(audio, config, sample_rate)
+    raise UserInputError(f"config must be a FeatureConfig or KaldiFbankConfig, got {type(config).__name__}")
