@@ -7,7 +7,7 @@ fb decode −i_fb/f is sampled at every frame end and correlated with the ANN st
 samples × frames × units (for the read-out with clamp(o, 0, Iin), the range the feedback can encode;
 lprnn_brian.analysis.fidelity).
 
-Inputs: the 150 bundled test clips (5 held-out espeak-ng voices) through the SHD front end of spec §7.3
+Inputs: the 210 bundled test clips (7 held-out espeak-ng speakers) through the SHD front end of spec §7.3
 (48 kHz, n_fft 1024, hop 256, 80 mel bands, T = 125): SHD-like speech features, though not SHD recordings,
 so the checkpoint sees out-of-distribution words. Loihi mode is integer arithmetic and the features are
 stored quantised, so the measured numbers are reproducible: fb correlation lpff_1 / lprnn_1 / lprnn_2 /
@@ -42,7 +42,7 @@ def _run(shd_model, x, build_root):
 @pytest.fixture(scope="module")
 def shd_clips(shd_model, build_root):
     X, _, info = load_digits("test", front_end="shd")
-    assert X.shape == (150, 125, 80) and info["feature_config"]["hop_length"] == 256
+    assert X.shape == (210, 125, 80) and info["feature_config"]["hop_length"] == 256
     return _run(shd_model, X, build_root)
 
 
@@ -53,7 +53,7 @@ def _fb(fid) -> dict[str, float]:
 def test_runs_the_full_length_and_spikes(shd_clips):
     """1,785 steps (spec §4.3) and spikes in every layer of every clip."""
     spec, res, _, _ = shd_clips
-    assert spec.n_steps == 1785 and res.frame_decodes["fb"][0].shape == (150, 125, 128)
+    assert spec.n_steps == 1785 and res.frame_decodes["fb"][0].shape == (210, 125, 128)
     assert np.all(res.spikes_per_sample() > 0)
     assert all(s.shape[0] > 0 for s in res.spikes)
 
