@@ -3,6 +3,40 @@
 The SNN step Δt_S and the factor f of every layer come from :func:`find_params` (spec §4.2), with one
 Δt_S per network (chosen for layer 0) and f per layer from the fixed-Δt_S search (decision §11 B5).
 Explicit factors, including the preset ``'shd_reference'`` (spec §4.4), reproduce the reference code.
+
+**Per-unit retention** (the 2019 cell, spec §2.5: one a_i per unit, τ_i = −Δt_A/ln a_i). Spec §3/§4 give
+every layer one τ, with τ_I = τ_V = τ_S = τ/Δt_S and τ_U = τ_prev/Δt_S. The mapping generalises as
+follows, and reduces exactly (bit for bit) to that one when all units of a layer share one retention:
+
+- **state filter per neuron**: τ_I,i = τ_V,i = τ_i/Δt_S (per-neuron vectors; the dense read-out keeps
+  τ_I = 1), so that α_I,i^M ≈ a_i;
+- **one reconstruction (feedback) time constant per layer**, that of its fastest unit:
+  τ_S = min_i τ_i/Δt_S, kick = Iin_snn/τ_S, w_fb = −Iin_snn/(64 τ_S). Every neuron's spikes then encode
+  its own filtered state h_i: tracking needs τ_I,i ≥ τ_S (true by construction, spec §5.2), and the ripple
+  stays ≈ Iin/τ_S ANN units;
+- **synaptic current** with the sending layer's τ_S, τ_U = τ_S of the previous layer (layer 0: its own
+  τ_S, for its input), so that i_in decodes the presynaptic spikes with the same filter as the sender's
+  reconstruction. A neuron has one i_in, so recurrent synapses share it: they are decoded with the same τ_U
+  (exact when the previous layer's τ_S equals the layer's own, as in every one-lpRNN-layer net and every
+  net with one retention; otherwise their DC gain is exact and their filter is the previous layer's);
+- **weights and bias scale with the receiving neuron's τ_I,i**: W_snn = W·Iin_snn/(64 τ_I,i τ_U) (row i;
+  U_snn likewise) and b̃_i = f·b_i/τ_I,i;
+- **Δt_S** comes from :func:`find_params` on the fastest unit of layer 0, τ_min, so that τ_S = 4096/d;
+- **layer-0 input** X_i = f0·(W0 x)_i·τ_U/τ_I,i (:func:`layer0_drive`), injected as X_i/τ_U as before.
+
+What the network integrates is the continuous-time lpRNN τ_i dh_i/dt = −h_i + z_i(t) (filter-then-clamp,
+spec §5.4), with the recurrent input refreshed every SNN step. The paper's ANN updates once per frame; the two
+agree while every τ_i spans several frames (a = 0.8: τ = 4.5 frames), but a 2019 cell with fast units
+(a = 0.1: τ = 0.43 frames) and recurrence computes something else in the SNN. Models trained with
+``substeps`` K > 1 (:class:`lprnn_brian.ann.model.LpRNNModel`) and filter-then-clamp approach the SNN's
+dynamics (K → ∞ is its limit); the mapping itself does not depend on K.
+
+In Loihi mode every τ is snapped to a 12-bit decay, τ = 4096/max(1, round(4096/τ)), which caps τ at 4096
+steps: units slower than that forget faster than the ANN. :attr:`LayerParams.retention` reports, per layer,
+the retention range and the largest per-frame error max_i |(1 − 1/τ_I,i)^M − a_i| (M = Δt_A/Δt_S steps per
+frame; also the Euler error of float mode). Rows scaled by 1/τ_I,i are no longer integers, so Loihi
+mantissa rounding (one exponent per matrix) can lose the weights of slow units: the quantisation dict
+reports the per-row largest rounding error relative to the row's largest weight.
 """
 from __future__ import annotations
 
@@ -134,14 +168,20 @@ def find_params(
 @dataclass
 class LayerParams:
     """SNN parameters of one layer (time constants in SNN steps; weights in Loihi weight units: a spike
-    adds 64·w to the target's i_in)."""
+    adds 64·w to the target's i_in).
+
+    ``tau_I`` and ``tau_V`` are floats when every neuron of the layer has the same value, else float64
+    (n,) vectors (per-unit retention); ``tau_U`` and ``tau_S`` are always one float per layer.
+    ``retention`` (lp layers): ``min``/``max`` of the ANN retention and ``max_abs_error``, the largest
+    per-frame retention error max_i |(1 − 1/τ_I,i)^M − a_i|.
+    """
 
     name: str
     kind: str
     n: int
-    tau_I: float
+    tau_I: float | np.ndarray
     tau_U: float
-    tau_V: float
+    tau_V: float | np.ndarray
     tau_S: float
     factor: float
     Iin_snn: float
@@ -151,6 +191,12 @@ class LayerParams:
     U_snn: np.ndarray | None = None  # (n, n): recurrent synapses (lpRNN only)
     W_ann: np.ndarray | None = None  # quantised ANN weight (layer 0: projects the input)
     quantisation: dict = field(default_factory=dict)  # Loihi mant/exp and rounding errors (loihi mode)
+    retention: dict = field(default_factory=dict)  # ANN retention range and per-frame error (lp layers)
+
+    @property
+    def per_unit(self) -> bool:
+        """True if the neurons have their own τ_I/τ_V (per-unit retention)."""
+        return isinstance(self.tau_I, np.ndarray) or isinstance(self.tau_V, np.ndarray)
 
     @property
     def w_fb(self) -> float:
@@ -183,23 +229,31 @@ class SNNSpec:
         return sum(layer.n for layer in self.layers)
 
     def summary(self) -> dict:
-        """Scalars of the spec (JSON-serialisable)."""
+        """Scalars of the spec (JSON-serialisable). A per-neuron τ_I/τ_V appears as
+        ``{"per_unit": true, "min": …, "max": …}``; its values are among :meth:`to_arrays`' arrays."""
         out = {k: v for k, v in asdict(self).items() if k != "layers"}
         out["steps_per_frame"] = self.steps_per_frame
-        out["layers"] = [
-            {k: getattr(L, k) for k in ("name", "kind", "n", "tau_I", "tau_U", "tau_V", "tau_S", "factor",
-                                        "Iin_snn", "kick", "w_fb")} | {"quantisation": L.quantisation}
-            for L in self.layers
-        ]
+        out["layers"] = []
+        for L in self.layers:
+            d = {k: _tau_summary(getattr(L, k)) for k in ("name", "kind", "n", "tau_I", "tau_U", "tau_V", "tau_S",
+                                                          "factor", "Iin_snn", "kick", "w_fb")}
+            d["quantisation"] = L.quantisation
+            if L.retention:
+                d["retention"] = L.retention
+            out["layers"].append(d)
         return out
 
     _ARRAYS = ("W_snn", "b_tilde", "U_snn", "W_ann")
+    _TAU_ARRAYS = ("tau_I", "tau_V")
+
+    def _named_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        names = self._ARRAYS + self._TAU_ARRAYS
+        return {f"{prefix}{L.name}/{a}": getattr(L, a) for L in self.layers for a in names
+                if isinstance(getattr(L, a), np.ndarray)}
 
     def to_arrays(self, prefix: str = "spec/") -> tuple[dict, dict[str, np.ndarray]]:
         """(JSON-able scalars, named arrays): a pickle-free serialisation, inverse of :meth:`from_arrays`."""
-        arrays = {f"{prefix}{L.name}/{a}": getattr(L, a) for L in self.layers for a in self._ARRAYS
-                  if getattr(L, a) is not None}
-        return self.summary(), arrays
+        return self.summary(), self._named_arrays(prefix)
 
     @classmethod
     def from_arrays(cls, summary: dict, arrays, prefix: str = "spec/") -> "SNNSpec":
@@ -207,9 +261,13 @@ class SNNSpec:
         for Ls in summary["layers"]:
             kw = {k: Ls[k] for k in ("name", "kind", "n", "tau_I", "tau_U", "tau_V", "tau_S", "factor", "Iin_snn",
                                      "kick", "quantisation")}
+            kw["retention"] = Ls.get("retention", {})
             for a in cls._ARRAYS:
                 key = f"{prefix}{Ls['name']}/{a}"
                 kw[a] = np.asarray(arrays[key]) if key in arrays else None
+            for a in cls._TAU_ARRAYS:
+                if isinstance(kw[a], dict):
+                    kw[a] = np.asarray(arrays[f"{prefix}{Ls['name']}/{a}"], dtype=np.float64)
             layers.append(LayerParams(**kw))
         scalars = {k: summary[k] for k in ("mode", "dt", "frame_dt", "n_frames", "n_steps", "Iin", "readout_window",
                                            "resample", "class_names", "d")}
@@ -222,7 +280,16 @@ class SNNSpec:
             for arr in (L.W_snn, L.b_tilde, L.U_snn, L.W_ann):
                 if arr is not None:
                     h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
+            for arr in (L.tau_I, L.tau_V):  # per-neuron time constants
+                if isinstance(arr, np.ndarray):
+                    h.update(np.ascontiguousarray(arr, dtype=np.float64).tobytes())
         return h.hexdigest()[:16]
+
+
+def _tau_summary(value):
+    if isinstance(value, np.ndarray):
+        return {"per_unit": True, "min": float(value.min()), "max": float(value.max())}
+    return value
 
 
 def _find(tau_prev: float, Iin: float, w_min: float, lp_net: bool, mode: str, dt: float | None) -> FactorChoice:
@@ -292,35 +359,51 @@ def to_snn_spec(
     if factors is not None and len(factors) != len(q.layers):
         raise UserInputError(f"got {len(factors)} factors for {len(q.layers)} layers; give one per layer")
 
-    # τ per layer (seconds); the dense read-out keeps its predecessor's τ (its own filter is τ_I = 1)
-    taus: list[float] = []
+    # τ of every unit (seconds) of the lp layers; τ_min is the layer's fastest unit. The dense read-out has no
+    # filter of its own (τ_I = 1): its feedback and synaptic filters are its predecessor's (τ_min of it).
+    unit_taus: list[np.ndarray | None] = []
+    tau_min: list[float] = []
     for L in q.layers:
         if L.retention is not None:
-            taus.append(derive.tau_seconds(L.retention, q.frame_dt))
-        elif taus:
-            taus.append(taus[-1])
+            unit_taus.append(_unit_taus(L, q.frame_dt))
+            tau_min.append(float(unit_taus[-1].min()))
+        elif tau_min:
+            unit_taus.append(None)
+            tau_min.append(tau_min[-1])
         else:
             raise UserInputError(f"layer {L.name} has no retention and no low-pass predecessor; the ΣΔ neuron "
                                  "needs a filter time constant")
     layers: list[LayerParams] = []
-    first = _find(taus[0], Iin, _w_min(q.layers[0].W), lp_net, mode, dt)
+    first = _find(tau_min[0], Iin, _w_min(q.layers[0].W), lp_net, mode, dt)
     dt_S = first.dt
+    M = q.frame_dt / dt_S
     for k, L in enumerate(q.layers):
-        tau_prev = taus[k - 1] if k else taus[0]
-        tau = taus[k]
+        tau_prev = tau_min[k - 1] if k else tau_min[0]
         if factors is not None:
             f = float(factors[k])
         elif k == 0:
             f = first.f
         else:
             f = _find(tau_prev, Iin, _w_min(L.W), lp_net, mode, dt_S).f
-        tau_S = _steps(tau / dt_S, mode)
+        tau_S = _steps(tau_min[k] / dt_S, mode)
         tau_U = _steps(tau_prev / dt_S, mode)
-        tau_I = 1.0 if L.kind == "dense" else tau_S
+        retention: dict = {}
+        if L.kind == "dense":
+            tau_I, tau_V = 1.0, tau_S
+        else:
+            tau_I = np.array([_steps(t / dt_S, mode) for t in unit_taus[k]])
+            a = L.retention_vector()
+            a_eff = (1.0 - 1.0 / tau_I) ** M
+            retention = {"min": float(a.min()), "max": float(a.max()),
+                         "max_abs_error": float(np.max(np.abs(a_eff - a)))}
+            tau_I = float(tau_I[0]) if np.all(tau_I == tau_I[0]) else tau_I  # one value: a scalar, as before
+            tau_V = tau_I
         Iin_snn = Iin * f
+        # rows scale with the receiving neuron's τ_I (a column vector when per-unit)
         scale = Iin_snn / (ACTIVATION_SHIFT * tau_I * tau_U)
-        W_snn = L.W.astype(np.float64) * scale
-        U_snn = L.U.astype(np.float64) * scale if (L.kind == "lprnn" and L.U is not None) else None
+        row_scale = scale[:, None] if isinstance(scale, np.ndarray) else scale
+        W_snn = L.W.astype(np.float64) * row_scale
+        U_snn = L.U.astype(np.float64) * row_scale if (L.kind == "lprnn" and L.U is not None) else None
         b_tilde = L.b.astype(np.float64) * f / tau_I
         quant: dict = {}
         if mode == "loihi":
@@ -330,6 +413,7 @@ def to_snn_spec(
             for key, mat in mats.items():
                 me = weight_mant_exp(mat)
                 quant[key] = {"exp": me.exp, "max_abs_error": me.max_abs_error, "lossless": me.lossless}
+                quant[key].update(_row_errors(mat, me.value, per_row=isinstance(tau_I, np.ndarray)))
                 if key == "W":
                     W_snn = me.value
                 else:
@@ -339,18 +423,39 @@ def to_snn_spec(
             b_tilde = be.value
         layers.append(
             LayerParams(
-                name=L.name, kind=L.kind, n=L.n_out, tau_I=tau_I, tau_U=tau_U, tau_V=tau_S, tau_S=tau_S,
+                name=L.name, kind=L.kind, n=L.n_out, tau_I=tau_I, tau_U=tau_U, tau_V=tau_V, tau_S=tau_S,
                 factor=f, Iin_snn=Iin_snn, kick=Iin_snn / tau_S, W_snn=W_snn, b_tilde=b_tilde, U_snn=U_snn,
-                W_ann=L.W.astype(np.float64), quantisation=quant,
+                W_ann=L.W.astype(np.float64), quantisation=quant, retention=retention,
             )
         )
     T = int(n_frames if n_frames is not None else q.n_frames)
-    M = q.frame_dt / dt_S
     return SNNSpec(
         layers=layers, mode=mode, dt=dt_S, frame_dt=q.frame_dt, n_frames=T, n_steps=int(math.floor(T * M)),
         Iin=Iin, readout_window=q.readout_window, resample=resample, class_names=list(q.class_names),
-        d=DECAY_DENOMINATOR * dt_S / taus[0],
+        d=DECAY_DENOMINATOR * dt_S / tau_min[0],
     )
+
+
+def _unit_taus(layer, frame_dt: float) -> np.ndarray:
+    """τ_i = −Δt_A/ln a_i (seconds) of every unit of an lp layer (one value repeated for a scalar retention)."""
+    values = layer.retention_vector() if layer.per_unit_retention else np.array([float(layer.retention)])
+    try:
+        taus = np.array([derive.tau_seconds(float(a), frame_dt) for a in values])
+    except ValueError:
+        raise UserInputError(f"layer {layer.name}: a retention of 0 has no filter time constant, so it has no "
+                             "ΣΔ equivalent; use retentions in (0, 1)") from None
+    return np.full(layer.n_out, taus[0]) if taus.size == 1 else taus
+
+
+def _row_errors(requested: np.ndarray, got: np.ndarray, per_row: bool) -> dict:
+    """Loihi weight rounding per row (receiving neuron): the largest |error| over the row's largest |weight|."""
+    err = np.max(np.abs(got - requested), axis=1) if requested.size else np.zeros(0)
+    top = np.max(np.abs(requested), axis=1) if requested.size else np.zeros(0)
+    rel = np.divide(err, top, out=np.zeros_like(err), where=top > 0)
+    out = {"row_max_rel_error": float(rel.max()) if rel.size else 0.0}
+    if per_row:
+        out["row_rel_error"] = [float(r) for r in rel]
+    return out
 
 
 def resample_input(x: np.ndarray, spec: SNNSpec) -> np.ndarray:
@@ -366,6 +471,13 @@ def resample_input(x: np.ndarray, spec: SNNSpec) -> np.ndarray:
 
 
 def layer0_drive(x: np.ndarray, spec: SNNSpec) -> np.ndarray:
-    """X = f0·W0·x_res per SNN step, shape (..., n_steps, n0) (spec §3.4)."""
+    """X = f0·W0·x_res per SNN step, shape (..., n_steps, n0) (spec §3.4).
+
+    Layer 0 adds X/τ_U to i_ip every step, so its steady state is i_ip = (τ_I/τ_U)·X. With per-unit
+    retention (τ_I,i ≠ τ_U) each unit's drive is scaled by τ_U/τ_I,i, like the rows of W_snn, so that
+    i_ip,i settles at f0·(W0 x)_i; with one τ per layer nothing is scaled (spec §3.4 exactly)."""
     L0 = spec.layers[0]
-    return L0.factor * (resample_input(np.asarray(x, dtype=np.float64), spec) @ L0.W_ann.T)
+    X = L0.factor * (resample_input(np.asarray(x, dtype=np.float64), spec) @ L0.W_ann.T)
+    if isinstance(L0.tau_I, np.ndarray):
+        X = X * (L0.tau_U / L0.tau_I)
+    return X

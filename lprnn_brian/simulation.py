@@ -34,8 +34,9 @@ RESULT_FORMAT = "lprnn_brian.simulation"
 RESULT_VERSION = 1
 
 
-def decode_scale(decode: str, layer, Iin: float) -> float:
-    """Factor turning a recorded state (or a spike rate) into ANN units."""
+def decode_scale(decode: str, layer, Iin: float):
+    """Factor turning a recorded state (or a spike rate) into ANN units (for ``in`` a per-neuron vector when
+    the layer has per-neuron τ_I)."""
     return {"fb": -1.0 / layer.factor, "ip": 1.0 / layer.factor, "in": layer.tau_I / layer.factor,
             "count": Iin}[decode]
 
@@ -69,7 +70,8 @@ class SimulationResult:
         Per layer, (n_spikes, 3) int32 rows (sample, neuron, step).
     frame_decodes : dict
         ``frame_decodes[decode][layer]``: (samples, frames, units) float32, each decode sampled per frame in
-        ANN units (fb/ip/in at frame ends, count as the rate within the frame).
+        ANN units (fb/ip/in at frame ends, count as the rate within the frame). Only the decodes whose state
+        was recorded (``simulate(record=...)``; all by default).
     decodes : dict
         ``decodes[decode][window][layer]``: (samples, units) float64 time means in ANN units.
     wall_s : dict
@@ -111,7 +113,7 @@ class SimulationResult:
         arrays: dict[str, np.ndarray] = {}
         for k, name in enumerate(self.layer_names):
             arrays[f"spikes/{name}"] = self.spikes[k]
-            for d in DECODES:
+            for d in self.frame_decodes:
                 arrays[f"frames/{d}/{name}"] = self.frame_decodes[d][k]
                 for w in WINDOWS:
                     arrays[f"decode/{d}/{w}/{name}"] = self.decodes[d][w][k]
@@ -142,11 +144,12 @@ def load_result(path: str | Path) -> SimulationResult:
                              f"{meta['format_version']}); upgrade lprnn_brian to read it")
     names = meta["layer_names"]
     spec = SNNSpec.from_arrays(meta["spec"], z)
+    present = [d for d in DECODES if f"frames/{d}/{names[0]}" in z.files]
     return SimulationResult(
         spec=spec, target=meta["target"], layer_names=names,
         spikes=[z[f"spikes/{n}"] for n in names],
-        frame_decodes={d: [z[f"frames/{d}/{n}"] for n in names] for d in DECODES},
-        decodes={d: {w: [z[f"decode/{d}/{w}/{n}"] for n in names] for w in WINDOWS} for d in DECODES},
+        frame_decodes={d: [z[f"frames/{d}/{n}"] for n in names] for d in present},
+        decodes={d: {w: [z[f"decode/{d}/{w}/{n}"] for n in names] for w in WINDOWS} for d in present},
         n_samples=int(meta["n_samples"]), wall_s=meta.get("wall_s", {}),
     )
 
@@ -160,6 +163,7 @@ def simulate(
     progress: bool = False,
     build_root: str | Path | None = None,
     keep_raw: bool = False,
+    record: tuple[str, ...] | None = None,
 ) -> SimulationResult:
     """Run ``spec`` on inputs ``x`` (samples, frames, features) and decode.
 
@@ -173,6 +177,10 @@ def simulate(
         An open runner for ``spec`` (re-used across calls; otherwise one is built and closed here).
     progress : bool
         Show a progress bar on stderr.
+    record : tuple of str, optional
+        States recorded every step (default: ``i_fb``, ``i_ip``, ``i_in``, every decode). Fewer states make
+        long runs faster; only the decodes of recorded states (and ``count``) are returned. Ignored when
+        ``runner`` is given (its own recording applies).
     """
     x = check_inputs(x, spec.layers[0].W_ann.shape[1])
     if x.shape[1] != spec.n_frames:
@@ -181,7 +189,7 @@ def simulate(
     t0 = time.perf_counter()
     own = runner is None
     if own:
-        runner = Runner(spec, target, build_root=build_root)
+        runner = Runner(spec, target, build_root=build_root, record=record)
     t_build = time.perf_counter() - t0
     raws: list[RawRun] = []
     try:
@@ -201,11 +209,12 @@ def simulate(
             runner.close()
     t_run = time.perf_counter() - t0 - t_build
     names = [L.name for L in spec.layers]
+    present = [d for d in DECODES if d == "count" or _DECODE_STATE[d] in runner.record]
     spikes = [np.concatenate([p["spikes"][k] for p in per_sample]) for k in range(len(names))]
     frame_decodes = {d: [np.stack([p["frames"][d][k] for p in per_sample]) for k in range(len(names))]
-                     for d in DECODES}
+                     for d in present}
     decodes = {d: {w: [np.stack([p["means"][d][w][k] for p in per_sample]) for k in range(len(names))]
-                   for w in WINDOWS} for d in DECODES}
+                   for w in WINDOWS} for d in present}
     return SimulationResult(spec, runner.target, names, spikes, frame_decodes, decodes, x.shape[0],
                             {"build": t_build, "run": t_run}, raws if keep_raw else None)
 
@@ -220,6 +229,8 @@ def _summarise(spec: SNNSpec, raw: RawRun, sample: int) -> dict:
         i, n = raw.spike_i[k], raw.spike_step[k]
         out["spikes"].append(np.stack([np.full_like(i, sample), i, n], axis=1).astype(np.int32))
         for d in DECODES:
+            if d != "count" and _DECODE_STATE[d] not in raw.states[k]:
+                continue  # not recorded
             scale = decode_scale(d, L, spec.Iin)
             if d == "count":
                 per_step = np.zeros((spec.n_steps, L.n))

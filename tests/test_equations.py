@@ -75,6 +75,13 @@ def test_schedule_matches_spec_order():
     assert [(op.name, op.when, op.order) for op in sd.SCHEDULE] == by_hand
 
 
+def test_neuron_model_has_per_neuron_state_filters():
+    """τ_I and τ_V are per-neuron parameters (per-unit retention), τ_U, τ_S, kick and threshold per layer."""
+    lines = set(rd.neuron_model().splitlines())
+    assert {"tau_I : 1 (constant)", "tau_V : 1 (constant)", "b_tilde : 1 (constant)"} <= lines
+    assert {"tau_U : 1 (shared, constant)", "tau_S : 1 (shared, constant)", "kick : 1 (shared, constant)"} <= lines
+
+
 def test_unknown_variant_is_refused():
     with pytest.raises(ValueError, match="variant"):
         rd.render("fixed_point")
@@ -89,6 +96,7 @@ def _spec(variant: str, rng: np.random.Generator) -> SNNSpec:
     model has, τ = 4096/64): every product and sum below 2^53 is then exact in float64, so a bit-for-bit
     comparison is meaningful whatever order either side evaluates its sums in.
     float: arbitrary real parameters (including the read-out's τ_I = 1).
+    Both: the lp layers' τ_I = τ_V differ between neurons (per-unit retention, a per-neuron parameter).
     """
     sizes = (5, 7, 3)
     loihi = variant == "loihi"
@@ -107,9 +115,16 @@ def _spec(variant: str, rng: np.random.Generator) -> SNNSpec:
             W = rng.normal(0, 0.3, size=(n, n_in)) * Iin_snn / 64 / tau_U
             U = rng.normal(0, 0.3, size=(n, n)) * Iin_snn / 64 / tau_U if kind == "lprnn" else None
             b = rng.normal(0, 0.1, size=n) * Iin_snn / tau_S
-        tau_I = 1.0 if kind == "dense" else tau_S
+        # per-neuron state filters (per-unit retention), τ_I,i ≥ τ_S: loihi powers of two, float arbitrary
+        if kind == "dense":
+            tau_I = 1.0
+        elif loihi:
+            tau_I = 2.0 ** rng.integers(6, 9, size=n)
+        else:
+            tau_I = tau_S * rng.uniform(1, 4, size=n)
         layers.append(LayerParams(
-            name=f"L{k}", kind=kind, n=n, tau_I=tau_I, tau_U=tau_U, tau_V=tau_S, tau_S=tau_S, factor=Iin_snn / 6,
+            name=f"L{k}", kind=kind, n=n, tau_I=tau_I, tau_U=tau_U, tau_V=tau_I if kind != "dense" else tau_S,
+            tau_S=tau_S, factor=Iin_snn / 6,
             Iin_snn=Iin_snn, kick=(2.0**15 if loihi else Iin_snn / tau_S), W_snn=W, b_tilde=b, U_snn=U,
             W_ann=np.zeros((n, n_in))))
     n_steps = 40
@@ -249,8 +264,8 @@ def test_rendered_update_equals_brian2_euler_of_spec_ode(numpy_runtime):
     g_map.run_regularly(eqs.update, when="groups", order=0)
     g_ode.dt_S = 0.5 * ms
     values = {x: rng.normal(0, 1e5, n) for x in VARS}
-    # the rendered model has shared time constants: one random value each, per-neuron random biases
-    taus = {p: rng.uniform(1, 100) for p in ("tau_I", "tau_U", "tau_V", "tau_S")}
+    # the rendered model has per-neuron τ_I, τ_V (per-unit retention) and shared τ_U, τ_S; per-neuron biases
+    taus = {p: rng.uniform(1, 100, n) for p in ("tau_I", "tau_V")} | {p: rng.uniform(1, 100) for p in ("tau_U", "tau_S")}
     b_tilde = rng.normal(0, 1e3, n)
     for g in (g_ode, g_map):
         for x, val in {**values, **taus, "b_tilde": b_tilde}.items():

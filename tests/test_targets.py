@@ -5,7 +5,8 @@ and recorded states bit for bit: all targets compile without fast-math and witho
 they evaluate the same IEEE float64 expressions (targets.py), in both the float and the loihi variant.
 Targets are parameters, as in Brian2's own test suite; each target compiles its network once per module.
 Cython compiles every code object separately (≈ 5 s each), so it runs the tiny network (lprnn → dense: it
-still has input, recurrent, feed-forward and self synapses); cpp_standalone runs the small 3-layer one.
+still has input, recurrent, feed-forward and self synapses, and per-unit retention: per-neuron τ_I, τ_V);
+cpp_standalone runs the small 3-layer one (one retention) and, in float mode, the tiny one too.
 """
 from __future__ import annotations
 
@@ -24,13 +25,15 @@ NETWORK_OF = {"cython": "tiny", "cpp_standalone": "small"}
 
 
 def _tiny_model() -> LpRNNModel:
-    """lprnn 4→5 (recurrent, with input) → dense 3, 20 frames; weights on the 1/8 grid."""
+    """lprnn 4→5 (recurrent, with input; one retention per unit, so per-neuron τ_I, τ_V) → dense 3, 20 frames;
+    weights on the 1/8 grid."""
     rng = np.random.default_rng(5)
 
     def codes(shape, scale=1.0):
         return (scale * rng.integers(-4, 4, size=shape) / 8).astype(np.float32)
 
-    return LpRNNModel([Layer("lprnn_1", "lprnn", codes((5, 4)), codes(5, 0.25), U=codes((5, 5)), retention=0.8),
+    a = np.array([0.6, 0.7, 0.8, 0.85, 0.9], np.float32)
+    return LpRNNModel([Layer("lprnn_1", "lprnn", codes((5, 4)), codes(5, 0.25), U=codes((5, 5)), retention=a),
                        Layer("output", "dense", codes((3, 5)), codes(3, 0.25))], n_frames=20, frame_dt=1 / 20)
 
 
@@ -138,6 +141,14 @@ def test_target_reproduces_numpy_bit_for_bit(variant, target, runs):
     ref, got = runs(variant, "numpy", NETWORK_OF[target]), runs(variant, target, NETWORK_OF[target])
     _assert_identical(got["A"], ref["A"], f"{target} sample A")
     _assert_identical(got["B"], ref["B"], f"{target} sample B")
+
+
+def test_standalone_per_unit_network_reproduces_numpy(runs):
+    """Per-neuron τ_I, τ_V (the tiny network's per-unit retention) on cpp_standalone: bit for bit the numpy run
+    (float mode; the loihi variant of the same network runs on cython above)."""
+    ref, got = runs("float", "numpy", "tiny"), runs("float", "cpp_standalone", "tiny")
+    _assert_identical(got["A"], ref["A"], "cpp_standalone per-unit sample A")
+    _assert_identical(got["B"], ref["B"], "cpp_standalone per-unit sample B")
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -4,6 +4,11 @@ clamp_then_filter (the trained model):
 
 .. math:: z_t = W x_t + b + U h_{t-1},\quad h_t = a\,h_{t-1} + (1-a)\,\mathrm{clamp}(z_t, 0, I_{in})
 
+with one retention a per layer or one per unit (element-wise: the 2019 cell of spec §2.5). A model with
+``substeps`` K > 1 repeats the update K times per frame with the input held and retention a^(1/K)
+(:func:`substep_retention`), refreshing the recurrent input each time; K → ∞ is the continuous-time lpRNN
+τ dh/dt = −h + act(z) that the ΣΔ network integrates (spec §5.4).
+
 filter_then_clamp (what the ΣΔ network computes):
 
 .. math:: z_t = W x_t + b + U \hat h_{t-1},\quad \tilde h_t = \max(0, a\,\tilde h_{t-1} + (1-a)\,z_t),\quad
@@ -154,19 +159,31 @@ def _feedforward(layer: Layer, x: np.ndarray) -> np.ndarray:
     return z.reshape(n_samples, n_frames, layer.n_out)
 
 
-def lowpass_layer(layer: Layer, x: np.ndarray, Iin: float, clamp: str = "clamp_then_filter") -> np.ndarray:
+def substep_retention(a, substeps: int):
+    """Retention per sub-step, a^(1/K), in float32 (computed in float64); ``a`` itself for K = 1."""
+    if substeps == 1:
+        return a
+    ak = (np.asarray(a, dtype=np.float64) ** (1.0 / substeps)).astype(np.float32)
+    return ak if ak.ndim else np.float32(ak)
+
+
+def lowpass_layer(layer: Layer, x: np.ndarray, Iin: float, clamp: str = "clamp_then_filter",
+                  substeps: int = 1) -> np.ndarray:
     """Run one lpff/lpRNN layer over (samples, frames, in) float32 inputs.
 
     Parameters
     ----------
     layer : Layer
-        ``lpff`` or ``lprnn`` layer (weights used as given: quantise them first if wanted).
+        ``lpff`` or ``lprnn`` layer (weights used as given: quantise them first if wanted); its retention
+        is one number or one per unit (applied element-wise).
     x : numpy.ndarray
         (samples, frames, in) float32.
     Iin : float
         Clamp level.
     clamp : {'clamp_then_filter', 'filter_then_clamp'}
         Convention of spec §2.2.
+    substeps : int
+        Updates per frame (input held, retention a^(1/K)); the output is the state at the frame end.
 
     Returns
     -------
@@ -175,7 +192,8 @@ def lowpass_layer(layer: Layer, x: np.ndarray, Iin: float, clamp: str = "clamp_t
     """
     if clamp not in CLAMPS:
         raise UserInputError(f"clamp must be one of {CLAMPS}, got {clamp!r}")
-    a = np.float32(layer.retention)
+    # np.float32 scalar, or a float32 (out,) vector for per-unit retention; per sub-step a^(1/K)
+    a = substep_retention(layer.retention_values(), substeps)
     one_minus_a = np.float32(1.0) - a  # computed in float32, as torch does with its float32 retention vector
     top = np.float32(Iin)
     zero = np.float32(0.0)
@@ -186,13 +204,14 @@ def lowpass_layer(layer: Layer, x: np.ndarray, Iin: float, clamp: str = "clamp_t
     h = np.zeros((n_samples, n_out), np.float32)  # h (clamp_then_filter) or h̃ (filter_then_clamp)
     fed_back = h  # the state the recurrence sees: h, or ĥ = min(h̃, Iin)
     for t in range(n_frames):
-        z = ff[:, t] if Ut is None else ff[:, t] + fed_back @ Ut
-        if clamp == "clamp_then_filter":
-            h = a * h + one_minus_a * np.clip(z, zero, top)
-            fed_back = h
-        else:
-            h = np.maximum(a * h + one_minus_a * z, zero)
-            fed_back = np.minimum(h, top)
+        for _ in range(substeps):
+            z = ff[:, t] if Ut is None else ff[:, t] + fed_back @ Ut
+            if clamp == "clamp_then_filter":
+                h = a * h + one_minus_a * np.clip(z, zero, top)
+                fed_back = h
+            else:
+                h = np.maximum(a * h + one_minus_a * z, zero)
+                fed_back = np.minimum(h, top)
         out[:, t] = fed_back
     return out
 
@@ -228,7 +247,7 @@ def forward(model: LpRNNModel, x, *, clamp: str = "clamp_then_filter", quantise:
     net = model.quantised() if quantise else model
     states, names = [], []
     for layer in net.layers[:-1]:
-        h = lowpass_layer(layer, h, model.Iin, clamp)
+        h = lowpass_layer(layer, h, model.Iin, clamp, model.substeps)
         if keep_states:
             states.append(h)
             names.append(layer.name)

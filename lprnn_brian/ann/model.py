@@ -4,10 +4,18 @@ A model is a list of layers in export order (spec §2.3: ``lpff_1``, ``lprnn_1``
 plus the scalars that fix its arithmetic (Iin, quantisation bits, frame step, read-out window) and the
 metadata that travels with it (class names, feature configuration, task, provenance).
 
-File format (``format_version`` 1): a pickle-free ``.npz`` holding one float32 array per
-tensor, named ``<layer>/W``, ``<layer>/b`` and (lpRNN layers) ``<layer>/U``, and an entry ``meta``: a
-0-d unicode array holding a JSON object with ``format = "lprnn_brian.model"``, ``format_version``, every
-scalar field of :class:`LpRNNModel` and, per layer, its name, kind, retention and sizes.
+File format: a pickle-free ``.npz`` holding one float32 array per tensor, named ``<layer>/W``,
+``<layer>/b`` and (lpRNN layers) ``<layer>/U``, and an entry ``meta``: a 0-d unicode array holding a JSON
+object with ``format = "lprnn_brian.model"``, ``format_version``, every scalar field of :class:`LpRNNModel`
+and, per layer, its name, kind, retention and sizes.
+
+- ``format_version`` 1: every retention is one number per layer (``"retention": 0.8``).
+- ``format_version`` 2: some layer has one retention per unit (the 2019 cell, spec §2.5): its metadata
+  says ``"retention": "per_unit"`` and the float32 vector is the array ``<layer>/retention``; and/or the
+  model updates its states ``substeps`` > 1 times per frame (meta key ``substeps``, absent means 1).
+
+A model with scalar retentions and one update per frame is written as version 1, byte for byte as before,
+so older readers still read it; version 1 files are read by this code unchanged.
 """
 from __future__ import annotations
 
@@ -29,8 +37,11 @@ from .quantise import quantise
 
 #: Value of ``meta["format"]`` in every model file.
 FORMAT_NAME = "lprnn_brian.model"
-#: Version written by this code; files with a larger version are refused with "upgrade lprnn_brian".
-FORMAT_VERSION = 1
+#: Newest version this code reads and writes; files with a larger version are refused with "upgrade
+#: lprnn_brian". Models with scalar retentions only are still written as version 1.
+FORMAT_VERSION = 2
+#: Metadata value of ``retention`` for a layer whose retentions are stored as the array ``<layer>/retention``.
+PER_UNIT = "per_unit"
 
 LAYER_KINDS = ("lpff", "lprnn", "dense")
 READOUT_WINDOWS = ("second_half", "all")
@@ -66,10 +77,13 @@ class Layer:
         (out,) float32 bias.
     U : numpy.ndarray or None
         (out, out) float32 recurrent weights (acting on the previous state); only for ``lprnn``.
-    retention : float or None
-        Retention ratio a in [0, 1) of lpff/lprnn layers (0.8 in the paper); None for ``dense``.
+    retention : float, numpy.ndarray or None
+        Retention ratio a in [0, 1) of lpff/lprnn layers: one number for the layer (0.8 in the 2024 paper)
+        or a float32 vector with one value per unit (the 2019 cell, spec §2.5: fixed a ~ U(0.1, 1));
+        None for ``dense``.
 
-    Numeric array-likes are converted to float32 on construction.
+    Numeric array-likes are converted to float32 on construction (a retention given as a sequence or
+    array of one or more dimensions becomes a float32 vector; a number stays a Python float).
     """
 
     name: str
@@ -83,6 +97,30 @@ class Layer:
         self.W = _as_float32(self.W)
         self.b = _as_float32(self.b)
         self.U = _as_float32(self.U)
+        if isinstance(self.retention, (list, tuple, np.ndarray)) and np.ndim(self.retention) >= 1:
+            self.retention = _as_float32(self.retention)
+
+    @property
+    def per_unit_retention(self) -> bool:
+        """True if the retention is a vector (one value per unit)."""
+        return isinstance(self.retention, np.ndarray)
+
+    def retention_values(self):
+        """The retention as the forward pass uses it: ``np.float32(a)`` for one value per layer, the float32
+        (n_out,) vector for per-unit retention (None for dense layers)."""
+        if self.retention is None:
+            return None
+        if self.per_unit_retention:
+            return self.retention
+        return np.float32(self.retention)
+
+    def retention_vector(self) -> np.ndarray:
+        """The retention of every unit, a float64 (n_out,) array (a scalar retention repeated)."""
+        if self.retention is None:
+            raise UserInputError(f"layer {self.name}: a {self.kind} layer has no retention")
+        if self.per_unit_retention:
+            return self.retention.astype(np.float64)
+        return np.full(self.n_out, float(self.retention))
 
     @property
     def n_in(self) -> int:
@@ -108,8 +146,9 @@ class Layer:
 
     def copy(self) -> "Layer":
         """Deep copy."""
+        retention = self.retention.copy() if self.per_unit_retention else self.retention
         return Layer(self.name, self.kind, self.W.copy(), self.b.copy(),
-                     None if self.U is None else self.U.copy(), self.retention)
+                     None if self.U is None else self.U.copy(), retention)
 
     def validate(self) -> None:
         """Check kind, shapes, dtypes, finiteness and retention; raise :class:`UserInputError` otherwise."""
@@ -150,12 +189,20 @@ class Layer:
         if self.kind == "dense":
             if self.retention is not None:
                 raise UserInputError(f"layer {self.name}: a dense layer has no retention; set it to None")
+        elif self.per_unit_retention:
+            a = self.retention
+            if a.dtype != np.float32 or a.shape != (n_out,):
+                raise UserInputError(f"layer {self.name}: a per-unit retention must be a float32 vector of "
+                                     f"shape ({n_out},) (one value per unit), got {a.dtype} {a.shape}")
+            if not np.all(np.isfinite(a)) or not np.all((a >= 0.0) & (a < 1.0)):
+                raise UserInputError(f"layer {self.name}: every per-unit retention must lie in [0, 1), got "
+                                     f"values in [{np.nanmin(a):g}, {np.nanmax(a):g}]")
         else:
             a = self.retention
             if (isinstance(a, bool) or not isinstance(a, (int, float, np.floating, np.integer))
                     or not (0.0 <= float(a) < 1.0)):
                 raise UserInputError(f"layer {self.name}: retention must be a number in [0, 1) "
-                                     f"(0.8 in the paper), got {a!r}")
+                                     f"(0.8 in the paper) or a vector of one value per unit, got {a!r}")
 
 
 def _default_meta_dict() -> dict:
@@ -178,6 +225,11 @@ class LpRNNModel:
         ANN frame step Δt_A in seconds (1/T by default, §11 A1).
     n_frames : int, optional
         T, frames per sample the model was trained with.
+    substeps : int, optional
+        State updates per frame (1: the paper's lpRNN). K > 1 runs K exponential-Euler sub-steps with the
+        input held and per-sub-step retention a^(1/K): the same filter time constant τ, with the recurrence
+        refreshed K times per frame, which approaches the continuous-time dynamics the ΣΔ network computes
+        (spec §5.4) as K grows.
     readout_window : {'second_half', 'all'}, optional
         Frames averaged into the logits: t ≥ ⌊T/2⌋ (0-based) or every frame.
     class_names : list of str, optional
@@ -197,6 +249,7 @@ class LpRNNModel:
     frame_dt: float = 1 / 125
     n_frames: int = 125
     readout_window: str = "second_half"
+    substeps: int = 1
     class_names: list[str] = field(default_factory=list)
     features: dict = field(default_factory=_default_meta_dict)
     task: str = ""
@@ -239,7 +292,7 @@ class LpRNNModel:
         return LpRNNModel(
             layers=[layer.copy() for layer in self.layers], Iin=self.Iin, int_bits=self.int_bits,
             frac_bits=self.frac_bits, frame_dt=self.frame_dt, n_frames=self.n_frames,
-            readout_window=self.readout_window, class_names=list(self.class_names),
+            readout_window=self.readout_window, substeps=self.substeps, class_names=list(self.class_names),
             features=copy.deepcopy(self.features), task=self.task, provenance=copy.deepcopy(self.provenance))
 
     def quantised(self) -> "LpRNNModel":
@@ -263,6 +316,8 @@ class LpRNNModel:
             return False
         for a, b in zip(self.layers, other.layers):
             ta, tb = a.tensors(), b.tensors()
+            if a.per_unit_retention:
+                ta["retention"], tb["retention"] = a.retention, b.retention
             if ta.keys() != tb.keys():
                 return False
             for k in ta:
@@ -306,7 +361,7 @@ class LpRNNModel:
         if (isinstance(self.Iin, bool) or not isinstance(self.Iin, (int, float, np.integer, np.floating))
                 or not math.isfinite(self.Iin) or self.Iin <= 0):
             raise UserInputError(f"Iin must be a positive finite number (6 for ReLU6), got {self.Iin!r}")
-        for fname in ("int_bits", "frac_bits", "n_frames"):
+        for fname in ("int_bits", "frac_bits", "n_frames", "substeps"):
             v = getattr(self, fname)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
                 raise UserInputError(f"{fname} must be an integer, got {v!r}")
@@ -316,6 +371,8 @@ class LpRNNModel:
             raise UserInputError(f"frac_bits must be >= 0 (32 or more: no quantisation), got {self.frac_bits}")
         if self.n_frames < 1:
             raise UserInputError(f"n_frames must be >= 1, got {self.n_frames}")
+        if self.substeps < 1:
+            raise UserInputError(f"substeps must be >= 1 (state updates per frame), got {self.substeps}")
         if (isinstance(self.frame_dt, bool) or not isinstance(self.frame_dt, (int, float, np.integer, np.floating))
                 or not math.isfinite(self.frame_dt) or self.frame_dt <= 0):
             raise UserInputError(f"frame_dt must be a positive time step in seconds (1/T), got {self.frame_dt!r}")
@@ -361,10 +418,18 @@ def _check_json(value, where: str) -> None:
 
 # -- file format -----------------------------------------------------------------------------------
 
+def _retention_meta(layer: Layer):
+    if layer.retention is None:
+        return None
+    return PER_UNIT if layer.per_unit_retention else float(layer.retention)
+
+
 def _meta_dict(model: LpRNNModel) -> dict:
-    return {
+    per_unit = any(layer.per_unit_retention for layer in model.layers)
+    extra = {} if model.substeps == 1 else {"substeps": int(model.substeps)}  # version 1 files: no key
+    return extra | {
         "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
+        "format_version": 2 if (per_unit or extra) else 1,
         "Iin": float(model.Iin),
         "int_bits": int(model.int_bits),
         "frac_bits": int(model.frac_bits),
@@ -377,7 +442,7 @@ def _meta_dict(model: LpRNNModel) -> dict:
         "provenance": model.provenance,
         "layers": [
             {"name": layer.name, "kind": layer.kind,
-             "retention": None if layer.retention is None else float(layer.retention),
+             "retention": _retention_meta(layer),
              "n_in": layer.n_in, "n_out": layer.n_out}
             for layer in model.layers
         ],
@@ -407,16 +472,45 @@ def save_model(model: LpRNNModel, path: str | os.PathLike, *, force: bool = Fals
     pathlib.Path
         ``path``.
     """
-    model.validate()
-    meta = json.dumps(_meta_dict(model), allow_nan=False, ensure_ascii=True, sort_keys=True, default=_json_default)
-    arrays: dict[str, np.ndarray] = {"meta": np.array(meta)}
-    for layer in model.layers:
-        for tname, t in layer.tensors().items():
-            arrays[f"{layer.name}/{tname}"] = np.ascontiguousarray(t, dtype=np.float32)
+    arrays = model_arrays(model)
     with atomic_path(path, force) as tmp:
         with open(tmp, "wb") as fh:  # a file object: numpy appends no '.npz'
             np.savez_compressed(fh, **arrays)
     return Path(path)
+
+
+def model_arrays(model: LpRNNModel, prefix: str = "") -> dict[str, np.ndarray]:
+    """Validate ``model`` and return the named arrays of its file (``meta`` included), each name prefixed.
+
+    :func:`save_model` writes exactly these arrays (``prefix=""``); :func:`model_from_arrays` reads them
+    back. A prefix lets one ``.npz`` hold several models (e.g. a training checkpoint).
+    """
+    model.validate()
+    meta = json.dumps(_meta_dict(model), allow_nan=False, ensure_ascii=True, sort_keys=True, default=_json_default)
+    arrays: dict[str, np.ndarray] = {f"{prefix}meta": np.array(meta)}
+    for layer in model.layers:
+        for tname, t in layer.tensors().items():
+            arrays[f"{prefix}{layer.name}/{tname}"] = np.ascontiguousarray(t, dtype=np.float32)
+        if layer.per_unit_retention:
+            arrays[f"{prefix}{layer.name}/retention"] = np.ascontiguousarray(layer.retention, dtype=np.float32)
+    return arrays
+
+
+class _Prefixed:
+    """A read-only view of the members of an ``.npz`` whose names start with ``prefix``."""
+
+    def __init__(self, data, prefix: str) -> None:
+        self._data, self._prefix = data, prefix
+        self.files = [k[len(prefix):] for k in data.files if k.startswith(prefix)]
+
+    def __getitem__(self, key: str):
+        return self._data[self._prefix + key]
+
+
+def model_from_arrays(data, path: str | os.PathLike = "<arrays>", prefix: str = "") -> LpRNNModel:
+    """Inverse of :func:`model_arrays`: ``data`` is an opened ``.npz`` (anything with ``files`` and
+    ``[name]``); ``path`` only names the source in error messages."""
+    return _model_from_npz(_Prefixed(data, prefix) if prefix else data, Path(path))
 
 
 def _require(meta: dict, key: str, types, path) -> Any:
@@ -498,11 +592,14 @@ def _model_from_npz(data, path: Path) -> LpRNNModel:
         kind = _require(lm, "kind", str, path)
         if kind not in LAYER_KINDS:
             raise UserInputError(f"{path}: layer {name} has unknown kind {kind!r}; expected one of {LAYER_KINDS}")
-        retention = _require(lm, "retention", (int, float, type(None)), path)
+        retention = _require(lm, "retention", (int, float, str, type(None)), path)
+        if isinstance(retention, str) and (retention != PER_UNIT or version < 2):
+            raise UserInputError(f"{path}: layer {name} has retention {retention!r}; expected a number or "
+                                 f"{PER_UNIT!r} (format version 2); the file is damaged")
         n_in = _require(lm, "n_in", int, path)
         n_out = _require(lm, "n_out", int, path)
-        names = ["W", "b"] + (["U"] if kind == "lprnn" else [])
-        expected = {"W": (n_out, n_in), "b": (n_out,), "U": (n_out, n_out)}
+        names = ["W", "b"] + (["U"] if kind == "lprnn" else []) + (["retention"] if retention == PER_UNIT else [])
+        expected = {"W": (n_out, n_in), "b": (n_out,), "U": (n_out, n_out), "retention": (n_out,)}
         tensors = {}
         for tname in names:
             key = f"{name}/{tname}"
@@ -518,8 +615,12 @@ def _model_from_npz(data, path: Path) -> LpRNNModel:
                 raise UserInputError(f"{path}: array '{key}' contains NaN or inf; the model is broken "
                                      "(retrain or re-import it)")
             tensors[tname] = arr
+        if retention == PER_UNIT:
+            retention = tensors["retention"]
+        elif retention is not None:
+            retention = float(retention)
         layers.append(Layer(name=name, kind=kind, W=tensors["W"], b=tensors["b"], U=tensors.get("U"),
-                            retention=None if retention is None else float(retention)))
+                            retention=retention))
     model = LpRNNModel(
         layers=layers,
         Iin=float(_require(meta, "Iin", (int, float), path)),
@@ -528,6 +629,7 @@ def _model_from_npz(data, path: Path) -> LpRNNModel:
         frame_dt=float(_require(meta, "frame_dt", (int, float), path)),
         n_frames=_require(meta, "n_frames", int, path),
         readout_window=_require(meta, "readout_window", str, path),
+        substeps=_require(meta, "substeps", int, path) if "substeps" in meta else 1,
         class_names=_require(meta, "class_names", list, path),
         features=_require(meta, "features", dict, path),
         task=_require(meta, "task", str, path),

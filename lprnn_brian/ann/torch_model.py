@@ -3,7 +3,9 @@
 State-dict keys are the authors' (``lpff.linear.*``, ``rnn_layers.<k>.linear.*``,
 ``rnn_layers.<k>.linear_hh.weight``, ``out.linear.*``), so their checkpoints load with ``load_state_dict``.
 The latent float weights are the parameters; every forward pass quantises them with a straight-through
-estimator, w + stopgrad(q(w) − w) (spec §2.3). Retention is a non-persistent buffer (not trained, not stored).
+estimator, w + stopgrad(q(w) − w) (spec §2.3). Retention is a non-persistent float32 buffer with one value
+per unit (not trained, not stored in the state dict): the same value for every unit (the 2024 model) or one
+per unit (the 2019 cell, spec §2.5).
 """
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ from .model import READOUT_WINDOWS, Layer, LpRNNModel
 from .quantise import FULL_PRECISION_BITS
 
 #: Model fields carried through TorchLpRNN unchanged (everything but the layers).
-_META_FIELDS = ("Iin", "int_bits", "frac_bits", "frame_dt", "n_frames", "readout_window", "class_names",
-                "features", "task", "provenance")
+_META_FIELDS = ("Iin", "int_bits", "frac_bits", "frame_dt", "n_frames", "readout_window", "substeps",
+                "class_names", "features", "task", "provenance")
 
 
 def quantise_ste(w: "torch.Tensor", int_bits: int = 32, frac_bits: int = 3) -> "torch.Tensor":
@@ -58,39 +60,61 @@ def readout_logits(o: "torch.Tensor", window: str = "second_half") -> "torch.Ten
     return o[:, readout_start(o.shape[1], window):].mean(dim=1)
 
 
+def _check_retention(retention, n_out: int):
+    """A float in [0, 1) stays a float; anything else must be n_out values in [0, 1) (-> float32 array)."""
+    if isinstance(retention, (int, float, np.floating, np.integer)) and not isinstance(retention, bool):
+        if not 0.0 <= float(retention) < 1.0:
+            raise UserInputError(f"retention must be in [0, 1), got {retention!r}")
+        return float(retention)
+    a = np.asarray(retention, dtype=np.float32)
+    if a.shape != (n_out,) or not np.all((a >= 0.0) & (a < 1.0)):
+        raise UserInputError(f"a per-unit retention must be {n_out} values in [0, 1), got shape {a.shape}")
+    return a.copy()
+
+
 class _LowPass(nn.Module):
     """lpff (``recurrent=False``) or lpRNN layer: ``linear`` (W, b) and, if recurrent, ``linear_hh`` (U)."""
 
-    def __init__(self, n_in: int, n_out: int, retention: float, recurrent: bool) -> None:
+    def __init__(self, n_in: int, n_out: int, retention, recurrent: bool) -> None:
         super().__init__()
         self.linear = nn.Linear(n_in, n_out)
         self.linear_hh = nn.Linear(n_out, n_out, bias=False) if recurrent else None
-        if not 0.0 <= float(retention) < 1.0:
-            raise UserInputError(f"retention must be in [0, 1), got {retention!r}")
-        self.retention_value = float(retention)  # exact value for to_model(); the buffer is its float32
-        # float32 vector like the authors', so 1 − a is rounded in float32 exactly as theirs
-        self.register_buffer("retention", torch.full((n_out,), float(retention), dtype=torch.float32),
-                             persistent=False)
+        self.register_buffer("retention", torch.zeros((n_out,), dtype=torch.float32), persistent=False)
+        self.set_retention(retention)
 
-    def forward(self, x: "torch.Tensor", Iin: float, int_bits: int, frac_bits: int, clamp: str) -> "torch.Tensor":
+    def set_retention(self, retention) -> None:
+        """One value in [0, 1) for every unit, or one per unit (n_out values)."""
+        value = _check_retention(retention, self.linear.out_features)
+        self.retention_value = value  # exact value for to_model(); the buffer is its float32
+        # float32 vector like the authors', so 1 − a is rounded in float32 exactly as theirs
+        with torch.no_grad():
+            if isinstance(value, float):
+                self.retention.fill_(value)
+            else:
+                self.retention.copy_(torch.from_numpy(value))
+
+    def forward(self, x: "torch.Tensor", Iin: float, int_bits: int, frac_bits: int, clamp: str,
+                substeps: int = 1) -> "torch.Tensor":
         W = quantise_ste(self.linear.weight, int_bits, frac_bits)
         b = quantise_ste(self.linear.bias, int_bits, frac_bits)
         U = None if self.linear_hh is None else quantise_ste(self.linear_hh.weight, int_bits, frac_bits)
         a = self.retention
+        if substeps > 1:  # per sub-step a^(1/K), computed in float64 like the numpy forward
+            a = a.double().pow(1.0 / substeps).float()
         one_minus_a = 1 - a
         h = x.new_zeros((x.shape[0], self.linear.out_features))
         fed_back = h
         outputs = []
         for x_t in torch.unbind(x, dim=1):
-            z = F.linear(x_t, W, b)
-            if U is not None:
-                z = z + torch.mm(fed_back, U.t())
-            if clamp == "clamp_then_filter":
-                h = a * h + one_minus_a * torch.clamp(z, 0.0, Iin)
-                fed_back = h
-            else:
-                h = torch.clamp(a * h + one_minus_a * z, min=0.0)
-                fed_back = torch.clamp(h, max=Iin)
+            ff = F.linear(x_t, W, b)
+            for _ in range(substeps):
+                z = ff if U is None else ff + torch.mm(fed_back, U.t())
+                if clamp == "clamp_then_filter":
+                    h = a * h + one_minus_a * torch.clamp(z, 0.0, Iin)
+                    fed_back = h
+                else:
+                    h = torch.clamp(a * h + one_minus_a * z, min=0.0)
+                    fed_back = torch.clamp(h, max=Iin)
             outputs.append(fed_back)
         return torch.stack(outputs, dim=1)
 
@@ -121,8 +145,9 @@ class TorchLpRNN(nn.Module):
         Units of each lpRNN layer (at least one).
     n_classes : int
         Read-out outputs.
-    retention : float, optional
-        Retention a of every low-pass layer (0.8).
+    retention : float or sequence, optional
+        Retention a of every low-pass layer (0.8), or a sequence with one entry per low-pass layer (lpff
+        first), each a float or a vector of one value per unit.
     Iin : float, optional
         Clamp level.
     int_bits, frac_bits : int, optional
@@ -131,6 +156,8 @@ class TorchLpRNN(nn.Module):
         Default window of :meth:`logits`.
     clamp : {'clamp_then_filter', 'filter_then_clamp'}, optional
         Clamp convention (spec §2.2); training uses clamp_then_filter.
+    substeps : int, optional
+        State updates per frame (:class:`LpRNNModel` ``substeps``; 1: the paper's lpRNN).
     meta : dict, optional
         Other :class:`LpRNNModel` fields to carry (frame_dt, n_frames, class_names, features, task,
         provenance).
@@ -139,9 +166,9 @@ class TorchLpRNN(nn.Module):
     """
 
     def __init__(self, n_inputs: int, lpff_size: int | None, rnn_sizes: Sequence[int], n_classes: int, *,
-                 retention: float = 0.8, Iin: float = 6.0, int_bits: int = 32, frac_bits: int = 3,
+                 retention=0.8, Iin: float = 6.0, int_bits: int = 32, frac_bits: int = 3,
                  readout_window: str = "second_half", clamp: str = "clamp_then_filter", meta: dict | None = None,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None, substeps: int = 1) -> None:
         super().__init__()
         sizes = [int(n_inputs)] + ([int(lpff_size)] if lpff_size else []) + [int(s) for s in rnn_sizes]
         if len(rnn_sizes) < 1 or min(sizes + [int(n_classes)]) < 1:
@@ -156,15 +183,26 @@ class TorchLpRNN(nn.Module):
         self.frac_bits = int(frac_bits)
         self.readout_window = readout_window
         self.clamp = clamp
+        if isinstance(substeps, bool) or not isinstance(substeps, (int, np.integer)) or substeps < 1:
+            raise UserInputError(f"substeps must be an integer >= 1, got {substeps!r}")
+        self.substeps = int(substeps)
         self.meta = copy.deepcopy(dict(meta or {}))
+        n_lowpass = len(sizes) - 1
+        if isinstance(retention, (int, float, np.floating, np.integer)) and not isinstance(retention, bool):
+            retentions = [retention] * n_lowpass
+        else:
+            retentions = list(retention)
+            if len(retentions) != n_lowpass:
+                raise UserInputError(f"retention: give one number for all layers or one entry per low-pass "
+                                     f"layer ({n_lowpass}), got {len(retentions)} entries")
         n_prev = int(n_inputs)
         self.lpff = None
         if lpff_size:
-            self.lpff = _LowPass(n_prev, int(lpff_size), retention, recurrent=False)
+            self.lpff = _LowPass(n_prev, int(lpff_size), retentions.pop(0), recurrent=False)
             n_prev = int(lpff_size)
         layers = []
         for n in rnn_sizes:
-            layers.append(_LowPass(n_prev, int(n), retention, recurrent=True))
+            layers.append(_LowPass(n_prev, int(n), retentions.pop(0), recurrent=True))
             n_prev = int(n)
         self.rnn_layers = nn.ModuleList(layers)
         self.out = _Readout(n_prev, int(n_classes))
@@ -195,7 +233,7 @@ class TorchLpRNN(nn.Module):
         h = x.to(self.out.linear.weight.dtype)
         states = []
         for layer in self.hidden_layers():
-            h = layer(h, self.Iin, self.int_bits, self.frac_bits, self.clamp)
+            h = layer(h, self.Iin, self.int_bits, self.frac_bits, self.clamp, self.substeps)
             states.append(h)
         o = self.out(h, self.int_bits, self.frac_bits)
         return (o, states) if return_states else o
@@ -226,7 +264,7 @@ class TorchLpRNN(nn.Module):
                                  f"dense read-out; this model has kinds {kinds + ['dense']}")
         net = cls(model.n_inputs, hidden[0].n_out if has_lpff else None, [layer.n_out for layer in rnn],
                   model.n_classes, Iin=model.Iin, int_bits=model.int_bits, frac_bits=model.frac_bits,
-                  readout_window=model.readout_window, clamp=clamp,
+                  readout_window=model.readout_window, clamp=clamp, substeps=model.substeps,
                   meta={k: getattr(model, k) for k in _META_FIELDS})
         with torch.no_grad():
             for src, dst in zip(hidden, net.hidden_layers()):
@@ -234,8 +272,7 @@ class TorchLpRNN(nn.Module):
                 dst.linear.bias.copy_(torch.from_numpy(src.b))
                 if src.U is not None:
                     dst.linear_hh.weight.copy_(torch.from_numpy(src.U))
-                dst.retention.fill_(float(src.retention))
-                dst.retention_value = float(src.retention)
+                dst.set_retention(src.retention.copy() if src.per_unit_retention else float(src.retention))
             net.out.linear.weight.copy_(torch.from_numpy(model.layers[-1].W))
             net.out.linear.bias.copy_(torch.from_numpy(model.layers[-1].b))
         return net
@@ -246,17 +283,21 @@ class TorchLpRNN(nn.Module):
         def arr(t: "torch.Tensor") -> np.ndarray:
             return t.detach().to("cpu", torch.float32).numpy().copy()
 
+        def ret(layer: _LowPass):
+            v = layer.retention_value
+            return v.copy() if isinstance(v, np.ndarray) else v
+
         layers = []
         if self.lpff is not None:
             layers.append(Layer("lpff_1", "lpff", arr(self.lpff.linear.weight), arr(self.lpff.linear.bias),
-                                retention=self.lpff.retention_value))
+                                retention=ret(self.lpff)))
         for k, layer in enumerate(self.rnn_layers):
             layers.append(Layer(f"lprnn_{k + 1}", "lprnn", arr(layer.linear.weight), arr(layer.linear.bias),
-                                U=arr(layer.linear_hh.weight), retention=layer.retention_value))
+                                U=arr(layer.linear_hh.weight), retention=ret(layer)))
         layers.append(Layer("output", "dense", arr(self.out.linear.weight), arr(self.out.linear.bias)))
         meta = {k: copy.deepcopy(v) for k, v in self.meta.items() if k in _META_FIELDS}
         meta.update(Iin=self.Iin, int_bits=self.int_bits, frac_bits=self.frac_bits,
-                    readout_window=self.readout_window)
+                    readout_window=self.readout_window, substeps=self.substeps)
         model = LpRNNModel(layers=layers, **meta)
         model.validate()
         return model

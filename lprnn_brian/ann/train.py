@@ -244,20 +244,15 @@ def readout_range_penalty(torch, net, o) -> "Any":
 
 
 def substep_forward(torch, net, x, substeps: int = 1):
-    """Read-out of ``net`` with every frame integrated in ``substeps`` steps (retention a^(1/K), input held),
-    sampled back at frame ends: (batch, frames, classes). ``substeps=1`` is ``net(x)``."""
-    if substeps == 1:
+    """Read-out of ``net`` with every frame integrated in ``substeps`` steps (retention a^(1/K), input held;
+    :class:`~lprnn_brian.ann.torch_model.TorchLpRNN` ``substeps``), sampled at frame ends:
+    (batch, frames, classes). The network's own ``substeps`` is restored afterwards."""
+    saved = net.substeps
+    net.substeps = int(substeps)
+    try:
         return net(x)
-    layers = net.hidden_layers()
-    saved = [layer.retention for layer in layers]
-    try:  # new buffer tensors, not in-place edits: autograd keeps the per-frame ones it may still need
-        for layer, a in zip(layers, saved):
-            layer.retention = a.double().pow(1.0 / substeps).float()
-        o = net(torch.repeat_interleave(x, substeps, dim=1))
     finally:
-        for layer, a in zip(layers, saved):
-            layer.retention = a
-    return o[:, substeps - 1::substeps]
+        net.substeps = saved
 
 
 def _fingerprint(X: np.ndarray, y: np.ndarray, cfg: TrainConfig, n_classes: int) -> str:

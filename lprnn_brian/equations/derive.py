@@ -8,6 +8,7 @@ Used elsewhere (conversion, tests, reports) instead of hand-typed constants (spe
 """
 from __future__ import annotations
 
+import functools
 import math
 
 import sympy as sp
@@ -77,7 +78,13 @@ def tau_seconds(retention: float, frame_dt: float) -> float:
     """τ = −Δt_A/ln a in seconds."""
     if not 0 < retention < 1:
         raise ValueError(f"retention must lie in (0, 1), got {retention}")
-    return float(sp.lambdify((a, dt_A), filter_time_constant(), "math")(retention, frame_dt))
+    return float(_tau_function()(retention, frame_dt))
+
+
+@functools.lru_cache(maxsize=None)
+def _tau_function():
+    """τ(a, Δt_A) as a plain-math function, lambdified once (per-unit retentions call it per unit)."""
+    return sp.lambdify((a, dt_A), filter_time_constant(), "math")
 
 
 def n_steps(n_frames: int, retention: float, tau_S: float) -> int:

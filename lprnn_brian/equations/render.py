@@ -84,9 +84,13 @@ def on_pre_code() -> str:
 
 
 def neuron_model() -> str:
-    """Brian2 model string: states and per-layer constants (no ODE: the update is an explicit map)."""
+    """Brian2 model string: states, per-neuron and per-layer constants (no ODE: the update is an explicit map).
+
+    τ_I and τ_V are per-neuron parameters (per-unit retention: each neuron filters with its own τ_i); τ_U,
+    τ_S, the kick and the threshold are one value per layer (:data:`.sigma_delta.PER_NEURON`)."""
     states = "\n".join(f"{x} : 1" for x in sd.STATE)
-    consts = "\n".join(f"{tau} : 1 (shared, constant)" for tau in (sd.tau_I, sd.tau_U, sd.tau_V, sd.tau_S))
+    consts = "\n".join(f"{tau} : 1 ({'constant' if tau in sd.PER_NEURON else 'shared, constant'})"
+                        for tau in (sd.tau_I, sd.tau_U, sd.tau_V, sd.tau_S))
     return "\n".join(
         [
             states,

@@ -55,6 +55,10 @@ dt_S = sp.Symbol("Delta_t_S", positive=True)
 clip = sp.Function("clip")
 trunc = sp.Function("int")
 
+#: Parameters that may differ between the neurons of one layer (besides the bias b̃): the state filters
+#: τ_I and τ_V follow each unit's own retention (per-unit retention, spec §2.5); τ_U and τ_S are per layer.
+PER_NEURON = (tau_I, tau_V)
+
 #: State variables in declaration order.
 STATE = (i_ip, i_in, v, i_fb)
 #: Time constant governing each state variable's leak.

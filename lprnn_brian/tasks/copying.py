@@ -94,3 +94,8 @@ def all_blank_all_step_accuracy(delay: int, n_recall: int) -> float:
 def next_delay(delay: int) -> int:
     """Delay after a passed stage: T + max(1, min(8, ⌊T/5⌋))."""
     return delay + max(1, min(8, delay // 5))
+
+
+def next_recall(n_recall: int) -> int:
+    """Recall length after a passed stage beyond the largest delay: S + max(1, min(3, ⌊S/3⌋)) (spec §7.2)."""
+    return n_recall + max(1, min(3, n_recall // 3))

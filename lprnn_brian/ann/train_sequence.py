@@ -1,0 +1,707 @@
+"""Curriculum training of the 2019 sequence tasks with the 2019 lpRNN cell (spec §2.5, §7.1, §7.2), in PyTorch.
+
+torch is an extra (``pip install 'lprnn_brian[train]'``); it is imported only when training starts.
+
+Model (both tasks): one lpRNN layer with a **fixed per-unit retention** a ~ U(0.1, 1) (seeded, stored in the
+model file), the clamped ReLU with ceiling Iin = 6 (decision §11 D1), clamp-then-filter (spec §2.1; the ΣΔ
+network computes filter-then-clamp, option ``clamp``), Glorot W, orthogonal U, zero b, and a linear dense
+read-out. Quantisation-aware training on the package's 1/8 grid (F = 3, every forward pass rounds W, U, b
+with a straight-through estimator, spec §2.3) keeps the SNN mapping integer; ``frac_bits=32`` trains full
+precision.
+
+- **Adding** (:func:`train_adding`): 32 units, Dense(1) on the last step, MSE. Paper budget
+  (:data:`ADDING_PAPER`): SGD lr 0.01, clipnorm 1000, batch 32, 10 epochs per stage on 10,000 training
+  sequences, 1,000 test sequences per length (also the validation set), ReduceLROnPlateau(val, ×0.9,
+  patience 2, min 1e-6), EarlyStopping(val, patience 25), stop at training loss < 1e-3.
+- **Copying** (:func:`train_copying`): 128 units, Dense(n_symbols + 2) at every step, cross-entropy weighted 1
+  on each sequence's recall window (decision §11 D2). Paper budget (:data:`COPYING_PAPER`): SGD lr 0.01,
+  momentum 0.9, clipnorm 10, batch 8, 1000 batches per epoch (fresh sequences), up to 1000 epochs per
+  stage, ReduceLROnPlateau(loss, ×0.5, patience 5), EarlyStopping(loss, patience 10), stop at recall
+  accuracy > 0.99 or loss < 1e-5. Option ``readout_penalty``: adds w·mean(relu(o − Iin)² + relu(−o)²) over
+  the recall window (averaged over classes), which keeps the read-out inside the fb decode's range [0, Iin].
+
+The curriculum rules (:mod:`lprnn_brian.tasks.curriculum`) act on the final training metric of each stage,
+as in the 2019 code. After every stage the model is also scored by the numpy reference forward on the
+length's seeded test sequences (:mod:`lprnn_brian.tasks.sequence_eval`); the **longest length solved** is
+the longest whose test score meets the criterion (adding: MSE < 0.01; copying: recall-window accuracy ≥
+0.96), and the model returned and saved is the one that solved it (``n_frames`` = its length).
+
+Every stage starts from the model file arrays of the previous one, with a fresh optimiser (the 2019 code
+recompiles its model every stage) and random streams keyed by (seed, stage), so a run interrupted after any
+stage and resumed from its checkpoint ends in exactly the state of an uninterrupted run.
+
+The paper budgets take days on a CPU; the **quick** presets (the defaults, :data:`ADDING_QUICK`,
+:data:`COPYING_QUICK`) are sized for a few minutes on 2 cores (see their comments for what they reach);
+:func:`preset` returns any preset with fields replaced.
+
+**Models for the ΣΔ network.** The SNN integrates the continuous-time, filter-then-clamp lpRNN
+(:mod:`lprnn_brian.convert`). A model trained as in the paper (clamp-then-filter, one update per frame) with
+fast units (a down to 0.1, τ < 1 frame) and recurrence computes something else there: its gating units rely
+on the clamp before the filter and on a recurrence refreshed once per frame. The ``quick_snn`` presets train
+with ``clamp="filter_then_clamp"`` and ``substeps=4`` (exponential-Euler sub-steps per frame: the same τ, the
+recurrence refreshed 4 times per frame), whose dynamics the SNN reproduces; training is slower per stage and
+the curriculum progresses more slowly.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import random
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import UserInputError
+from ..fileio import check_writable
+from ..tasks import adding as adding_task
+from ..tasks import copying as copying_task
+from ..tasks.curriculum import (CurriculumState, Decision, adding_decision, copying_decision, int_seed,
+                                load_checkpoint, rng_for, save_checkpoint)
+from .forward import CLAMPS
+from .model import LpRNNModel, save_model
+from .train import import_torch
+
+__all__ = ["AddingConfig", "CopyingConfig", "CurriculumResult", "ADDING_PAPER", "ADDING_QUICK", "ADDING_QUICK_SNN",
+           "COPYING_PAPER", "COPYING_QUICK", "COPYING_QUICK_SNN", "PRESETS", "preset", "train_adding",
+           "train_copying", "initial_model", "Plateau", "train_task_cli"]
+
+OPTIMISERS = ("sgd", "adam")
+
+
+@dataclass
+class _SequenceConfig:
+    """Fields shared by both tasks (see :class:`AddingConfig` and :class:`CopyingConfig`)."""
+
+    units: int = 32
+    retention_range: tuple = (0.1, 1.0)
+    optimizer: str = "sgd"
+    lr: float = 0.01
+    momentum: float = 0.0
+    clip_norm: float = 1000.0
+    batch_size: int = 32
+    plateau_factor: float = 0.9
+    plateau_patience: int = 2
+    plateau_min_delta: float = 1e-4
+    plateau_min_lr: float = 1e-6
+    early_stop_patience: int = 25
+    early_stop_min_delta: float = 0.0
+    Iin: float = 6.0
+    int_bits: int = 32
+    frac_bits: int = 3
+    clamp: str = "clamp_then_filter"
+    substeps: int = 1
+    seed: int = 0
+    threads: int = 1
+
+    def _check_common(self) -> None:
+        bad = self._bad
+        if int(self.units) < 1 or int(self.batch_size) < 1 or int(self.threads) < 1:
+            bad("units, batch_size and threads must be >= 1")
+        lo, hi = (float(v) for v in self.retention_range)
+        if not 0.0 < lo <= hi <= 1.0:
+            bad(f"retention_range must satisfy 0 < low <= high <= 1, got {self.retention_range}")
+        if self.optimizer not in OPTIMISERS:
+            bad(f"optimizer must be one of {OPTIMISERS}, got {self.optimizer!r}")
+        if float(self.lr) <= 0 or float(self.clip_norm) <= 0 or not 0 < float(self.plateau_factor) <= 1:
+            bad("lr and clip_norm must be positive and plateau_factor in (0, 1]")
+        if self.clamp not in CLAMPS:
+            bad(f"clamp must be one of {CLAMPS}, got {self.clamp!r}")
+        if int(self.substeps) < 1:
+            bad(f"substeps must be >= 1, got {self.substeps}")
+
+    def _bad(self, msg: str) -> None:
+        raise UserInputError(f"{type(self).__name__}: {msg}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form (tuples as lists); equal dicts mean the same curriculum."""
+        d = dataclasses.asdict(self)
+        d["retention_range"] = [float(v) for v in self.retention_range]
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict):
+        kw = {k: v for k, v in d.items() if k in cls.__dataclass_fields__}
+        if "retention_range" in kw:
+            kw["retention_range"] = tuple(kw["retention_range"])
+        return cls(**kw)
+
+
+@dataclass
+class AddingConfig(_SequenceConfig):
+    """Temporal adding curriculum (spec §7.1). Defaults: the paper's values (:data:`ADDING_PAPER`).
+
+    Model: ``units`` lpRNN units with a ~ U(retention_range), Iin, quantiser bits (I, F), ``clamp``.
+    Data: ``max_entries``/``min_entries`` marked values per sequence (k uniform, inclusive), ``n_train``
+    training sequences per stage (new ones every stage) and ``n_test`` test sequences per length.
+    Budget: ``epochs`` per stage, ``batch_size``; optimiser ``optimizer`` ('sgd' or 'adam') with ``lr``,
+    ``momentum`` (SGD), gradient-norm clip ``clip_norm``; ReduceLROnPlateau on the test (validation) MSE
+    (``plateau_*``, Keras semantics: ×factor after ``patience`` epochs without an improvement above
+    ``min_delta``, floor ``plateau_min_lr``); early stop on it (``early_stop_patience``); stage stop at a
+    training MSE below ``stop_loss``.
+    Curriculum: ``start_length``, ``max_length``, ``pass_mse``, ``give_up_mse``, ``stop_lr`` (see
+    :func:`lprnn_brian.tasks.curriculum.adding_decision`).
+    ``seed`` seeds everything (retentions, initial weights, data, shuffling); ``threads`` torch CPU threads
+    (1 is fastest for these small networks).
+    """
+
+    max_entries: int = 2
+    min_entries: int = 2
+    n_train: int = 10_000
+    n_test: int = 1_000
+    epochs: int = 10
+    stop_loss: float = 1e-3
+    start_length: int = adding_task.START_LENGTH
+    max_length: int = adding_task.MAX_LENGTH
+    pass_mse: float = adding_task.PASS_MSE
+    give_up_mse: float = 0.16
+    stop_lr: float = 1e-4
+
+    def validate(self) -> None:
+        self._check_common()
+        if not 1 <= int(self.min_entries) <= int(self.max_entries) <= int(self.start_length):
+            self._bad("need 1 <= min_entries <= max_entries <= start_length")
+        if min(int(self.n_train), int(self.n_test), int(self.epochs)) < 1:
+            self._bad("n_train, n_test and epochs must be >= 1")
+        if int(self.max_length) < int(self.start_length):
+            self._bad("max_length must be >= start_length")
+
+
+@dataclass
+class CopyingConfig(_SequenceConfig):
+    """Temporal copying curriculum (spec §7.2). Defaults: the paper's values (:data:`COPYING_PAPER`).
+
+    Model as :class:`AddingConfig` (128 units). Data: ``n_symbols`` symbols (classes = n_symbols + 2),
+    ``n_recall`` = S, delays T from ``start_delay`` to ``max_delay`` (then S grows up to ``max_recall``);
+    every epoch draws ``batches_per_epoch`` fresh batches; ``n_test`` test sequences score each stage.
+    Budget: at most ``max_epochs`` epochs per stage; plateau and early stop on the training loss; stage stop
+    at a training recall accuracy above ``stop_accuracy`` or a loss below ``stop_loss``. Curriculum:
+    ``pass_accuracy``, ``min_lr`` (see :func:`lprnn_brian.tasks.curriculum.copying_decision`).
+    ``readout_penalty``: weight of the read-out range penalty (0: off, the paper).
+    """
+
+    units: int = 128
+    momentum: float = 0.9
+    clip_norm: float = 10.0
+    batch_size: int = 8
+    plateau_factor: float = 0.5
+    plateau_patience: int = 5
+    plateau_min_lr: float = 1e-7
+    early_stop_patience: int = 10
+    early_stop_min_delta: float = 1e-4
+    n_symbols: int = 7
+    n_recall: int = copying_task.N_RECALL
+    start_delay: int = copying_task.START_DELAY
+    max_delay: int = copying_task.MAX_DELAY
+    max_recall: int | None = None
+    batches_per_epoch: int = 1000
+    max_epochs: int = 1000
+    n_test: int = 1000
+    stop_accuracy: float = 0.99
+    stop_loss: float = 1e-5
+    pass_accuracy: float = copying_task.PASS_ACCURACY
+    min_lr: float = 1e-6
+    readout_penalty: float = 0.0
+
+    def validate(self) -> None:
+        self._check_common()
+        if min(int(self.n_symbols), int(self.n_recall), int(self.start_delay), int(self.batches_per_epoch),
+               int(self.max_epochs), int(self.n_test)) < 1:
+            self._bad("n_symbols, n_recall, start_delay, batches_per_epoch, max_epochs and n_test must be >= 1")
+        if int(self.max_delay) < int(self.start_delay):
+            self._bad("max_delay must be >= start_delay")
+        if float(self.readout_penalty) < 0:
+            self._bad("readout_penalty must be >= 0")
+
+
+#: The 2019 paper's adding budget (spec §7.1).
+ADDING_PAPER = AddingConfig()
+#: Quick adding budget (2 CPU cores, a few minutes): the paper's cell (clamp-then-filter, one update per frame,
+#: F = 3 QAT), Adam lr 1e-3, 2,000 training sequences and 4 epochs per stage, 500 test sequences, L_max = 200.
+#: SGD at the paper's lr 0.01 needs the paper budget (it reached only L = 30 in 5 minutes).
+ADDING_QUICK = AddingConfig(optimizer="adam", lr=1e-3, n_train=2000, n_test=500, epochs=4, max_length=200)
+#: The quick budget for a model whose ΣΔ network reproduces it: filter-then-clamp and 4 sub-steps per frame
+#: (the continuous-time dynamics the SNN integrates, see lprnn_brian.convert); L_max = 100.
+ADDING_QUICK_SNN = dataclasses.replace(ADDING_QUICK, clamp="filter_then_clamp", substeps=4, max_length=100)
+#: The 2019 paper's copying budget (spec §7.2).
+COPYING_PAPER = CopyingConfig()
+#: Quick copying budget: Adam lr 3e-3, 100 batches of 32 per epoch, at most 30 epochs per stage (a stage also
+#: ends at a training recall accuracy > 0.97), 500 test sequences, T_max = 40, S fixed at 8. Full precision
+#: (frac_bits = 32): with F = 3 QAT (or F = 4) the first stage (T = 3) stalls near 0.88 recall accuracy in
+#: 5 minutes; float-mode SNN conversion works without the grid, Loihi mode needs quantised weights.
+COPYING_QUICK = CopyingConfig(optimizer="adam", lr=3e-3, batch_size=32, batches_per_epoch=100, max_epochs=30,
+                              stop_accuracy=0.97, frac_bits=32, n_test=500, max_delay=40, max_recall=8)
+#: As ADDING_QUICK_SNN, for copying (T_max = 12).
+COPYING_QUICK_SNN = dataclasses.replace(COPYING_QUICK, clamp="filter_then_clamp", substeps=4, max_delay=12)
+
+PRESETS = {"adding": {"paper": ADDING_PAPER, "quick": ADDING_QUICK, "quick_snn": ADDING_QUICK_SNN},
+           "copying": {"paper": COPYING_PAPER, "quick": COPYING_QUICK, "quick_snn": COPYING_QUICK_SNN}}
+
+
+def preset(task: str, name: str = "quick", **overrides):
+    """A copy of a preset configuration (``PRESETS[task][name]``) with fields replaced.
+
+    Parameters
+    ----------
+    task : {'adding', 'copying'}
+    name : {'quick', 'quick_snn', 'paper'}
+    **overrides
+        Configuration fields to change (e.g. ``max_length=500``, ``seed=1``).
+    """
+    if task not in PRESETS or name not in PRESETS[task]:
+        raise UserInputError(f"unknown preset {task!r}/{name!r}; choose a task in {sorted(PRESETS)} and a preset in "
+                             f"{sorted(PRESETS['adding'])}")
+    try:
+        return dataclasses.replace(PRESETS[task][name], **overrides)
+    except TypeError as exc:
+        raise UserInputError(f"bad configuration field for {task}: {exc}") from None
+
+
+@dataclass
+class CurriculumResult:
+    """What :func:`train_adding` / :func:`train_copying` return.
+
+    Attributes
+    ----------
+    model : LpRNNModel
+        The model that solved ``longest_solved`` (the last trained one if none), with the curriculum in
+        its provenance.
+    longest_solved : int or None
+        Longest length (adding L, copying delay T) whose test criterion was met.
+    state : CurriculumState
+        The curriculum state (history, next length, stop reason); ``state.finished`` is False when the
+        call stopped early (``max_stages``/``max_wall_s``) and can be resumed.
+    config : AddingConfig or CopyingConfig
+    wall_s : float
+        Seconds of this call.
+    """
+
+    model: LpRNNModel
+    longest_solved: int | None
+    state: CurriculumState
+    config: Any
+    wall_s: float = 0.0
+    history: list = field(default_factory=list)
+
+
+class Plateau:
+    """Keras ReduceLROnPlateau (mode 'min', cooldown 0) plus EarlyStopping, on one monitored value.
+
+    :meth:`step` returns (new lr, stop): after ``patience`` epochs without an improvement of more than
+    ``min_delta`` the lr is multiplied by ``factor`` (not below ``min_lr``); after ``stop_patience`` such
+    epochs training stops.
+    """
+
+    def __init__(self, lr: float, factor: float, patience: int, min_delta: float, min_lr: float,
+                 stop_patience: int, stop_min_delta: float) -> None:
+        self.lr, self.factor, self.patience, self.min_delta, self.min_lr = lr, factor, patience, min_delta, min_lr
+        self.stop_patience, self.stop_min_delta = stop_patience, stop_min_delta
+        self.best = self.stop_best = math.inf
+        self.wait = self.stop_wait = 0
+
+    def step(self, value: float) -> tuple[float, bool]:
+        if value < self.best - self.min_delta:
+            self.best, self.wait = value, 0
+        else:
+            self.wait += 1
+            if self.wait >= self.patience and self.lr > self.min_lr:
+                self.lr, self.wait = max(self.lr * self.factor, self.min_lr), 0
+        if value < self.stop_best - self.stop_min_delta:
+            self.stop_best, self.stop_wait = value, 0
+        else:
+            self.stop_wait += 1
+        return self.lr, self.stop_wait >= self.stop_patience
+
+
+# --- model ------------------------------------------------------------------------------------------------
+
+def initial_model(task: str, cfg, n_inputs: int, n_outputs: int, features: dict) -> LpRNNModel:
+    """The untrained model of a curriculum: retentions a ~ U(retention_range) (seeded, float32, < 1), Glorot W,
+    orthogonal U, zero b, linear read-out."""
+    import_torch()  # the torch twin initialises the weights
+    from .torch_model import TorchLpRNN
+
+    lo, hi = (float(v) for v in cfg.retention_range)
+    a = rng_for(cfg.seed, task, "init").uniform(lo, hi, int(cfg.units)).astype(np.float32)
+    a = np.minimum(a, np.nextafter(np.float32(1.0), np.float32(0.0)))  # float32 rounding must not reach 1
+    meta = dict(n_frames=1, frame_dt=1 / 125, features=features, task=task, provenance={})
+    net = TorchLpRNN(n_inputs, None, [int(cfg.units)], n_outputs, retention=[a], Iin=cfg.Iin,
+                     int_bits=cfg.int_bits, frac_bits=cfg.frac_bits, readout_window="all", clamp=cfg.clamp,
+                     meta=meta, seed=int_seed(cfg.seed, task, "init"), substeps=int(cfg.substeps))
+    return net.to_model()
+
+
+def _optimiser(torch, net, cfg, lr: float):
+    if cfg.optimizer == "adam":
+        return torch.optim.Adam(net.parameters(), lr=lr)
+    return torch.optim.SGD(net.parameters(), lr=lr, momentum=float(cfg.momentum))
+
+
+def _set_lr(opt, lr: float) -> None:
+    for g in opt.param_groups:
+        g["lr"] = lr
+
+
+def _bar(progress: bool, total: int, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, file=sys.stderr, disable=not progress, leave=False, dynamic_ncols=True)
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+# --- stages ----------------------------------------------------------------------------------------------
+
+def _adding_stage(torch, model: LpRNNModel, cfg: AddingConfig, state: CurriculumState, progress: bool):
+    from .torch_model import TorchLpRNN
+
+    L, lr = int(state.length), float(state.lr)
+    net = TorchLpRNN.from_model(model, clamp=cfg.clamp)
+    train = adding_task.adding_data(int(cfg.n_train), L, max_entries=cfg.max_entries, min_entries=cfg.min_entries,
+                                    rng=rng_for(cfg.seed, "adding", "train", state.stage))
+    test = adding_task.adding_data(int(cfg.n_test), L, max_entries=cfg.max_entries, min_entries=cfg.min_entries,
+                                   rng=rng_for(cfg.seed, "adding", "test", L))
+    X, Y = torch.from_numpy(train.x), torch.from_numpy(train.y)
+    Xt, Yt = torch.from_numpy(test.x), torch.from_numpy(test.y)
+    opt = _optimiser(torch, net, cfg, lr)
+    sched = Plateau(lr, cfg.plateau_factor, cfg.plateau_patience, cfg.plateau_min_delta, cfg.plateau_min_lr,
+                    cfg.early_stop_patience, cfg.early_stop_min_delta)
+    shuffle = torch.Generator().manual_seed(int_seed(cfg.seed, "adding", "shuffle", state.stage))
+    B, n = int(cfg.batch_size), len(train.y)
+    n_batches = -(-n // B)
+    epochs = []
+    with _bar(progress, int(cfg.epochs) * n_batches, f"adding L={L}") as bar:
+        for epoch in range(int(cfg.epochs)):
+            net.train()
+            order = torch.randperm(n, generator=shuffle)
+            total = 0.0
+            for k in range(n_batches):
+                idx = order[k * B:(k + 1) * B]
+                loss = torch.mean((net(X[idx])[:, -1, 0] - Y[idx]) ** 2)
+                opt.zero_grad()
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), float(cfg.clip_norm))
+                opt.step()
+                total += float(loss.detach()) * len(idx)
+                bar.update(1)
+            train_mse = total / n
+            net.eval()
+            with torch.no_grad():
+                val_mse = float(torch.mean((net(Xt)[:, -1, 0] - Yt) ** 2))
+            epoch_lr = sched.lr
+            new_lr, stop = sched.step(val_mse if math.isfinite(val_mse) else math.inf)
+            _set_lr(opt, new_lr)
+            epochs.append({"train_mse": _finite(train_mse), "val_mse": _finite(val_mse), "lr": epoch_lr})
+            bar.set_postfix_str(f"mse {train_mse:.4f} val {val_mse:.4f} lr {epoch_lr:.2g}")
+            if stop or not math.isfinite(train_mse) or train_mse < float(cfg.stop_loss):
+                break
+    rec = {"length": L, "lr": lr, "epochs": len(epochs), "train_mse": epochs[-1]["train_mse"],
+           "val_mse": epochs[-1]["val_mse"], "epoch_log": epochs}
+    return net.to_model(), rec, train_mse
+
+
+def _copying_stage(torch, model: LpRNNModel, cfg: CopyingConfig, state: CurriculumState, progress: bool):
+    from .torch_model import TorchLpRNN
+
+    T, S, lr = int(state.length), int(state.n_recall), float(state.lr)
+    F = torch.nn.functional
+    net = TorchLpRNN.from_model(model, clamp=cfg.clamp)
+    opt = _optimiser(torch, net, cfg, lr)
+    sched = Plateau(lr, cfg.plateau_factor, cfg.plateau_patience, cfg.plateau_min_delta, cfg.plateau_min_lr,
+                    cfg.early_stop_patience, cfg.early_stop_min_delta)
+    B, nb = int(cfg.batch_size), int(cfg.batches_per_epoch)
+    Iin, pen_w = float(cfg.Iin), float(cfg.readout_penalty)
+    epochs = []
+    with _bar(progress, int(cfg.max_epochs) * nb, f"copying T={T} S={S}") as bar:
+        for epoch in range(int(cfg.max_epochs)):
+            data = copying_task.copying_data(B * nb, T, n_recall=S, n_symbols=cfg.n_symbols,
+                                             rng=rng_for(cfg.seed, "copying", "train", state.stage, epoch))
+            X, Y, W = (torch.from_numpy(a) for a in (data.x, data.y, data.weights))
+            net.train()
+            ce_sum = pen_sum = 0.0
+            hits = all_hits = 0
+            for k in range(nb):
+                xb, yb, wb = X[k * B:(k + 1) * B], Y[k * B:(k + 1) * B], W[k * B:(k + 1) * B]
+                o = net(xb)
+                ce = F.cross_entropy(o.reshape(-1, o.shape[-1]), yb.reshape(-1), reduction="none").reshape(yb.shape)
+                loss = (ce * wb).sum() / wb.sum()
+                total = loss
+                if pen_w:
+                    pen = ((F.relu(o - Iin) ** 2 + F.relu(-o) ** 2).mean(dim=-1) * wb).sum() / wb.sum()
+                    total = loss + pen_w * pen
+                    pen_sum += float(pen.detach())
+                opt.zero_grad()
+                total.backward()
+                torch.nn.utils.clip_grad_norm_(net.parameters(), float(cfg.clip_norm))
+                opt.step()
+                ce_sum += float(loss.detach())
+                pred = o.detach().argmax(dim=-1)
+                hits += int(((pred == yb) & (wb > 0)).sum())
+                all_hits += int((pred == yb).sum())
+                bar.update(1)
+            n_recall_steps = B * nb * S
+            loss_ep = ce_sum / nb
+            acc = hits / n_recall_steps
+            monitored = loss_ep + pen_w * pen_sum / nb
+            epoch_lr = sched.lr
+            new_lr, stop = sched.step(monitored if math.isfinite(monitored) else math.inf)
+            _set_lr(opt, new_lr)
+            epochs.append({"loss": _finite(loss_ep), "penalty": _finite(pen_sum / nb), "recall_accuracy": acc,
+                           "all_step_accuracy": all_hits / Y.numel(), "lr": epoch_lr})
+            bar.set_postfix_str(f"loss {loss_ep:.4f} acc {acc:.3f} lr {epoch_lr:.2g}")
+            if (stop or not math.isfinite(loss_ep) or acc > float(cfg.stop_accuracy)
+                    or loss_ep < float(cfg.stop_loss)):
+                break
+    last = epochs[-1]
+    rec = {"delay": T, "n_recall": S, "length": T, "lr": lr, "epochs": len(epochs), "train_loss": last["loss"],
+           "train_recall_accuracy": last["recall_accuracy"], "train_all_step_accuracy": last["all_step_accuracy"],
+           "epoch_log": epochs}
+    return net.to_model(), rec, last["recall_accuracy"]
+
+
+# --- the curriculum driver ---------------------------------------------------------------------------------
+
+def _seed_everything(torch, seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def _run(task: str, cfg, out, checkpoint, resume: bool, force: bool, progress: bool,
+         log: Callable[[str], None] | None, max_stages: int | None, max_wall_s: float | None) -> CurriculumResult:
+    from ..tasks.sequence_eval import evaluate_adding, evaluate_copying
+
+    torch = import_torch()
+    cfg.validate()
+    cfg_dict = cfg.to_dict()
+    if out is not None:
+        check_writable(out, force)
+    ckpt = Path(checkpoint) if checkpoint is not None else None
+    if resume and ckpt is None:
+        raise UserInputError("resume needs the checkpoint file to resume from (checkpoint=...)")
+    solved = None
+    if ckpt is not None and ckpt.exists():
+        if not resume and not force:
+            raise UserInputError(f"checkpoint {ckpt} exists: pass resume=True (--resume) to continue that run or "
+                                 "force=True (--force) to start over")
+    if resume and ckpt.exists():
+        state, saved_cfg, current, solved = load_checkpoint(ckpt)
+        if state.task != task or saved_cfg != cfg_dict:
+            diff = sorted(k for k in set(saved_cfg) | set(cfg_dict) if saved_cfg.get(k) != cfg_dict.get(k))
+            raise UserInputError(f"checkpoint {ckpt} is a {state.task} run with another configuration (differs in "
+                                 f"{diff or ['task']}); resume with the same configuration or start over")
+        if log:
+            log(f"{task}: resuming after stage {state.stage} (next length {state.length}, lr {state.lr:g})")
+    else:
+        if task == "adding":
+            features = {"task_input": "adding", "max_entries": int(cfg.max_entries),
+                        "min_entries": int(cfg.min_entries), "readout": "last_frame"}
+            current = initial_model(task, cfg, 2, 1, features)
+            state = CurriculumState(task, 0, int(cfg.start_length), None, float(cfg.lr))
+        else:
+            features = {"task_input": "copying", "n_symbols": int(cfg.n_symbols), "n_recall": int(cfg.n_recall),
+                        "readout": "every_frame"}
+            n = copying_task.n_classes(int(cfg.n_symbols))
+            current = initial_model(task, cfg, n, n, features)
+            state = CurriculumState(task, 0, int(cfg.start_delay), int(cfg.n_recall), float(cfg.lr))
+    t_call = time.time()
+    prev = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(int(cfg.threads))
+    torch.use_deterministic_algorithms(True)
+    try:
+        while not state.finished:
+            if max_stages is not None and state.stage >= int(max_stages):
+                break
+            if max_wall_s is not None and time.time() - t_call >= float(max_wall_s):
+                break
+            t0 = time.time()
+            _seed_everything(torch, int_seed(cfg.seed, task, "train", state.stage))
+            if task == "adding":
+                current, rec, metric = _adding_stage(torch, current, cfg, state, progress)
+                ev = evaluate_adding(current, state.length, int(cfg.n_test), int(cfg.seed), clamp=cfg.clamp)
+                rec.update(test_mse=_finite(ev.mse), solved=ev.solved)
+                decision = adding_decision(state.length, state.lr, metric, start_lr=float(cfg.lr),
+                                           pass_mse=float(cfg.pass_mse), give_up_mse=float(cfg.give_up_mse),
+                                           stop_lr=float(cfg.stop_lr), max_length=int(cfg.max_length))
+                better = ev.solved and (state.longest_solved is None or state.length >= state.longest_solved)
+            else:
+                current, rec, metric = _copying_stage(torch, current, cfg, state, progress)
+                ev = evaluate_copying(current, state.length, int(cfg.n_test), int(cfg.seed),
+                                      n_recall=state.n_recall, clamp=cfg.clamp)
+                rec.update(test_recall_accuracy=ev.recall_accuracy, test_all_step_accuracy=ev.all_step_accuracy,
+                           solved=ev.solved)
+                decision = copying_decision(state.length, state.n_recall, state.lr, metric, start_lr=float(cfg.lr),
+                                            pass_accuracy=float(cfg.pass_accuracy), min_lr=float(cfg.min_lr),
+                                            max_delay=int(cfg.max_delay), max_recall=cfg.max_recall)
+                better = ev.solved and (state.longest_solved is None or (state.n_recall, state.length)
+                                        >= (state.solved_n_recall, state.longest_solved))
+            if better:
+                solved = current.copy()
+                state.longest_solved, state.solved_n_recall = int(state.length), state.n_recall
+            _apply(state, rec, decision, time.time() - t0)
+            if ckpt is not None:
+                save_checkpoint(ckpt, state, cfg_dict, current, solved)
+            if log:
+                log(_stage_line(task, rec))
+    finally:
+        torch.set_num_threads(prev[0])
+        torch.use_deterministic_algorithms(prev[1])
+    model = _final_model(task, cfg_dict, state, current, solved, torch.__version__)
+    if out is not None:
+        save_model(model, out, force=force)
+    return CurriculumResult(model, state.longest_solved, state, cfg, time.time() - t_call, state.history)
+
+
+def _apply(state: CurriculumState, rec: dict, d: Decision, wall_s: float) -> None:
+    rec.update(stage=state.stage, action=d.action, passed=d.passed, reason=d.reason, wall_s=round(wall_s, 2))
+    state.history.append(rec)
+    state.stage += 1
+    state.length, state.lr, state.n_recall = int(d.length), float(d.lr), d.n_recall
+    state.wall_s += wall_s
+    if d.action in ("stop", "finish"):
+        state.finished, state.stop_reason = True, d.reason
+
+
+def _stage_line(task: str, rec: dict) -> str:
+    def num(v) -> float:
+        return float("nan") if v is None else float(v)
+
+    if task == "adding":
+        what = f"L {rec['length']:5d}  train MSE {num(rec['train_mse']):.4f}  test MSE {num(rec['test_mse']):.4f}"
+    else:
+        what = (f"T {rec['delay']:4d} S {rec['n_recall']}  train acc {rec['train_recall_accuracy']:.3f}  "
+                f"test acc {rec['test_recall_accuracy']:.3f} (all steps {rec['test_all_step_accuracy']:.3f})")
+    return (f"{task} stage {rec['stage']:3d}  {what}  lr {rec['lr']:.3g}  epochs {rec['epochs']}  "
+            f"{rec['wall_s']:.0f} s  -> {rec['action']}{' (solved)' if rec['solved'] else ''}")
+
+
+def _final_model(task: str, cfg_dict: dict, state: CurriculumState, current: LpRNNModel,
+                 solved: LpRNNModel | None, torch_version: str) -> LpRNNModel:
+    model = (solved if solved is not None else current).copy()
+    if solved is not None:
+        length, S = state.longest_solved, state.solved_n_recall
+    else:
+        last = state.history[-1] if state.history else {}
+        length, S = last.get("length", state.length), last.get("n_recall", state.n_recall)
+    model.n_frames = int(length + 2 * S if task == "copying" else length)
+    if task == "copying":
+        model.features = dict(model.features, n_recall=int(S))
+    # per-stage records; the per-epoch logs stay in the checkpoint (they would swell a paper-budget model file)
+    history = [{k: v for k, v in rec.items() if k != "epoch_log"} for rec in state.history]
+    model.provenance = {
+        "trainer": f"lprnn_brian.ann.train_sequence.train_{task}",
+        "task": task,
+        "seed": int(cfg_dict["seed"]),
+        "train_config": cfg_dict,
+        "torch_version": str(torch_version),
+        "curriculum": {
+            "longest_solved": state.longest_solved,
+            "solved_n_recall": state.solved_n_recall,
+            "solved_criterion": ("test MSE < 0.01" if task == "adding" else "test recall-window accuracy >= 0.96"),
+            "model_is": ("the model after the stage that solved the longest length" if solved is not None
+                         else "the last trained model (no length solved)"),
+            "stages": state.stage,
+            "finished": state.finished,
+            "stop_reason": state.stop_reason,
+            "next_length": state.length,
+            "next_lr": state.lr,
+            "train_wall_s": round(state.wall_s, 1),
+            "history": history,
+        },
+    }
+    model.validate()
+    return model
+
+
+def train_adding(config: AddingConfig | None = None, out: str | Path | None = None, *,
+                 checkpoint: str | Path | None = None, resume: bool = False, force: bool = False,
+                 progress: bool = True, log: Callable[[str], None] | None = print, max_stages: int | None = None,
+                 max_wall_s: float | None = None) -> CurriculumResult:
+    """Train the temporal adding curriculum (spec §7.1) and return the model that solved the longest length.
+
+    Parameters
+    ----------
+    config : AddingConfig, optional
+        Curriculum, model and budget; default :data:`ADDING_QUICK` (paper budget: :data:`ADDING_PAPER`).
+    out : path, optional
+        Write the final model file there (``save_model``; refused if it exists unless ``force``).
+    checkpoint : path, optional
+        Curriculum checkpoint, rewritten atomically after every stage.
+    resume : bool
+        Continue from ``checkpoint`` (which must hold a run with the same configuration); if the file does
+        not exist yet, start a new run.
+    force : bool
+        Replace an existing ``out`` file, and start over even if ``checkpoint`` exists.
+    progress : bool
+        A tqdm progress bar on stderr (stage, loss, MSE, lr).
+    log : callable or None
+        One line per stage.
+    max_stages : int, optional
+        Stop once the curriculum has run this many stages (counting resumed ones); resumable.
+    max_wall_s : float, optional
+        Start no new stage after this many seconds of this call; resumable.
+
+    Returns
+    -------
+    CurriculumResult
+        ``longest_solved``: the longest L with test MSE < 0.01 (None if none).
+    """
+    cfg = dataclasses.replace(config) if config is not None else dataclasses.replace(ADDING_QUICK)
+    return _run("adding", cfg, out, checkpoint, resume, force, progress, log, max_stages, max_wall_s)
+
+
+def train_copying(config: CopyingConfig | None = None, out: str | Path | None = None, *,
+                  checkpoint: str | Path | None = None, resume: bool = False, force: bool = False,
+                  progress: bool = True, log: Callable[[str], None] | None = print, max_stages: int | None = None,
+                  max_wall_s: float | None = None) -> CurriculumResult:
+    """Train the temporal copying curriculum (spec §7.2) and return the model that solved the longest delay.
+
+    Parameters as :func:`train_adding` (``config`` default :data:`COPYING_QUICK`, paper budget
+    :data:`COPYING_PAPER`). ``longest_solved`` is the longest delay T whose test recall-window accuracy is
+    ≥ 0.96 (S in ``state.solved_n_recall``); the history also records the all-step accuracy, the 2019 code's
+    criterion, for comparison.
+    """
+    cfg = dataclasses.replace(config) if config is not None else dataclasses.replace(COPYING_QUICK)
+    return _run("copying", cfg, out, checkpoint, resume, force, progress, log, max_stages, max_wall_s)
+
+
+def train_task_cli(args, log: Callable[[str], None] | None = print) -> CurriculumResult:
+    """``lprnn-brian train adding|copying``: the preset (``--paper`` or quick) with the command-line overrides.
+
+    Reads from ``args``: task, out, force, quiet, resume, checkpoint (default ``<out>.ckpt``),
+    keep_checkpoint, paper, preset (optional: 'quick', 'quick_snn', 'paper'), epochs (adding: per stage;
+    copying: the most per stage), seed, batch_size, threads, rnn (its first size: the units), max_length
+    (adding L_max / copying T_max), max_stages. The checkpoint is removed after a finished curriculum unless
+    ``keep_checkpoint``; a run stopped by ``--max-stages`` keeps it for ``--resume``.
+    """
+    task = args.task
+    name = getattr(args, "preset", None) or ("paper" if getattr(args, "paper", False) else "quick")
+    over: dict[str, Any] = {}
+    epochs = getattr(args, "epochs", None)
+    if epochs is not None:
+        over["epochs" if task == "adding" else "max_epochs"] = int(epochs)
+    for key in ("seed", "batch_size", "threads"):
+        if getattr(args, key, None) is not None:
+            over[key] = int(getattr(args, key))
+    if getattr(args, "rnn", None):
+        over["units"] = int(args.rnn[0])
+    if getattr(args, "max_length", None) is not None:
+        over["max_length" if task == "adding" else "max_delay"] = int(args.max_length)
+    cfg = preset(task, name, **over)
+    ckpt = Path(args.checkpoint) if getattr(args, "checkpoint", None) else Path(args.out).with_suffix(".ckpt")
+    fn = train_adding if task == "adding" else train_copying
+    res = fn(cfg, args.out, checkpoint=ckpt, resume=bool(getattr(args, "resume", False)),
+             force=bool(getattr(args, "force", False)), progress=not getattr(args, "quiet", False), log=log,
+             max_stages=getattr(args, "max_stages", None))
+    if res.state.finished and ckpt.exists() and not getattr(args, "keep_checkpoint", False):
+        ckpt.unlink()
+    unit = "L" if task == "adding" else "T"
+    what = "none" if res.longest_solved is None else f"{unit} = {res.longest_solved}"
+    print(f"wrote {args.out}: longest length solved {what} ({res.state.stage} stages, "
+          f"{'finished' if res.state.finished else f'resumable from {ckpt}'})", file=sys.stderr)
+    return res

@@ -1,0 +1,362 @@
+"""Task success of a trained adding or copying lpRNN, in the rate network (numpy) or its ΣΔ network (Brian2).
+
+- **Adding** (spec §7.1): the prediction is the read-out at the last frame. ANN: o_T. SNN: the read-out's
+  decode (``fb`` by default: −i_fb/f, in [0, Iin]) at the end of the last frame
+  (:attr:`lprnn_brian.simulation.SimulationResult.frame_decodes`), in ANN units. Score: MSE against the sum
+  of the marked values; solved when MSE < 0.01.
+- **Copying** (spec §7.2): the prediction at every frame is the argmax of the read-out (ANN: o_t; SNN: its
+  per-frame decode at the frame end). Scores: recall-window accuracy (the success criterion, ≥ 0.96,
+  decision §11 D3) and all-step accuracy (the 2019 code's criterion, for comparison). The fb decode clamps
+  the read-out to [0, Iin] (spec §5, "Read-out range"): logits below 0 tie at 0, so the SNN can only
+  reproduce an argmax whose winning logit is positive; the ANN report also gives the accuracy of
+  clamp(o, 0, Iin) to show what this costs before any spike. ``decode="in"`` reads the read-out's synaptic
+  current instead, i_in·τ_I/f ≈ W_o ĥ, plus the read-out bias: the unclamped read-out o_t (spec §3.4, §5.3);
+  training with ``readout_penalty`` keeps o_t inside [0, Iin] so that the fb decode suffices.
+
+By default the sequences are the trainer's test sequences for that length (the seed stream of
+:func:`lprnn_brian.tasks.curriculum.seed_sequence` with the model's training seed), so
+``evaluate_adding(model)`` reproduces the test MSE recorded in the model's provenance.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..ann.forward import CLAMPS, forward
+from ..ann.model import LpRNNModel
+from ..errors import UserInputError
+from . import adding as adding_task
+from . import copying as copying_task
+from .curriculum import rng_for
+
+BACKENDS = ("ann", "snn")
+#: Which recorded SNN state each read-out decode needs.
+_DECODE_RECORD = {"fb": "i_fb", "ip": "i_ip", "in": "i_in", "count": None}
+
+
+@dataclass
+class AddingEvaluation:
+    """Score of a model on adding sequences.
+
+    Attributes
+    ----------
+    length, n : int
+        Sequence length L and number of sequences.
+    backend : {'ann', 'snn'}
+    mse : float
+        Mean squared error of the predictions (target units: sums of k values in [0, 1)).
+    chance_mse : float
+        MSE of predicting the mean target, k/12 averaged over the sequences' k.
+    solved : bool
+        mse < 0.01 (spec §7.1).
+    predictions, targets : numpy.ndarray
+        (n,) float64.
+    detail : dict
+        Backend settings (clamp; or mode, target, decode, Δt_S, steps, wall time, spikes per sample).
+    """
+
+    length: int
+    n: int
+    backend: str
+    mse: float
+    chance_mse: float
+    solved: bool
+    predictions: np.ndarray
+    targets: np.ndarray
+    detail: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Scalars only (JSON)."""
+        return {"task": "adding", "length": self.length, "n": self.n, "backend": self.backend, "mse": self.mse,
+                "chance_mse": self.chance_mse, "solved": self.solved, **self.detail}
+
+
+@dataclass
+class CopyingEvaluation:
+    """Score of a model on copying sequences.
+
+    Attributes
+    ----------
+    delay, n_recall, n : int
+        T, S and the number of sequences.
+    backend : {'ann', 'snn'}
+    recall_accuracy : float
+        Fraction of recall-window steps predicted correctly (the success criterion).
+    all_step_accuracy : float
+        Fraction of all steps predicted correctly (the 2019 criterion).
+    solved : bool
+        recall_accuracy ≥ 0.96.
+    predictions : numpy.ndarray
+        (n, T + 2S) int64 predicted classes; ``targets`` the true ones.
+    detail : dict
+        Backend settings and, for the ANN, the scores of the clamped read-out clamp(o, 0, Iin).
+    """
+
+    delay: int
+    n_recall: int
+    n: int
+    backend: str
+    recall_accuracy: float
+    all_step_accuracy: float
+    solved: bool
+    predictions: np.ndarray
+    targets: np.ndarray
+    detail: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        """Scalars only (JSON)."""
+        return {"task": "copying", "delay": self.delay, "n_recall": self.n_recall, "n": self.n,
+                "backend": self.backend, "recall_accuracy": self.recall_accuracy,
+                "all_step_accuracy": self.all_step_accuracy, "solved": self.solved, **self.detail}
+
+
+def _train_info(model: LpRNNModel) -> dict:
+    return dict(model.provenance.get("curriculum", {}) or {})
+
+
+def _n(model: LpRNNModel, n: int | None) -> int:
+    """The number of test sequences: ``n``, else the training's ``n_test``, else 1,000 (the paper)."""
+    if n is None:
+        n = model.provenance.get("train_config", {}).get("n_test", 1000)
+    if int(n) < 1:
+        raise UserInputError(f"n must be >= 1 sequences, got {n}")
+    return int(n)
+
+
+def _seed(model: LpRNNModel, seed: int | None) -> int:
+    if seed is not None:
+        return int(seed)
+    return int(model.provenance.get("seed", 0) or 0)
+
+
+def _clamp(model: LpRNNModel, clamp: str | None) -> str:
+    clamp = clamp or model.provenance.get("train_config", {}).get("clamp", "clamp_then_filter")
+    if clamp not in CLAMPS:
+        raise UserInputError(f"clamp must be one of {CLAMPS}, got {clamp!r}")
+    return clamp
+
+
+def _check_backend(backend: str) -> None:
+    if backend not in BACKENDS:
+        raise UserInputError(f"backend must be one of {BACKENDS}, got {backend!r}")
+
+
+def adding_inputs(model: LpRNNModel, length: int, n: int, seed: int | None = None) -> adding_task.AddingData:
+    """The adding sequences an evaluation uses: the trainer's test stream for ``length`` (seed: the model's
+    training seed unless given), with the model's ``max_entries``/``min_entries``."""
+    feats = model.features
+    return adding_task.adding_data(int(n), int(length), max_entries=int(feats.get("max_entries", 2)),
+                                   min_entries=int(feats.get("min_entries", 2)),
+                                   rng=rng_for(_seed(model, seed), "adding", "test", int(length)))
+
+
+def copying_inputs(model: LpRNNModel, delay: int, n: int, n_recall: int | None = None,
+                   seed: int | None = None) -> copying_task.CopyingData:
+    """The copying sequences an evaluation uses: the trainer's test stream for (T, S)."""
+    feats = model.features
+    S = int(n_recall if n_recall is not None else feats.get("n_recall", copying_task.N_RECALL))
+    return copying_task.copying_data(int(n), int(delay), n_recall=S, n_symbols=int(feats.get("n_symbols", 7)),
+                                     rng=rng_for(_seed(model, seed), "copying", "test", int(delay), S))
+
+
+def step_for_tau_S(model: LpRNNModel, tau_S: float) -> float:
+    """The SNN step Δt_S (s) that gives the fastest unit of the first layer a feedback time constant of
+    ``tau_S`` steps: τ_min/τ_S. The ripple of every decode is about Iin/τ_S ANN units (spec §5.2)."""
+    from ..equations.derive import tau_seconds
+
+    if not float(tau_S) >= 1:
+        raise UserInputError(f"tau_S must be >= 1 SNN step, got {tau_S}")
+    a = model.layers[0].retention_vector()
+    return min(tau_seconds(float(v), model.frame_dt) for v in np.unique(a)) / float(tau_S)
+
+
+def _snn_readout(model: LpRNNModel, x: np.ndarray, *, mode: str, target: str, decode: str, dt: float | None,
+                 tau_S: float | None, build_root, progress: bool) -> tuple[np.ndarray, dict]:
+    """(samples, frames, outputs) per-frame read-out decode of the ΣΔ network, and run details."""
+    from ..convert import to_snn_spec
+    from ..simulation import simulate
+
+    if decode not in _DECODE_RECORD:
+        raise UserInputError(f"decode must be one of {tuple(_DECODE_RECORD)}, got {decode!r}")
+    t0 = time.perf_counter()
+    if tau_S is not None:
+        if dt is not None:
+            raise UserInputError("give the SNN step either as dt or as tau_S, not both")
+        dt = step_for_tau_S(model, tau_S)
+    spec = to_snn_spec(model, mode=mode, n_frames=x.shape[1], dt=dt)
+    state = _DECODE_RECORD[decode]
+    res = simulate(spec, x, target=target, build_root=build_root, progress=progress,
+                   record=(state,) if state else ())
+    out = res.frame_decodes[decode][-1].astype(np.float64)
+    if decode == "in":  # i_in·τ_I/f ≈ W_o ĥ: add the read-out bias for the full, unclamped read-out
+        out = out + model.quantised().layers[-1].b.astype(np.float64)
+    detail = {"mode": mode, "target": target, "decode": decode, "dt_S": spec.dt, "tau_S": spec.layers[0].tau_S,
+              "n_steps": spec.n_steps,
+              "steps_per_frame": spec.steps_per_frame,
+              "spikes_per_sample": float(np.mean(res.spikes_per_sample())),
+              "retention_error": [L.retention.get("max_abs_error") for L in spec.layers if L.retention],
+              "wall_s": time.perf_counter() - t0}
+    return out, detail
+
+
+def evaluate_adding(model: LpRNNModel, length: int | None = None, n: int | None = None, seed: int | None = None,
+                    backend: str = "ann", *, clamp: str | None = None, mode: str = "float",
+                    target: str = "cpp_standalone", decode: str = "fb", dt: float | None = None,
+                    tau_S: float | None = None, build_root: str | Path | None = None,
+                    progress: bool = False) -> AddingEvaluation:
+    """MSE of ``model`` on ``n`` adding sequences of ``length`` steps.
+
+    Parameters
+    ----------
+    model : LpRNNModel
+        A trained adding model (2 inputs, 1 output).
+    length : int, optional
+        L; default the model's ``n_frames`` (the longest length its training solved).
+    n : int, optional
+        Number of sequences; default the training's ``n_test`` (1,000 in the paper). The first sequences of
+        a stream depend on ``n``: the training's test sequences are those of its own ``n_test``.
+    seed : int, optional
+        Seed of the test stream; default the model's training seed (with its ``n_test``: the very test
+        sequences the training scored L on).
+    backend : {'ann', 'snn'}
+        Numpy rate network, or its ΣΔ network simulated with Brian2.
+    clamp : {'clamp_then_filter', 'filter_then_clamp'}, optional
+        ANN clamp convention (default: the one it was trained with).
+    mode, target, decode : str
+        SNN only: arithmetic ('float' or 'loihi'), Brian2 target, and the read-out decode.
+    dt, tau_S : float, optional
+        SNN only: the step Δt_S in seconds, or the feedback time constant τ_S in steps it should give
+        (:func:`step_for_tau_S`). Default: :func:`lprnn_brian.convert.find_params`'s, τ_S = 64 steps for
+        1/8-grid weights, the finest Loihi's 24-bit integers allow. A larger τ_S (float mode) lowers the
+        ripple Iin/τ_S (0.094 at 64) proportionally, at proportionally more steps.
+    build_root, progress :
+        SNN only: standalone build cache and a progress bar.
+    """
+    _check_backend(backend)
+    if model.n_inputs != 2 or model.n_classes != 1:
+        raise UserInputError(f"an adding model has 2 inputs and 1 output; this one has {model.n_inputs} and "
+                             f"{model.n_classes}")
+    L = int(length if length is not None else model.n_frames)
+    n = _n(model, n)
+    data = adding_inputs(model, L, n, seed)
+    if backend == "ann":
+        c = _clamp(model, clamp)
+        pred = forward(model, data.x, clamp=c, keep_states=False).output[:, -1, 0].astype(np.float64)
+        detail = {"clamp": c}
+    else:
+        out, detail = _snn_readout(model, data.x, mode=mode, target=target, decode=decode, dt=dt, tau_S=tau_S,
+                                   build_root=build_root, progress=progress)
+        pred = out[:, -1, 0]
+    y = data.y.astype(np.float64)
+    mse = float(np.mean((pred - y) ** 2))
+    return AddingEvaluation(L, int(n), backend, mse, float(np.mean(data.k)) / 12.0,
+                            bool(mse < adding_task.PASS_MSE), pred, y, detail)
+
+
+def evaluate_copying(model: LpRNNModel, delay: int | None = None, n: int | None = None, seed: int | None = None,
+                     backend: str = "ann", *, n_recall: int | None = None, clamp: str | None = None,
+                     mode: str = "float", target: str = "cpp_standalone", decode: str = "fb", dt: float | None = None,
+                     tau_S: float | None = None, build_root: str | Path | None = None,
+                     progress: bool = False) -> CopyingEvaluation:
+    """Recall-window and all-step accuracy of ``model`` on ``n`` copying sequences with delay ``delay``.
+
+    Parameters
+    ----------
+    model : LpRNNModel
+        A trained copying model (n_symbols + 2 inputs and outputs).
+    delay : int, optional
+        T; default the longest delay its training solved (``n_frames − 2 S``).
+    n_recall : int, optional
+        S; default the model's (8).
+    Other parameters as :func:`evaluate_adding`.
+    """
+    _check_backend(backend)
+    S = int(n_recall if n_recall is not None else model.features.get("n_recall", copying_task.N_RECALL))
+    T = int(delay if delay is not None else model.n_frames - 2 * S)
+    if T < 1:
+        raise UserInputError(f"delay must be ≥ 1, got {T}")
+    n = _n(model, n)
+    data = copying_inputs(model, T, n, S, seed)
+    if model.n_inputs != data.n_classes or model.n_classes != data.n_classes:
+        raise UserInputError(f"a copying model with {data.n_symbols} symbols has {data.n_classes} inputs and "
+                             f"outputs; this one has {model.n_inputs} and {model.n_classes}")
+    if backend == "ann":
+        c = _clamp(model, clamp)
+        o = forward(model, data.x, clamp=c, keep_states=False).output
+        pred = np.argmax(o, axis=-1)
+        clamped = np.argmax(np.clip(o, 0.0, model.Iin), axis=-1)
+        detail = {"clamp": c, "recall_accuracy_clamped_readout": copying_task.recall_accuracy(clamped, data),
+                  "all_step_accuracy_clamped_readout": copying_task.all_step_accuracy(clamped, data)}
+    else:
+        out, detail = _snn_readout(model, data.x, mode=mode, target=target, decode=decode, dt=dt, tau_S=tau_S,
+                                   build_root=build_root, progress=progress)
+        pred = np.argmax(out, axis=-1)
+    recall = copying_task.recall_accuracy(pred, data)
+    return CopyingEvaluation(T, S, int(n), backend, recall, copying_task.all_step_accuracy(pred, data),
+                             bool(recall >= copying_task.PASS_ACCURACY), pred.astype(np.int64), data.y, detail)
+
+
+def benchmark_row(task: str, model_path: str | Path | None = None, *, n: int = 100, target: str = "cpp_standalone",
+                  build_root: str | Path | None = None, fine_tau_S: float = 512.0, preset: str = "quick_snn",
+                  max_wall_s: float | None = 300.0, log=None) -> dict:
+    """One row of the accuracy benchmark for ``task`` ∈ {'adding', 'copying'}: the task's success measure at
+    the longest length the ANN solved, for the ANN and its ΣΔ network (float and Loihi-integer mode).
+
+    Parameters
+    ----------
+    model_path : path, optional
+        A trained model; default: train one with the ``preset`` curriculum for at most ``max_wall_s`` seconds
+        (``'quick_snn'``: a model trained for the SNN's dynamics; ``'quick'``: the paper's cell) — needs torch.
+    n : int
+        Test sequences (the same seeded ones for every column).
+    fine_tau_S : float
+        Float-mode SNN at this feedback time constant (steps; ripple Iin/τ_S); Loihi mode keeps the
+        :func:`lprnn_brian.convert.find_params` step (τ_S = 64 for 1/8-grid weights) and is skipped for
+        weights off the grid.
+
+    Returns
+    -------
+    dict
+        ``task``, ``n``, ``test_set``, ``measure``, ``ann``, ``snn_float``, ``snn_loihi`` (strings for the
+        table) and ``values`` (the numbers and evaluation details).
+    """
+    from ..ann.model import load_model
+
+    if task not in ("adding", "copying"):
+        raise UserInputError(f"benchmark_row handles 'adding' and 'copying', got {task!r}")
+    if model_path is not None:
+        model = load_model(model_path)
+    else:
+        from ..ann.train_sequence import preset as make_preset
+        from ..ann.train_sequence import train_adding, train_copying
+
+        train = train_adding if task == "adding" else train_copying
+        model = train(make_preset(task, preset), progress=False, log=log, max_wall_s=max_wall_s).model
+    ev = evaluate_adding if task == "adding" else evaluate_copying
+    key = "mse" if task == "adding" else "recall_accuracy"
+    ann = ev(model, n=n)
+    snn_float = ev(model, n=n, backend="snn", mode="float", target=target, tau_S=fine_tau_S, build_root=build_root)
+    try:
+        snn_loihi = ev(model, n=n, backend="snn", mode="loihi", target=target, build_root=build_root)
+    except UserInputError as exc:  # weights off the grid: no integer Loihi mapping
+        snn_loihi, loihi_note = None, str(exc)
+    else:
+        loihi_note = ""
+
+    def fmt(e) -> str:
+        if e is None:
+            return "— (not integer-mappable)"
+        v = e.to_dict()[key]
+        return f"{v:.4f}{' ✓' if e.solved else ''}"
+
+    where = f"L = {ann.length}" if task == "adding" else f"T = {ann.delay}, S = {ann.n_recall}"
+    measure = ("MSE (pass < 0.01)" if task == "adding" else "recall-window accuracy (pass ≥ 0.96)")
+    values = {"ann": ann.to_dict(), "snn_float": snn_float.to_dict(),
+              "snn_loihi": None if snn_loihi is None else snn_loihi.to_dict(), "loihi_note": loihi_note,
+              "longest_solved": model.provenance.get("curriculum", {}).get("longest_solved")}
+    return {"task": task, "n": n, "test_set": f"{n} seeded test sequences, {where}",
+            "measure": f"{measure}; SNN fb decode, float τ_S = {fine_tau_S:g} steps, Loihi τ_S = 64",
+            "ann": fmt(ann), "snn_float": fmt(snn_float), "snn_loihi": fmt(snn_loihi), "values": values}

@@ -1,0 +1,106 @@
+"""Task scores of adding/copying models in the rate network and the ΣΔ network (lprnn_brian.tasks.sequence_eval).
+
+Oracles: MSE and accuracies computed here directly from the generators' targets and from predictions
+obtained independently (numpy forward; simulate() and its per-frame decodes, read by hand); the tracking
+bound of spec §5.2 for the agreement of the SNN read-out with the ANN's clamped read-out.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lprnn_brian.ann import Layer, LpRNNModel, forward
+from lprnn_brian.convert import to_snn_spec
+from lprnn_brian.errors import UserInputError
+from lprnn_brian.simulation import simulate
+from lprnn_brian.tasks import adding, copying
+from lprnn_brian.tasks.curriculum import rng_for
+from lprnn_brian.tasks.sequence_eval import (adding_inputs, copying_inputs, evaluate_adding,
+                                             evaluate_copying)
+
+A = np.array([0.5, 0.7, 0.8, 0.9], np.float32)
+
+
+def _adding_model() -> LpRNNModel:
+    """lpRNN 2 → 4 (per-unit retention, nonnegative drive: z ∈ [0, Iin], both clamp conventions agree) →
+    Dense(1) with positive weights."""
+    W = np.array([[1, 2], [2, 1], [1, 1], [2, 2]], np.float32) / 8
+    U = np.full((4, 4), 1 / 8, np.float32)
+    np.fill_diagonal(U, 0)
+    return LpRNNModel([Layer("lprnn_1", "lprnn", W, np.full(4, 0.25, np.float32), U=U, retention=A),
+                       Layer("output", "dense", np.full((1, 4), 0.5, np.float32), np.array([0.125], np.float32))],
+                      n_frames=8, task="adding", features={"max_entries": 2, "min_entries": 2},
+                      provenance={"seed": 3, "train_config": {"n_test": 6, "clamp": "clamp_then_filter"}})
+
+
+def test_adding_ann_score_is_the_mse_of_the_forward():
+    """Defaults: L = n_frames, n = the training's n_test, seed = its seed: the trainer's test sequences."""
+    m = _adding_model()
+    ev = evaluate_adding(m)
+    d = adding.adding_data(6, 8, rng=rng_for(3, "adding", "test", 8))
+    pred = forward(m, d.x).output[:, -1, 0].astype(np.float64)
+    assert (ev.length, ev.n) == (8, 6)
+    np.testing.assert_array_equal(ev.targets, d.y.astype(np.float64))
+    assert ev.mse == pytest.approx(np.mean((pred - d.y) ** 2), rel=1e-12)
+    assert ev.chance_mse == pytest.approx(2 / 12) and ev.solved == (ev.mse < 0.01)
+    assert ev.to_dict()["backend"] == "ann" and "predictions" not in ev.to_dict()
+
+
+@pytest.mark.parametrize("kwargs, msg", [({"backend": "gpu"}, "backend"), ({"n": 0}, "n must be")])
+def test_adding_bad_options(kwargs, msg):
+    with pytest.raises(UserInputError, match=msg):
+        evaluate_adding(_adding_model(), **kwargs)
+
+
+def test_adding_snn_prediction_is_the_readout_fb_decode_at_the_last_frame():
+    """backend='snn': the prediction is the read-out's fb decode at the end of the last frame (simulate's
+    frame_decodes, read here by hand), in ANN units; it agrees with the ANN's clamp(o_T, 0, Iin) within
+    3·Iin/τ_S (tracking ripple of spec §5.2 through one hidden layer and the read-out)."""
+    m = _adding_model()
+    ev = evaluate_adding(m, n=3, backend="snn", target="numpy", mode="float")
+    d = adding_inputs(m, 8, 3)
+    spec = to_snn_spec(m, mode="float", n_frames=8)
+    res = simulate(spec, d.x, target="numpy")
+    np.testing.assert_array_equal(ev.predictions, res.frame_decodes["fb"][-1][:, -1, 0].astype(np.float64))
+    ann = np.clip(forward(m, d.x, clamp="filter_then_clamp").output[:, -1, 0], 0, m.Iin)
+    assert np.max(np.abs(ev.predictions - ann)) <= 3 * m.Iin / spec.layers[0].tau_S
+    assert ev.detail["decode"] == "fb" and ev.detail["n_steps"] == spec.n_steps
+
+
+def _copying_model() -> LpRNNModel:
+    """2 symbols (4 classes), S = 2: lpRNN 4 → 5 → Dense(4); random 1/8-grid weights."""
+    rng = np.random.default_rng(11)
+
+    def codes(shape):
+        return (rng.integers(-4, 5, size=shape) / 8).astype(np.float32)
+
+    return LpRNNModel([Layer("lprnn_1", "lprnn", codes((5, 4)), np.full(5, 0.5, np.float32), U=codes((5, 5)),
+                             retention=np.array([0.5, 0.6, 0.7, 0.8, 0.9], np.float32)),
+                       Layer("output", "dense", codes((4, 5)), codes(4))],
+                      n_frames=6, task="copying", features={"n_symbols": 2, "n_recall": 2},
+                      provenance={"seed": 1, "train_config": {"n_test": 5}})
+
+
+def test_copying_scores_both_windows():
+    """Default delay n_frames − 2S = 2; recall-window and all-step accuracy of the ANN argmax, and of the
+    clamped read-out."""
+    m = _copying_model()
+    ev = evaluate_copying(m)
+    d = copying_inputs(m, 2, 5)
+    o = forward(m, d.x).output
+    pred = o.argmax(-1)
+    assert (ev.delay, ev.n_recall, ev.n) == (2, 2, 5)
+    assert ev.recall_accuracy == copying.recall_accuracy(pred, d)
+    assert ev.all_step_accuracy == copying.all_step_accuracy(pred, d)
+    assert ev.detail["recall_accuracy_clamped_readout"] == copying.recall_accuracy(np.clip(o, 0, 6).argmax(-1), d)
+    with pytest.raises(UserInputError, match="2 inputs and 1 output"):
+        evaluate_adding(m)
+
+
+def test_copying_snn_predictions_are_the_argmax_of_the_frame_decodes():
+    m = _copying_model()
+    ev = evaluate_copying(m, n=2, backend="snn", target="numpy")
+    d = copying_inputs(m, 2, 2)
+    res = simulate(to_snn_spec(m, mode="float", n_frames=6), d.x, target="numpy")
+    np.testing.assert_array_equal(ev.predictions, res.frame_decodes["fb"][-1].argmax(-1))
+    assert ev.recall_accuracy == copying.recall_accuracy(ev.predictions, d)
