@@ -112,24 +112,72 @@ def _print_human(s: dict) -> None:
     print(f"spikes per sample: {np.mean(s['spikes_per_sample']):.0f}")
 
 
-def cmd_train(args) -> int:
-    import dataclasses
+def _train_log(args):
+    return (lambda *a: None) if args.quiet else (lambda msg: tqdm_write(msg))
 
-    from .ann.train import DIGITS_CONFIG, train_digits
-    from .fileio import check_writable
+
+def tqdm_write(msg: str) -> None:
+    """One progress line on stderr that does not break a running progress bar."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(msg, file=sys.stderr)
+
+
+def _classifier_config(args, base):
+    """``base`` with the command-line overrides of a classification task."""
+    import dataclasses
 
     if args.weight_bits < 1:
         raise UserInputError(f"--weight-bits must be ≥ 1 (3 for the paper's 3-bit weights), got {args.weight_bits}")
-    check_writable(args.out, args.force)  # fail before training, not after
-    cfg = DIGITS_CONFIG
     overrides = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed), ("lpff", args.lpff),
-                                   ("rnn", tuple(args.rnn) if args.rnn else None)) if v is not None}
+                                   ("rnn", tuple(args.rnn) if args.rnn else None),
+                                   ("batch_size", args.batch_size), ("prune_iterations", args.prune),
+                                   ("readout_window", args.readout_window), ("threads", args.threads))
+                 if v is not None}
     if args.weight_bits < 32:  # keep every weight code in the signed n-bit range (3 bits: −4…3, spec §2.3)
         overrides["code_range"] = (-(2 ** (args.weight_bits - 1)), 2 ** (args.weight_bits - 1) - 1)
-    cfg = dataclasses.replace(cfg, **overrides)
-    log = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    res = train_digits(cfg, args.out, force=args.force, script="lprnn-brian train digits", log=log)
-    print(f"wrote {args.out}: test accuracy {res.accuracy['test_numpy']:.4f}", file=sys.stderr)
+    return dataclasses.replace(base, **overrides)
+
+
+def _checkpoint_path(args) -> Path:
+    return Path(args.checkpoint) if args.checkpoint else Path(args.out).with_suffix(".ckpt")
+
+
+def cmd_train(args) -> int:
+    from .ann import train as T
+
+    log = _train_log(args)
+    ckpt = _checkpoint_path(args)
+    common = dict(force=args.force, checkpoint=ckpt, resume=args.resume, progress=not args.quiet, log=log)
+    if args.task in ("adding", "copying"):
+        from .ann.train_sequence import train_task_cli
+
+        unused = [flag for flag, v in (("--data-dir", args.data_dir), ("--lpff", args.lpff), ("--prune", args.prune),
+                                       ("--readout-window", args.readout_window), ("--limit", args.limit))
+                  if v is not None]
+        if unused:
+            raise UserInputError(f"{', '.join(unused)} do not apply to train {args.task} (one lpRNN layer, "
+                                 "generated data); see `lprnn-brian train --help`")
+        train_task_cli(args, log=log)
+        return 0
+    if args.task == "digits":
+        if args.data_dir:
+            raise UserInputError("train digits uses the bundled data; --data-dir is for shd and gsc")
+        cfg = _classifier_config(args, T.DIGITS_CONFIG)
+        res = T.train_digits(cfg, args.out, script="lprnn-brian train digits", **common)
+    else:
+        if not args.data_dir:
+            raise UserInputError(f"train {args.task} needs --data-dir (where the dataset lies in its own layout); "
+                                 f"see `lprnn-brian train --help` for where to download it")
+        cfg = _classifier_config(args, T.spoken_config(args.task, args.pipeline))
+        frames = None if args.frames is None else (args.frames if args.frames == "p90" else int(args.frames))
+        res = T.train_spoken(args.task, args.data_dir, cfg, args.out, version=args.version, protocol=args.protocol,
+                             pipeline=args.pipeline, hop_length=args.hop, n_frames=frames, limit=args.limit,
+                             cache_dir=args.cache_dir, script=f"lprnn-brian train {args.task}", **common)
+    if ckpt.exists() and not args.keep_checkpoint:
+        ckpt.unlink()
+    written = [args.out] + ([str(p) for p in T.pruned_paths(args.out, len(res.models))] if len(res.models) > 1 else [])
+    print(f"wrote {', '.join(written)}: test accuracy {res.accuracy['test_numpy']:.4f}", file=sys.stderr)
     return 0
 
 
@@ -162,17 +210,54 @@ def build_parser() -> argparse.ArgumentParser:
     common_run(d)
     d.set_defaults(func=cmd_demo)
 
-    t = sub.add_parser("train", help="train an lpRNN with 3-bit QAT and write our model file (needs the train extra)")
-    t.add_argument("task", choices=("digits",), help="digits: the bundled spoken digits")
+    t = sub.add_parser(
+        "train", help="train an lpRNN with 3-bit QAT and write our model file (needs the train extra)",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Train a task's lpRNN (3-bit QAT, spec §2.3–2.4; adding/copying: the 2019 curricula, §7.1–7.2).",
+        epilog="data for --data-dir (not downloadable from here):\n"
+               "  shd  Heidelberg Digits audio, hd_audio.tar.gz from https://zenkelab.org/datasets/ (folder with\n"
+               "       audio/*.flac, train_filenames.txt, test_filenames.txt)\n"
+               "  gsc  Google Speech Commands v1 (speech_commands_v0.01.tar.gz) or v2 (v0.02) from\n"
+               "       http://download.tensorflow.org/data/ (folder with one sub-folder per word,\n"
+               "       validation_list.txt, testing_list.txt, _background_noise_/)")
+    t.add_argument("task", choices=("adding", "copying", "digits", "shd", "gsc"),
+                   help="adding/copying: 2019 temporal tasks (curriculum); digits: the bundled spoken digits; "
+                        "shd: Heidelberg Digits audio; gsc: Google Speech Commands")
     t.add_argument("--out", required=True, help="model file to write (.npz)")
-    t.add_argument("--epochs", type=int, default=None)
+    t.add_argument("--data-dir", default=None, help="dataset folder (shd, gsc)")
+    t.add_argument("--epochs", type=int, default=None, help="epochs (per pruning iteration; adding/copying: per stage)")
     t.add_argument("--seed", type=int, default=None)
-    t.add_argument("--lpff", type=int, default=None, help="lpff layer size")
+    t.add_argument("--lpff", type=int, default=None, help="lpff layer size (0: none)")
     t.add_argument("--rnn", type=int, nargs="+", default=None, help="lpRNN layer sizes")
+    t.add_argument("--batch-size", type=int, default=None)
     t.add_argument("--weight-bits", type=int, default=3,
                    help="signed bits per weight code on the 1/8 grid (default 3: codes −4…3); 32: no limit")
-    t.add_argument("--force", action="store_true")
-    t.add_argument("--quiet", action="store_true")
+    t.add_argument("--prune", type=int, default=None, metavar="WTH",
+                   help="winning-ticket iterations (the authors' --wth; 1: no pruning); writes <out>_nWTH_<k>.npz")
+    t.add_argument("--readout-window", choices=("second_half", "all"), default=None)
+    t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 2)")
+    t.add_argument("--checkpoint", default=None, help="training state file (default <out>.ckpt), written every epoch")
+    t.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
+    t.add_argument("--keep-checkpoint", action="store_true", help="keep the checkpoint after success")
+    g = t.add_argument_group("spoken words (shd, gsc)")
+    g.add_argument("--version", type=int, choices=(1, 2), default=1, help="GSC version")
+    g.add_argument("--protocol", choices=("35", "12"), default="35",
+                   help="GSC: 35 words (v1: + unknown/silence, 36 classes) or 12 commands (v2)")
+    g.add_argument("--pipeline", choices=("paper", "head"), default="paper",
+                   help="GSC features: paper era (80 mel, T 125) or HEAD (40 Kaldi fbank, T 98)")
+    g.add_argument("--hop", type=int, choices=(256, 128), default=None, help="SHD hop length (default 256)")
+    g.add_argument("--frames", default=None, help="SHD frames T (default 125) or p90")
+    g.add_argument("--limit", type=int, default=None, help="read only the first N files of every split")
+    g.add_argument("--cache-dir", default=None, help="cache the computed features here")
+    c = t.add_argument_group("temporal tasks (adding, copying)")
+    c.add_argument("--preset", choices=("quick", "quick_snn", "paper"), default=None,
+                   help="quick (default): minutes on 2 cores, the paper's cell; quick_snn: trained for the "
+                        "continuous-time dynamics its ΣΔ network follows; paper: the 2019 budgets (days)")
+    c.add_argument("--paper", action="store_true", help="same as --preset paper")
+    c.add_argument("--max-length", type=int, default=None, help="stop the curriculum after this length/delay")
+    c.add_argument("--max-stages", type=int, default=None, help="stop after this many curriculum stages")
+    t.add_argument("--force", action="store_true", help="replace existing output files")
+    t.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     t.set_defaults(func=cmd_train)
 
     i = sub.add_parser("import-reference", help="convert an authors' PyTorch checkpoint to our model file")
