@@ -139,15 +139,11 @@ def _classifier_config(args, base):
     return dataclasses.replace(base, **overrides)
 
 
-def _checkpoint_path(args) -> Path:
-    return Path(args.checkpoint) if args.checkpoint else Path(args.out).with_suffix(".ckpt")
-
-
 def cmd_train(args) -> int:
     from .ann import train as T
 
     log = _train_log(args)
-    ckpt = _checkpoint_path(args)
+    ckpt = T.default_checkpoint(args.out, args.checkpoint)
     common = dict(force=args.force, checkpoint=ckpt, resume=args.resume, progress=not args.quiet, log=log)
     if args.task in ("adding", "copying"):
         from .ann.train_sequence import train_task_cli

@@ -43,7 +43,7 @@ from .forward import check_inputs, check_labels, readout_start
 from .model import LpRNNModel, save_model
 
 __all__ = ["TrainConfig", "TrainResult", "import_torch", "train_lprnn", "holdout_split", "train_digits",
-           "pruned_paths", "readout_range_penalty", "substep_forward", "check_outputs", "save_result", "DIGITS_CONFIG", "SHD_CONFIG", "GSC_CONFIG", "GSC_HEAD_CONFIG", "spoken_config", "train_spoken",
+           "pruned_paths", "readout_range_penalty", "seed_everything", "default_checkpoint", "substep_forward", "check_outputs", "save_result", "DIGITS_CONFIG", "SHD_CONFIG", "GSC_CONFIG", "GSC_HEAD_CONFIG", "spoken_config", "train_spoken",
            "DIGITS_MODEL_FILE"]
 
 DIGITS_MODEL_FILE = "digits_lprnn.npz"
@@ -195,10 +195,16 @@ def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
-def _seed_everything(torch, seed: int) -> None:
+def seed_everything(torch, seed: int) -> None:
+    """Seed python's, numpy's (modulo 2^32, its range) and torch's global generators."""
     random.seed(seed)
-    np.random.seed(seed)
+    np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def default_checkpoint(out: str | Path, checkpoint: str | Path | None = None) -> Path:
+    """The training checkpoint: ``checkpoint`` if given, else ``<out>`` with the suffix ``.ckpt``."""
+    return Path(checkpoint) if checkpoint else Path(out).with_suffix(".ckpt")
 
 
 def _augment(xb: np.ndarray, rng: np.random.Generator, freq_mask: int, time_shift: int) -> np.ndarray:
@@ -372,7 +378,7 @@ def _train(torch, TorchLpRNN, X, y, cfg, n_classes, val, X_test, y_test, has_tes
 
     n_frames = int(X.shape[1])
     t0 = time.time()
-    _seed_everything(torch, cfg.seed)
+    seed_everything(torch, cfg.seed)
     bs, ebs, n_iter, n_ep = int(cfg.batch_size), int(cfg.eval_batch_size), int(cfg.prune_iterations), int(cfg.epochs)
 
     if val is None:
@@ -429,6 +435,16 @@ def _train(torch, TorchLpRNN, X, y, cfg, n_classes, val, X_test, y_test, has_tes
         if log:
             log(f"resuming from {ckpt.path}: iteration {it}, {epoch} of {n_ep} epochs done")
 
+    def save_state(epoch_done: int) -> None:
+        """Checkpoint: everything a resumed run needs to continue bit for bit after ``epoch_done`` epochs."""
+        if ckpt is None:
+            return
+        ckpt.save(dict(iteration=it, epoch=epoch_done, history=history, iterations=iterations, selected=selected,
+                       init_state=init_state, masks=masks, net=net.state_dict(), opt=opt.state_dict(),
+                       sched=sched.state_dict(), best=None if best is None else list(best), best_state=best_state,
+                       best_epoch=best_epoch, shuffle=shuffle.get_state(), aug_rng=aug_rng.bit_generator.state,
+                       substep_rng=substep_rng.bit_generator.state))
+
     n_batches = -(-len(y_tr) // bs)
     bar = tqdm(total=n_iter * n_ep * n_batches, initial=(it * n_ep + epoch) * n_batches, unit="batch",
                disable=not progress, dynamic_ncols=True, leave=True)
@@ -474,13 +490,7 @@ def _train(torch, TorchLpRNN, X, y, cfg, n_classes, val, X_test, y_test, has_tes
                     best, best_epoch = key, e + 1
                     best_state = copy.deepcopy(net.state_dict())
                 bar.set_postfix(loss=f"{rec['train_loss']:.3f}", val_acc=f"{val_acc:.3f}", lr=f"{rec['lr']:.1e}")
-                if ckpt is not None:
-                    ckpt.save(dict(iteration=it, epoch=e + 1, history=history, iterations=iterations,
-                                   selected=selected, init_state=init_state, masks=masks, net=net.state_dict(),
-                                   opt=opt.state_dict(), sched=sched.state_dict(),
-                                   best=list(best), best_state=best_state, best_epoch=best_epoch,
-                                   shuffle=shuffle.get_state(), aug_rng=aug_rng.bit_generator.state,
-                                   substep_rng=substep_rng.bit_generator.state))
+                save_state(e + 1)
                 if log:
                     log(f"{'iter %d ' % it if n_iter > 1 else ''}epoch {e + 1:3d}/{n_ep}  train loss "
                         f"{rec['train_loss']:.4f}  val loss {val_loss:.4f}  val acc {val_acc:.4f}  lr {rec['lr']:.2e}"
@@ -505,12 +515,7 @@ def _train(torch, TorchLpRNN, X, y, cfg, n_classes, val, X_test, y_test, has_tes
                         params[name].mul_(masks[name])
                 opt, sched = _make_optimiser(torch, net, cfg)
                 best, best_state, best_epoch = None, None, -1
-                if ckpt is not None:
-                    ckpt.save(dict(iteration=it, epoch=0, history=history, iterations=iterations,
-                                   selected=selected, init_state=init_state, masks=masks, net=net.state_dict(),
-                                   opt=opt.state_dict(), sched=sched.state_dict(), best=None, best_state=None,
-                                   best_epoch=-1, shuffle=shuffle.get_state(), aug_rng=aug_rng.bit_generator.state,
-                                   substep_rng=substep_rng.bit_generator.state))
+                save_state(0)
     finally:
         bar.close()
 

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import random
 import sys
 import time
 from dataclasses import dataclass, field
@@ -63,7 +62,7 @@ from ..tasks.curriculum import (CurriculumState, Decision, adding_decision, copy
                                 load_checkpoint, rng_for, save_checkpoint)
 from .forward import CLAMPS
 from .model import LpRNNModel, save_model
-from .train import import_torch
+from .train import default_checkpoint, import_torch, seed_everything
 
 __all__ = ["AddingConfig", "CopyingConfig", "CurriculumResult", "ADDING_PAPER", "ADDING_QUICK", "ADDING_QUICK_SNN",
            "COPYING_PAPER", "COPYING_QUICK", "COPYING_QUICK_SNN", "PRESETS", "preset", "train_adding",
@@ -466,12 +465,6 @@ def _copying_stage(torch, model: LpRNNModel, cfg: CopyingConfig, state: Curricul
 
 # --- the curriculum driver ---------------------------------------------------------------------------------
 
-def _seed_everything(torch, seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
 def _run(task: str, cfg, out, checkpoint, resume: bool, force: bool, progress: bool,
          log: Callable[[str], None] | None, max_stages: int | None, max_wall_s: float | None) -> CurriculumResult:
     from ..tasks.sequence_eval import evaluate_adding, evaluate_copying
@@ -520,7 +513,7 @@ def _run(task: str, cfg, out, checkpoint, resume: bool, force: bool, progress: b
             if max_wall_s is not None and time.time() - t_call >= float(max_wall_s):
                 break
             t0 = time.time()
-            _seed_everything(torch, int_seed(cfg.seed, task, "train", state.stage))
+            seed_everything(torch, int_seed(cfg.seed, task, "train", state.stage))
             if task == "adding":
                 current, rec, metric = _adding_stage(torch, current, cfg, state, progress)
                 ev = evaluate_adding(current, state.length, int(cfg.n_test), int(cfg.seed), clamp=cfg.clamp)
@@ -693,7 +686,7 @@ def train_task_cli(args, log: Callable[[str], None] | None = print) -> Curriculu
     if getattr(args, "max_length", None) is not None:
         over["max_length" if task == "adding" else "max_delay"] = int(args.max_length)
     cfg = preset(task, name, **over)
-    ckpt = Path(args.checkpoint) if getattr(args, "checkpoint", None) else Path(args.out).with_suffix(".ckpt")
+    ckpt = default_checkpoint(args.out, getattr(args, "checkpoint", None))
     fn = train_adding if task == "adding" else train_copying
     res = fn(cfg, args.out, checkpoint=ckpt, resume=bool(getattr(args, "resume", False)),
              force=bool(getattr(args, "force", False)), progress=not getattr(args, "quiet", False), log=log,

@@ -76,8 +76,34 @@ _PADS = ("left", "right")
 _PAD_MODES = ("reflect", "constant")
 
 
+class _DictConfig:
+    """``to_dict``/``from_dict`` of the frozen front-end config dataclasses (``_label`` names the config in
+    error messages)."""
+
+    _label = "config"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-serialisable dict (round-trips through :meth:`from_dict`)."""
+        d = dataclasses.asdict(self)
+        for k, v in d.items():
+            if isinstance(v, np.generic):
+                d[k] = v.item()
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]):
+        """Build from :meth:`to_dict` output; unknown keys are a :class:`UserInputError`."""
+        if not isinstance(d, dict):
+            raise UserInputError(f"{cls._label} must be a dict, got {type(d).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - names)
+        if unknown:
+            raise UserInputError(f"{cls._label}: unknown keys {unknown}; known keys are {sorted(names)}")
+        return cls(**d)
+
+
 @dataclass(frozen=True)
-class FeatureConfig:
+class FeatureConfig(_DictConfig):
     """Parameters of the log-mel front end (spec §7.3/§7.4). All frequencies in Hz, lengths in samples.
 
     ``n_frames`` is T; the clip length is L = T·hop_length samples (spec §11 A1). ``fmax=None`` means the
@@ -85,6 +111,8 @@ class FeatureConfig:
     ``'slaney'`` (area normalisation 2/(f_hi − f_lo)). ``pad``: ``'left'`` keeps the last L samples and
     left-pads (spec §7.3), ``'right'`` keeps the first L and right-pads (paper-era GSC, §11 A6).
     """
+
+    _label = "feature config"
 
     sample_rate: int = 16000
     n_fft: int = 1024
@@ -154,26 +182,6 @@ class FeatureConfig:
             bad(f"db_floor must be negative, got {self.db_floor}")
         if not float(self.amin) > 0.0:
             bad(f"amin must be positive, got {self.amin}")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-serialisable dict (round-trips through :meth:`from_dict`)."""
-        d = dataclasses.asdict(self)
-        for k, v in d.items():
-            if isinstance(v, np.generic):
-                d[k] = v.item()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "FeatureConfig":
-        """Build from :meth:`to_dict` output; unknown keys are a :class:`UserInputError`."""
-        if not isinstance(d, dict):
-            raise UserInputError(f"feature config must be a dict, got {type(d).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise UserInputError(f"feature config: unknown keys {unknown}; known keys are {sorted(names)}")
-        return cls(**d)
-
 
 def shd(**overrides: Any) -> FeatureConfig:
     """SHD / Heidelberg Digits audio (spec §7.3): 48 kHz, n_fft 1024, hop 256, 80 mels 0–24 kHz, T 125,
@@ -374,7 +382,7 @@ KALDI_EPS = float(np.finfo(np.float32).eps)
 
 
 @dataclass(frozen=True)
-class KaldiFbankConfig:
+class KaldiFbankConfig(_DictConfig):
     """Parameters of the Kaldi-compatible log filterbank front end (GSC HEAD pipeline, spec §7.4).
 
     Times in milliseconds, frequencies in Hz, lengths in samples. Defaults are those of
@@ -385,6 +393,8 @@ class KaldiFbankConfig:
     option; the HEAD definition has none). ``front_end`` is a constant tag that tells the dict form of this
     config from a :class:`FeatureConfig` (see :func:`config_from_dict`).
     """
+
+    _label = "kaldi fbank config"
 
     sample_rate: int = 16000
     frame_length_ms: float = 25.0
@@ -481,25 +491,6 @@ class KaldiFbankConfig:
             bad(f"pad must be one of {_PADS}, got {self.pad!r}")
         if self.n_samples < self.window_size:
             bad(f"n_samples={self.n_samples} is shorter than one frame ({self.window_size} samples)")
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-serialisable dict (round-trips through :meth:`from_dict` and :func:`config_from_dict`)."""
-        d = dataclasses.asdict(self)
-        for k, v in d.items():
-            if isinstance(v, np.generic):
-                d[k] = v.item()
-        return d
-
-    @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "KaldiFbankConfig":
-        """Build from :meth:`to_dict` output; unknown keys are a :class:`UserInputError`."""
-        if not isinstance(d, dict):
-            raise UserInputError(f"kaldi fbank config must be a dict, got {type(d).__name__}")
-        names = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(d) - names)
-        if unknown:
-            raise UserInputError(f"kaldi fbank config: unknown keys {unknown}; known keys are {sorted(names)}")
-        return cls(**d)
 
 
 def gsc_head(**overrides: Any) -> KaldiFbankConfig:
