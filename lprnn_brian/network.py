@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import Clock, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray, second
+from brian2 import (Clock, EventMonitor, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
+                    second)
 
 from .convert import SNNSpec
 from .equations.render import STIMULUS, render
@@ -17,6 +18,12 @@ from .equations.sigma_delta import SLOT
 
 #: State variables recorded by default (every layer, every step).
 DEFAULT_RECORD = ("i_fb", "i_ip", "i_in")
+#: How states are recorded: every step (StateMonitor) or at ANN frame ends plus read-out-window sums.
+SAMPLINGS = ("steps", "frames")
+#: How spikes reach their targets: Brian2 Synapses, or whole weight rows (:mod:`lprnn_brian.propagation`).
+PROPAGATIONS = ("synapses", "rows")
+#: Name of the TimedArray flagging the steps whose states are sampled (``sampling='frames'``).
+SAMPLE_FLAG = "frame_end_flag"
 
 
 @dataclass
@@ -31,6 +38,12 @@ class BrianNetwork:
     record: tuple[str, ...]
     synapses: list[Synapses] = field(default_factory=list)
     n_steps: int = 0
+    batch: int = 1
+    sampling: str = "steps"
+    propagation: str = "synapses"
+    sample_monitors: list = field(default_factory=list)
+    windows: dict = field(default_factory=dict)  # window name -> first summed step
+    kernels: list = field(default_factory=list)  # row-propagation descriptions
 
     @property
     def duration(self):
@@ -39,8 +52,13 @@ class BrianNetwork:
 
     @property
     def namespace(self) -> dict:
-        """Namespace to pass to ``Network.run``: the layer-0 drive."""
-        return {STIMULUS: self.stimulus}
+        """Namespace to pass to ``Network.run``: the layer-0 drive (and the sampling flags)."""
+        ns = {STIMULUS: self.stimulus}
+        if self.sample_flag is not None:
+            ns[SAMPLE_FLAG] = self.sample_flag
+        return ns
+
+    sample_flag: TimedArray | None = None
 
 
 def _slot(name: str) -> dict:
@@ -54,6 +72,10 @@ def build_network(
     record: tuple[str, ...] = DEFAULT_RECORD,
     stimulus_values: np.ndarray | None = None,
     name_prefix: str = "",
+    batch: int = 1,
+    sampling: str = "steps",
+    propagation: str = "synapses",
+    device=None,
 ) -> BrianNetwork:
     """Create the Brian2 network of ``spec`` under the currently active Brian2 device.
 
@@ -62,30 +84,68 @@ def build_network(
     spec : SNNSpec
         Output of :func:`lprnn_brian.convert.to_snn_spec`.
     record : tuple of str
-        State variables recorded every step in every layer (at ``start``/order 3).
+        State variables recorded in every layer (at ``start``/order 3, before the step's update).
     stimulus_values : ndarray, optional
-        Layer-0 drive X of shape (n_steps, n0); zeros if not given (standalone runs set it per sample).
+        Layer-0 drive X of shape (n_steps, batch·n0); zeros if not given (standalone runs set it per run).
+    batch : int
+        Independent copies of the network simulated together: every group holds ``batch`` copies of its
+        layer (copy b: neurons b·n … b·n + n − 1), synapses connect only within a copy, and copy b reads
+        columns b·n0 … of the drive. Each copy computes exactly what a single network does.
+    sampling : {'steps', 'frames'}
+        ``'steps'``: a StateMonitor records ``record`` every step. ``'frames'``: the states are recorded only at
+        the ANN frame ends (:func:`lprnn_brian.simulation.frame_end_steps`, through a custom event and an
+        EventMonitor) and summed over each read-out window (n ≥ ⌊n_steps/2⌋ and all steps) in per-neuron
+        accumulators ``sum_<window>_<state>``: every decode at a fraction of the recording cost.
+    propagation : {'synapses', 'rows'}
+        Brian2 ``Synapses`` (every target), or whole weight rows per spike (:mod:`lprnn_brian.propagation`,
+        ``cpp_standalone`` only; identical results).
+    device : brian2 Device, optional
+        The active device (needed for ``propagation='rows'``).
     """
+    from .ann.forward import readout_start
+    from .simulation import frame_end_steps
+
+    if sampling not in SAMPLINGS:
+        raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+    if propagation not in PROPAGATIONS:
+        raise ValueError(f"propagation must be one of {PROPAGATIONS}, got {propagation!r}")
+    B = int(batch)
+    if B < 1:
+        raise ValueError(f"batch must be >= 1, got {batch}")
     eqs = render(spec.mode)
     dt = spec.dt * second
     n0 = spec.layers[0].n
     if stimulus_values is None:
-        stimulus_values = np.zeros((spec.n_steps, n0))
+        stimulus_values = np.zeros((spec.n_steps, B * n0))
     # one explicitly named clock: generated code (and so the standalone build) does not depend on how
     # many clocks this process created before
     clock = Clock(dt=dt, name=f"{name_prefix}snn_clock")
     stimulus = TimedArray(np.ascontiguousarray(stimulus_values, dtype=np.float64), dt=dt, name=STIMULUS)
+    model = eqs.model
+    events: dict = {}
+    windows: dict = {}
+    sample_flag = None
+    rec_when, rec_order = SLOT["record"]
+    if sampling == "frames" and record:
+        flags = np.zeros(spec.n_steps)
+        flags[frame_end_steps(spec)] = 1.0
+        sample_flag = TimedArray(flags, dt=dt, name=SAMPLE_FLAG)
+        events = {"frame_end": f"{SAMPLE_FLAG}(t) > 0.5"}
+        windows = {w: readout_start(spec.n_steps, w) for w in ("second_half", "all")}
+        model = model + "\n" + "\n".join(f"sum_{w}_{v} : 1" for w in windows for v in record)
     objects: list = []
-    groups, spike_mons, state_mons, synapses = [], [], [], []
+    groups, spike_mons, state_mons, sample_mons, synapses, kernels = [], [], [], [], [], []
     for k, L in enumerate(spec.layers):
         g = NeuronGroup(
-            L.n, eqs.model, threshold=eqs.threshold, reset=eqs.reset, clock=clock, order=0,
-            name=f"{name_prefix}{L.name}",
+            B * L.n, model, threshold=eqs.threshold, reset=eqs.reset, clock=clock, order=0,
+            name=f"{name_prefix}{L.name}", events=dict(events) or None,
         )
         g.thresholder["spike"].when, g.thresholder["spike"].order = SLOT["threshold"]
         g.resetter["spike"].when, g.resetter["spike"].order = SLOT["reset"]
-        g.tau_I, g.tau_U, g.tau_V, g.tau_S = L.tau_I, L.tau_U, L.tau_V, L.tau_S
-        g.b_tilde = L.b_tilde
+        per_neuron = lambda v: np.tile(np.broadcast_to(np.asarray(v, dtype=np.float64), (L.n,)), B)  # noqa: E731
+        g.tau_I, g.tau_V = per_neuron(L.tau_I), per_neuron(L.tau_V)
+        g.tau_U, g.tau_S = L.tau_U, L.tau_S
+        g.b_tilde = per_neuron(L.b_tilde)
         g.kick = L.kick
         g.vth_mant = 0
         objects.append(g)
@@ -95,30 +155,71 @@ def build_network(
         if k == 0:
             objects.append(g.run_regularly(eqs.input, name=f"{g.name}_input", **_slot("input")))
         objects.append(g.run_regularly(eqs.update, name=f"{g.name}_update", **_slot("update")))
+        projections = []
         if k > 0:
-            syn = _all_to_all(groups[-1], g, L.W_snn, eqs, f"{g.name}_ff", clock)
-            synapses.append(syn)
-            objects.append(syn)
+            projections.append(("ff", groups[-1], L.W_snn))
         if L.U_snn is not None:
-            syn = _all_to_all(g, g, L.U_snn, eqs, f"{g.name}_rec", clock)
-            synapses.append(syn)
-            objects.append(syn)
+            projections.append(("rec", g, L.U_snn))
+        for order, (kind, pre, W) in enumerate(projections):
+            name = f"{g.name}_{kind}"
+            if propagation == "synapses":
+                syn = _all_to_all(pre, g, W, eqs, name, clock, B)
+                synapses.append(syn)
+                objects.append(syn)
+            else:
+                objects += _row_kernel(pre, g, W, name, clock, B, device, order, kernels)
         sm = SpikeMonitor(g, name=f"{g.name}_spikes", when="thresholds", order=1)
-        st = StateMonitor(g, list(record), record=True, name=f"{g.name}_states", **_slot("record")) if record else None
+        st = None
+        if record and sampling == "steps":
+            st = StateMonitor(g, list(record), record=True, name=f"{g.name}_states", when=rec_when,
+                              order=rec_order)
+        elif record:
+            g.thresholder["frame_end"].when, g.thresholder["frame_end"].order = rec_when, rec_order
+            em = EventMonitor(g, "frame_end", variables=list(record), record=True, name=f"{g.name}_frames",
+                              when=rec_when, order=rec_order + 1)
+            sums = "\n".join(f"sum_{w}_{v} += {v} * int(t_in_timesteps >= {start})"
+                             for w, start in windows.items() for v in record)
+            objects.append(g.run_regularly(sums, name=f"{g.name}_window_sums", when=rec_when, order=rec_order))
+            objects.append(em)
+            sample_mons.append(em)
         objects += [sm] + ([st] if st is not None else [])
         groups.append(g)
         spike_mons.append(sm)
         state_mons.append(st)
     net = Network(*objects)
-    return BrianNetwork(net, groups, stimulus, spike_mons, state_mons, tuple(record), synapses, n_steps=spec.n_steps)
+    return BrianNetwork(net, groups, stimulus, spike_mons, state_mons, tuple(record), synapses, n_steps=spec.n_steps,
+                        batch=B, sampling=sampling, propagation=propagation, sample_monitors=sample_mons,
+                        windows=windows, kernels=kernels, sample_flag=sample_flag)
 
 
-def _all_to_all(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, eqs, name: str, clock: Clock) -> Synapses:
-    """Dense synapses with weight W[post, pre]; zero weights are not created (they never act)."""
+def _row_kernel(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, name: str, clock: Clock, batch: int, device,
+                order: int, kernels: list) -> list:
+    """A one-neuron driver whose ``run_regularly`` calls the row-propagation function of one projection in
+    the synapses slot (feed-forward at order 0, recurrent at 1: the order of Brian2's synapses by name)."""
+    from .propagation import row_propagation
+
+    if device is None:
+        raise ValueError("propagation='rows' needs the active cpp_standalone device")
+    func, info = row_propagation(f"{name}_rows", pre, post, W, batch, device)
+    info["name"] = name
+    kernels.append(info)
+    driver = NeuronGroup(1, "done : integer", clock=clock, name=f"{name}_driver", namespace={f"{name}_rows": func})
+    when, first = SLOT["synapses"]
+    op = driver.run_regularly(f"done = {name}_rows(0)", name=f"{name}_propagate", when=when, order=first + order)
+    return [driver, op]
+
+
+def _all_to_all(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, eqs, name: str, clock: Clock,
+                batch: int = 1) -> Synapses:
+    """Dense synapses with weight W[post, pre] within each of ``batch`` network copies; zero weights are not
+    created (they never act)."""
     post_idx, pre_idx = np.nonzero(W)
+    n_post, n_pre = W.shape
+    offsets = np.arange(batch)
     syn = Synapses(pre, post, model=eqs.synapse_model, on_pre=eqs.on_pre, name=name, order=0, clock=clock)
-    syn.connect(i=pre_idx.astype(np.int32), j=post_idx.astype(np.int32))
-    syn.w = W[post_idx, pre_idx]
+    syn.connect(i=(pre_idx[None, :] + n_pre * offsets[:, None]).ravel().astype(np.int32),
+                j=(post_idx[None, :] + n_post * offsets[:, None]).ravel().astype(np.int32))
+    syn.w = np.tile(W[post_idx, pre_idx], batch)
     when, order = SLOT["synapses"]
     syn.pre.when, syn.pre.order = when, order
     return syn

@@ -164,6 +164,9 @@ def simulate(
     build_root: str | Path | None = None,
     keep_raw: bool = False,
     record: tuple[str, ...] | None = None,
+    batch: int = 1,
+    sampling: str = "steps",
+    propagation: str = "synapses",
 ) -> SimulationResult:
     """Run ``spec`` on inputs ``x`` (samples, frames, features) and decode.
 
@@ -181,6 +184,10 @@ def simulate(
         States recorded every step (default: ``i_fb``, ``i_ip``, ``i_in``, every decode). Fewer states make
         long runs faster; only the decodes of recorded states (and ``count``) are returned. Ignored when
         ``runner`` is given (its own recording applies).
+    batch, sampling, propagation :
+        Network copies per run, state sampling (``'steps'`` or ``'frames'``) and spike propagation
+        (``'synapses'`` or ``'rows'``, cpp_standalone), see :class:`lprnn_brian.targets.Runner`; every choice
+        gives the same spikes and decodes. Ignored when ``runner`` is given.
     """
     x = check_inputs(x, spec.layers[0].W_ann.shape[1])
     if x.shape[1] != spec.n_frames:
@@ -189,21 +196,27 @@ def simulate(
     t0 = time.perf_counter()
     own = runner is None
     if own:
-        runner = Runner(spec, target, build_root=build_root, record=record)
+        runner = Runner(spec, target, build_root=build_root, record=record, batch=batch, sampling=sampling,
+                        propagation=propagation)
     t_build = time.perf_counter() - t0
     raws: list[RawRun] = []
     try:
-        it = range(x.shape[0])
+        bar = None
         if progress:
             from tqdm import tqdm
 
-            it = tqdm(it, desc=f"simulating ({runner.target})", unit="sample", file=None)
+            bar = tqdm(total=x.shape[0], desc=f"simulating ({runner.target})", unit="sample", file=None)
         per_sample = []
-        for s in it:
-            raw = runner.run(layer0_drive(x[s], spec))
-            if keep_raw:
-                raws.append(raw)
-            per_sample.append(_summarise(spec, raw, s))
+        for first in range(0, x.shape[0], runner.batch):
+            chunk = range(first, min(first + runner.batch, x.shape[0]))
+            for s, raw in zip(chunk, runner.run_batch([layer0_drive(x[s], spec) for s in chunk])):
+                if keep_raw:
+                    raws.append(raw)
+                per_sample.append(_summarise(spec, raw, s))
+            if bar is not None:
+                bar.update(len(chunk))
+        if bar is not None:
+            bar.close()
     finally:
         if own:
             runner.close()
@@ -225,11 +238,13 @@ def _summarise(spec: SNNSpec, raw: RawRun, sample: int) -> dict:
     frames_of_step = step_frames(spec)
     steps_per_frame = np.bincount(frames_of_step, minlength=spec.n_frames)
     out = {"spikes": [], "frames": {d: [] for d in DECODES}, "means": {d: {w: [] for w in WINDOWS} for d in DECODES}}
+    sampled = raw.frame_states is not None
     for k, L in enumerate(spec.layers):
         i, n = raw.spike_i[k], raw.spike_step[k]
         out["spikes"].append(np.stack([np.full_like(i, sample), i, n], axis=1).astype(np.int32))
+        recorded = raw.frame_states[k] if sampled else raw.states[k]
         for d in DECODES:
-            if d != "count" and _DECODE_STATE[d] not in raw.states[k]:
+            if d != "count" and _DECODE_STATE[d] not in recorded:
                 continue  # not recorded
             scale = decode_scale(d, L, spec.Iin)
             if d == "count":
@@ -238,10 +253,18 @@ def _summarise(spec: SNNSpec, raw: RawRun, sample: int) -> dict:
                 frames = np.zeros((spec.n_frames, L.n))
                 np.add.at(frames, frames_of_step, per_step)
                 out["frames"][d].append((scale * frames / steps_per_frame[:, None]).astype(np.float32))
-                trace = per_step
+                for w in WINDOWS:
+                    out["means"][d][w].append(scale * per_step[readout_start(spec.n_steps, w):].mean(axis=0))
+                continue
+            state = _DECODE_STATE[d]
+            if sampled:
+                out["frames"][d].append((scale * recorded[state]).astype(np.float32))
+                for w in WINDOWS:
+                    count = spec.n_steps - readout_start(spec.n_steps, w)
+                    out["means"][d][w].append(scale * (raw.window_sums[k][state][w] / count))
             else:
-                trace = raw.states[k][_DECODE_STATE[d]]
+                trace = recorded[state]
                 out["frames"][d].append((scale * trace[ends]).astype(np.float32))
-            for w in WINDOWS:
-                out["means"][d][w].append(scale * trace[readout_start(spec.n_steps, w):].mean(axis=0))
+                for w in WINDOWS:
+                    out["means"][d][w].append(scale * trace[readout_start(spec.n_steps, w):].mean(axis=0))
     return out

@@ -38,20 +38,52 @@ def default_build_root() -> Path:
 
 @dataclass
 class RawRun:
-    """One sample's raw output: per layer, spikes (neuron index, step) and recorded states (n_steps, n)."""
+    """One sample's raw output, per layer: spikes (neuron index, step) and the recorded states, either every
+    step (``states``: (n_steps, n) each) or at the frame ends (``frame_states``: (frames, n) each) with their
+    sums over each read-out window (``window_sums[state][window]``: (n,))."""
 
     spike_i: list[np.ndarray]
     spike_step: list[np.ndarray]
     states: list[dict[str, np.ndarray]]
+    frame_states: list[dict[str, np.ndarray]] | None = None
+    window_sums: list[dict[str, dict[str, np.ndarray]]] | None = None
 
 
-def _read(bn, dt: float) -> RawRun:
-    spike_i, spike_step, states = [], [], []
-    for sm, st in zip(bn.spike_monitors, bn.state_monitors):
-        spike_i.append(np.array(sm.i[:], dtype=np.int32))  # copy: runtime monitors reuse their buffers
-        spike_step.append(np.rint(np.asarray(sm.t_[:]) / dt).astype(np.int32))
-        states.append({v: np.asarray(getattr(st, v)[:]).T.copy() for v in bn.record} if st is not None else {})
-    return RawRun(spike_i, spike_step, states)
+def _read(bn, dt: float, n_used: int | None = None) -> list[RawRun]:
+    """One :class:`RawRun` per network copy (the first ``n_used`` copies)."""
+    B = bn.batch
+    n_used = B if n_used is None else n_used
+    runs = [RawRun([], [], [], [] if bn.sampling == "frames" else None, [] if bn.sampling == "frames" else None)
+            for _ in range(n_used)]
+    for k, (g, sm, st) in enumerate(zip(bn.groups, bn.spike_monitors, bn.state_monitors)):
+        n = g.N // B
+        i = np.array(sm.i[:], dtype=np.int64)  # copy: runtime monitors reuse their buffers
+        step = np.rint(np.asarray(sm.t_[:]) / dt).astype(np.int32)
+        copy = i // n
+        states = {v: np.asarray(getattr(st, v)[:]).T for v in bn.record} if st is not None else {}
+        frames = sums = None
+        if bn.sampling == "frames" and bn.record:
+            em = bn.sample_monitors[k]
+            ev_i = np.asarray(em.i[:], dtype=np.int64)
+            ev_step = np.rint(np.asarray(em.t_[:]) / dt).astype(np.int64)
+            ends = np.unique(ev_step)
+            row = np.searchsorted(ends, ev_step)
+            frames = {}
+            for v in bn.record:
+                a = np.empty((len(ends), g.N))
+                a[row, ev_i] = np.asarray(getattr(em, v)[:])
+                frames[v] = a
+            sums = {v: {w: np.asarray(getattr(g, f"sum_{w}_{v}")[:]) for w in bn.windows} for v in bn.record}
+        for b in range(n_used):
+            mine = copy == b
+            runs[b].spike_i.append((i[mine] - b * n).astype(np.int32))
+            runs[b].spike_step.append(step[mine])
+            runs[b].states.append({v: a[:, b * n:(b + 1) * n].copy() for v, a in states.items()})
+            if frames is not None:
+                runs[b].frame_states.append({v: a[:, b * n:(b + 1) * n].copy() for v, a in frames.items()})
+                runs[b].window_sums.append({v: {w: a[b * n:(b + 1) * n].copy() for w, a in d.items()}
+                                            for v, d in sums.items()})
+    return runs
 
 
 class Runner:
@@ -61,15 +93,28 @@ class Runner:
     Brian2 device is reset afterwards.
     """
 
-    def __init__(self, spec: SNNSpec, target: str = "cpp_standalone", *, record=None, build_root=None):
+    def __init__(self, spec: SNNSpec, target: str = "cpp_standalone", *, record=None, build_root=None,
+                 batch: int = 1, sampling: str = "steps", propagation: str = "synapses"):
         from brian2 import prefs
 
-        from .network import DEFAULT_RECORD
+        from .network import DEFAULT_RECORD, PROPAGATIONS, SAMPLINGS
 
         if target not in TARGETS:
             raise UserInputError(f"unknown target {target!r}; choose one of {TARGETS}")
+        if sampling not in SAMPLINGS:
+            raise UserInputError(f"unknown sampling {sampling!r}; choose one of {SAMPLINGS}")
+        if propagation not in PROPAGATIONS:
+            raise UserInputError(f"unknown propagation {propagation!r}; choose one of {PROPAGATIONS}")
+        if propagation == "rows" and target != "cpp_standalone":
+            raise UserInputError("propagation='rows' is a cpp_standalone kernel; use propagation='synapses' on "
+                                 f"{target}")
+        if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+            raise UserInputError(f"batch must be a positive integer, got {batch!r}")
         self.spec = spec
         self.target = target
+        self.batch = int(batch)
+        self.sampling = sampling
+        self.propagation = propagation
         self.record = tuple(DEFAULT_RECORD if record is None else record)
         prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
         self._lock = None
@@ -87,18 +132,23 @@ class Runner:
 
         set_device("runtime")
         prefs.codegen.target = target
-        self.bn = build_network(self.spec, record=self.record)
+        self.bn = build_network(self.spec, record=self.record, **self._layout())
         self.bn.network.store("initial")
 
-    def _run_runtime(self, drive: np.ndarray) -> RawRun:
+    def _layout(self) -> dict:
+        return {"batch": self.batch, "sampling": self.sampling, "propagation": self.propagation}
+
+    def _run_runtime(self, drive: np.ndarray, n_used: int) -> list[RawRun]:
         from brian2 import TimedArray, second
 
         from .equations.render import STIMULUS
 
         self.bn.network.restore("initial")
         ta = TimedArray(np.ascontiguousarray(drive, dtype=np.float64), dt=self.spec.dt * second)
-        self.bn.network.run(self.bn.duration, namespace={STIMULUS: ta})
-        return _read(self.bn, self.spec.dt)
+        namespace = dict(self.bn.namespace)
+        namespace[STIMULUS] = ta
+        self.bn.network.run(self.bn.duration, namespace=namespace)
+        return _read(self.bn, self.spec.dt, n_used)
 
     # --- cpp_standalone ----------------------------------------------------------------------------
     def _init_standalone(self, root: Path) -> None:
@@ -111,7 +161,9 @@ class Runner:
         if _standalone_active:
             raise RuntimeError("only one cpp_standalone Runner can be open per process; close the other first")
         root.mkdir(parents=True, exist_ok=True)
-        tag = f"{self.spec.digest()}-{'-'.join(self.record) or 'norecord'}"
+        layout = "" if (self.batch, self.sampling, self.propagation) == (1, "steps", "synapses") else \
+            f"-b{self.batch}-{self.sampling}-{self.propagation}"
+        tag = f"{self.spec.digest()}-{'-'.join(self.record) or 'norecord'}{layout}"
         build_dir = root / tag
         lock = FileLock(str(build_dir) + ".lock")
         try:
@@ -124,7 +176,7 @@ class Runner:
 
         def build() -> None:
             set_device("cpp_standalone", build_on_run=False, directory=str(build_dir))
-            self.bn = build_network(self.spec, record=self.record)
+            self.bn = build_network(self.spec, record=self.record, device=device, **self._layout())
             self.bn.network.run(self.bn.duration, namespace=self.bn.namespace)
             device.build(directory=str(build_dir), compile=True, run=False, with_output=False)
 
@@ -143,7 +195,7 @@ class Runner:
             self.close()
             raise
 
-    def _run_standalone(self, drive: np.ndarray) -> RawRun:
+    def _run_standalone(self, drive: np.ndarray, n_used: int) -> list[RawRun]:
         from brian2 import device
 
         device.run(directory=str(self.build_dir), with_output=False,
@@ -152,15 +204,30 @@ class Runner:
             path = self.build_dir / "static_arrays" / name
             if path.exists():
                 path.unlink()
-        return _read(self.bn, self.spec.dt)
+        return _read(self.bn, self.spec.dt, n_used)
 
     # --- public --------------------------------------------------------------------------------------
     def run(self, drive: np.ndarray) -> RawRun:
         """Simulate one sample. ``drive``: layer-0 input X per SNN step, shape (n_steps, n0)."""
+        return self.run_batch([drive])[0]
+
+    def run_batch(self, drives) -> list[RawRun]:
+        """Simulate up to ``batch`` samples in one run (the unused copies get zero input and are not read).
+
+        ``drives``: a sequence of layer-0 inputs, each (n_steps, n0)."""
         expected = (self.spec.n_steps, self.spec.layers[0].n)
-        if drive.shape != expected:
-            raise UserInputError(f"drive has shape {drive.shape}, expected {expected}")
-        return self._run_standalone(drive) if self.target == "cpp_standalone" else self._run_runtime(drive)
+        drives = list(drives)
+        if not 1 <= len(drives) <= self.batch:
+            raise UserInputError(f"run_batch takes 1 to {self.batch} drives (the runner's batch), got {len(drives)}")
+        for d in drives:
+            if np.shape(d) != expected:
+                raise UserInputError(f"drive has shape {np.shape(d)}, expected {expected}")
+        stacked = np.zeros((expected[0], self.batch * expected[1]))
+        for b, d in enumerate(drives):
+            stacked[:, b * expected[1]:(b + 1) * expected[1]] = d
+        if self.target == "cpp_standalone":
+            return self._run_standalone(stacked, len(drives))
+        return self._run_runtime(stacked, len(drives))
 
     def close(self) -> None:
         global _standalone_active

@@ -83,6 +83,17 @@ def on_pre_code() -> str:
     return _assignments(target)
 
 
+def spike_increment() -> tuple[str, float]:
+    """The target variable of a presynaptic spike and the factor c of its increment ``target += c·w``,
+    read off :data:`.sigma_delta.ON_SPIKE_TARGET` (for kernels that add whole weight rows at once)."""
+    ((var, expr),) = sd.ON_SPIKE_TARGET.items()
+    inc = sp.expand(expr - var)
+    c = sp.diff(inc, sd.w)
+    if sp.simplify(inc - c * sd.w) != 0 or c.free_symbols:
+        raise ValueError(f"the spike effect {var} -> {expr} is not target += c·w with a constant c")
+    return str(var), float(c)
+
+
 def neuron_model() -> str:
     """Brian2 model string: states, per-neuron and per-layer constants (no ODE: the update is an explicit map).
 

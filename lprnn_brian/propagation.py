@@ -1,0 +1,123 @@
+"""Synaptic propagation by weight rows: a C++ kernel for ``cpp_standalone`` that replaces Brian2 ``Synapses``.
+
+Brian2's own synapses apply the spike effect of :data:`lprnn_brian.equations.sigma_delta.ON_SPIKE_TARGET`
+(``i_in += 64·w``) one synapse at a time through a spike queue: a few ns per synaptic event, the bulk of a
+ΣΔ-lpRNN's simulation time (design notes, "Performance"). Here every projection (one weight matrix
+W_snn, post × pre) is one C++ function, called once per step in the ``synapses`` slot by a one-neuron driver
+group's ``run_regularly``. It reads the presynaptic group's spike space (the indices of this step's spikes,
+in increasing order) and, for every spike, adds the presynaptic neuron's whole row of 64·W_snnᵀ to the
+targets' ``i_in``:
+
+- **dense rows** (the matrix is more than :data:`DENSE_ABOVE` non-zero): a contiguous loop over all targets
+  that the compiler vectorises; a zero weight adds +0.0, which leaves any value unchanged;
+- **sparse rows** (CSR, pruned matrices): only the non-zero weights.
+
+Each target receives its increments in the same order as from Brian2's synapses (spikes in increasing
+presynaptic index; feed-forward before recurrent, as the synapses' names sort), and every increment is
+the same double ``64·w``: the result equals Brian2's bit for bit, in float and Loihi-integer mode alike
+(``tests/test_batch.py`` checks spikes and states against the ``Synapses`` path).
+
+With a batch of B network copies in one group (:func:`lprnn_brian.network.build_network` ``batch``),
+presynaptic neuron p belongs to copy ⌊p/n_pre⌋ and adds only into that copy's targets: the copies are
+independent, and each copy computes exactly what a single network does.
+
+The increment factor (64) and its target variable come from the sympy declaration
+(:func:`lprnn_brian.equations.render.spike_increment`), not from this module.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .equations.render import spike_increment
+
+#: Matrices with more than this fraction of non-zero weights use dense rows, the others sparse rows.
+DENSE_ABOVE = 0.25
+
+
+def _unavailable(*args):  # pragma: no cover - only a placeholder for Brian2's Function signature
+    raise NotImplementedError("row propagation is implemented for cpp_standalone only")
+
+
+def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device, *, layout: str | None = None):
+    """A Brian2 ``Function`` (no arguments but a dummy; returns 0) that propagates one step's spikes of
+    ``pre`` into ``post`` through ``W_snn`` (post × pre, per network copy) by weight rows.
+
+    Parameters
+    ----------
+    name : str
+        C identifier of the function (unique per network).
+    pre, post : NeuronGroup
+        Presynaptic and target groups, each ``batch`` copies of n_pre / n_post neurons.
+    W_snn : ndarray
+        (n_post, n_pre) weights of one copy.
+    batch : int
+        Network copies per group.
+    device : brian2 Device
+        The active standalone device (gives the C++ names of the groups' arrays).
+    layout : {'dense', 'sparse'}, optional
+        Row storage; default by density (:data:`DENSE_ABOVE`).
+
+    Returns
+    -------
+    (Function, dict)
+        The function and a description (``layout``, ``nnz``, ``n_pre``, ``n_post``).
+    """
+    from brian2 import Function
+
+    target_var, factor = spike_increment()
+    n_post, n_pre = W_snn.shape
+    if pre.N != batch * n_pre or post.N != batch * n_post:
+        raise ValueError(f"{name}: groups of {pre.N} and {post.N} neurons do not hold {batch} copies of a "
+                         f"{n_post} × {n_pre} projection")
+    rows = np.ascontiguousarray((factor * np.asarray(W_snn, dtype=np.float64)).T)  # (n_pre, n_post)
+    nnz = int(np.count_nonzero(rows))
+    if layout is None:
+        layout = "dense" if nnz > DENSE_ABOVE * rows.size else "sparse"
+    spikes = device.get_array_name(pre.variables["_spikespace"])
+    target = device.get_array_name(post.variables[target_var])
+    head = f"""
+    static inline int32_t {name}(const int32_t _unused)
+    {{
+        const int32_t* _spikes = brian::{spikes};
+        const int32_t _n_spikes = _spikes[{pre.N}];
+        double* const _target = brian::{target};
+        for (int32_t _s = 0; _s < _n_spikes; _s++)
+        {{
+            const int32_t _p = _spikes[_s];
+            const int32_t _copy = _p / {n_pre};
+            const int32_t _q = _p - _copy * {n_pre};
+            double* const _t = _target + (size_t)_copy * {n_post};
+    """
+    if layout == "dense":
+        key = f"{name}_rows"
+        namespace = {key: rows.ravel()}
+        body = f"""
+            const double* const _row = _namespace{key} + (size_t)_q * {n_post};
+            for (int32_t _j = 0; _j < {n_post}; _j++)
+                _t[_j] += _row[_j];
+    """
+    elif layout == "sparse":
+        pre_idx, post_idx = np.nonzero(rows)  # row-major: per presynaptic neuron, increasing target
+        ptr = np.zeros(n_pre + 1, dtype=np.int32)
+        np.add.at(ptr, pre_idx + 1, 1)
+        ptr = np.cumsum(ptr, dtype=np.int32)
+        namespace = {f"{name}_ptr": ptr, f"{name}_col": post_idx.astype(np.int32),
+                     f"{name}_val": rows[pre_idx, post_idx].astype(np.float64)}
+        if nnz == 0:  # Brian2 cannot store empty arrays: one unused entry
+            namespace[f"{name}_col"] = np.zeros(1, dtype=np.int32)
+            namespace[f"{name}_val"] = np.zeros(1, dtype=np.float64)
+        body = f"""
+            for (int32_t _k = _namespace{name}_ptr[_q]; _k < _namespace{name}_ptr[_q + 1]; _k++)
+                _t[_namespace{name}_col[_k]] += _namespace{name}_val[_k];
+    """
+    else:
+        raise ValueError(f"layout must be 'dense' or 'sparse', got {layout!r}")
+    code = head + body + """
+        }
+        return 0;
+    }
+    """
+    f = Function(_unavailable, arg_units=[1], return_unit=1, arg_types=["integer"], return_type="integer",
+                 stateless=False)
+    f.implementations.add_implementation("cpp", code, namespace=namespace, name=name)
+    return f, {"layout": layout, "nnz": nnz, "n_pre": n_pre, "n_post": n_post}

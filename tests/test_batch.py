@@ -1,0 +1,139 @@
+"""Many samples per run and the row-propagation kernel (lprnn_brian.targets.Runner ``batch``, ``sampling``,
+``propagation``; lprnn_brian.propagation).
+
+Oracle: the plain network (one copy, Brian2 ``Synapses``, every state recorded every step). A batch of B
+copies in one run, sampled at frame ends, with spikes propagated by weight rows, must give every copy the
+spike train of its sample run alone, bit for bit, and the same states: the frame-end samples equal the
+every-step trace at those steps, and the window sums equal the sums of that trace (exactly: in Loihi mode
+the states are integers; in float mode both sum the same doubles in step order).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lprnn_brian.ann import Layer, LpRNNModel
+from lprnn_brian.ann.forward import readout_start
+from lprnn_brian.convert import layer0_drive, to_snn_spec
+from lprnn_brian.errors import UserInputError
+from lprnn_brian.propagation import DENSE_ABOVE
+from lprnn_brian.simulation import frame_end_steps, simulate
+from lprnn_brian.targets import Runner
+
+RECORD = ("i_fb", "i_ip", "i_in")
+
+
+def _pruned_model() -> LpRNNModel:
+    """lpff 6→10 → lprnn 12 → dense 3 with 85 % of W and U zero (sparse rows), per-unit retention."""
+    rng = np.random.default_rng(11)
+
+    def codes(shape, keep=0.15):
+        c = rng.integers(-4, 4, size=shape) * (rng.random(shape) < keep)
+        return (c / 8).astype(np.float32)
+
+    a = rng.uniform(0.6, 0.9, 12).astype(np.float32)
+    return LpRNNModel([Layer("lpff_1", "lpff", codes((10, 6), 1.0), codes(10, 1.0) / 4, retention=0.8),
+                       Layer("lprnn_1", "lprnn", codes((12, 10), 0.3) * 2, codes(12, 1.0) / 4,
+                             U=codes((12, 12)), retention=a),
+                       Layer("output", "dense", codes((3, 12), 0.5), codes(3, 1.0) / 4)],
+                      n_frames=20, frame_dt=1 / 20)
+
+
+def _drives(model, spec, n):
+    rng = np.random.default_rng(7)
+    x = rng.normal(0.0, 2.0, size=(n, model.n_frames, model.n_inputs))
+    return [layer0_drive(xi, spec) for xi in x]
+
+
+def _check_same(spec, ref, fast):
+    ends = frame_end_steps(spec)
+    for k in range(len(spec.layers)):
+        np.testing.assert_array_equal(fast.spike_i[k], ref.spike_i[k])
+        np.testing.assert_array_equal(fast.spike_step[k], ref.spike_step[k])
+        for v in RECORD:
+            trace = ref.states[k][v]
+            np.testing.assert_array_equal(fast.frame_states[k][v], trace[ends])
+            for w in ("second_half", "all"):
+                np.testing.assert_array_equal(fast.window_sums[k][v][w],
+                                              trace[readout_start(spec.n_steps, w):].sum(axis=0))
+
+
+@pytest.fixture(scope="module", params=["small", "pruned"])
+def network(request, small_model):
+    model = small_model if request.param == "small" else _pruned_model()
+    return request.param, model
+
+
+@pytest.mark.parametrize("variant", ["float", "loihi"])
+def test_batched_rows_equal_single_synapse_runs(variant, network, build_root):
+    name, model = network
+    spec = to_snn_spec(model, mode=variant)
+    drives = _drives(model, spec, 4)
+    with Runner(spec, "cpp_standalone", build_root=build_root, record=RECORD) as r:
+        refs = [r.run(d) for d in drives]
+    assert all(sum(len(s) for s in ref.spike_i[1:]) > 0 for ref in refs), "every sample must make spikes"
+    with Runner(spec, "cpp_standalone", build_root=build_root, record=RECORD, batch=3, sampling="frames",
+                propagation="rows") as r:
+        layouts = {k["name"]: k["layout"] for k in r.bn.kernels}
+        fast = r.run_batch(drives[:3]) + r.run_batch(drives[3:])  # a full and a partial batch
+    if name == "small":
+        assert set(layouts.values()) == {"dense"}, layouts
+    else:  # the pruned W and U use sparse rows, the half-dense read-out dense rows
+        assert layouts == {"lprnn_1_ff": "sparse", "lprnn_1_rec": "sparse", "output_ff": "dense"}, layouts
+    assert len(fast) == 4
+    for ref, f in zip(refs, fast):
+        _check_same(spec, ref, f)
+
+
+def test_batched_synapses_on_numpy_runtime(small_model, numpy_runtime):
+    """The batch layout itself (block-diagonal Synapses, tiled parameters, per-copy inputs) on Brian2's
+    reference runtime: each copy equals its sample alone."""
+    spec = to_snn_spec(small_model, mode="loihi")
+    drives = _drives(small_model, spec, 2)
+    with Runner(spec, "numpy", record=RECORD) as r:
+        refs = [r.run(d) for d in drives]
+    with Runner(spec, "numpy", record=RECORD, batch=2, sampling="frames") as r:
+        fast = r.run_batch(drives)
+    for ref, f in zip(refs, fast):
+        _check_same(spec, ref, f)
+
+
+def test_simulate_gives_the_same_result_with_every_layout(small_model, build_root):
+    spec = to_snn_spec(small_model, mode="float")
+    x = np.random.default_rng(3).normal(0.0, 2.0, size=(3, small_model.n_frames, small_model.n_inputs))
+    ref = simulate(spec, x, build_root=build_root)
+    fast = simulate(spec, x, build_root=build_root, batch=2, sampling="frames", propagation="rows")
+    for a, b in zip(ref.spikes, fast.spikes):
+        np.testing.assert_array_equal(a, b)
+    for d in ref.frame_decodes:
+        for a, b in zip(ref.frame_decodes[d], fast.frame_decodes[d]):
+            np.testing.assert_array_equal(a, b)
+        for w in ref.decodes[d]:
+            for a, b in zip(ref.decodes[d][w], fast.decodes[d][w]):
+                np.testing.assert_allclose(b, a, rtol=1e-12, atol=0)
+
+
+def test_density_threshold_is_a_fraction():
+    assert 0 < DENSE_ABOVE < 1
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"target": "numpy", "propagation": "rows"}, "cpp_standalone kernel"),
+    ({"batch": 0}, "positive integer"),
+    ({"sampling": "sometimes"}, "unknown sampling"),
+    ({"propagation": "telepathy"}, "unknown propagation"),
+])
+def test_bad_layouts_are_refused(small_model, kwargs, message):
+    spec = to_snn_spec(small_model, mode="float")
+    kw = {"target": "cpp_standalone", **kwargs}
+    target = kw.pop("target")
+    with pytest.raises(UserInputError, match=message):
+        Runner(spec, target, **kw)
+
+
+def test_too_many_drives_for_the_batch_are_refused(small_model, numpy_runtime):
+    spec = to_snn_spec(small_model, mode="float")
+    drives = _drives(small_model, spec, 3)
+    with Runner(spec, "numpy", batch=2) as r:
+        with pytest.raises(UserInputError, match="1 to 2 drives"):
+            r.run_batch(drives)
