@@ -15,6 +15,7 @@ from brian2 import (Clock, EventMonitor, Network, NeuronGroup, SpikeMonitor, Sta
 from .convert import SNNSpec
 from .equations.render import STIMULUS, render
 from .equations.sigma_delta import SLOT
+from .errors import UserInputError
 
 #: State variables recorded by default (every layer, every step).
 DEFAULT_RECORD = ("i_fb", "i_ip", "i_in")
@@ -44,6 +45,7 @@ class BrianNetwork:
     sample_monitors: list = field(default_factory=list)
     windows: dict = field(default_factory=dict)  # window name -> first summed step
     kernels: list = field(default_factory=list)  # row-propagation descriptions
+    sample_flag: TimedArray | None = None
 
     @property
     def duration(self):
@@ -58,7 +60,23 @@ class BrianNetwork:
             ns[SAMPLE_FLAG] = self.sample_flag
         return ns
 
-    sample_flag: TimedArray | None = None
+
+def check_layout(batch: int, sampling: str, propagation: str, target: str | None = None) -> None:
+    """Refuse a batch that is not a positive integer, an unknown sampling or propagation, and row propagation
+    on a target other than ``cpp_standalone`` (when ``target`` is given)."""
+    if isinstance(batch, bool) or not isinstance(batch, (int, np.integer)) or batch < 1:
+        raise UserInputError(f"batch must be a positive integer, got {batch!r}")
+    if sampling not in SAMPLINGS:
+        raise UserInputError(f"unknown sampling {sampling!r}; choose one of {SAMPLINGS}")
+    if propagation not in PROPAGATIONS:
+        raise UserInputError(f"unknown propagation {propagation!r}; choose one of {PROPAGATIONS}")
+    if propagation == "rows" and target not in (None, "cpp_standalone"):
+        raise UserInputError(f"propagation='rows' is a cpp_standalone kernel; use propagation='synapses' on {target}")
+
+
+def _tile(value, n: int, batch: int) -> np.ndarray:
+    """A per-layer scalar or per-neuron (n,) parameter for ``batch`` copies of the layer: (batch·n,)."""
+    return np.tile(np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)), batch)
 
 
 def _slot(name: str) -> dict:
@@ -105,13 +123,8 @@ def build_network(
     from .ann.forward import readout_start
     from .simulation import frame_end_steps
 
-    if sampling not in SAMPLINGS:
-        raise ValueError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
-    if propagation not in PROPAGATIONS:
-        raise ValueError(f"propagation must be one of {PROPAGATIONS}, got {propagation!r}")
+    check_layout(batch, sampling, propagation)
     B = int(batch)
-    if B < 1:
-        raise ValueError(f"batch must be >= 1, got {batch}")
     eqs = render(spec.mode)
     dt = spec.dt * second
     n0 = spec.layers[0].n
@@ -142,10 +155,9 @@ def build_network(
         )
         g.thresholder["spike"].when, g.thresholder["spike"].order = SLOT["threshold"]
         g.resetter["spike"].when, g.resetter["spike"].order = SLOT["reset"]
-        per_neuron = lambda v: np.tile(np.broadcast_to(np.asarray(v, dtype=np.float64), (L.n,)), B)  # noqa: E731
-        g.tau_I, g.tau_V = per_neuron(L.tau_I), per_neuron(L.tau_V)
+        g.tau_I, g.tau_V = _tile(L.tau_I, L.n, B), _tile(L.tau_V, L.n, B)
         g.tau_U, g.tau_S = L.tau_U, L.tau_S
-        g.b_tilde = per_neuron(L.b_tilde)
+        g.b_tilde = _tile(L.b_tilde, L.n, B)
         g.kick = L.kick
         g.vth_mant = 0
         objects.append(g)

@@ -253,18 +253,16 @@ def _summarise(spec: SNNSpec, raw: RawRun, sample: int) -> dict:
                 frames = np.zeros((spec.n_frames, L.n))
                 np.add.at(frames, frames_of_step, per_step)
                 out["frames"][d].append((scale * frames / steps_per_frame[:, None]).astype(np.float32))
-                for w in WINDOWS:
-                    out["means"][d][w].append(scale * per_step[readout_start(spec.n_steps, w):].mean(axis=0))
-                continue
-            state = _DECODE_STATE[d]
-            if sampled:
+                means = {w: per_step[readout_start(spec.n_steps, w):].mean(axis=0) for w in WINDOWS}
+            elif sampled:
+                state = _DECODE_STATE[d]
                 out["frames"][d].append((scale * recorded[state]).astype(np.float32))
-                for w in WINDOWS:
-                    count = spec.n_steps - readout_start(spec.n_steps, w)
-                    out["means"][d][w].append(scale * (raw.window_sums[k][state][w] / count))
+                means = {w: raw.window_sums[k][state][w] / (spec.n_steps - readout_start(spec.n_steps, w))
+                         for w in WINDOWS}
             else:
-                trace = recorded[state]
+                trace = recorded[_DECODE_STATE[d]]
                 out["frames"][d].append((scale * trace[ends]).astype(np.float32))
-                for w in WINDOWS:
-                    out["means"][d][w].append(scale * trace[readout_start(spec.n_steps, w):].mean(axis=0))
+                means = {w: trace[readout_start(spec.n_steps, w):].mean(axis=0) for w in WINDOWS}
+            for w in WINDOWS:
+                out["means"][d][w].append(scale * means[w])
     return out
