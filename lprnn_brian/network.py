@@ -19,11 +19,12 @@ from .errors import UserInputError
 
 #: State variables recorded by default (every layer, every step).
 DEFAULT_RECORD = ("i_fb", "i_ip", "i_in")
-#: How states are recorded: every step (StateMonitor) or at ANN frame ends plus read-out-window sums.
-SAMPLINGS = ("steps", "frames")
+#: How states are recorded: every step (StateMonitor), at ANN frame ends plus read-out-window sums in every
+#: layer, or (``readout``) the same for the read-out layer only (hidden layers record spikes only).
+SAMPLINGS = ("steps", "frames", "readout")
 #: How spikes reach their targets: Brian2 Synapses, or whole weight rows (:mod:`lprnn_brian.propagation`).
 PROPAGATIONS = ("synapses", "rows")
-#: Name of the TimedArray flagging the steps whose states are sampled (``sampling='frames'``).
+#: Name of the TimedArray flagging the steps whose states are sampled (``sampling='frames'``/``'readout'``).
 SAMPLE_FLAG = "frame_end_flag"
 
 
@@ -42,7 +43,7 @@ class BrianNetwork:
     batch: int = 1
     sampling: str = "steps"
     propagation: str = "synapses"
-    sample_monitors: list = field(default_factory=list)
+    sample_monitors: list = field(default_factory=list)  # per layer: frame-end EventMonitor or None
     windows: dict = field(default_factory=dict)  # window name -> first summed step
     kernels: list = field(default_factory=list)  # row-propagation descriptions
     sample_flag: TimedArray | None = None
@@ -94,6 +95,7 @@ def build_network(
     sampling: str = "steps",
     propagation: str = "synapses",
     device=None,
+    zero_weight_synapses: bool = False,
 ) -> BrianNetwork:
     """Create the Brian2 network of ``spec`` under the currently active Brian2 device.
 
@@ -109,16 +111,22 @@ def build_network(
         Independent copies of the network simulated together: every group holds ``batch`` copies of its
         layer (copy b: neurons b·n … b·n + n − 1), synapses connect only within a copy, and copy b reads
         columns b·n0 … of the drive. Each copy computes exactly what a single network does.
-    sampling : {'steps', 'frames'}
+    sampling : {'steps', 'frames', 'readout'}
         ``'steps'``: a StateMonitor records ``record`` every step. ``'frames'``: the states are recorded only at
         the ANN frame ends (:func:`lprnn_brian.simulation.frame_end_steps`, through a custom event and an
         EventMonitor) and summed over each read-out window (n ≥ ⌊n_steps/2⌋ and all steps) in per-neuron
         accumulators ``sum_<window>_<state>``: every decode at a fraction of the recording cost.
+        ``'readout'``: as ``'frames'``, but in the read-out (last) layer only; the hidden layers record their
+        spikes and nothing else (the class decodes and per-frame read-out at the least cost).
     propagation : {'synapses', 'rows'}
         Brian2 ``Synapses`` (every target), or whole weight rows per spike (:mod:`lprnn_brian.propagation`,
         ``cpp_standalone`` only; identical results).
     device : brian2 Device, optional
         The active device (needed for ``propagation='rows'``).
+    zero_weight_synapses : bool
+        Create every pre × post synapse, zero weights included, as a plain all-to-all ``connect()`` does (the
+        original research code's way; same spikes, more synaptic events). Default: zero weights, which never
+        act, get no synapse.
     """
     from .ann.forward import readout_start
     from .simulation import frame_end_steps
@@ -139,7 +147,9 @@ def build_network(
     windows: dict = {}
     sample_flag = None
     rec_when, rec_order = SLOT["record"]
-    if sampling == "frames" and record:
+    sampled = set(range(len(spec.layers)) if sampling == "frames" else
+                  [len(spec.layers) - 1] if sampling == "readout" else [])
+    if sampled and record:
         flags = np.zeros(spec.n_steps)
         flags[frame_end_steps(spec)] = 1.0
         sample_flag = TimedArray(flags, dt=dt, name=SAMPLE_FLAG)
@@ -149,9 +159,10 @@ def build_network(
     objects: list = []
     groups, spike_mons, state_mons, sample_mons, synapses, kernels = [], [], [], [], [], []
     for k, L in enumerate(spec.layers):
+        here = k in sampled and bool(record)
         g = NeuronGroup(
-            B * L.n, model, threshold=eqs.threshold, reset=eqs.reset, clock=clock, order=0,
-            name=f"{name_prefix}{L.name}", events=dict(events) or None,
+            B * L.n, model if here else eqs.model, threshold=eqs.threshold, reset=eqs.reset, clock=clock,
+            order=0, name=f"{name_prefix}{L.name}", events=dict(events) if here else None,
         )
         g.thresholder["spike"].when, g.thresholder["spike"].order = SLOT["threshold"]
         g.resetter["spike"].when, g.resetter["spike"].order = SLOT["reset"]
@@ -175,17 +186,17 @@ def build_network(
         for order, (kind, pre, W) in enumerate(projections):
             name = f"{g.name}_{kind}"
             if propagation == "synapses":
-                syn = _all_to_all(pre, g, W, eqs, name, clock, B)
+                syn = _all_to_all(pre, g, W, eqs, name, clock, B, zero_weight_synapses)
                 synapses.append(syn)
                 objects.append(syn)
             else:
                 objects += _row_kernel(pre, g, W, name, clock, B, device, order, kernels)
         sm = SpikeMonitor(g, name=f"{g.name}_spikes", when="thresholds", order=1)
-        st = None
+        st = em = None
         if record and sampling == "steps":
             st = StateMonitor(g, list(record), record=True, name=f"{g.name}_states", when=rec_when,
                               order=rec_order)
-        elif record:
+        elif here:
             g.thresholder["frame_end"].when, g.thresholder["frame_end"].order = rec_when, rec_order
             em = EventMonitor(g, "frame_end", variables=list(record), record=True, name=f"{g.name}_frames",
                               when=rec_when, order=rec_order + 1)
@@ -193,7 +204,7 @@ def build_network(
                              for w, start in windows.items() for v in record)
             objects.append(g.run_regularly(sums, name=f"{g.name}_window_sums", when=rec_when, order=rec_order))
             objects.append(em)
-            sample_mons.append(em)
+        sample_mons.append(em)
         objects += [sm] + ([st] if st is not None else [])
         groups.append(g)
         spike_mons.append(sm)
@@ -206,8 +217,9 @@ def build_network(
 
 def _row_kernel(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, name: str, clock: Clock, batch: int, device,
                 order: int, kernels: list) -> list:
-    """A one-neuron driver whose ``run_regularly`` calls the row-propagation function of one projection in
-    the synapses slot (feed-forward at order 0, recurrent at 1: the order of Brian2's synapses by name)."""
+    """A driver group, one neuron per network copy, whose ``run_regularly`` calls the row-propagation function
+    of one projection for its copy in the synapses slot (feed-forward at order 0, recurrent at 1: the order of
+    Brian2's synapses by name). With OpenMP threads, Brian2 splits the loop over copies between threads."""
     from .propagation import row_propagation
 
     if device is None:
@@ -215,17 +227,18 @@ def _row_kernel(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, name: str, c
     func, info = row_propagation(f"{name}_rows", pre, post, W, batch, device)
     info["name"] = name
     kernels.append(info)
-    driver = NeuronGroup(1, "done : integer", clock=clock, name=f"{name}_driver", namespace={f"{name}_rows": func})
+    driver = NeuronGroup(batch, "done : integer", clock=clock, name=f"{name}_driver",
+                         namespace={f"{name}_rows": func})
     when, first = SLOT["synapses"]
-    op = driver.run_regularly(f"done = {name}_rows(0)", name=f"{name}_propagate", when=when, order=first + order)
+    op = driver.run_regularly(f"done = {name}_rows(i)", name=f"{name}_propagate", when=when, order=first + order)
     return [driver, op]
 
 
 def _all_to_all(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, eqs, name: str, clock: Clock,
-                batch: int = 1) -> Synapses:
+                batch: int = 1, zero_weights: bool = False) -> Synapses:
     """Dense synapses with weight W[post, pre] within each of ``batch`` network copies; zero weights are not
-    created (they never act)."""
-    post_idx, pre_idx = np.nonzero(W)
+    created (they never act) unless ``zero_weights``."""
+    post_idx, pre_idx = np.nonzero(np.ones_like(W) if zero_weights else W)
     n_post, n_pre = W.shape
     offsets = np.arange(batch)
     syn = Synapses(pre, post, model=eqs.synapse_model, on_pre=eqs.on_pre, name=name, order=0, clock=clock)

@@ -3,10 +3,10 @@
 Brian2's own synapses apply the spike effect of :data:`lprnn_brian.equations.sigma_delta.ON_SPIKE_TARGET`
 (``i_in += 64·w``) one synapse at a time through a spike queue: a few ns per synaptic event, the bulk of a
 ΣΔ-lpRNN's simulation time (design notes, "Performance"). Here every projection (one weight matrix
-W_snn, post × pre) is one C++ function, called once per step in the ``synapses`` slot by a one-neuron driver
-group's ``run_regularly``. It reads the presynaptic group's spike space (the indices of this step's spikes,
-in increasing order) and, for every spike, adds the presynaptic neuron's whole row of 64·W_snnᵀ to the
-targets' ``i_in``:
+W_snn, post × pre) is one C++ function, called once per step and network copy in the ``synapses`` slot by a
+driver group's ``run_regularly`` (one driver neuron per copy). It reads the presynaptic group's spike space
+(the indices of this step's spikes, in increasing order) and, for every spike, adds the presynaptic neuron's
+whole row of 64·W_snnᵀ to the targets' ``i_in``:
 
 - **dense rows** (the matrix is more than :data:`DENSE_ABOVE` non-zero): a contiguous loop over all targets
   that the compiler vectorises; a zero weight adds +0.0, which leaves any value unchanged;
@@ -39,8 +39,12 @@ def _unavailable(*args):  # pragma: no cover - only a placeholder for Brian2's F
 
 
 def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device, *, layout: str | None = None):
-    """A Brian2 ``Function`` (no arguments but a dummy; returns 0) that propagates one step's spikes of
-    ``pre`` into ``post`` through ``W_snn`` (post × pre, per network copy) by weight rows.
+    """A Brian2 ``Function`` of one argument, a network copy c (returns 0), that propagates one step's
+    spikes of copy c of ``pre`` into copy c of ``post`` through ``W_snn`` (post × pre) by weight rows.
+
+    Copies write to disjoint slices of the target, so the calls for different copies may run in parallel
+    (OpenMP threads split the driver group's loop over copies); within a copy the order of the increments is
+    that of Brian2's synapses.
 
     Parameters
     ----------
@@ -76,17 +80,18 @@ def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device,
     spikes = device.get_array_name(pre.variables["_spikespace"])
     target = device.get_array_name(post.variables[target_var])
     head = f"""
-    static inline int32_t {name}(const int32_t _unused)
+    static inline int32_t {name}(const int32_t _copy)
     {{
-        const int32_t* _spikes = brian::{spikes};
+        // this copy's spikes: the spike space lists indices in increasing order, so they form one run
+        const int32_t* const _spikes = brian::{spikes};
         const int32_t _n_spikes = _spikes[{pre.N}];
-        double* const _target = brian::{target};
-        for (int32_t _s = 0; _s < _n_spikes; _s++)
+        const int32_t _lo = _copy * {n_pre}, _hi = _lo + {n_pre};
+        int32_t _a = 0, _b = _n_spikes;
+        while (_a < _b) {{ const int32_t _m = (_a + _b) / 2; if (_spikes[_m] < _lo) _a = _m + 1; else _b = _m; }}
+        double* const _t = brian::{target} + (size_t)_copy * {n_post};
+        for (int32_t _s = _a; _s < _n_spikes && _spikes[_s] < _hi; _s++)
         {{
-            const int32_t _p = _spikes[_s];
-            const int32_t _copy = _p / {n_pre};
-            const int32_t _q = _p - _copy * {n_pre};
-            double* const _t = _target + (size_t)_copy * {n_post};
+            const int32_t _q = _spikes[_s] - _lo;
     """
     if layout == "dense":
         key = f"{name}_rows"

@@ -71,7 +71,8 @@ class SimulationResult:
     frame_decodes : dict
         ``frame_decodes[decode][layer]``: (samples, frames, units) float32, each decode sampled per frame in
         ANN units (fb/ip/in at frame ends, count as the rate within the frame). Only the decodes whose state
-        was recorded (``simulate(record=...)``; all by default).
+        was recorded (``simulate(record=...)``; all by default); None for a layer that recorded no states
+        (the hidden layers under ``sampling='readout'``; their ``count`` decode is always there).
     decodes : dict
         ``decodes[decode][window][layer]``: (samples, units) float64 time means in ANN units.
     wall_s : dict
@@ -114,6 +115,8 @@ class SimulationResult:
         for k, name in enumerate(self.layer_names):
             arrays[f"spikes/{name}"] = self.spikes[k]
             for d in self.frame_decodes:
+                if self.frame_decodes[d][k] is None:  # not recorded in this layer
+                    continue
                 arrays[f"frames/{d}/{name}"] = self.frame_decodes[d][k]
                 for w in WINDOWS:
                     arrays[f"decode/{d}/{w}/{name}"] = self.decodes[d][w][k]
@@ -144,12 +147,16 @@ def load_result(path: str | Path) -> SimulationResult:
                              f"{meta['format_version']}); upgrade lprnn_brian to read it")
     names = meta["layer_names"]
     spec = SNNSpec.from_arrays(meta["spec"], z)
-    present = [d for d in DECODES if f"frames/{d}/{names[0]}" in z.files]
+    present = [d for d in DECODES if f"frames/{d}/{names[-1]}" in z.files]  # the read-out records every decode
+
+    def get(key: str) -> np.ndarray | None:
+        return z[key] if key in z.files else None
+
     return SimulationResult(
         spec=spec, target=meta["target"], layer_names=names,
         spikes=[z[f"spikes/{n}"] for n in names],
-        frame_decodes={d: [z[f"frames/{d}/{n}"] for n in names] for d in present},
-        decodes={d: {w: [z[f"decode/{d}/{w}/{n}"] for n in names] for w in WINDOWS} for d in present},
+        frame_decodes={d: [get(f"frames/{d}/{n}") for n in names] for d in present},
+        decodes={d: {w: [get(f"decode/{d}/{w}/{n}") for n in names] for w in WINDOWS} for d in present},
         n_samples=int(meta["n_samples"]), wall_s=meta.get("wall_s", {}),
     )
 
@@ -212,7 +219,7 @@ def simulate(
             for s, raw in zip(chunk, runner.run_batch([layer0_drive(x[s], spec) for s in chunk])):
                 if keep_raw:
                     raws.append(raw)
-                per_sample.append(_summarise(spec, raw, s))
+                per_sample.append(_summarise(spec, raw, s, runner.record))
             if bar is not None:
                 bar.update(len(chunk))
         if bar is not None:
@@ -224,16 +231,22 @@ def simulate(
     names = [L.name for L in spec.layers]
     present = [d for d in DECODES if d == "count" or _DECODE_STATE[d] in runner.record]
     spikes = [np.concatenate([p["spikes"][k] for p in per_sample]) for k in range(len(names))]
-    frame_decodes = {d: [np.stack([p["frames"][d][k] for p in per_sample]) for k in range(len(names))]
+    frame_decodes = {d: [_stack([p["frames"][d][k] for p in per_sample]) for k in range(len(names))]
                      for d in present}
-    decodes = {d: {w: [np.stack([p["means"][d][w][k] for p in per_sample]) for k in range(len(names))]
+    decodes = {d: {w: [_stack([p["means"][d][w][k] for p in per_sample]) for k in range(len(names))]
                    for w in WINDOWS} for d in present}
     return SimulationResult(spec, runner.target, names, spikes, frame_decodes, decodes, x.shape[0],
                             {"build": t_build, "run": t_run}, raws if keep_raw else None)
 
 
-def _summarise(spec: SNNSpec, raw: RawRun, sample: int) -> dict:
-    """Reduce one sample's raw run to spikes, per-frame decodes and window means."""
+def _stack(per_sample: list) -> np.ndarray | None:
+    """Stack one layer's per-sample arrays; None where the layer did not record the decode's state."""
+    return None if per_sample[0] is None else np.stack(per_sample)
+
+
+def _summarise(spec: SNNSpec, raw: RawRun, sample: int, record: tuple[str, ...]) -> dict:
+    """Reduce one sample's raw run to spikes, per-frame decodes and window means (None for a state decode of
+    a layer that recorded no states, the hidden layers under ``sampling='readout'``)."""
     ends = frame_end_steps(spec)
     frames_of_step = step_frames(spec)
     steps_per_frame = np.bincount(frames_of_step, minlength=spec.n_frames)
@@ -244,8 +257,13 @@ def _summarise(spec: SNNSpec, raw: RawRun, sample: int) -> dict:
         out["spikes"].append(np.stack([np.full_like(i, sample), i, n], axis=1).astype(np.int32))
         recorded = raw.frame_states[k] if sampled else raw.states[k]
         for d in DECODES:
-            if d != "count" and _DECODE_STATE[d] not in recorded:
-                continue  # not recorded
+            if d != "count" and _DECODE_STATE[d] not in record:
+                continue  # not recorded at all
+            if d != "count" and _DECODE_STATE[d] not in recorded:  # not recorded in this layer
+                out["frames"][d].append(None)
+                for w in WINDOWS:
+                    out["means"][d][w].append(None)
+                continue
             scale = decode_scale(d, L, spec.Iin)
             if d == "count":
                 per_step = np.zeros((spec.n_steps, L.n))

@@ -23,7 +23,9 @@ import numpy as np
 from .convert import SNNSpec
 from .errors import UserInputError
 
-TARGETS = ("numpy", "cython", "cpp_standalone")
+TARGETS = ("numpy", "cython", "cpp_standalone", "cuda_standalone")
+#: Targets built once into a binary that is re-run per batch (``cuda_standalone``: :mod:`lprnn_brian.cuda`).
+STANDALONE = ("cpp_standalone", "cuda_standalone")
 #: Compiler flags shared by cython and cpp_standalone (no fast-math, no FMA contraction).
 COMPILE_ARGS = ["-w", "-O3", "-ffp-contract=off", "-fno-fast-math", "-march=native", "-std=c++11"]
 
@@ -40,7 +42,8 @@ def default_build_root() -> Path:
 class RawRun:
     """One sample's raw output, per layer: spikes (neuron index, step) and the recorded states, either every
     step (``states``: (n_steps, n) each) or at the frame ends (``frame_states``: (frames, n) each) with their
-    sums over each read-out window (``window_sums[state][window]``: (n,))."""
+    sums over each read-out window (``window_sums[state][window]``: (n,)); a layer that recorded no states
+    (the hidden layers under ``sampling='readout'``) has empty dicts."""
 
     spike_i: list[np.ndarray]
     spike_step: list[np.ndarray]
@@ -53,8 +56,8 @@ def _read(bn, dt: float, n_used: int | None = None) -> list[RawRun]:
     """One :class:`RawRun` per network copy (the first ``n_used`` copies)."""
     B = bn.batch
     n_used = B if n_used is None else n_used
-    runs = [RawRun([], [], [], [] if bn.sampling == "frames" else None, [] if bn.sampling == "frames" else None)
-            for _ in range(n_used)]
+    sampled = bn.sampling != "steps"
+    runs = [RawRun([], [], [], [] if sampled else None, [] if sampled else None) for _ in range(n_used)]
     for k, (g, sm, st) in enumerate(zip(bn.groups, bn.spike_monitors, bn.state_monitors)):
         n = g.N // B
         i = np.array(sm.i[:], dtype=np.int64)  # copy: runtime monitors reuse their buffers
@@ -63,14 +66,14 @@ def _read(bn, dt: float, n_used: int | None = None) -> list[RawRun]:
         by_copy = np.argsort(i // n, kind="stable")
         bounds = np.searchsorted((i // n)[by_copy], np.arange(n_used + 1))
         states = {v: np.asarray(getattr(st, v)[:]).T for v in bn.record} if st is not None else {}
-        frames = sums = None
-        if bn.sampling == "frames" and bn.record:
-            em = bn.sample_monitors[k]
+        # a layer without a frame monitor (a hidden layer under 'readout') recorded nothing: empty dicts
+        frames, sums = ({}, {}) if sampled else (None, None)
+        em = bn.sample_monitors[k] if sampled else None
+        if em is not None:
             ev_i = np.asarray(em.i[:], dtype=np.int64)
             ev_step = np.rint(np.asarray(em.t_[:]) / dt).astype(np.int64)
             ends = np.unique(ev_step)
             row = np.searchsorted(ends, ev_step)
-            frames = {}
             for v in bn.record:
                 a = np.empty((len(ends), g.N))
                 a[row, ev_i] = np.asarray(getattr(em, v)[:])
@@ -93,10 +96,34 @@ class Runner:
 
     Use as a context manager (``with Runner(spec, 'cpp_standalone') as r: r.run(drive)``) so that the
     Brian2 device is reset afterwards.
+
+    Parameters
+    ----------
+    spec : SNNSpec
+    target : {'numpy', 'cython', 'cpp_standalone', 'cuda_standalone'}
+        ``cuda_standalone`` (brian2cuda, in the environment of ``scripts/setup-cuda``) builds and compiles
+        without a GPU and needs one to run (:mod:`lprnn_brian.cuda`).
+    record : tuple of str, optional
+        States to record (default :data:`lprnn_brian.network.DEFAULT_RECORD`).
+    build_root : path, optional
+        Where standalone builds live (default :func:`default_build_root`).
+    batch : int
+        Samples simulated together per run (network copies, see :func:`lprnn_brian.network.build_network`).
+    sampling : {'steps', 'frames', 'readout'}
+        How states are recorded (:func:`lprnn_brian.network.build_network`).
+    propagation : {'synapses', 'rows'}
+        Brian2 synapses, or the row-propagation kernel (cpp_standalone).
+    threads : int
+        OpenMP threads of the standalone binary (0: none). Needs ``propagation='rows'``; worth it only with
+        idle cores and large batches (OpenMP threads spin at every step's barriers).
+
+    The fastest way to many samples on ``cpp_standalone`` is ``batch=16`` or more, ``sampling='readout'``
+    (or ``'frames'`` when every layer's decodes are wanted) and ``propagation='rows'``; every choice gives
+    the same spikes and decodes as a single run with the defaults (``tests/test_batch.py``).
     """
 
     def __init__(self, spec: SNNSpec, target: str = "cpp_standalone", *, record=None, build_root=None,
-                 batch: int = 1, sampling: str = "steps", propagation: str = "synapses"):
+                 batch: int = 1, sampling: str = "steps", propagation: str = "synapses", threads: int = 0):
         from brian2 import prefs
 
         from .network import DEFAULT_RECORD, check_layout
@@ -104,6 +131,13 @@ class Runner:
         if target not in TARGETS:
             raise UserInputError(f"unknown target {target!r}; choose one of {TARGETS}")
         check_layout(batch, sampling, propagation, target)
+        if isinstance(threads, bool) or not isinstance(threads, (int, np.integer)) or threads < 0:
+            raise UserInputError(f"threads must be a non-negative integer (0: no OpenMP), got {threads!r}")
+        if threads and (target != "cpp_standalone" or propagation != "rows"):
+            raise UserInputError("OpenMP threads are for target='cpp_standalone' with propagation='rows' (each "
+                                 "network copy's spikes are then propagated by one thread, in the serial order); "
+                                 "use threads=0 otherwise")
+        self.threads = int(threads)
         self.spec = spec
         self.target = target
         self.batch = int(batch)
@@ -113,7 +147,7 @@ class Runner:
         prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
         self._lock = None
         self.build_dir: Path | None = None
-        if target == "cpp_standalone":
+        if target in STANDALONE:
             self._init_standalone(Path(build_root) if build_root else default_build_root())
         else:
             self._init_runtime(target)
@@ -147,17 +181,23 @@ class Runner:
     # --- cpp_standalone ----------------------------------------------------------------------------
     def _init_standalone(self, root: Path) -> None:
         global _standalone_active
-        from brian2 import device, set_device
+        from brian2 import device, prefs, set_device
         from filelock import FileLock, Timeout
 
         from .network import build_network
 
+        device_name, suffix = "cpp_standalone", ""
+        if self.target == "cuda_standalone":
+            from .cuda import DEVICE_NAME, configure
+
+            device_name, suffix = DEVICE_NAME, f"-cuda-{configure().arch}"
         if _standalone_active:
             raise RuntimeError("only one cpp_standalone Runner can be open per process; close the other first")
         root.mkdir(parents=True, exist_ok=True)
         layout = "" if (self.batch, self.sampling, self.propagation) == (1, "steps", "synapses") else \
             f"-b{self.batch}-{self.sampling}-{self.propagation}"
-        tag = f"{self.spec.digest()}-{'-'.join(self.record) or 'norecord'}{layout}"
+        layout += f"-omp{self.threads}" if self.threads else ""
+        tag = f"{self.spec.digest()}-{'-'.join(self.record) or 'norecord'}{layout}{suffix}"
         build_dir = root / tag
         lock = FileLock(str(build_dir) + ".lock")
         try:
@@ -169,7 +209,8 @@ class Runner:
         _standalone_active = True
 
         def build() -> None:
-            set_device("cpp_standalone", build_on_run=False, directory=str(build_dir))
+            set_device(device_name, build_on_run=False, directory=str(build_dir))
+            prefs.devices.cpp_standalone.openmp_threads = self.threads
             self.bn = build_network(self.spec, record=self.record, device=device, **self._layout())
             self.bn.network.run(self.bn.duration, namespace=self.bn.namespace)
             device.build(directory=str(build_dir), compile=True, run=False, with_output=False)
@@ -192,6 +233,10 @@ class Runner:
     def _run_standalone(self, drive: np.ndarray, n_used: int) -> list[RawRun]:
         from brian2 import device
 
+        if self.target == "cuda_standalone":
+            from .cuda import require_gpu
+
+            require_gpu(self.build_dir)
         device.run(directory=str(self.build_dir), with_output=False,
                    run_args={self.bn.stimulus: np.ascontiguousarray(drive, dtype=np.float64)})
         for name in device.run_args_arrays:  # per-sample input files: don't let them pile up
@@ -219,7 +264,7 @@ class Runner:
         stacked = np.zeros((expected[0], self.batch * expected[1]))
         for b, d in enumerate(drives):
             stacked[:, b * expected[1]:(b + 1) * expected[1]] = d
-        if self.target == "cpp_standalone":
+        if self.target in STANDALONE:
             return self._run_standalone(stacked, len(drives))
         return self._run_runtime(stacked, len(drives))
 
@@ -227,7 +272,7 @@ class Runner:
         global _standalone_active
         from brian2 import device, set_device
 
-        if self.target == "cpp_standalone" and _standalone_active:
+        if self.target in STANDALONE and _standalone_active:
             device.reinit()
             set_device("runtime")
             _standalone_active = False

@@ -3,7 +3,7 @@
 
 Oracle: the plain network (one copy, Brian2 ``Synapses``, every state recorded every step). A batch of B
 copies in one run, sampled at frame ends, with spikes propagated by weight rows, must give every copy the
-spike train of its sample run alone, bit for bit, and the same states: the frame-end samples equal the
+spike train of its sample run alone, bit for bit (also with OpenMP threads), and the same states: the frame-end samples equal the
 every-step trace at those steps, and the window sums equal the sums of that trace (exactly: in Loihi mode
 the states are integers; in float mode both sum the same doubles in step order).
 """
@@ -45,11 +45,16 @@ def _drives(model, spec, n):
     return [layer0_drive(xi, spec) for xi in x]
 
 
-def _check_same(spec, ref, fast):
+def _check_same(spec, ref, fast, sampled_layers=None):
+    """Spikes of every layer equal; the sampled layers' frame-end states and window sums equal the reference
+    trace; the other layers recorded nothing."""
     ends = frame_end_steps(spec)
     for k in range(len(spec.layers)):
         np.testing.assert_array_equal(fast.spike_i[k], ref.spike_i[k])
         np.testing.assert_array_equal(fast.spike_step[k], ref.spike_step[k])
+        if sampled_layers is not None and k not in sampled_layers:
+            assert fast.frame_states[k] == {} and fast.window_sums[k] == {}
+            continue
         for v in RECORD:
             trace = ref.states[k][v]
             np.testing.assert_array_equal(fast.frame_states[k][v], trace[ends])
@@ -64,16 +69,18 @@ def network(request, small_model):
     return request.param, model
 
 
+@pytest.mark.parametrize("sampling, threads", [("frames", 0), ("readout", 2)])
 @pytest.mark.parametrize("variant", ["float", "loihi"])
-def test_batched_rows_equal_single_synapse_runs(variant, network, build_root):
+def test_batched_rows_equal_single_synapse_runs(variant, sampling, threads, network, build_root):
+    """Also with the read-out-only sampling and two OpenMP threads (copies split between threads)."""
     name, model = network
     spec = to_snn_spec(model, mode=variant)
     drives = _drives(model, spec, 4)
     with Runner(spec, "cpp_standalone", build_root=build_root, record=RECORD) as r:
         refs = [r.run(d) for d in drives]
     assert all(sum(len(s) for s in ref.spike_i[1:]) > 0 for ref in refs), "every sample must make spikes"
-    with Runner(spec, "cpp_standalone", build_root=build_root, record=RECORD, batch=3, sampling="frames",
-                propagation="rows") as r:
+    with Runner(spec, "cpp_standalone", build_root=build_root, record=RECORD, batch=3, sampling=sampling,
+                propagation="rows", threads=threads) as r:
         layouts = {k["name"]: k["layout"] for k in r.bn.kernels}
         fast = r.run_batch(drives[:3]) + r.run_batch(drives[3:])  # a full and a partial batch
     if name == "small":
@@ -81,8 +88,9 @@ def test_batched_rows_equal_single_synapse_runs(variant, network, build_root):
     else:  # the pruned W and U use sparse rows, the half-dense read-out dense rows
         assert layouts == {"lprnn_1_ff": "sparse", "lprnn_1_rec": "sparse", "output_ff": "dense"}, layouts
     assert len(fast) == 4
+    sampled = None if sampling == "frames" else [len(spec.layers) - 1]
     for ref, f in zip(refs, fast):
-        _check_same(spec, ref, f)
+        _check_same(spec, ref, f, sampled)
 
 
 def test_batched_synapses_on_numpy_runtime(small_model, numpy_runtime):
@@ -113,6 +121,35 @@ def test_simulate_gives_the_same_result_with_every_layout(small_model, build_roo
                 np.testing.assert_allclose(b, a, rtol=1e-12, atol=0)
 
 
+def test_readout_sampling_keeps_the_readout_and_every_spike(small_model, build_root, tmp_path):
+    """``sampling='readout'``: spikes and count decodes of every layer, state decodes of the read-out only (the
+    same values as the full recording), hidden layers' state decodes None, through fidelity and save/load."""
+    from lprnn_brian.analysis.fidelity import fidelity as compare
+    from lprnn_brian.simulation import load_result
+
+    spec = to_snn_spec(small_model, mode="loihi")
+    x = np.random.default_rng(5).normal(0.0, 2.0, size=(3, small_model.n_frames, small_model.n_inputs))
+    ref = simulate(spec, x, build_root=build_root, batch=2, sampling="frames", propagation="rows")
+    fast = simulate(spec, x, build_root=build_root, batch=2, sampling="readout", propagation="rows")
+    for a, b in zip(ref.spikes, fast.spikes):
+        np.testing.assert_array_equal(a, b)
+    for d in ref.frame_decodes:
+        for k in range(len(spec.layers)):
+            if d == "count" or k == len(spec.layers) - 1:
+                np.testing.assert_array_equal(fast.frame_decodes[d][k], ref.frame_decodes[d][k])
+                for w in ref.decodes[d]:
+                    np.testing.assert_array_equal(fast.decodes[d][w][k], ref.decodes[d][w][k])
+            else:
+                assert fast.frame_decodes[d][k] is None and fast.decodes[d]["all"][k] is None
+        np.testing.assert_array_equal(fast.predictions(d), ref.predictions(d))
+    fid = compare(small_model, x, fast)
+    assert fid.correlation["fb"][0] is None and fid.rmse["fb"][0] is None
+    assert fid.correlation["fb"][-1] == compare(small_model, x, ref).correlation["fb"][-1]
+    back = load_result(fast.save(tmp_path / "run.npz"))
+    assert back.frame_decodes["fb"][0] is None
+    np.testing.assert_array_equal(back.decodes["fb"]["all"][-1], fast.decodes["fb"]["all"][-1])
+
+
 def test_density_threshold_is_a_fraction():
     assert 0 < DENSE_ABOVE < 1
 
@@ -122,6 +159,9 @@ def test_density_threshold_is_a_fraction():
     ({"batch": 0}, "positive integer"),
     ({"sampling": "sometimes"}, "unknown sampling"),
     ({"propagation": "telepathy"}, "unknown propagation"),
+    ({"threads": 2}, "propagation='rows'"),
+    ({"target": "numpy", "threads": 2}, "threads=0"),
+    ({"threads": -1}, "non-negative integer"),
 ])
 def test_bad_layouts_are_refused(small_model, kwargs, message):
     spec = to_snn_spec(small_model, mode="float")

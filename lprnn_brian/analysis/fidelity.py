@@ -51,7 +51,7 @@ class Fidelity:
 
     layer_names: list[str]
     correlation: dict[str, list[float | None]]
-    rmse: dict[str, list[float]]
+    rmse: dict[str, list[float | None]]
     class_agreement: dict[str, dict[str, float]]
     snn_accuracy: dict[str, dict[str, float | None]]
     ann_accuracy: float | None
@@ -83,18 +83,23 @@ def fidelity(
     for d in DECODES:
         corr[d], rmse[d] = [], []
         for k in range(len(result.layer_names)):
-            snn = result.frame_decodes[d][k].astype(np.float64)
+            frames = result.frame_decodes.get(d, [None] * len(result.layer_names))[k]
+            if frames is None:  # state not recorded in this layer
+                corr[d].append(None)
+                rmse[d].append(None)
+                continue
+            snn = frames.astype(np.float64)
             corr[d].append(_corr(snn, ref[d][k]))
             rmse[d].append(float(np.sqrt(np.mean((snn - ref[d][k]) ** 2))))
     ann_pred = ann.window_predictions
     window = model.readout_window
-    snn_pred = {d: {w: result.predictions(d, w) for w in WINDOWS} for d in DECODES}
-    agreement = {d: {w: float(np.mean(snn_pred[d][w] == ann_pred[w])) for w in WINDOWS} for d in DECODES}
+    snn_pred = {d: {w: result.predictions(d, w) for w in WINDOWS} for d in DECODES if d in result.decodes}
+    agreement = {d: {w: float(np.mean(p[w] == ann_pred[w])) for w in WINDOWS} for d, p in snn_pred.items()}
     if labels is not None:
         labels = np.asarray(labels)
-        snn_acc = {d: {w: float(np.mean(snn_pred[d][w] == labels)) for w in WINDOWS} for d in DECODES}
+        snn_acc = {d: {w: float(np.mean(p[w] == labels)) for w in WINDOWS} for d, p in snn_pred.items()}
         ann_acc = float(np.mean(ann_pred[window] == labels))
     else:
-        snn_acc = {d: {w: None for w in WINDOWS} for d in DECODES}
+        snn_acc = {d: {w: None for w in WINDOWS} for d in snn_pred}
         ann_acc = None
     return Fidelity(list(result.layer_names), corr, rmse, agreement, snn_acc, ann_acc, ann_pred[window], snn_pred)
