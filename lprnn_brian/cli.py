@@ -89,7 +89,8 @@ def cmd_simulate(args) -> int:
     x = load_inputs(args.inputs)
     labels = load_labels(args.labels) if args.labels else None
     ev = evaluate(model, x, labels, target=args.target, mode=args.mode, factors=_factors(args.factors),
-                  resample=args.resample, progress=not args.quiet, build_root=args.build_dir)
+                  resample=args.resample, progress=not args.quiet, build_root=args.build_dir, batch=args.batch,
+                  sampling=args.sampling, propagation=args.propagation, threads=args.threads)
     if args.out:
         ev.result.save(args.out, force=args.force)
     ev.summary["wall_s"] = time.perf_counter() - t0
@@ -108,7 +109,8 @@ def _print_human(s: dict) -> None:
     print("class agreement with the ANN: " + ", ".join(f"{d} {v:.4f}" for d, v in s["class_agreement"].items()))
     for k, name in enumerate(s["layer_names"]):
         c = s["layer_correlation"]["fb"][k]
-        print(f"  {name:>10}: fb corr {'—' if c is None else f'{c:.4f}'}, rmse {s['layer_rmse']['fb'][k]:.4f}")
+        r = s["layer_rmse"]["fb"][k]
+        print(f"  {name:>10}: fb corr {'—' if c is None else f'{c:.4f}'}, rmse {'—' if r is None else f'{r:.4f}'}")
     print(f"spikes per sample: {np.mean(s['spikes_per_sample']):.0f}")
 
 
@@ -187,6 +189,7 @@ def cmd_demo(args) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     from .convert import MODES, RESAMPLE
+    from .network import PROPAGATIONS, SAMPLINGS
     from .targets import TARGETS
 
     p = argparse.ArgumentParser(prog="lprnn-brian", description="Low-pass RNNs as adaptive ΣΔ spiking networks in Brian2.")
@@ -271,6 +274,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     s.add_argument("--factors", default=None, help="'derived' (default), 'shd_reference', or f per layer 'f1,f2,...'")
     s.add_argument("--resample", choices=RESAMPLE, default="hold")
+    s.add_argument("--batch", type=int, default=1, help="samples per standalone run (network copies; e.g. 32)")
+    s.add_argument("--sampling", choices=SAMPLINGS, default="steps",
+                   help="record states every step, at frame ends ('frames'), or the read-out layer only "
+                        "('readout', fastest; hidden-layer fidelity then not reported)")
+    s.add_argument("--propagation", choices=PROPAGATIONS, default="synapses",
+                   help="Brian2 Synapses, or weight rows in a C++ kernel ('rows', cpp_standalone)")
+    s.add_argument("--threads", type=int, default=0, help="OpenMP threads (cpp_standalone with --propagation rows)")
     common_run(s)
     s.set_defaults(func=cmd_simulate)
     return p

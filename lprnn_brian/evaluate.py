@@ -38,15 +38,24 @@ def evaluate(
     resample: str = "hold",
     progress: bool = False,
     build_root: str | Path | None = None,
+    batch: int = 1,
+    sampling: str = "steps",
+    propagation: str = "synapses",
+    threads: int = 0,
 ) -> Evaluation:
-    """ANN forward, conversion, simulation and fidelity on inputs ``x`` (samples, frames, features)."""
+    """ANN forward, conversion, simulation and fidelity on inputs ``x`` (samples, frames, features).
+
+    ``batch``, ``sampling``, ``propagation`` and ``threads`` choose how the SNN runs
+    (:class:`lprnn_brian.targets.Runner`); with ``sampling='readout'`` the hidden layers' state decodes are
+    not recorded and their correlations are reported as None."""
     t0 = time.perf_counter()
     x = check_inputs(x, model.n_inputs)
     if labels is not None:
         labels = check_labels(labels, x.shape[0], model.n_classes)
     ann = forward(model, x)
     spec = to_snn_spec(model, mode=mode, factors=factors, resample=resample, n_frames=x.shape[1])
-    result = simulate(spec, x, target=target, progress=progress, build_root=build_root)
+    result = simulate(spec, x, target=target, progress=progress, build_root=build_root, batch=batch,
+                      sampling=sampling, propagation=propagation, threads=threads)
     fid = fidelity(model, x, result, labels=labels, ann=ann)
     window = model.readout_window
     summary = {

@@ -174,6 +174,7 @@ def simulate(
     batch: int = 1,
     sampling: str = "steps",
     propagation: str = "synapses",
+    threads: int = 0,
 ) -> SimulationResult:
     """Run ``spec`` on inputs ``x`` (samples, frames, features) and decode.
 
@@ -191,10 +192,11 @@ def simulate(
         States recorded every step (default: ``i_fb``, ``i_ip``, ``i_in``, every decode). Fewer states make
         long runs faster; only the decodes of recorded states (and ``count``) are returned. Ignored when
         ``runner`` is given (its own recording applies).
-    batch, sampling, propagation :
-        Network copies per run, state sampling (``'steps'`` or ``'frames'``) and spike propagation
-        (``'synapses'`` or ``'rows'``, cpp_standalone), see :class:`lprnn_brian.targets.Runner`; every choice
-        gives the same spikes and decodes. Ignored when ``runner`` is given.
+    batch, sampling, propagation, threads :
+        Network copies per run, state sampling (``'steps'``, ``'frames'`` or ``'readout'``), spike
+        propagation (``'synapses'`` or ``'rows'``, cpp_standalone) and OpenMP threads, see
+        :class:`lprnn_brian.targets.Runner`; every choice gives the same spikes and decodes (``'readout'``: of
+        the read-out layer only). Ignored when ``runner`` is given.
     """
     x = check_inputs(x, spec.layers[0].W_ann.shape[1])
     if x.shape[1] != spec.n_frames:
@@ -204,7 +206,7 @@ def simulate(
     own = runner is None
     if own:
         runner = Runner(spec, target, build_root=build_root, record=record, batch=batch, sampling=sampling,
-                        propagation=propagation)
+                        propagation=propagation, threads=threads)
     t_build = time.perf_counter() - t0
     raws: list[RawRun] = []
     try:

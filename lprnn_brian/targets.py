@@ -13,6 +13,7 @@ evaluate the same IEEE expressions: spike trains are identical across targets.
 """
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 from dataclasses import dataclass
@@ -23,11 +24,16 @@ import numpy as np
 from .convert import SNNSpec
 from .errors import UserInputError
 
-TARGETS = ("numpy", "cython", "cpp_standalone", "cuda_standalone")
+TARGETS = ("numpy", "cython", "cpp_standalone", "cuda_standalone", "genn")
 #: Targets built once into a binary that is re-run per batch (``cuda_standalone``: :mod:`lprnn_brian.cuda`).
 STANDALONE = ("cpp_standalone", "cuda_standalone")
-#: Compiler flags shared by cython and cpp_standalone (no fast-math, no FMA contraction).
-COMPILE_ARGS = ["-w", "-O3", "-ffp-contract=off", "-fno-fast-math", "-march=native", "-std=c++11"]
+#: Compiler flags shared by cython and cpp_standalone (no fast-math, no FMA contraction). GCC treats Brian2's
+#: ``__restrict`` local pointers as possibly aliasing and gives up vectorising a neuron loop that touches more
+#: than a few arrays (default limit: 10 run-time alias checks); raising the limit vectorises the per-neuron
+#: updates. Element-wise IEEE operations give the same doubles in vector and scalar form, and without
+#: fast-math GCC never reorders a floating-point sum, so results are unchanged bit for bit.
+COMPILE_ARGS = ["-w", "-O3", "-ffp-contract=off", "-fno-fast-math", "-march=native", "-std=c++11",
+                "--param=vect-max-version-for-alias-checks=64"]
 
 _standalone_active = False
 
@@ -62,9 +68,10 @@ def _read(bn, dt: float, n_used: int | None = None) -> list[RawRun]:
         n = g.N // B
         i = np.array(sm.i[:], dtype=np.int64)  # copy: runtime monitors reuse their buffers
         step = np.rint(np.asarray(sm.t_[:]) / dt).astype(np.int32)
-        # spikes of each copy, in recorded (time) order: one stable sort instead of a mask per copy
-        by_copy = np.argsort(i // n, kind="stable")
-        bounds = np.searchsorted((i // n)[by_copy], np.arange(n_used + 1))
+        # spikes of each copy, in recorded (time) order: one stable sort (a radix sort on 16-bit keys)
+        copy = (i // n).astype(np.int16 if B < 2**15 else np.int64)
+        by_copy = np.argsort(copy, kind="stable")
+        bounds = np.searchsorted(copy[by_copy], np.arange(n_used + 1))
         states = {v: np.asarray(getattr(st, v)[:]).T for v in bn.record} if st is not None else {}
         # a layer without a frame monitor (a hidden layer under 'readout') recorded nothing: empty dicts
         frames, sums = ({}, {}) if sampled else (None, None)
@@ -91,6 +98,56 @@ def _read(bn, dt: float, n_used: int | None = None) -> list[RawRun]:
     return runs
 
 
+#: File in every standalone build directory recording what each build compiled (:func:`read_build_record`).
+BUILD_RECORD = "lprnn_build_record.json"
+
+
+def _build_products(build_dir: Path) -> dict[str, int]:
+    """Modification times (ns) of the build's object files and binary, by relative path."""
+    if not build_dir.is_dir():
+        return {}
+    paths = [p for p in build_dir.rglob("*.o")] + [p for p in (build_dir / "main",) if p.exists()]
+    return {p.relative_to(build_dir).as_posix(): p.stat().st_mtime_ns for p in paths}
+
+
+def _write_build_record(build_dir: Path, runner: "Runner", before: dict, after: dict) -> dict:
+    """Append this build to the directory's record: which object files make (re)compiled and whether the
+    binary was (re)linked, with the model digest and layout. Written atomically; returns this build's entry."""
+    import json
+    import time
+
+    import brian2
+
+    from .fileio import write_text_atomic
+
+    entry = {
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "pid": os.getpid(),
+        "compiled": sorted(k for k, t in after.items() if k != "main" and before.get(k) != t),
+        "linked": before.get("main") != after.get("main"),
+    }
+    path = build_dir / BUILD_RECORD
+    record = read_build_record(build_dir) or {
+        "format": "lprnn_brian build record", "version": 1, "spec_digest": runner.spec.digest(),
+        "target": runner.target, "record": list(runner.record), "batch": runner.batch,
+        "sampling": runner.sampling, "propagation": runner.propagation, "threads": runner.threads,
+        "brian2": brian2.__version__, "compile_args": list(COMPILE_ARGS), "builds": []}
+    record["builds"] = (record["builds"] + [entry])[-50:]
+    write_text_atomic(path, json.dumps(record, indent=1), force=True)
+    return entry
+
+
+def read_build_record(build_dir: str | os.PathLike) -> dict | None:
+    """The build record of a standalone build directory (None if it has none): the model digest and layout,
+    and per build (the last 50) its time, process, the object files compiled and whether ``main`` was linked."""
+    import json
+
+    path = Path(build_dir) / BUILD_RECORD
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())
+
+
 class Runner:
     """Builds the network of ``spec`` on ``target`` once; :meth:`run` simulates one sample.
 
@@ -100,9 +157,11 @@ class Runner:
     Parameters
     ----------
     spec : SNNSpec
-    target : {'numpy', 'cython', 'cpp_standalone', 'cuda_standalone'}
+    target : {'numpy', 'cython', 'cpp_standalone', 'cuda_standalone', 'genn'}
         ``cuda_standalone`` (brian2cuda, in the environment of ``scripts/setup-cuda``) builds and compiles
-        without a GPU and needs one to run (:mod:`lprnn_brian.cuda`).
+        without a GPU and needs one to run (:mod:`lprnn_brian.cuda`). ``genn`` (brian2genn, in the environment
+        of ``scripts/setup-genn``) runs on GeNN's CPU backend, or its CUDA backend when a GPU is visible
+        (:mod:`lprnn_brian.genn`; default layout only, any ``batch``).
     record : tuple of str, optional
         States to record (default :data:`lprnn_brian.network.DEFAULT_RECORD`).
     build_root : path, optional
@@ -147,8 +206,15 @@ class Runner:
         prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
         self._lock = None
         self.build_dir: Path | None = None
+        #: This runner's entry in the build record (standalone targets): object files compiled, binary linked.
+        self.build_record: dict | None = None
         if target in STANDALONE:
             self._init_standalone(Path(build_root) if build_root else default_build_root())
+        elif target == "genn":
+            from .genn import GeNNBuild
+
+            self._genn = GeNNBuild(self, Path(build_root) if build_root else default_build_root())
+            self.build_dir = self._genn.build_dir
         else:
             self._init_runtime(target)
 
@@ -191,6 +257,7 @@ class Runner:
             from .cuda import DEVICE_NAME, configure
 
             device_name, suffix = DEVICE_NAME, f"-cuda-{configure().arch}"
+        gc.collect()  # Brian2 objects of closed runners still waiting for collection would rename this build's
         if _standalone_active:
             raise RuntimeError("only one cpp_standalone Runner can be open per process; close the other first")
         root.mkdir(parents=True, exist_ok=True)
@@ -213,7 +280,9 @@ class Runner:
             prefs.devices.cpp_standalone.openmp_threads = self.threads
             self.bn = build_network(self.spec, record=self.record, device=device, **self._layout())
             self.bn.network.run(self.bn.duration, namespace=self.bn.namespace)
+            before = _build_products(build_dir)
             device.build(directory=str(build_dir), compile=True, run=False, with_output=False)
+            self.build_record = _write_build_record(build_dir, self, before, _build_products(build_dir))
 
         try:
             try:
@@ -237,12 +306,20 @@ class Runner:
             from .cuda import require_gpu
 
             require_gpu(self.build_dir)
-        device.run(directory=str(self.build_dir), with_output=False,
-                   run_args={self.bn.stimulus: np.ascontiguousarray(drive, dtype=np.float64)})
-        for name in device.run_args_arrays:  # per-sample input files: don't let them pile up
-            path = self.build_dir / "static_arrays" / name
-            if path.exists():
-                path.unlink()
+        # The drive goes to the binary as a file named on its command line (``<timed array>.values=<file>``),
+        # written here rather than by Brian2's run_args mapping, which names the file by an md5 of the values
+        # (tens of ms per batch). The build directory is this runner's alone (locked), so one name is enough.
+        stimulus = self.bn.stimulus
+        values = np.ascontiguousarray(drive, dtype=stimulus.values.dtype)
+        if values.shape != stimulus.values.shape:
+            raise ValueError(f"drive of shape {values.shape} for a TimedArray of shape {stimulus.values.shape}")
+        path = self.build_dir / "static_arrays" / "run_drive.dat"
+        values.tofile(path)
+        try:
+            device.run(directory=str(self.build_dir), with_output=False,
+                       run_args=[f"{stimulus.name}.values={os.path.join('static_arrays', path.name)}"])
+        finally:
+            path.unlink(missing_ok=True)
         return _read(self.bn, self.spec.dt, n_used)
 
     # --- public --------------------------------------------------------------------------------------
@@ -266,6 +343,8 @@ class Runner:
             stacked[:, b * expected[1]:(b + 1) * expected[1]] = d
         if self.target in STANDALONE:
             return self._run_standalone(stacked, len(drives))
+        if self.target == "genn":
+            return self._genn.run(stacked, len(drives))
         return self._run_runtime(stacked, len(drives))
 
     def close(self) -> None:
@@ -276,11 +355,18 @@ class Runner:
             device.reinit()
             set_device("runtime")
             _standalone_active = False
+            # let the Brian2 objects go: while they live, a later build in this process gets suffixed names
+            # (``..._codeobject_1``), new sources, and a full recompile of an unchanged model
+            self.bn = None
+            gc.collect()
             if self._lock is None and self.build_dir is not None and self.build_dir.name.endswith(f"pid{os.getpid()}"):
                 shutil.rmtree(self.build_dir, ignore_errors=True)
         if self._lock is not None:
             self._lock.release()
             self._lock = None
+        if getattr(self, "_genn", None) is not None:
+            self._genn.close()
+            self._genn = None
 
     def __enter__(self) -> "Runner":
         return self
