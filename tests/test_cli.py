@@ -62,6 +62,28 @@ def test_simulate_json_contract(model_file, inputs, capsys, tmp_path):
     assert (tmp_path / "run.npz").exists()
 
 
+def test_simulate_fast_path_gives_the_same_predictions(model_file, inputs, capsys, tmp_path, build_root):
+    """--batch/--sampling readout/--propagation rows on cpp_standalone: the same SNN predictions and read-out
+    correlation as the default numpy run (oracle: the numpy target, the same spikes by construction);
+    hidden-layer correlations are null (not recorded), and the human summary prints them as a dash."""
+    x, y = inputs
+    runs = {}
+    for name, extra in (("numpy", ["--target", "numpy"]),
+                        ("fast", ["--batch", "2", "--sampling", "readout", "--propagation", "rows",
+                                  "--build-dir", str(build_root)])):
+        assert main(["simulate", str(model_file), "--inputs", str(x), "--labels", str(y), "--json", "--quiet",
+                     *extra]) == 0
+        runs[name] = json.loads(capsys.readouterr().out)
+    assert runs["fast"]["snn_predictions"] == runs["numpy"]["snn_predictions"]
+    assert runs["fast"]["spikes_per_sample"] == runs["numpy"]["spikes_per_sample"]
+    assert runs["fast"]["layer_correlation"]["fb"][:-1] == [None, None]
+    assert runs["fast"]["layer_correlation"]["fb"][-1] == pytest.approx(runs["numpy"]["layer_correlation"]["fb"][-1],
+                                                                       rel=1e-12)
+    assert main(["simulate", str(model_file), "--inputs", str(x), "--sampling", "readout", "--target", "numpy",
+                 "--quiet"]) == 0
+    assert "fb corr —, rmse —" in capsys.readouterr().out
+
+
 def _fails(capsys, argv) -> str:
     rc = main(argv)
     err = capsys.readouterr().err.strip()
