@@ -1,0 +1,202 @@
+"""The ``cuda_standalone`` target (brian2cuda; :mod:`lprnn_brian.cuda`).
+
+brian2cuda needs Python ≥ 3.12 and brian2 2.10.1, so it lives in the environment of ``scripts/setup-cuda``
+(``$LPRNN_BRIAN_CUDA_ENV``, default ``<repo>/.venv-cuda``); these tests run ``tests/cuda_job.py`` in that
+environment's Python by subprocess.
+
+Without a GPU (every CI machine): the CUDA project of a small recurrent network is generated and compiled
+by nvcc (C++17, cuRAND from the wheel, the default compute capability), the binary exists, the generated
+code holds the kernels of every layer and projection, an unchanged model is not recompiled, and a run
+fails with the message that a GPU is needed.
+
+With a GPU (``pytest -m gpu``): the spikes of cuda_standalone against cpp_standalone (the oracle, run here
+in the main environment) on the same inputs. Loihi-integer variant: identical spike trains (integer sums are
+exact in any order). Float variant: the only difference left (IEEE double, no FMA, no fast math on both) is
+the order in which the GPU's atomic adds sum synaptic inputs, a rounding of ~1e-16 relative; it can move a
+spike only when a membrane value lies that close to the threshold, so the tolerance is
+:data:`FLOAT_SPIKE_TOLERANCE` of the spikes per layer and sample (states: 1e-9 relative while the spikes agree).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from lprnn_brian.ann import Layer, LpRNNModel
+from lprnn_brian.ann.model import save_model
+from lprnn_brian.convert import layer0_drive, to_snn_spec
+
+REPO = Path(__file__).resolve().parents[1]
+JOB = Path(__file__).with_name("cuda_job.py")
+#: Float variant: at most this fraction of a layer's cpp_standalone spikes may differ (symmetric difference
+#: of the (neuron, step) sets) in any sample.
+FLOAT_SPIKE_TOLERANCE = 0.01
+#: Generation + nvcc compilation of the small project: 31 sources of ~8 s CPU each; allow for a loaded machine.
+BUILD_TIMEOUT_S = 900
+
+
+def cuda_python() -> Path:
+    """The CUDA environment's Python; the test fails (not skips) when the environment is missing."""
+    env = Path(os.environ.get("LPRNN_BRIAN_CUDA_ENV") or REPO / ".venv-cuda")
+    py = env / "bin" / "python"
+    if not py.is_file():
+        pytest.fail(f"the brian2cuda environment {env} does not exist: run scripts/setup-cuda (it creates it "
+                    "there; set LPRNN_BRIAN_CUDA_ENV to use another directory)", pytrace=False)
+    return py
+
+
+def run_job(*args, timeout: float = BUILD_TIMEOUT_S) -> dict:
+    """Run tests/cuda_job.py in the CUDA environment; its JSON line, or a failure with the output's tail."""
+    cmd = [str(cuda_python()), str(JOB), *map(str, args)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+        pytest.fail(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{tail}", pytrace=False)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def tiny_model() -> LpRNNModel:
+    """lprnn 4→6 (recurrent, driven by the input) → dense 2, 10 frames: the fewest code objects that still
+    have every kind (input TimedArray, recurrent and feed-forward synapses, Loihi truncation, monitors)."""
+    rng = np.random.default_rng(1)
+
+    def codes(shape, scale=1.0):
+        return (scale * rng.integers(-4, 4, size=shape) / 8).astype(np.float32)
+
+    return LpRNNModel([Layer("lprnn_1", "lprnn", codes((6, 4)), codes(6, 0.25), U=codes((6, 6)), retention=0.8),
+                       Layer("output", "dense", codes((2, 6)), codes(2, 0.25))], n_frames=10, frame_dt=1 / 20)
+
+
+def has_gpu() -> bool:
+    smi = shutil.which("nvidia-smi")
+    return smi is not None and subprocess.run([smi, "-L"], capture_output=True).returncode == 0
+
+
+def test_cuda_project_generates_and_compiles_without_a_gpu(tmp_path, record_property):
+    model = save_model(tiny_model(), tmp_path / "tiny.npz")
+    builds = tmp_path / "builds"
+    args = ("--model", model, "--mode", "loihi", "--build-root", builds, "--out", tmp_path / "out.npz",
+            "--check-no-gpu")
+    info = run_job(*args)
+    for key in ("build_s", "make_s", "generate_s"):
+        record_property(key, round(info[key], 1))
+    build = Path(info["build_dir"])
+    binary = build / "main"
+    assert binary.is_file() and os.access(binary, os.X_OK)
+    makefile = (build / "makefile").read_text()
+    assert "-std=c++17" in makefile and "c++11" not in makefile
+    assert "--fmad=false" in makefile and "fast_math" not in makefile
+    assert f"-arch={info['arch']}" in makefile
+    if not has_gpu():
+        assert info["gpu"] is None and info["arch"] == "sm_75"
+        assert "needs an NVIDIA GPU" in info["no_gpu_error"], info
+
+    # every layer's step, threshold, reset and monitors; the input; both projections
+    expected = {f"{g}_{part}" for g in ("lprnn_1", "output")
+                for part in ("start_codeobject", "update_codeobject", "spike_thresholder_codeobject", "spike_resetter_codeobject", "spikes_codeobject",
+                             "states_codeobject")}
+    expected |= {"lprnn_1_input_codeobject"}
+    expected |= {f"{p}_{part}" for p in ("lprnn_1_rec", "output_ff")
+                 for part in ("pre_codeobject", "pre_push_spikes", "synapses_create_array_codeobject")}
+    assert expected <= set(info["code_objects"]), expected - set(info["code_objects"])
+    for name in ("lprnn_1_update_codeobject", "output_ff_pre_codeobject", "lprnn_1_rec_pre_codeobject"):
+        code = (build / "code_objects" / f"{name}.cu").read_text()
+        assert f"__global__ void _run_kernel_{name}" in " ".join(code.split()), name
+        assert "defaultclock" not in code  # brian2cuda's template bug, fixed to the network's own clock
+    # the layer-0 drive: a 2-d TimedArray (steps × 6 neurons) read on the GPU, set per run from the command line
+    code = (build / "code_objects" / "lprnn_1_input_codeobject.cu").read_text()
+    assert "_namespacestimulus_values[timestep*6 + i]" in code and "stimulus(t, i)" in code
+    assert "stimulus.values" in (build / "objects.cu").read_text()
+
+    # an unchanged model is not recompiled (a new process: the generated code must not depend on it)
+    assert info["build_record"]["linked"] and info["build_record"]["compiled"]
+    before = binary.stat().st_mtime_ns
+    again = run_job(*args[:-1])
+    assert again["build_dir"] == info["build_dir"]
+    assert again["build_record"] == {**again["build_record"], "compiled": [], "linked": False}
+    assert binary.stat().st_mtime_ns == before
+    print(f"\ncuda_standalone build: {info['build_s']:.1f} s ({info['generate_s']:.1f} s generation, "
+          f"{info['make_s']:.1f} s nvcc for {info['arch']}); rebuild of the unchanged model {again['build_s']:.1f} s")
+
+
+def test_rows_propagation_is_refused_on_cuda(small_model):
+    """The row kernel is C++ for cpp_standalone; refused before brian2cuda is even needed."""
+    from lprnn_brian.errors import UserInputError
+    from lprnn_brian.targets import Runner
+
+    spec = to_snn_spec(small_model, mode="loihi")
+    with pytest.raises(UserInputError, match="propagation='synapses' on cuda_standalone"):
+        Runner(spec, "cuda_standalone", propagation="rows")
+
+
+def _by_step(i: np.ndarray, step: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Spikes ordered by step, then neuron: the GPU's threshold kernel fills a step's spike list in the order
+    its threads finish, the CPU in neuron order; the spike trains are what is compared."""
+    order = np.lexsort((i, step))
+    return i[order], step[order]
+
+
+def _spikes(path: Path, n_samples: int, n_layers: int):
+    data = np.load(path)
+    return [[_by_step(data[f"i_{s}_{k}"], data[f"step_{s}_{k}"]) for k in range(n_layers)]
+            for s in range(n_samples)], data
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("batch, sampling", [(1, "steps"), (2, "frames")])
+@pytest.mark.parametrize("mode", ["loihi", "float"])
+def test_cuda_spikes_match_cpp_standalone(mode, batch, sampling, small_model, build_root, tmp_path,
+                                          record_property):
+    from lprnn_brian.targets import Runner
+
+    if not has_gpu():
+        pytest.skip("no NVIDIA GPU (nvidia-smi -L fails)")
+    spec = to_snn_spec(small_model, mode=mode)
+    rng = np.random.default_rng(7)
+    x = rng.normal(0.0, 2.0, size=(4, small_model.n_frames, small_model.n_inputs))
+    drives = np.stack([layer0_drive(xi, spec) for xi in x])
+    np.save(tmp_path / "drives.npy", drives)
+
+    t0 = time.perf_counter()
+    with Runner(spec, "cpp_standalone", build_root=build_root) as r:
+        cpp_build = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        refs = [r.run(d) for d in drives]
+        cpp_run = (time.perf_counter() - t0) / len(drives)
+    info = run_job("--model", save_model(small_model, tmp_path / "m.npz"), "--mode", mode, "--build-root",
+                   build_root, "--out", tmp_path / "cuda.npz", "--drives", tmp_path / "drives.npy",
+                   "--batch", batch, "--sampling", sampling)
+    cuda, data = _spikes(tmp_path / "cuda.npz", len(drives), len(spec.layers))
+    cuda_run = sum(info["run_s"]) / len(drives)
+    for key, value in {"gpu": info["gpu"], "cuda_build_s": info["build_s"], "cuda_run_s_per_sample": cuda_run,
+                       "cpp_build_s": cpp_build, "cpp_run_s_per_sample": cpp_run}.items():
+        record_property(key, value)
+    print(f"\n{mode} b{batch} {sampling} on {info['gpu']}: cuda build {info['build_s']:.1f} s, "
+          f"{1e3 * cuda_run:.2f} ms/sample; cpp build {cpp_build:.1f} s, {1e3 * cpp_run:.2f} ms/sample")
+
+    assert sum(len(i) for i, _ in cuda[0]) > 0, "the sample must make spikes"
+    for s, ref in enumerate(refs):
+        for k in range(len(spec.layers)):
+            ci, cs = cuda[s][k]
+            ri, rs = _by_step(ref.spike_i[k], ref.spike_step[k])
+            if mode == "loihi":
+                np.testing.assert_array_equal(ci, ri)
+                np.testing.assert_array_equal(cs, rs)
+                if sampling == "steps":  # integer states: identical too
+                    for v, a in ref.states[k].items():
+                        np.testing.assert_array_equal(data[f"{v}_{s}_{k}"], a)
+                continue
+            mine = set(zip(ci.tolist(), cs.tolist()))
+            theirs = set(zip(ri.tolist(), rs.tolist()))
+            differ = len(mine ^ theirs)
+            assert differ <= FLOAT_SPIKE_TOLERANCE * max(len(theirs), 1), (s, k, differ, len(theirs))
+            if differ == 0 and sampling == "steps":
+                for v, a in ref.states[k].items():
+                    scale = max(np.abs(a).max(), 1.0)
+                    np.testing.assert_allclose(data[f"{v}_{s}_{k}"], a, rtol=0, atol=1e-9 * scale)
