@@ -1,0 +1,177 @@
+"""The ``genn`` target (brian2genn 1.7 + GeNN 4.9; :mod:`lprnn_brian.genn`) against cpp_standalone.
+
+brian2genn needs brian2 2.5 and numpy < 2, so it lives in the environment of ``scripts/setup-genn``
+(``$LPRNN_BRIAN_GENN_ENV``, default ``<repo>/.venv-genn``); these tests write a spec and its drives to a file,
+run ``tests/genn_job.py`` in that environment's Python by subprocess (GeNN's CPU backend: no GPU needed) and
+compare with cpp_standalone run here, the oracle. A missing environment fails the tests with the command
+that creates it.
+
+- **Loihi-integer variant: identical.** Spike trains and every recorded state equal cpp_standalone bit for bit:
+  the network is the same model (same code strings, same order within a step, see the module docstring of
+  lprnn_brian.genn) and integer sums do not depend on their order.
+- **Float variant: within rounding.** GeNN sums one projection's spikes of a step in ``inSyn`` and adds the sum
+  to ``i_in``; Brian2 adds the spikes to ``i_in`` one at a time. Every other operation is the same IEEE double
+  expression, compiled without fast-math or FMA on both sides. The association differs by a few units in the
+  last place of ``i_in`` per step, carried on by leaky (contracting) filters: states stay within
+  :data:`FLOAT_STATE_RTOL` of their largest magnitude (measured on the small network: 1.5e-16 relative,
+  1.5e-11 absolute), and a spike can move only when ``v`` lies that close to the threshold, so at most
+  :data:`FLOAT_SPIKE_TOLERANCE` of a layer's spikes may differ (measured: none, on the small network and on
+  four clips of the SHD reference network alike).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import random_model
+from lprnn_brian.convert import layer0_drive, to_snn_spec
+from lprnn_brian.errors import UserInputError
+from lprnn_brian.targets import Runner
+
+REPO = Path(__file__).resolve().parents[1]
+JOB = Path(__file__).with_name("genn_job.py")
+VARS = ("i_ip", "i_in", "v", "i_fb")
+#: Float variant: at most this fraction of a layer's cpp_standalone spikes may differ (symmetric difference of
+#: the (neuron, step) sets) in any sample.
+FLOAT_SPIKE_TOLERANCE = 0.01
+#: Float variant, while the spikes agree: largest state difference relative to the state's largest magnitude.
+FLOAT_STATE_RTOL = 1e-9
+#: Generation + compilation of one model (measured 14–26 s on 2 busy cores); generous for a loaded machine.
+BUILD_TIMEOUT_S = 600
+
+
+def genn_python() -> Path:
+    """The GeNN environment's Python; the test fails (not skips) when the environment is missing."""
+    env = Path(os.environ.get("LPRNN_BRIAN_GENN_ENV") or REPO / ".venv-genn")
+    py = env / "bin" / "python"
+    if not py.is_file():
+        pytest.fail(f"the brian2genn environment {env} does not exist: run scripts/setup-genn (it creates it there; "
+                    "set LPRNN_BRIAN_GENN_ENV to use another directory)", pytrace=False)
+    return py
+
+
+def run_genn(spec, drives, build_root: Path, out: Path, *, record=VARS, batch: int = 1) -> tuple[dict, dict]:
+    """Run ``drives`` (samples, n_steps, n0) of ``spec`` on GeNN in the GeNN environment: (info, arrays)."""
+    summary, arrays = spec.to_arrays()
+    job = out.with_suffix(".job.npz")
+    np.savez(job, summary=json.dumps(summary, default=str), digest=spec.digest(), drives=np.asarray(drives),
+             **arrays)
+    cmd = [str(genn_python()), str(JOB), str(job), "--build-root", str(build_root), "--out", str(out),
+           "--batch", str(batch), "--record", ",".join(record)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, cwd=REPO)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+        pytest.fail(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{tail}", pytrace=False)
+    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    with np.load(out) as z:
+        return info, {k: z[k] for k in z.files if k != "info"}
+
+
+def cpp_runs(spec, drives, build_root: Path, record=VARS):
+    with Runner(spec, "cpp_standalone", build_root=build_root, record=record) as r:
+        return [r.run(d) for d in drives]
+
+
+def spike_sets(i: np.ndarray, step: np.ndarray) -> set:
+    return set(zip(i.tolist(), step.tolist()))
+
+
+def small_spec_and_drives(mode: str, n: int = 3):
+    """The small 3-layer random network (lpff 6→8, lprnn 8, dense 3; 20 frames = 285 steps) with the Loihi Δt_S
+    in both variants, and ``n`` inputs that make every layer spike."""
+    model = random_model(np.random.default_rng(20240713))
+    spec = to_snn_spec(model, mode=mode, dt=to_snn_spec(model, mode="loihi").dt)
+    x = np.random.default_rng(99).normal(0.0, 2.0, size=(n, model.n_frames, model.n_inputs))
+    return spec, np.stack([layer0_drive(xi, spec) for xi in x])
+
+
+@pytest.fixture(scope="module")
+def genn_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("genn_builds")
+
+
+def test_loihi_variant_is_identical_to_cpp_standalone_and_the_build_is_reused(genn_root, build_root, tmp_path):
+    """Oracle: cpp_standalone, one sample per run. Loihi variant, three inputs on GeNN with two network copies
+    per run (one full batch, one half-filled): every spike (neuron, step) and every recorded state of every
+    layer identical. A second process with the same model re-uses the compiled binary (the build's own record
+    says it compiled nothing) and gives the same spikes and states."""
+    spec, drives = small_spec_and_drives("loihi")
+    info, genn = run_genn(spec, drives, genn_root, tmp_path / "genn.npz", batch=2)
+    assert info["compiled"] and not info["gpu"] and info["digest"] == spec.digest() and len(info["run_s"]) == 2
+    for s, raw in enumerate(cpp_runs(spec, drives, build_root)):
+        for k in range(len(spec.layers)):
+            assert len(raw.spike_i[k]) > 0, f"layer {k} of sample {s} does not spike: a weak test"
+            np.testing.assert_array_equal(genn[f"i_{s}_{k}"], raw.spike_i[k])
+            np.testing.assert_array_equal(genn[f"step_{s}_{k}"], raw.spike_step[k])
+            for v in VARS:
+                np.testing.assert_array_equal(genn[f"{v}_{s}_{k}"], raw.states[k][v], err_msg=f"{v}, layer {k}")
+    again, genn2 = run_genn(spec, drives[:1], genn_root, tmp_path / "genn2.npz", batch=2)
+    assert again["build_dir"] == info["build_dir"] and not again["compiled"]
+    for key, a in genn2.items():
+        np.testing.assert_array_equal(a, genn[key], err_msg=key)
+
+
+def test_float_variant_within_rounding_of_cpp_standalone(genn_root, build_root, tmp_path):
+    """Oracle: cpp_standalone. Float variant: per layer and sample at most 1 % of the spikes differ; while a
+    layer's spikes agree, its states agree to 1e-9 of their largest magnitude (module docstring: only the
+    association of the synaptic sum differs)."""
+    spec, drives = small_spec_and_drives("float")
+    _, genn = run_genn(spec, drives, genn_root, tmp_path / "genn.npz")
+    for s, raw in enumerate(cpp_runs(spec, drives, build_root)):
+        agree = True
+        for k in range(len(spec.layers)):
+            ref = spike_sets(raw.spike_i[k], raw.spike_step[k])
+            got = spike_sets(genn[f"i_{s}_{k}"], genn[f"step_{s}_{k}"])
+            assert len(ref ^ got) <= FLOAT_SPIKE_TOLERANCE * len(ref), (s, k, len(ref ^ got), len(ref))
+            agree = agree and ref == got
+            if agree:
+                for v in VARS:
+                    a, b = raw.states[k][v], genn[f"{v}_{s}_{k}"]
+                    assert np.max(np.abs(a - b)) <= FLOAT_STATE_RTOL * max(1.0, np.max(np.abs(a))), (s, k, v)
+
+
+def test_shd_reference_network_spikes_identical(shd_model, genn_root, build_root, tmp_path):
+    """The authors' SHD checkpoint (80 → 128 → 512 rec → 512 rec → 20, Loihi variant, 1,785 steps) on three
+    bundled test clips through the SHD front end: spike trains of all four layers identical to cpp_standalone
+    (≈ 0.1–0.2 M spikes per clip). GeNN records no states here (spikes only: the fastest way)."""
+    from lprnn_brian.tasks.digits import load_digits
+
+    spec = to_snn_spec(shd_model, mode="loihi")
+    X, _, _ = load_digits("test", front_end="shd")
+    drives = np.stack([layer0_drive(x, spec) for x in X[:3]])
+    info, genn = run_genn(spec, drives, genn_root, tmp_path / "genn.npz", record=())
+    assert spec.n_steps == 1785 and len(info["run_s"]) == 3
+    # the cpp_standalone build of the default recording is the one tests/test_reference_shd.py compiles
+    for s, raw in enumerate(cpp_runs(spec, drives, build_root, record=None)):
+        for k in range(len(spec.layers)):
+            assert len(raw.spike_i[k]) > 0
+            np.testing.assert_array_equal(genn[f"i_{s}_{k}"], raw.spike_i[k])
+            np.testing.assert_array_equal(genn[f"step_{s}_{k}"], raw.spike_step[k])
+
+
+def test_genn_refuses_layouts_it_cannot_run():
+    """Frame sampling needs a custom event and row propagation a C++ function: both refused with what to use
+    instead, before anything is built (in any environment)."""
+    spec, _ = small_spec_and_drives("loihi", 1)
+    with pytest.raises(UserInputError, match="sampling='steps'"):
+        Runner(spec, "genn", sampling="frames")
+    with pytest.raises(UserInputError, match="propagation='synapses'"):
+        Runner(spec, "genn", propagation="rows")
+
+
+def test_main_environment_points_to_setup_genn():
+    """This environment has no brian2genn (it needs brian2 2.5): the genn target says how to get one."""
+    try:
+        import brian2genn  # noqa: F401  (only its absence is tested)
+    except ImportError:
+        pass
+    else:
+        pytest.skip("brian2genn is importable here")
+    spec, _ = small_spec_and_drives("loihi", 1)
+    with pytest.raises(UserInputError, match="scripts/setup-genn"):
+        Runner(spec, "genn")
