@@ -172,12 +172,9 @@ def build_network(
         g.kick = L.kick
         g.vth_mant = 0
         objects.append(g)
-        # clip and truncate are per-neuron operations in consecutive slots (start/0, 1): one pass over the
-        # neurons runs them in that order, each statement reading the one before, which is exactly what two
-        # passes compute, with half the memory traffic and code objects. (The layer-0 input stays a pass of its
-        # own: after int() Brian2's numpy target holds the state as an integer array, which ``+=`` a float
-        # cannot update in place.)
-        objects.append(g.run_regularly(start_code(eqs), name=f"{g.name}_start", **_slot("clip")))
+        objects.append(g.run_regularly(eqs.clip, name=f"{g.name}_clip", **_slot("clip")))
+        if eqs.truncate:
+            objects.append(g.run_regularly(eqs.truncate, name=f"{g.name}_truncate", **_slot("truncate")))
         if k == 0:
             objects.append(g.run_regularly(eqs.input, name=f"{g.name}_input", **_slot("input")))
         objects.append(g.run_regularly(eqs.update, name=f"{g.name}_update", **_slot("update")))
@@ -216,11 +213,6 @@ def build_network(
     return BrianNetwork(net, groups, stimulus, spike_mons, state_mons, tuple(record), synapses, n_steps=spec.n_steps,
                         batch=B, sampling=sampling, propagation=propagation, sample_monitors=sample_mons,
                         windows=windows, kernels=kernels, sample_flag=sample_flag)
-
-
-def start_code(eqs) -> str:
-    """Clip then truncate (spec §3.3, start/0 and start/1) as one code block."""
-    return "\n".join(code for code in (eqs.clip, eqs.truncate) if code)
 
 
 def _row_kernel(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, name: str, clock: Clock, batch: int, device,
