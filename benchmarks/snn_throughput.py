@@ -222,6 +222,9 @@ def worker_ann(kind: str, model, x, n: int) -> dict:
 def run_worker(args) -> None:
     from lprnn_brian.convert import to_snn_spec
 
+    if args.worker == "matvec":
+        Path(args.json_out).write_text(json.dumps({"matvec_mac_per_s": matvec_rate()}))
+        return
     model = load_model(args.hidden)
     x = load_inputs(args.samples)
     spec = to_snn_spec(model, mode=args.mode)
@@ -246,7 +249,11 @@ def run_worker(args) -> None:
 
 
 # --- driver ---------------------------------------------------------------------------------------------
-def launch(worker: str, samples: int, hidden: int | None, args, tmp: Path) -> dict | None:
+def launch(worker: str, samples: int, hidden: int | None, args, tmp: Path | None) -> dict | None:
+    """Run one worker in its own process (one BLAS/OpenMP thread, so every figure is one core's)."""
+    if tmp is None:
+        with tempfile.TemporaryDirectory(prefix="lprnn_bench_") as t:
+            return launch(worker, samples, hidden, args, Path(t))
     python = sys.executable
     if worker == "d":
         python = str(GENN_ENV / "bin" / "python")
@@ -300,8 +307,9 @@ def synaptic_events(spec, spikes_per_layer) -> tuple[float, float]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--targets", default="a,b,c,d,e", help="comma list of a,b,c,d,e (default all)")
-    ap.add_argument("--samples", type=int, default=64, help="samples for (c) and (e)")
-    ap.add_argument("--ref-samples", type=int, default=3, help="samples for (a), (b) and (d)")
+    ap.add_argument("--samples", type=int, default=128, help="samples for (c) and (e)")
+    ap.add_argument("--ref-samples", type=int, default=5, help="samples for (a), (b) and (d) (the first, cold, is "
+                    "not in the per-sample mean)")
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--sampling", default="readout", choices=("readout", "frames"))
@@ -309,6 +317,7 @@ def main() -> int:
     ap.add_argument("--scaling", action="store_true", help="also hidden 128…2,048 (targets a, c, e) and a plot")
     ap.add_argument("--sizes", default="128,256,512,1024,2048")
     ap.add_argument("--out", default=str(HERE / "results"))
+    ap.add_argument("--plot-from", help="redraw the scaling figure from a results JSON and exit")
     # worker mode (internal)
     ap.add_argument("--worker")
     ap.add_argument("--hidden", type=int)
@@ -318,12 +327,16 @@ def main() -> int:
     if args.worker:
         run_worker(args)
         return 0
+    if args.plot_from:
+        saved = json.loads(Path(args.plot_from).read_text())
+        _plot_scaling({int(h): r for h, r in saved["scaling"].items()}, argparse.Namespace(**saved["args"]))
+        return 0
     if not REFERENCE.exists():
         print(f"the SHD reference checkpoint is missing: {REFERENCE}", file=sys.stderr)
         return 2
     chosen = [t.strip() for t in args.targets.split(",") if t.strip()]
     workers = [w for t in chosen for w in (("e-numpy", "e-torch") if t == "e" else (t,))]
-    rate = matvec_rate()
+    rate = launch("matvec", 0, None, args, None)["matvec_mac_per_s"]
     report = {"machine": {"cpus": os.cpu_count(), "matvec_mac_per_s": rate}, "args": vars(args), "shd": {}}
     with tempfile.TemporaryDirectory(prefix="lprnn_bench_") as tmp:
         tmp = Path(tmp)
@@ -429,7 +442,9 @@ def _plot_scaling(rows: dict, args) -> None:
     ax2.set_xlabel("hidden units per lpRNN layer")
     ax2.set_ylabel("peak memory (MB, process or its children)")
     for ax in (ax1, ax2):
-        ax.grid(True, which="both", alpha=0.3)
+        ax.set_xticks(sizes, [str(h) for h in sizes])
+        ax.minorticks_off()
+        ax.grid(True, which="major", alpha=0.3)
         ax.legend(fontsize=8)
     fig.tight_layout()
     fig_dir = REPO / "figures"
