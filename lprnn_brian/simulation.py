@@ -183,7 +183,8 @@ def simulate(
     spec : SNNSpec
     x : ndarray
         ANN input frames, (samples, frames, features) float.
-    target : {'numpy', 'cython', 'cpp_standalone'}
+    target : {'numpy', 'cython', 'cpp_standalone', 'genn', 'cuda_standalone'}
+        The last two in the environments of ``scripts/setup-genn`` and ``scripts/setup-cuda``.
     runner : Runner, optional
         An open runner for ``spec`` (re-used across calls; otherwise one is built and closed here).
     progress : bool
