@@ -99,7 +99,8 @@ def test_cuda_project_generates_and_compiles_without_a_gpu(tmp_path, record_prop
 
     # every layer's step, threshold, reset and monitors; the input; both projections
     expected = {f"{g}_{part}" for g in ("lprnn_1", "output")
-                for part in ("start_codeobject", "update_codeobject", "spike_thresholder_codeobject", "spike_resetter_codeobject", "spikes_codeobject",
+                for part in ("clip_codeobject", "truncate_codeobject", "update_codeobject", "spike_thresholder_codeobject",
+                             "spike_resetter_codeobject", "spikes_codeobject",
                              "states_codeobject")}
     expected |= {"lprnn_1_input_codeobject"}
     expected |= {f"{p}_{part}" for p in ("lprnn_1_rec", "output_ff")
