@@ -5,6 +5,9 @@ preferences back afterwards; standalone builds of one session share ``build_root
 """
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -64,3 +67,29 @@ def shd_model() -> LpRNNModel:
     if not REFERENCE_CKPT.is_file():
         pytest.skip("authors' SHD checkpoint not available")
     return read_reference_checkpoint(REFERENCE_CKPT, "shd")
+
+
+# --- the extra targets' environments (tests/test_genn.py, tests/test_cuda.py) ---------------------------
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def env_python(variable: str, default: str, setup: str, what: str) -> Path:
+    """The Python of an extra environment (``$variable`` or ``<repo>/<default>``); the test fails (not skips)
+    when it is missing, naming the script that creates it."""
+    env = Path(os.environ.get(variable) or _REPO / default)
+    py = env / "bin" / "python"
+    if not py.is_file():
+        pytest.fail(f"the {what} environment {env} does not exist: run {setup} (it creates it there; set "
+                    f"{variable} to use another directory)", pytrace=False)
+    return py
+
+
+def run_job(python: Path, job: Path, args, timeout: float) -> dict:
+    """Run a job script in another environment's Python; the JSON object on its last stdout line, or a test
+    failure with the output's tail."""
+    cmd = [str(python), str(job), *map(str, args)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=_REPO)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
+        pytest.fail(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{tail}", pytrace=False)
+    return json.loads(proc.stdout.strip().splitlines()[-1])

@@ -22,6 +22,7 @@ import sys
 import time
 
 import numpy as np
+from job_runs import run_and_pack  # beside this script (its directory is on sys.path)
 
 
 def main(argv=None) -> int:
@@ -73,19 +74,7 @@ def main(argv=None) -> int:
             else:
                 raise AssertionError("a cuda_standalone run without a GPU did not fail")
         if args.drives:
-            drives = np.load(args.drives)
-            info["run_s"] = []
-            runs = []
-            for start in range(0, len(drives), args.batch):
-                t = time.perf_counter()
-                runs += r.run_batch(list(drives[start:start + args.batch]))
-                info["run_s"].append(time.perf_counter() - t)
-            for s_idx, run in enumerate(runs):
-                for k in range(len(spec.layers)):
-                    out[f"i_{s_idx}_{k}"] = run.spike_i[k]
-                    out[f"step_{s_idx}_{k}"] = run.spike_step[k]
-                    for v, a in run.states[k].items():
-                        out[f"{v}_{s_idx}_{k}"] = a
+            info["run_s"], out = run_and_pack(r, np.load(args.drives), args.batch)
     np.savez(args.out, info=json.dumps(info), **out)
     print(json.dumps(info))
     return 0

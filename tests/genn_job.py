@@ -19,6 +19,7 @@ import sys
 import time
 
 import numpy as np
+from job_runs import run_and_pack  # beside this script (its directory is on sys.path)
 
 
 def main(argv=None) -> int:
@@ -41,25 +42,14 @@ def main(argv=None) -> int:
     if spec.digest() != want:
         raise SystemExit(f"the spec rebuilt here has digest {spec.digest()}, the test's has {want}")
     record = tuple(v for v in args.record.split(",") if v)
-    info: dict = {"python": sys.version.split()[0], "digest": spec.digest(), "run_s": []}
-    out: dict = {}
+    info: dict = {"python": sys.version.split()[0], "digest": spec.digest()}
     t0 = time.perf_counter()
     with Runner(spec, "genn", build_root=args.build_root, record=record, batch=args.batch) as r:
         info["build_s"] = time.perf_counter() - t0
         info["build_dir"] = str(r.build_dir)
         info["compiled"] = r._genn.compiled
         info["gpu"] = r._genn.use_gpu
-        runs = []
-        for start in range(0, len(drives), args.batch):
-            t = time.perf_counter()
-            runs += r.run_batch(list(drives[start:start + args.batch]))
-            info["run_s"].append(time.perf_counter() - t)
-    for s, run in enumerate(runs):
-        for k in range(len(spec.layers)):
-            out[f"i_{s}_{k}"] = run.spike_i[k]
-            out[f"step_{s}_{k}"] = run.spike_step[k]
-            for v, a in run.states[k].items():
-                out[f"{v}_{s}_{k}"] = a
+        info["run_s"], out = run_and_pack(r, drives, args.batch)
     np.savez(args.out, info=json.dumps(info), **out)
     print(json.dumps(info))
     return 0

@@ -18,7 +18,6 @@ spike only when a membrane value lies that close to the threshold, so the tolera
 """
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -28,11 +27,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import env_python
+from conftest import run_job as run_env_job
 from lprnn_brian.ann import Layer, LpRNNModel
 from lprnn_brian.ann.model import save_model
 from lprnn_brian.convert import layer0_drive, to_snn_spec
 
-REPO = Path(__file__).resolve().parents[1]
 JOB = Path(__file__).with_name("cuda_job.py")
 #: Float variant: at most this fraction of a layer's cpp_standalone spikes may differ (symmetric difference
 #: of the (neuron, step) sets) in any sample.
@@ -41,24 +41,10 @@ FLOAT_SPIKE_TOLERANCE = 0.01
 BUILD_TIMEOUT_S = 900
 
 
-def cuda_python() -> Path:
-    """The CUDA environment's Python; the test fails (not skips) when the environment is missing."""
-    env = Path(os.environ.get("LPRNN_BRIAN_CUDA_ENV") or REPO / ".venv-cuda")
-    py = env / "bin" / "python"
-    if not py.is_file():
-        pytest.fail(f"the brian2cuda environment {env} does not exist: run scripts/setup-cuda (it creates it "
-                    "there; set LPRNN_BRIAN_CUDA_ENV to use another directory)", pytrace=False)
-    return py
-
-
 def run_job(*args, timeout: float = BUILD_TIMEOUT_S) -> dict:
-    """Run tests/cuda_job.py in the CUDA environment; its JSON line, or a failure with the output's tail."""
-    cmd = [str(cuda_python()), str(JOB), *map(str, args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=REPO)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
-        pytest.fail(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{tail}", pytrace=False)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    """Run tests/cuda_job.py in the CUDA environment (which the test fails without); its JSON line."""
+    return run_env_job(env_python("LPRNN_BRIAN_CUDA_ENV", ".venv-cuda", "scripts/setup-cuda", "brian2cuda"),
+                       JOB, args, timeout)
 
 
 def tiny_model() -> LpRNNModel:

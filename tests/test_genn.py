@@ -21,19 +21,16 @@ that creates it.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import random_model
+from conftest import env_python, random_model, run_job
 from lprnn_brian.convert import layer0_drive, to_snn_spec
 from lprnn_brian.errors import UserInputError
 from lprnn_brian.targets import Runner
 
-REPO = Path(__file__).resolve().parents[1]
 JOB = Path(__file__).with_name("genn_job.py")
 VARS = ("i_ip", "i_in", "v", "i_fb")
 #: Float variant: at most this fraction of a layer's cpp_standalone spikes may differ (symmetric difference of
@@ -45,29 +42,15 @@ FLOAT_STATE_RTOL = 1e-9
 BUILD_TIMEOUT_S = 600
 
 
-def genn_python() -> Path:
-    """The GeNN environment's Python; the test fails (not skips) when the environment is missing."""
-    env = Path(os.environ.get("LPRNN_BRIAN_GENN_ENV") or REPO / ".venv-genn")
-    py = env / "bin" / "python"
-    if not py.is_file():
-        pytest.fail(f"the brian2genn environment {env} does not exist: run scripts/setup-genn (it creates it there; "
-                    "set LPRNN_BRIAN_GENN_ENV to use another directory)", pytrace=False)
-    return py
-
-
 def run_genn(spec, drives, build_root: Path, out: Path, *, record=VARS, batch: int = 1) -> tuple[dict, dict]:
     """Run ``drives`` (samples, n_steps, n0) of ``spec`` on GeNN in the GeNN environment: (info, arrays)."""
     summary, arrays = spec.to_arrays()
     job = out.with_suffix(".job.npz")
     np.savez(job, summary=json.dumps(summary, default=str), digest=spec.digest(), drives=np.asarray(drives),
              **arrays)
-    cmd = [str(genn_python()), str(JOB), str(job), "--build-root", str(build_root), "--out", str(out),
-           "--batch", str(batch), "--record", ",".join(record)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=BUILD_TIMEOUT_S, cwd=REPO)
-    if proc.returncode != 0:
-        tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
-        pytest.fail(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{tail}", pytrace=False)
-    info = json.loads(proc.stdout.strip().splitlines()[-1])
+    python = env_python("LPRNN_BRIAN_GENN_ENV", ".venv-genn", "scripts/setup-genn", "brian2genn")
+    info = run_job(python, JOB, [job, "--build-root", build_root, "--out", out, "--batch", batch,
+                                 "--record", ",".join(record)], BUILD_TIMEOUT_S)
     with np.load(out) as z:
         return info, {k: z[k] for k in z.files if k != "info"}
 
