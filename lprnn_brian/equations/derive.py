@@ -4,7 +4,10 @@ Used elsewhere (conversion, tests, reports) instead of hand-typed constants (spe
 
 * :func:`feedback_fixed_point` / :func:`steady_state_rate`: firing probability per step for a constant drive;
 * :func:`filter_time_constant`, :func:`steps_per_frame`, :func:`retention_per_frame`: a ↔ τ ↔ τ_S ↔ M;
-* :func:`tracking_error_bound`: the ripple of the feedback reconstruction.
+* :func:`tracking_error_bound`: the ripple of the feedback reconstruction;
+* :func:`reconstruction_transfer`, :func:`error_transfer`, :func:`error_power_gain`,
+  :func:`error_corner_frequency`, :func:`error_asymptotic_slope`: the feedback filter and the noise shaping of
+  the spike train's coding error; :func:`rate_code_snr`: the Poisson rate code's SNR through the same filter.
 """
 from __future__ import annotations
 
@@ -91,3 +94,133 @@ def n_steps(n_frames: int, retention: float, tau_S: float) -> int:
     """Number of SNN steps for ``n_frames`` ANN frames: ⌊T·M⌋ (spec §4.3)."""
     M = sp.lambdify((a, sd.tau_S), steps_per_frame(), "math")(retention, tau_S)
     return int(math.floor(n_frames * M))
+
+
+# --- coding: reconstruction filter, noise shaping, rate-code noise (issue 6, analysis/coding.py) ----------
+#: z-transform variable (one SNN step: z⁻¹ is a one-step delay) and angular frequency ω in rad/step.
+z = sp.Symbol("z")
+omega = sp.Symbol("omega", positive=True)
+#: Per-step spike probability variance var(p) and mean Bernoulli variance E[p(1 − p)] of a rate code.
+var_p = sp.Symbol("sigma_p2", positive=True)
+bern_var = sp.Symbol("m_pq", positive=True)
+
+
+def reconstruction_transfer() -> sp.Expr:
+    """R(z): spikes → normalised reconstruction −i_fb/Iin_snn, read off the declaration (spec §5.1).
+
+    One step of i_fb is the leak :data:`.sigma_delta.UPDATE` followed by the own-spike kick
+    :data:`.sigma_delta.ON_SPIKE_SELF`; in the z-domain z·I = α_S·I − kick·S. Solving gives
+    R = (1/τ_S)/(z − α_S) = (1/τ_S) z⁻¹/(1 − α_S z⁻¹): a unit-DC-gain leaky average of past spikes.
+    """
+    I, S = sp.symbols("I S")
+    leak = sp.diff(sd.UPDATE[sd.i_fb], sd.i_fb)  # α_S: the update is linear in i_fb
+    jump = sp.diff(sd.ON_SPIKE_SELF[sd.i_fb], sd.kick)  # −1 per kick
+    (sol,) = sp.solve(sp.Eq(z * I, leak * I + jump * sd.kick * S), I)
+    return sp.simplify((-sol / (IIN_SNN * S)).subs(sd.kick, KICK))
+
+
+def reconstruction_filter_coefficients() -> tuple[list[sp.Expr], list[sp.Expr]]:
+    """(b, a) in powers of z⁻¹ of :func:`reconstruction_transfer`, as ``scipy.signal.lfilter`` takes them."""
+    num, den = sp.fraction(sp.together(reconstruction_transfer()))
+    q = sp.Symbol("q")  # q = z⁻¹
+    deg = max(sp.degree(num, z), sp.degree(den, z))
+    num_q, den_q = (sp.expand(e.subs(z, 1 / q) * q**deg) for e in (num, den))
+    lead = den_q.subs(q, 0)
+    b = sp.Poly(num_q / lead, q).all_coeffs()[::-1]
+    a = sp.Poly(den_q / lead, q).all_coeffs()[::-1]
+    return [sp.simplify(c) for c in b], [sp.simplify(c) for c in a]
+
+
+def error_transfer() -> sp.Expr:
+    """E(z) = 1/R(z) = τ_S(z − α_S): spike-train error (relative to the ideal rate) per unit of tracking error.
+
+    With y = −i_fb/Iin_snn = x + e (x the normalised drive, e the bounded tracking error, |e| ≲ 1/τ_S),
+    s = y/R = x/R + e/R: the first term is the ideal rate (with a lead that the decoder's R undoes), the second
+    the spike train's coding error, i.e. the tracking error shaped by τ_S(z − 1 + 1/τ_S).
+    """
+    return sp.simplify(1 / reconstruction_transfer())
+
+
+def error_power_gain() -> sp.Expr:
+    """|E(e^{iω})|² normalised to 1 at ω = 0, a real function of ω (rad/step) and τ_S:
+    1 + 2α_S(1 − cos ω)/(1 − α_S)² = 1 + 2τ_S(τ_S − 1)(1 − cos ω)."""
+    E = error_transfer()
+    on_circle = E.subs(z, sp.exp(sp.I * omega))
+    power = sp.expand(on_circle * sp.conjugate(on_circle), complex=True)
+    power = sp.simplify(sp.expand_complex(power).rewrite(sp.cos))
+    return sp.simplify(power / power.subs(omega, 0))
+
+
+def error_corner_frequency() -> sp.Expr:
+    """Exact corner ω_c (rad/step) of the noise shaping: |E|² = 2·|E(0)|² (3 dB above the flat floor)."""
+    # |E|² depends on ω only through cos ω (monotone on [0, π]): solve for cos ω, then take acos ∈ [0, π]
+    c = sp.Symbol("c", real=True)
+    (cos_c,) = sp.solve(sp.Eq(error_power_gain().subs(sp.cos(omega), c), 2), c)
+    return sp.simplify(sp.acos(cos_c))
+
+
+def error_corner_frequency_asymptote() -> sp.Expr:
+    """τ_S·ω_c = 1 + 1/(2τ_S) + O(τ_S⁻²), i.e. f_c ≈ 1/(2π τ_S) cycles per step for slow feedback.
+
+    Expanded in ε = 1/τ_S (``sympy.limit`` of this acos expression returns a wrong 0; the series is right)."""
+    eps = sp.Symbol("epsilon", positive=True)
+    scaled = (error_corner_frequency() * sd.tau_S).subs(sd.tau_S, 1 / eps)
+    return sp.series(scaled, eps, 0, 2).removeO().subs(eps, 1 / sd.tau_S)
+
+
+def error_shaping_slope() -> sp.Expr:
+    """Local slope of 10·log10|E|² against log10 ω in dB/decade: 10·ω·d ln|E|²/dω."""
+    return sp.simplify(10 * omega * sp.diff(sp.log(error_power_gain()), omega))
+
+
+def error_asymptotic_slope() -> sp.Expr:
+    """+20 dB/decade: the slope between the corner and Nyquist, lim_{ω→0} lim_{τ_S→∞} (first-order shaping)."""
+    return sp.limit(sp.limit(error_shaping_slope(), sd.tau_S, sp.oo), omega, 0)
+
+
+def filter_noise_gain() -> sp.Expr:
+    """Σ_k h_k² of the reconstruction filter h_k = (1/τ_S)α_S^k: the variance a white unit-variance spike noise
+    has after filtering (its noise bandwidth), 1/(2τ_S − 1)."""
+    k = sp.Symbol("k", integer=True, nonnegative=True)
+    r = sp.Symbol("r", positive=True)  # the ratio α_S², in (0, 1) for τ_S > 1
+    alpha = sd.UPDATE[sd.i_fb].diff(sd.i_fb)
+    total = sp.summation(r**k, (k, 0, sp.oo))
+    if isinstance(total, sp.Piecewise):  # sympy returns the convergent branch first, valid for 0 < r < 1
+        total = total.args[0][0]
+    return sp.simplify(total.subs(r, alpha**2) / sd.tau_S**2)
+
+
+def rate_code_snr() -> sp.Expr:
+    """SNR (linear) of a Bernoulli rate code (p_n per step) read through the reconstruction filter:
+    var(p)/(E[p(1 − p)]·Σh²) for a signal slow against τ_S (no filter distortion)."""
+    return sp.simplify(var_p / (bern_var * filter_noise_gain()))
+
+
+def affine_decoder_snr(snr: sp.Expr | None = None) -> sp.Expr:
+    """SNR after a least-squares gain/offset fit of (signal + independent noise) onto the signal: 1 + SNR.
+
+    The optimal gain σ_s²/(σ_s² + σ_n²) shrinks the estimate; its error variance is
+    σ_s²σ_n²/(σ_s² + σ_n²)."""
+    ss, sn = sp.symbols("sigma_s2 sigma_n2", positive=True)
+    g = ss / (ss + sn)
+    err = (1 - g) ** 2 * ss + g**2 * sn
+    out = sp.simplify(ss / err)
+    x = sp.Symbol("snr", positive=True)
+    out = sp.simplify(out.subs(ss, x * sn))
+    return out if snr is None else out.subs(x, snr)
+
+
+@functools.lru_cache(maxsize=None)
+def coding_functions() -> dict:
+    """Plain-numpy forms of the coding facts above (lambdified once)."""
+    tau = sd.tau_S
+    b, a_coef = reconstruction_filter_coefficients()
+    return {
+        "filter_b": sp.lambdify(tau, b, "numpy"),
+        "filter_a": sp.lambdify(tau, a_coef, "numpy"),
+        "error_power_gain": sp.lambdify((omega, tau), error_power_gain(), "numpy"),
+        "error_corner": sp.lambdify(tau, error_corner_frequency(), "numpy"),
+        "filter_noise_gain": sp.lambdify(tau, filter_noise_gain(), "numpy"),
+        "rate_code_snr": sp.lambdify((var_p, bern_var, tau), rate_code_snr(), "numpy"),
+        "affine_snr": sp.lambdify(sp.Symbol("snr", positive=True), affine_decoder_snr(), "numpy"),
+    }
