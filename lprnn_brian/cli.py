@@ -67,6 +67,18 @@ def _factors(text: str | None):
         raise UserInputError(f"--factors {text!r}: give 'derived', a preset name or comma-separated numbers")
 
 
+def _floats(text: str, flag: str, lo: float, hi: float | None) -> list[float]:
+    """Comma-separated numbers in [lo, hi] (hi None: no upper bound)."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UserInputError(f"{flag} {text!r}: give comma-separated numbers, e.g. 0,1,2,4")
+    bad = [v for v in values if not (v >= lo and (hi is None or v <= hi))]
+    if not values or bad:
+        raise UserInputError(f"{flag} {text!r}: every value must lie in [{lo}, {'∞' if hi is None else hi}]")
+    return values
+
+
 # --- commands ------------------------------------------------------------------------------------------
 
 def cmd_import_reference(args) -> int:
@@ -91,9 +103,11 @@ def cmd_simulate(args) -> int:
     ev = evaluate(model, x, labels, target=args.target, mode=args.mode, factors=_factors(args.factors),
                   resample=args.resample, progress=not args.quiet, build_root=args.build_dir, batch=args.batch,
                   sampling=args.sampling, propagation=args.propagation, threads=args.threads)
-    if args.out:
-        ev.result.save(args.out, force=args.force)
     ev.summary["wall_s"] = time.perf_counter() - t0
+    if args.out:  # the comparison with the ANN (and the labels) travel with the run, for `analyse`
+        ev.result.info.update(evaluation=ev.summary, model=str(args.model),
+                              labels=None if labels is None else np.asarray(labels).tolist())
+        ev.result.save(args.out, force=args.force)
     if args.json:
         print(json.dumps(ev.summary, allow_nan=False))
     else:
@@ -184,6 +198,28 @@ def cmd_demo(args) -> int:
 
     run_demo(Path(args.out), target=args.target, mode=args.mode, force=args.force, quiet=args.quiet,
              limit=args.limit, build_root=args.build_dir)
+    return 0
+
+
+def cmd_figures(args) -> int:
+    from .figures.make_all import make_all
+
+    records = make_all(args.out, quick=args.quick, seed=args.seed, only=args.only, force=args.force,
+                       progress=not args.quiet)
+    print(f"wrote {len(records)} figures and the gallery {Path(args.out) / 'README.md'}", file=sys.stderr)
+    return 0
+
+
+def cmd_analyse(args) -> int:
+    from .analysis.report import write_analysis
+    from .simulation import load_result
+
+    result = load_result(args.run)
+    labels = load_labels(args.labels) if args.labels else None
+    files = write_analysis(result, args.out, labels=labels, seed=args.seed, force=args.force,
+                           jitter=_floats(args.jitter, "--jitter", 0.0, None),
+                           deletion=_floats(args.deletion, "--deletion", 0.0, 1.0))
+    print(f"wrote {', '.join(str(f) for f in files)}", file=sys.stderr)
     return 0
 
 
@@ -283,6 +319,25 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--threads", type=int, default=0, help="OpenMP threads (cpp_standalone with --propagation rows)")
     common_run(s)
     s.set_defaults(func=cmd_simulate)
+
+    a = sub.add_parser("analyse", help="fidelity, rate vs timing coding and energy report of a simulation result")
+    a.add_argument("run", help="simulation result written by `simulate --out run.npz`")
+    a.add_argument("--out", default="analysis", help="output directory (report.md, report.json, figures)")
+    a.add_argument("--labels", default=None, help=".npy class per sample (default: the labels saved with the run)")
+    a.add_argument("--jitter", default="0,1,2,4,8,16", help="spike-time jitter σ values in SNN steps")
+    a.add_argument("--deletion", default="0,0.1,0.2,0.3,0.4,0.5", help="spike deletion probabilities")
+    a.add_argument("--seed", type=int, default=0, help="seed of the jitter and deletion draws")
+    a.add_argument("--force", action="store_true", help="replace an existing report in --out")
+    a.set_defaults(func=cmd_analyse)
+
+    fg = sub.add_parser("figures", help="make every figure (PNG and PDF) and the gallery page")
+    fg.add_argument("--out", default="figures_out", help="output directory")
+    fg.add_argument("--quick", action="store_true", help="small settings (a few minutes in all; used in CI)")
+    fg.add_argument("--only", default=None, help="comma-separated figure names, e.g. noise_shaping,energy")
+    fg.add_argument("--seed", type=int, default=0)
+    fg.add_argument("--force", action="store_true", help="replace existing figures in --out")
+    fg.add_argument("--quiet", action="store_true", help="no progress bar")
+    fg.set_defaults(func=cmd_figures)
     return p
 
 

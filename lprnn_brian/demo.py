@@ -12,8 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserInputError
-from .fileio import write_text_atomic
+from .fileio import prepare_output_dir, write_text_atomic
 
 BUNDLED_MODEL = "digits_lprnn.npz"
 REPORT_FILES = ("report.md", "report.json", "state_vs_decode.png", "state_vs_decode.pdf",
@@ -24,16 +23,6 @@ def bundled_model_path() -> Path:
     return Path(str(resources.files("lprnn_brian") / "data" / BUNDLED_MODEL))
 
 
-def _prepare_out(out: Path, force: bool) -> None:
-    if out.exists() and not out.is_dir():
-        raise UserInputError(f"--out {out} is a file; give a directory")
-    existing = [f for f in REPORT_FILES if (out / f).exists()]
-    if existing and not force:
-        raise UserInputError(f"{out} already holds a report ({', '.join(existing)}); choose another --out "
-                             "or pass --force to replace it")
-    out.mkdir(parents=True, exist_ok=True)
-
-
 def run_demo(out: Path, *, target: str = "cpp_standalone", mode: str = "loihi", force: bool = False,
              quiet: bool = False, limit: int | None = None, build_root=None) -> dict:
     """Evaluate the bundled model on the bundled test clips; write report.md/json and figures to ``out``."""
@@ -42,7 +31,7 @@ def run_demo(out: Path, *, target: str = "cpp_standalone", mode: str = "loihi", 
     from .tasks.digits import load_digits
 
     t0 = time.perf_counter()
-    _prepare_out(out, force)
+    prepare_output_dir(out, REPORT_FILES, force, what="a report")
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
     model = load_model(bundled_model_path())
     x, y, info = load_digits("test")

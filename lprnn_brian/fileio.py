@@ -53,3 +53,18 @@ def write_text_atomic(path: str | os.PathLike, text: str, force: bool = False) -
     with atomic_path(path, force) as tmp:
         tmp.write_text(text)
     return Path(path)
+
+
+def prepare_output_dir(out: str | os.PathLike, files, force: bool = False, what: str = "output") -> Path:
+    """Create directory ``out`` for the named ``files``; refuse (:class:`UserInputError`) if ``out`` is a file or
+    already holds one of them and ``force`` is not set. Nothing is written or removed on refusal."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise UserInputError(f"--out {out} is a file; give a directory")
+    existing = [f for f in files if (out / f).exists()]
+    if existing and not force:
+        shown = ", ".join(existing[:4]) + (" …" if len(existing) > 4 else "")
+        raise UserInputError(f"{out} already holds {what} ({shown}); choose another --out or pass --force to "
+                             "replace it")
+    out.mkdir(parents=True, exist_ok=True)
+    return out

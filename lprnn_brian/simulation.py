@@ -89,6 +89,9 @@ class SimulationResult:
     wall_s: dict[str, float] = field(default_factory=dict)
     #: Per-sample raw runs (every recorded state at every step), kept only with ``simulate(keep_raw=True)``.
     raw: list[RawRun] | None = None
+    #: Free-form JSON-ready metadata saved with the result, e.g. ``info['evaluation']``: the comparison with the
+    #: ANN written by ``lprnn-brian simulate --out`` (read back by ``lprnn-brian analyse``).
+    info: dict = field(default_factory=dict)
 
     def predictions(self, decode: str = "fb", window: str | None = None) -> np.ndarray:
         """Class per sample: argmax of the last layer's decode."""
@@ -124,7 +127,7 @@ class SimulationResult:
         arrays.update(spec_arrays)
         meta = {"format": RESULT_FORMAT, "format_version": RESULT_VERSION, "target": self.target,
                 "layer_names": self.layer_names, "n_samples": self.n_samples, "wall_s": self.wall_s,
-                "spec": spec_meta}
+                "spec": spec_meta, "info": self.info}
         arrays["meta"] = np.array(json.dumps(meta, default=float))
         with atomic_path(path, force) as tmp:
             np.savez_compressed(tmp, **arrays)
@@ -157,7 +160,7 @@ def load_result(path: str | Path) -> SimulationResult:
         spikes=[z[f"spikes/{n}"] for n in names],
         frame_decodes={d: [get(f"frames/{d}/{n}") for n in names] for d in present},
         decodes={d: {w: [get(f"decode/{d}/{w}/{n}") for n in names] for w in WINDOWS} for d in present},
-        n_samples=int(meta["n_samples"]), wall_s=meta.get("wall_s", {}),
+        n_samples=int(meta["n_samples"]), wall_s=meta.get("wall_s", {}), info=meta.get("info", {}),
     )
 
 
