@@ -45,11 +45,17 @@ def plot_raster(neuron: np.ndarray, step: np.ndarray, dt: float, *, offset: int 
 
 
 def save_figure(fig, stem: str | Path) -> list[Path]:
-    """Write ``stem.png`` and ``stem.pdf``; close the figure."""
+    """Write ``stem.png`` and ``stem.pdf`` (each to a temporary file, then renamed: a crash leaves no half-written
+    figure); close the figure. Replaces existing files: callers check for those first."""
+    from ..fileio import atomic_path
+
     stem = Path(stem)
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
     fig.tight_layout()
-    for p in paths:
-        fig.savefig(p, dpi=150)
-    plt.close(fig)
+    try:
+        for p in paths:
+            with atomic_path(p, force=True) as tmp:
+                fig.savefig(tmp, dpi=150, format=p.suffix[1:])
+    finally:
+        plt.close(fig)
     return paths

@@ -1,0 +1,134 @@
+"""The three figures that compare the bundled/trained digits models' ANN with their ΣΔ networks, on quick settings:
+each writes a non-empty PNG and PDF, and the numbers it plots are checked against an independent computation.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from lprnn_brian.figures import fig_accuracy_vs_bits, fig_accuracy_vs_steps, fig_ann_vs_snn
+
+
+def _check_files(paths, name):
+    assert [p.name for p in paths] == [f"{name}.png", f"{name}.pdf"]
+    assert all(p.is_file() and p.stat().st_size > 1000 for p in paths)
+    assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and paths[1].read_bytes()[:5] == b"%PDF-"
+
+
+def test_ann_vs_snn_traces_are_the_raw_feedback_state_and_track_the_ann(tmp_path):
+    """The plotted SNN markers are −i_fb/f of the recorded raw state at the frame-end steps ⌊(t+1)M⌋ (recomputed
+    here from a second numpy run kept raw: Brian2's numpy target is deterministic, so equal to float64 rounding,
+    1e-9 relative); the plotted ANN lines are a fresh `forward` (clamp(o, 0, Iin) for the read-out, float32:
+    1e-6); and the annotated r is the Pearson correlation of exactly those arrays (np.corrcoef, 1e-9). Spec §5:
+    the fb decode reconstructs h_t within a few kicks, so every layer's r on this clip exceeds 0.95 (measured
+    0.99–0.999) and lpff_1's RMSE is below two kicks 2·Iin/τ_S = 0.19 (measured 0.03)."""
+    from lprnn_brian.ann.forward import forward
+    from lprnn_brian.ann.model import load_model
+    from lprnn_brian.convert import to_snn_spec
+    from lprnn_brian.demo import bundled_model_path
+    from lprnn_brian.simulation import frame_end_steps, simulate
+    from lprnn_brian.tasks.digits import load_digits
+
+    d = {}
+    paths = fig_ann_vs_snn.make(tmp_path, quick=True, seed=0, record=d)
+    _check_files(paths, fig_ann_vs_snn.NAME)
+    assert len(d["clips"]) == 1 and len(d["names"]) == 4
+    model = load_model(bundled_model_path())
+    X, y, _ = load_digits("test")
+    x = X[d["clips"]]
+    assert d["label"] == y[d["clips"][0]]
+    ann = forward(model, x)
+    Iin = float(model.Iin)
+    for k in range(4):
+        ref = ann.states[k][0].astype(np.float64)
+        if k == 3:
+            ref = np.clip(ref, 0.0, Iin)
+        np.testing.assert_allclose(d["ann"][k], ref, rtol=1e-6, atol=1e-6)
+    spec = to_snn_spec(model, mode="loihi")
+    raw = simulate(spec, x, target="numpy", record=("i_fb",), keep_raw=True).raw[0]
+    idx = frame_end_steps(spec)
+    for k, L in enumerate(spec.layers):
+        expected = -raw.states[k]["i_fb"][idx] / L.factor
+        np.testing.assert_allclose(d["snn"][k], expected, rtol=1e-9, atol=1e-9)
+        r = np.corrcoef(d["snn"][k].ravel(), d["ann"][k].ravel())[0, 1]
+        assert d["correlation"][k] == pytest.approx(r, rel=1e-9)
+        assert r > 0.95
+        # the units shown are the three with the largest mean ANN state
+        assert set(d["units"][k]) == set(np.argsort(-d["ann"][k].mean(axis=0))[:3])
+    assert d["rmse"][0] < 2 * Iin / spec.layers[0].tau_S
+
+
+def test_accuracy_vs_steps_M_is_minus_tau_S_ln_a_and_default_point_is_the_default_conversion(tmp_path):
+    """M of every point: the converted spec's Δt_A/Δt_S equals −τ_S ln a (spec §4.3, analytic; float rounding:
+    1e-12); the τ_S = 64 point is the package's default conversion (same spec digest) at M = 14.28 (spec §4.3:
+    14.2812); the ANN line equals a fresh numpy forward's accuracy on the same clips, and every accuracy and
+    agreement is a multiple of 1/8 (8 clips). The bundled model's SNN agrees with its ANN on 98 % of all 210
+    clips at the default M (measured by the full figure), so at least 7 of the 8 quick clips must agree there."""
+    from lprnn_brian.ann.forward import forward
+    from lprnn_brian.ann.model import load_model
+    from lprnn_brian.convert import to_snn_spec
+    from lprnn_brian.demo import bundled_model_path
+    from lprnn_brian.tasks.digits import load_digits
+
+    d = {}
+    paths = fig_accuracy_vs_steps.make(tmp_path, quick=True, seed=0, record=d)
+    _check_files(paths, fig_accuracy_vs_steps.NAME)
+    assert d["tau_S"] == list(fig_accuracy_vs_steps.QUICK_TAU_S) and d["n_clips"] == 8
+    for ts, M, p in zip(d["tau_S"], d["M"], d["points"]["loihi"]):
+        assert M == pytest.approx(-ts * math.log(0.8), rel=1e-12)
+        assert p["M"] == pytest.approx(M, rel=1e-12)
+        for key in ("fb", "count", "agree_fb", "agree_count"):
+            assert p[key] * 8 == pytest.approx(round(p[key] * 8), abs=1e-12)
+    model = load_model(bundled_model_path())
+    default = d["points"]["loihi"][d["tau_S"].index(64)]
+    assert default["digest"] == to_snn_spec(model, mode="loihi").digest()
+    assert d["default_M"] == pytest.approx(14.2812, abs=1e-4)
+    assert default["agree_fb"] >= 7 / 8
+    X, y, _ = load_digits("test")
+    acc = float(np.mean(forward(model, X[d["clips"]], keep_states=False).predictions == y[d["clips"]]))
+    assert d["ann_accuracy"] == acc
+
+
+def test_accuracy_vs_bits_models_use_only_b_bit_codes_and_are_cached(tmp_path, monkeypatch):
+    """Every cached model's quantised weight matrices hold integer codes (× 2^b) inside the signed b-bit range
+    −2^(b−1) … 2^(b−1) − 1, i.e. b bits over [−1/2, 1/2); the plotted ANN accuracy (numpy forward, all 210 clips)
+    equals the trainer's own torch evaluation of the same clips to one clip (1/210: float32 ties in the logits
+    of two implementations); the agreement and SNN accuracy are multiples of 1/16 (16 clips). A second run with
+    training disabled reads every model from the cache and plots the same numbers."""
+    from lprnn_brian.ann import train as T
+    from lprnn_brian.ann.model import load_model
+
+    pytest.importorskip("torch")
+    d = {}
+    cache = tmp_path / "cache"
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    paths = fig_accuracy_vs_bits.make(tmp_path / "a", quick=True, seed=0, cache=cache, record=d)
+    _check_files(paths, fig_accuracy_vs_bits.NAME)
+    assert d["bits"] == list(fig_accuracy_vs_bits.QUICK_BITS) and all(d["trained"])
+    for b, path, acc, acc_torch in zip(d["bits"], d["paths"], d["ann_accuracy"], d["ann_accuracy_torch"]):
+        q = load_model(path).quantised()
+        lo, hi = -(2 ** (b - 1)), 2 ** (b - 1) - 1
+        for L in q.layers:
+            for M in (L.W, L.U):
+                if M is None:
+                    continue
+                codes = M.astype(np.float64) * 2 ** b  # b bits on the 2^−b grid over [−1/2, 1/2)
+                np.testing.assert_array_equal(codes, np.round(codes))
+                assert codes.min() >= lo and codes.max() <= hi
+        assert abs(acc - acc_torch) <= 1 / 210 + 1e-12
+    for key in ("snn_accuracy", "agreement", "ann_accuracy_sim"):
+        for v in d[key]:
+            assert v * 16 == pytest.approx(round(v * 16), abs=1e-12)
+
+    def no_training(*a, **k):
+        raise AssertionError("the cached model should have been used")
+
+    monkeypatch.setattr(T, "train_digits", no_training)
+    again = {}
+    fig_accuracy_vs_bits.make(tmp_path / "b", quick=True, seed=0, cache=cache, record=again)
+    assert not any(again["trained"])
+    for key in ("ann_accuracy", "snn_accuracy", "agreement"):
+        assert again[key] == d[key]
