@@ -15,6 +15,28 @@ def figure_paths(out: Path, name: str) -> list[Path]:
     return [out / f"{name}.png", out / f"{name}.pdf"]
 
 
+def _jsonable(value):
+    """numpy arrays and scalars, paths and tuples as JSON values."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+def write_numbers(out: Path, name: str, data: dict) -> Path:
+    """Write the numbers a figure plots to ``out/name.json`` (atomically), for readers who want the values."""
+    import json
+
+    from ..fileio import write_text_atomic
+
+    return write_text_atomic(Path(out) / f"{name}.json", json.dumps(data, indent=1, default=_jsonable), force=True)
+
+
 def prepare_out(out: str | Path, names: list[str], force: bool) -> Path:
     """Create ``out``; refuse to replace an existing figure unless ``force`` (figures are written atomically)."""
     return prepare_output_dir(out, [p.name for n in names for p in figure_paths(Path(out), n)], force,

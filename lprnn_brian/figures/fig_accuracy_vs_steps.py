@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import figure_main, figure_paths
+from ._common import figure_main, figure_paths, write_numbers
 
 NAME = "accuracy_vs_steps"
 TITLE = "Accuracy vs SNN steps per ANN step"
@@ -170,6 +170,7 @@ def make(out: Path, quick: bool = False, seed: int = 0, *, record: dict | None =
     d = compute(quick=quick, seed=seed, build_root=build_root)
     if record is not None:
         record.update(d)
+    write_numbers(out, NAME, d)
     return plot(d, Path(out))
 
 

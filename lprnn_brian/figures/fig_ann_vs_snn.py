@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import figure_main, figure_paths
+from ._common import figure_main, figure_paths, write_numbers
 
 NAME = "ann_vs_snn"
 TITLE = "ANN vs SNN traces per layer"
@@ -120,6 +120,7 @@ def make(out: Path, quick: bool = False, seed: int = 0, *, record: dict | None =
     d = compute(quick=quick, seed=seed)
     if record is not None:
         record.update(d)
+    write_numbers(out, NAME, d)
     return plot(d, Path(out))
 
 

@@ -2,12 +2,11 @@
 digits model and, where ``../shared/reference`` is present, the authors' SHD checkpoint (:mod:`.analysis.energy`)."""
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
 
-from ._common import figure_main, figure_paths
+from ._common import figure_main, figure_paths, write_numbers
 
 NAME = "energy"
 TITLE = "Energy per inference by platform"
@@ -76,7 +75,6 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     import matplotlib.pyplot as plt
 
     from ..analysis.plots import PALETTE, save_figure
-    from ..fileio import write_text_atomic
 
     reports = energy_by_model(quick)
     fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1.2, 1]})
@@ -119,7 +117,7 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     bx.set_xlim(0, 1)
     bx.legend(fontsize=6, frameon=False, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2)
     save_figure(fig, out / NAME)
-    write_text_atomic(out / f"{NAME}.json", json.dumps(reports, indent=1, default=float), force=True)
+    write_numbers(out, NAME, reports)
     return figure_paths(out, NAME)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import figure_main, figure_paths
+from ._common import figure_main, figure_paths, write_numbers
 
 NAME = "neuron_dynamics"
 TITLE = "One ΣΔ neuron under a step and a chirp"
@@ -142,6 +142,9 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
         ax.set_xlim(lo, lo + 60.0)
         ax.set_title("comparator margin and spikes (60 ms zoom)", fontsize=8)
     save_figure(fig, out / NAME)
+    late = slice(int(0.4 / dt), n)  # the step's steady part: the rate against c/Iin = 4/6
+    write_numbers(out, NAME, {"latency": d["latency"], "dt_s": dt, "tau_S": d["tau_S"], "kick": d["bound"],
+                              "step_rate_per_step": float(d["spikes"][late, 0].mean()), "step_expected": 4.0 / _IIN})
     return figure_paths(out, NAME)
 
 

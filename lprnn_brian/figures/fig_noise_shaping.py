@@ -2,13 +2,12 @@
 matched spike rates: first-order ΣΔ noise shaping against the flat error of a Poisson rate code."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from ._common import figure_main, figure_paths
+from ._common import figure_main, figure_paths, write_numbers
 
 NAME = "noise_shaping"
 TITLE = "Noise shaping: power spectrum of the coding error"
@@ -66,7 +65,6 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     from ..analysis.comparison import ENCODERS, LABELS
     from ..analysis.plots import PALETTE, save_figure
     from ..equations import derive
-    from ..fileio import write_text_atomic
 
     res = spectra(quick, seed)
     fig, ax = plt.subplots(figsize=(7, 4.5))
@@ -94,8 +92,8 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     ax.set_ylabel("coding error PSD ((signal units)² / Hz)")
     ax.legend(fontsize=6.5, frameon=False, loc="upper left")
     save_figure(fig, out / NAME)
-    write_text_atomic(out / f"{NAME}.json", json.dumps({k: {kk: vv for kk, vv in v.items() if kk not in ("freq", "psd")}
-                                                        for k, v in res.items()}, indent=1), force=True)
+    summary = {k: {kk: vv for kk, vv in v.items() if kk not in ("freq", "psd")} for k, v in res.items()}
+    write_numbers(out, NAME, summary)
     return figure_paths(out, NAME)
 
 

@@ -2,13 +2,12 @@
 network (class agreement and accuracy of the read-out recomputed from the perturbed spikes)."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from ._common import figure_main, figure_paths
+from ._common import figure_main, figure_paths, write_numbers
 
 NAME = "robustness"
 TITLE = "Robustness to spike jitter and deletion"
@@ -87,7 +86,6 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
 
     from ..analysis.comparison import ENCODERS, LABELS
     from ..analysis.plots import PALETTE, save_figure
-    from ..fileio import write_text_atomic
 
     single = single_neuron(quick, seed)
     net = network(quick, seed)
@@ -126,8 +124,7 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
         h2, l2 = tw.get_legend_handles_labels()
         ax.legend(h1 + h2, l1 + l2, fontsize=7, frameon=False, loc="lower left")
     save_figure(fig, out / NAME)
-    write_text_atomic(out / f"{NAME}.json", json.dumps({"single_neuron": single, "network": net}, indent=1),
-                      force=True)
+    write_numbers(out, NAME, {"single_neuron": single, "network": net})
     return figure_paths(out, NAME)
 
 

@@ -2,13 +2,12 @@
 neuron, LIF, ALIF, SFA and a Poisson rate code (:func:`lprnn_brian.analysis.comparison.rate_sweep`)."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from ._common import figure_main, figure_paths
+from ._common import figure_main, figure_paths, write_numbers
 
 NAME = "snr_vs_rate"
 TITLE = "Reconstruction SNR vs spike rate (ΣΔ vs LIF vs ALIF vs SFA vs Poisson)"
@@ -31,7 +30,6 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
 
     from ..analysis.comparison import ENCODERS, LABELS, rate_sweep
     from ..analysis.plots import PALETTE, save_figure
-    from ..fileio import write_text_atomic
 
     res = rate_sweep(duration=20.0 if quick else 60.0, quick=quick, seed=seed)
     markers = dict(zip(ENCODERS, "os^vD"))
@@ -58,7 +56,7 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     a2.set_xlabel("spike rate (spikes / s)")
     a2.set_ylabel("information per spike (bits)")
     save_figure(fig, out / NAME)
-    write_text_atomic(out / f"{NAME}.json", json.dumps(res, indent=1), force=True)  # the plotted numbers
+    write_numbers(out, NAME, res)
     return figure_paths(out, NAME)
 
 
