@@ -41,7 +41,7 @@ CAPTION = (
     "accuracy: the curve compares equal, short training budgets, not converged models (full run: ANN 0.10, 0.62, "
     "0.74, 0.82, 0.87 and SNN 0.10, 0.66, 0.65, 0.75, 0.80 at 1, 2, 3, 4, 6 bits). The 1/64 grid (6 bits) has "
     "no Loihi-integer conversion (`convert.find_params`), so that point, and the degenerate 1-bit one, run in "
-    "float mode (marked). Solid line: the ANN "
+    "float mode (marked) at the same SNN step (τ_S = 64). Solid line: the ANN "
     "(numpy reference forward, all test clips); dashed: its ΣΔ network (Loihi-integer mode, package default "
     "conversion τ_S = 64, M = 14.28; Brian2 cpp_standalone), classified by the feedback decode −i_fb/f "
     "(second-half mean); dotted: the fraction of clips on which the SNN and ANN classes agree. Trained models "
@@ -110,6 +110,14 @@ def trained_model(config, cache: Path, n_train: int | None = None, *, log=None):
     return res.model, path, True
 
 
+def default_step(model) -> float:
+    """Δt_S of the package's default conversion of a 1/8-grid model: τ/64 (spec §4.3), τ = −Δt_A/ln a."""
+    from ..equations.derive import tau_seconds
+
+    retention = next(L.retention for L in model.layers if L.retention is not None)
+    return tau_seconds(float(np.max(retention)), model.frame_dt) / 64
+
+
 def compute(quick: bool = False, seed: int = 0, *, bits=None, cache: str | Path | None = None,
             target: str | None = None, build_root=None, log=None) -> dict:
     """Train (or read from the cache) one model per bit width, score its ANN on all test clips and its ΣΔ
@@ -148,7 +156,10 @@ def compute(quick: bool = False, seed: int = 0, *, bits=None, cache: str | Path 
         spec, mode = None, None
         for mode in ("loihi", "float"):  # float only where Loihi has no integer weights for this model
             try:
-                spec = to_snn_spec(model, mode=mode, n_frames=X.shape[1])
+                # float mode at the package's default step (τ_S = 64, M = 14.28), not its own d = 1 search
+                # (τ_S = 4096: 64× the steps), so that every point runs the same SNN time resolution
+                dt = None if mode == "loihi" else default_step(model)
+                spec = to_snn_spec(model, mode=mode, n_frames=X.shape[1], dt=dt)
                 break
             except UserInputError:
                 spec = None

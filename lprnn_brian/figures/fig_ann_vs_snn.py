@@ -120,7 +120,8 @@ def make(out: Path, quick: bool = False, seed: int = 0, *, record: dict | None =
     d = compute(quick=quick, seed=seed)
     if record is not None:
         record.update(d)
-    write_numbers(out, NAME, d)
+    write_numbers(out, NAME, {k: d[k] for k in ("clips", "names", "correlation", "rmse", "ann_class", "snn_class",
+                                                 "tau_S", "steps_per_frame")})  # the traces are in the figure
     return plot(d, Path(out))
 
 

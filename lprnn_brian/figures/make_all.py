@@ -82,11 +82,17 @@ def make_all(out: str | Path, *, quick: bool = False, seed: int = 0, only=None, 
         m = _module(r["module"])
         r.update(title=m.TITLE, caption=m.CAPTION)
     write_text_atomic(out / RECORDS, json.dumps(page, indent=1), force=True)
-    write_text_atomic(out / GALLERY, gallery_markdown(page), force=True)
+    extra = ["snn_scaling"] if (out / "snn_scaling.png").is_file() else []
+    write_text_atomic(out / GALLERY, gallery_markdown(page, extra), force=True)
     return records
 
 
-def gallery_markdown(records: list[dict]) -> str:
+#: Figures made elsewhere that may share the gallery directory: (title, command).
+OTHER_FIGURES = {"snn_scaling": ("SNN throughput and memory vs network size (benchmark)",
+                                 "python benchmarks/snn_throughput.py --scaling")}
+
+
+def gallery_markdown(records: list[dict], extra: list[str] = ()) -> str:
     """The gallery page: every figure embedded with its caption and the command behind it."""
     lines = ["# lprnn_brian figure gallery", "",
              "Made by `lprnn-brian figures --out DIR` (every figure; `--only NAME,...` re-makes some and keeps the "
@@ -98,6 +104,9 @@ def gallery_markdown(records: list[dict]) -> str:
                   f"`python -m lprnn_brian.figures.{r['module']} --out DIR{flags}` ({r['seconds']:.0f} s on 2 cores"
                   f"{', quick settings: CI size, noisier than the full run' if r.get('quick') else ''}; "
                   f"[PDF]({r['name']}.pdf))", ""]
+    for name in extra:
+        title, command = OTHER_FIGURES[name]
+        lines += [f"## {title}", "", f"![{title}]({name}.png)", "", f"Made by `{command}` (see the README's throughput section).", ""]
     return "\n".join(lines)
 
 
