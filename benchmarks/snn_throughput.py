@@ -39,9 +39,11 @@ from pathlib import Path
 
 import numpy as np
 
+from lprnn_brian.ann.checkpoint import SHD_REFERENCE_FILE
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-REFERENCE = REPO.parent / "shared" / "reference" / "shd_QlpRNN_128_2x512_ret0.8_mel80_hop256.pth"
+REFERENCE = REPO.parent / "shared" / "reference" / SHD_REFERENCE_FILE
 GENN_ENV = Path(os.environ.get("LPRNN_BRIAN_GENN_ENV", REPO / ".venv-genn"))
 LABELS = {"a": "numpy, rebuilt per sample (reference)", "b": "cython, rebuilt per sample",
           "c": "cpp_standalone fast path (ours)", "d": "GeNN CPU (brian2genn)", "e-numpy": "ANN, numpy",

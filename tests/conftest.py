@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from lprnn_brian.ann import Layer, LpRNNModel, read_reference_checkpoint
+from lprnn_brian.ann.checkpoint import SHD_REFERENCE_FILE
 
 #: The authors' checkpoint in ../shared beside the repository (CI clones main with shared/ beside it).
-REFERENCE_CKPT = Path(__file__).resolve().parents[2] / "shared" / "reference" / "shd_QlpRNN_128_2x512_ret0.8_mel80_hop256.pth"
+REFERENCE_CKPT = Path(__file__).resolve().parents[2] / "shared" / "reference" / SHD_REFERENCE_FILE
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from ..equations.derive import tau_seconds
 from ..errors import UserInputError
 
 #: Encoders compared, in plotting order.
@@ -19,7 +20,9 @@ ENCODERS = ("sigma_delta", "lif", "alif", "sfa", "poisson")
 LABELS = {"sigma_delta": "ΣΔ (this package)", "lif": "LIF (rate code)", "alif": "ALIF (Yin 2021)",
           "sfa": "SFA / AHP (Plank 2021)", "poisson": "Poisson rate code"}
 #: Low-pass time constant of the lpRNN used to time-scale the ΣΔ encoder: τ = −Δt_A/ln a, a = 0.8, Δt_A = 8 ms.
-TAU_LPRNN = 0.035851360941796404
+TAU_LPRNN = tau_seconds(0.8, 1 / 125)
+#: Sampling step (s) of the comparison signal: fine enough to be read at the finest encoder step.
+SIGNAL_DT = 1e-4
 
 
 def bandlimited_signal(n: int, dt: float, cutoff_hz: float, rng: np.random.Generator, *, mean: float = 0.5,
@@ -33,6 +36,16 @@ def bandlimited_signal(n: int, dt: float, cutoff_hz: float, rng: np.random.Gener
     z = np.fft.irfft(spec, n)
     z = (z - z.mean()) / z.std()
     return np.clip(mean + sd * z, lo, hi)
+
+
+def comparison_signal(duration: float, rng: np.random.Generator, cutoff_hz: float = 2.0) -> np.ndarray:
+    """The signal every encoder is given: :func:`bandlimited_signal` of ``duration`` seconds at :data:`SIGNAL_DT`."""
+    return bandlimited_signal(int(duration / SIGNAL_DT), SIGNAL_DT, cutoff_hz, rng)
+
+
+def signal_at(x: np.ndarray, dt: float, n: int) -> np.ndarray:
+    """The comparison signal ``x`` read at ``n`` steps of ``dt`` (an encoder's own step)."""
+    return resample_time(x, SIGNAL_DT, dt, n)
 
 
 def resample_time(x: np.ndarray, dt_from: float, dt_to: float, n: int) -> np.ndarray:
@@ -115,26 +128,24 @@ def encode(name: str, x: np.ndarray, knob: np.ndarray, *, rng: np.random.Generat
     * ``lif``, ``alif``, ``sfa``: the input gain (R, R_m), at the published step of 1 ms;
     * ``poisson``: the spike probability per step at full scale, at 1 ms.
 
-    ``x``: the signal sampled at 0.1 ms (long enough for the finest ΣΔ step), values in [0, 1].
+    ``x``: the signal sampled at :data:`SIGNAL_DT` (:func:`comparison_signal`), values in [0, 1].
     """
     from ..encoding import simulate_neurons
     from ..equations.baselines import BASELINES
 
     knob = np.asarray(knob, float)
-    dt_x = 1e-4
     if name == "sigma_delta":  # one run per step size: each covers the whole signal
         neuron = BASELINES[name]
         dts = TAU_LPRNN / knob
         trains = []
         for tau_S, d in zip(knob, dts):
-            n = int(np.floor((len(x) - 1) * dt_x / d))
-            run = simulate_neurons(neuron, resample_time(x, dt_x, d, n)[:, None], params={"tau_S": tau_S})
+            n = int(np.floor((len(x) - 1) * SIGNAL_DT / d))
+            run = simulate_neurons(neuron, signal_at(x, d, n)[:, None], params={"tau_S": tau_S})
             # the comparator reads the previous step's drive (v uses the pre-step i_ip): align spikes with it
             trains.append(np.r_[run.spikes[1:, 0], False])
         return trains, dts
     dt = 1e-3
-    n = int(np.floor((len(x) - 1) * dt_x / dt))
-    xs = resample_time(x, dt_x, dt, n)
+    xs = signal_at(x, dt, int(np.floor((len(x) - 1) * SIGNAL_DT / dt)))
     if name == "poisson":
         from .coding import poisson_encode
 
@@ -177,19 +188,21 @@ def rate_sweep(*, duration: float = 60.0, cutoff_hz: float = 2.0, quick: bool = 
 
     Returns ``{encoder: {"knob", "rate_hz", "snr_db", "bits_per_spike", "info_bits_per_s", "slope_db_per_decade",
     "fitted"}}``: the slope of SNR against log10(rate) is fitted by least squares over :func:`rising_part`."""
+    from .coding import rate_slope
+
     rng = np.random.default_rng(seed)
-    x = bandlimited_signal(int(duration / 1e-4), 1e-4, cutoff_hz, rng)
+    x = comparison_signal(duration, rng, cutoff_hz)
     out = {}
     for name in encoders:
         knobs = KNOBS[name][0 if quick else 1]
         spikes, dts = encode(name, x, knobs, rng=rng)
         rows = []
         for train, d in zip(spikes, dts):
-            rows.append(linear_decoding(resample_time(x, 1e-4, d, len(train)), train, d, cutoff_hz))
+            rows.append(linear_decoding(signal_at(x, d, len(train)), train, d, cutoff_hz))
         rate = np.array([r.rate_hz for r in rows])
         snr = np.array([r.snr_db for r in rows])
         fit = rising_part(snr)
-        slope = float(np.polyfit(np.log10(rate[fit]), snr[fit], 1)[0]) if fit.sum() >= 2 else None
+        slope = rate_slope(rate[fit], snr[fit]) if fit.sum() >= 2 else None
         out[name] = {"knob": knobs.tolist(), "rate_hz": rate.tolist(), "snr_db": snr.tolist(),
                      "bits_per_spike": [r.bits_per_spike for r in rows],
                      "info_bits_per_s": [r.info_bits_per_s for r in rows], "slope_db_per_decade": slope,

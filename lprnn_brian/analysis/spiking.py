@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..simulation import SimulationResult
+from .fidelity import _corr
 
 
 def isi_cv(events: np.ndarray, min_spikes: int = 3) -> np.ndarray:
@@ -26,12 +27,6 @@ def isi_cv(events: np.ndarray, min_spikes: int = 3) -> np.ndarray:
             iv = isi[a:b - 1]
             cvs.append(iv.std() / iv.mean())
     return np.asarray(cvs)
-
-
-def _corr(a: np.ndarray, b: np.ndarray) -> float | None:
-    a, b = a.ravel() - a.mean(), b.ravel() - b.mean()
-    den = np.sqrt((a * a).sum() * (b * b).sum())
-    return float((a * b).sum() / den) if den > 0 else None
 
 
 def layer_statistics(result: SimulationResult) -> list[dict]:

@@ -27,6 +27,8 @@ FRAC_BITS = 3
 #: Output order of the authors' SHD model. Their HD-audio loader labels a file ``digit + (10 if english
 #: else 0)`` (``shd/shdANN/shd_dataset.py``), so German digits are outputs 0–9 and English 10–19 — the
 #: reverse of the SHD h5 convention (spec §11 A8). The imported model keeps this order.
+#: File name of the authors' trained SHD model (gauthierboeshertz/lpRNN_loihi), the reference checkpoint.
+SHD_REFERENCE_FILE = "shd_QlpRNN_128_2x512_ret0.8_mel80_hop256.pth"
 SHD_CHECKPOINT_CLASS_NAMES = [f"de_{d}" for d in range(10)] + [f"en_{d}" for d in range(10)]
 
 _GSC_V1_36 = ["unknown", "nine", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go",

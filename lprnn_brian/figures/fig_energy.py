@@ -23,18 +23,17 @@ CAPTION = (
     "mesh hops and the host are not included: estimates, not measurements."
 )
 
-_SHD_CKPT = "shd_QlpRNN_128_2x512_ret0.8_mel80_hop256.pth"
-
-
 def reference_checkpoint() -> Path | None:
     """The authors' SHD checkpoint: ``$LPRNN_BRIAN_REFERENCE`` (file or folder), else ``../shared/reference`` next
     to the working directory or to the package's repository; None if absent."""
+    from ..ann.checkpoint import SHD_REFERENCE_FILE
+
     env = os.environ.get("LPRNN_BRIAN_REFERENCE")
     candidates = [Path(env)] if env else []
     here = Path(__file__).resolve().parents[2]
     candidates += [Path.cwd().parent / "shared" / "reference", here.parent / "shared" / "reference"]
     for c in candidates:
-        p = c / _SHD_CKPT if c.is_dir() else c
+        p = c / SHD_REFERENCE_FILE if c.is_dir() else c
         if p.is_file():
             return p
     return None

@@ -43,15 +43,15 @@ def coding_error(x: np.ndarray, spikes: np.ndarray, dt: float) -> np.ndarray:
 
 def spectra(quick: bool = False, seed: int = 0) -> dict:
     from ..analysis.coding import error_spectrum, spectral_slope
-    from ..analysis.comparison import bandlimited_signal, encode, resample_time
+    from ..analysis.comparison import comparison_signal, encode, signal_at
 
     rng = np.random.default_rng(seed)
     duration = 20.0 if quick else 60.0
-    x = bandlimited_signal(int(duration / 1e-4), 1e-4, 2.0, rng)
+    x = comparison_signal(duration, rng)
     out = {}
     for name, knob in MATCHED:
         (train,), (dt,) = encode(name, x, np.array([knob]), rng=rng)
-        xs = resample_time(x, 1e-4, dt, len(train))
+        xs = signal_at(x, dt, len(train))
         err = coding_error(xs, train, dt)
         f, psd = error_spectrum(err, dt, nperseg=int(round(4.0 / dt)))
         out[name] = {"knob": knob, "dt": float(dt), "rate_hz": float(np.mean(train) / dt), "freq": f.tolist(),

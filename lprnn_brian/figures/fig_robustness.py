@@ -34,23 +34,21 @@ NET_SIGMAS = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 
 def single_neuron(quick: bool = False, seed: int = 0) -> dict:
     """SNR of every encoder's best linear read-out under jitter (σ in ms) and deletion."""
-    from ..analysis.coding import delete_events, jitter_events
-    from ..analysis.comparison import bandlimited_signal, encode, linear_decoding, resample_time
+    from ..analysis.coding import delete_events, dense_spikes, jitter_events
+    from ..analysis.comparison import comparison_signal, encode, linear_decoding, signal_at
     from .fig_noise_shaping import MATCHED
 
     rng = np.random.default_rng(seed)
-    x = bandlimited_signal(int((20.0 if quick else 60.0) / 1e-4), 1e-4, 2.0, rng)
+    x = comparison_signal(20.0 if quick else 60.0, rng)
     out = {}
     for name, knob in MATCHED:
         (train,), (dt,) = encode(name, x, np.array([knob]), rng=rng)
-        xs = resample_time(x, 1e-4, dt, len(train))
+        xs = signal_at(x, dt, len(train))
         steps = np.flatnonzero(train)
         events = np.stack([np.zeros_like(steps), steps], axis=1)
 
         def snr(ev):
-            s = np.zeros(len(train))
-            np.add.at(s, ev[:, 1], 1.0)
-            return linear_decoding(xs, s, dt, 2.0).snr_db
+            return linear_decoding(xs, dense_spikes(ev, len(train), 1)[:, 0], dt, 2.0).snr_db
 
         out[name] = {
             "rate_hz": float(train.mean() / dt),
