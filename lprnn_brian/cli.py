@@ -223,6 +223,29 @@ def cmd_analyse(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from .ann.model import load_model
+
+    model = load_model(args.model)
+    if args.format == "loihi":
+        from .loihi.export import export_loihi
+
+        x = load_inputs(args.inputs) if args.inputs else None
+        labels = load_labels(args.labels) if args.labels else None
+        if labels is not None and x is None:
+            raise UserInputError("--labels needs --inputs (the labels of those inputs)")
+        if args.compare_samples < 0:
+            raise UserInputError(f"--compare-samples must be ≥ 0, got {args.compare_samples}")
+        summary = export_loihi(model, args.out, x=x, labels=labels, factors=_factors(args.factors),
+                               compare_samples=args.compare_samples, force=args.force, progress=not args.quiet)
+        t = summary["resources"]["total"]
+        print(f"wrote {args.out}: {t['cores']} cores, {t['synapses']:,} synapses (report.md)", file=sys.stderr)
+        if args.json:
+            print(json.dumps(summary, default=float))
+        return 0
+    raise UserInputError(f"export {args.format} is not available")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .convert import MODES, RESAMPLE
     from .network import PROPAGATIONS, SAMPLINGS
@@ -329,6 +352,21 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--seed", type=int, default=0, help="seed of the jitter and deletion draws")
     a.add_argument("--force", action="store_true", help="replace an existing report in --out")
     a.set_defaults(func=cmd_analyse)
+
+    ex = sub.add_parser("export", help="write a model for Loihi (integer bundle), NIR or Lava")
+    ex.add_argument("format", choices=("loihi",), help="loihi: integer registers, cores and reports (bundle directory)")
+    ex.add_argument("model", help="model file (.npz)")
+    ex.add_argument("--out", required=True, help="output directory (loihi)")
+    ex.add_argument("--inputs", help=".npy frames (samples, frames, features): run the bit-exact emulator on them "
+                    "(accuracy, overflows, energy, divergence from the Brian2 Loihi mode)")
+    ex.add_argument("--labels", help=".npy class per sample of --inputs")
+    ex.add_argument("--factors", default=None, help="'derived' (default), 'shd_reference', or f per layer 'f1,f2,...'")
+    ex.add_argument("--compare-samples", type=int, default=8,
+                    help="samples also run in the Brian2 Loihi mode's arithmetic for the divergence report")
+    ex.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+    ex.add_argument("--force", action="store_true", help="replace an existing bundle in --out")
+    ex.add_argument("--quiet", action="store_true", help="no progress bar")
+    ex.set_defaults(func=cmd_export)
 
     fg = sub.add_parser("figures", help="make every figure (PNG and PDF) and the gallery page")
     fg.add_argument("--out", default="figures_out", help="output directory")

@@ -412,14 +412,16 @@ def to_snn_spec(
                 mats["U"] = U_snn
             for key, mat in mats.items():
                 me = weight_mant_exp(mat)
-                quant[key] = {"exp": me.exp, "max_abs_error": me.max_abs_error, "lossless": me.lossless}
+                quant[key] = {"exp": me.exp, "max_abs_error": me.max_abs_error, "rms_error": me.rms_error,
+                              "lossless": me.lossless}
                 quant[key].update(_row_errors(mat, me.value, per_row=isinstance(tau_I, np.ndarray)))
                 if key == "W":
                     W_snn = me.value
                 else:
                     U_snn = me.value
             be = bias_mant_exp(b_tilde)
-            quant["b"] = {"exp": be.exp, "max_abs_error": be.max_abs_error, "lossless": be.lossless}
+            quant["b"] = {"exp": be.exp, "max_abs_error": be.max_abs_error, "rms_error": be.rms_error,
+                          "lossless": be.lossless}
             b_tilde = be.value
         layers.append(
             LayerParams(

@@ -234,15 +234,29 @@ def simulate(
         if own:
             runner.close()
     t_run = time.perf_counter() - t0 - t_build
+    result = _assemble(spec, runner.target, per_sample, runner.record, {"build": t_build, "run": t_run})
+    result.raw = raws if keep_raw else None
+    return result
+
+
+def result_from_raw(spec: SNNSpec, raws: list[RawRun], target: str, record: tuple[str, ...] = ("i_fb", "i_ip", "i_in"),
+                    wall_s: dict | None = None) -> SimulationResult:
+    """A :class:`SimulationResult` from per-sample raw runs of another simulator (e.g. the Loihi emulator,
+    :mod:`lprnn_brian.loihi.emulator`) recorded in this module's convention (index n: state before step n)."""
+    per_sample = [_summarise(spec, raw, s, record) for s, raw in enumerate(raws)]
+    return _assemble(spec, target, per_sample, record, wall_s or {})
+
+
+def _assemble(spec: SNNSpec, target: str, per_sample: list[dict], record: tuple[str, ...],
+              wall_s: dict) -> SimulationResult:
     names = [L.name for L in spec.layers]
-    present = [d for d in DECODES if d == "count" or _DECODE_STATE[d] in runner.record]
+    present = [d for d in DECODES if d == "count" or _DECODE_STATE[d] in record]
     spikes = [np.concatenate([p["spikes"][k] for p in per_sample]) for k in range(len(names))]
     frame_decodes = {d: [_stack([p["frames"][d][k] for p in per_sample]) for k in range(len(names))]
                      for d in present}
     decodes = {d: {w: [_stack([p["means"][d][w][k] for p in per_sample]) for k in range(len(names))]
                    for w in WINDOWS} for d in present}
-    return SimulationResult(spec, runner.target, names, spikes, frame_decodes, decodes, x.shape[0],
-                            {"build": t_build, "run": t_run}, raws if keep_raw else None)
+    return SimulationResult(spec, target, names, spikes, frame_decodes, decodes, len(per_sample), wall_s)
 
 
 def _stack(per_sample: list) -> np.ndarray | None:

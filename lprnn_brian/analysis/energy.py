@@ -314,7 +314,8 @@ def loihi_cores(counts: OperationCounts, constants: LoihiConstants = DAVIES_2018
     return np.array([math.ceil(COMPARTMENTS_PER_NEURON * n / cpc) for n in counts.n_neurons], np.int64)
 
 
-def loihi_estimate(counts: OperationCounts, constants: LoihiConstants = DAVIES_2018) -> Estimate:
+def loihi_estimate(counts: OperationCounts, constants: LoihiConstants = DAVIES_2018,
+                   cores: Sequence[int] | None = None) -> Estimate:
     """Energy and compute time per inference on Loihi 1 from per-operation figures (an estimate, not a measurement).
 
     E = N_syn·E_syn + N_act·E_act + N_inact·E_inact + N_msg·E_tile, per sample, then averaged, with
@@ -329,9 +330,10 @@ def loihi_estimate(counts: OperationCounts, constants: LoihiConstants = DAVIES_2
     Time: layers get ⌈2n/1024⌉ cores each and a layer's arriving events are split evenly between them; a step
     takes at least the most loaded core's events × t_synop, and an inference is n_steps steps:
     T = Σ_n max_k (events into layer k at step n / cores_k) · t_synop. Neuron-update, routing and barrier times are
-    left out (a lower bound). Core mapping proper is another issue.
+    left out (a lower bound). ``cores``: cores per layer from a core allocation
+    (:func:`lprnn_brian.loihi.cores.allocate`); by default ⌈2n/1024⌉ (:func:`loihi_cores`).
     """
-    cores = loihi_cores(counts, constants)
+    cores = loihi_cores(counts, constants) if cores is None else np.asarray(cores, dtype=np.int64)
     own = np.where(counts.recurrent, cores, 1)
     destinations = own + np.r_[cores[1:], 0]
     messages = counts.spikes @ destinations
@@ -431,7 +433,8 @@ def cortex_m4_estimate(ops: McuOperations, n_updates: int, constants: CortexM4Co
 
 # --- report ----------------------------------------------------------------------------------------------
 def energy_report(result: SimulationResult, *, dense: bool = False, mcu_dense: bool = True,
-                  loihi: LoihiConstants = DAVIES_2018, cortex: CortexM4Constants = CORTEX_M4_2019) -> dict:
+                  loihi: LoihiConstants = DAVIES_2018, cortex: CortexM4Constants = CORTEX_M4_2019,
+                  cores: Sequence[int] | None = None) -> dict:
     """Counts, formulas, inputs and energy per inference on Loihi 1 and a Cortex-M4, and their ratio (JSON-ready).
 
     ``dense``: synapse counting for Loihi (:func:`count_operations`); ``mcu_dense``: dense matrix–vector products
@@ -439,7 +442,7 @@ def energy_report(result: SimulationResult, *, dense: bool = False, mcu_dense: b
     """
     spec = result.spec
     counts = count_operations(result, dense=dense)
-    est_l = loihi_estimate(counts, loihi)
+    est_l = loihi_estimate(counts, loihi, cores)
     ops = network_mcu_operations(spec, dense=mcu_dense)
     est_m = cortex_m4_estimate(ops, spec.n_frames, cortex, update_rate_hz=1.0 / spec.frame_dt)
     e_l = est_l.energy_j[0]
