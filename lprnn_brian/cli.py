@@ -227,6 +227,8 @@ def cmd_export(args) -> int:
     from .ann.model import load_model
 
     model = load_model(args.model)
+    if args.mode is not None and args.format != "nir":
+        raise UserInputError(f"--mode applies to export nir; export {args.format} always maps the Loihi mode")
     if args.format == "loihi":
         from .loihi.export import export_loihi
 
@@ -242,6 +244,33 @@ def cmd_export(args) -> int:
         print(f"wrote {args.out}: {t['cores']} cores, {t['synapses']:,} synapses (report.md)", file=sys.stderr)
         if args.json:
             print(json.dumps(summary, default=float))
+        return 0
+    if args.format == "lava":
+        from .loihi.lava import export_lava
+
+        if not args.inputs:
+            raise UserInputError("export lava needs --inputs (the frames to run on Lava and on the emulator)")
+        if args.samples < 1 or (args.steps is not None and args.steps < 1):
+            raise UserInputError("--samples and --steps must be ≥ 1")
+        report = export_lava(model, args.out, x=load_inputs(args.inputs), samples=args.samples, n_steps=args.steps,
+                             factors=_factors(args.factors), force=args.force)
+        verdict = "identical at every step" if report["identical"] else "DIFFERENT (see lava_report.json)"
+        print(f"wrote {args.out}: Lava (lava-nc {report['lava']['lava_nc']}) vs emulator, {report['samples']} samples "
+              f"× {report['steps']} steps: {verdict}", file=sys.stderr)
+        if args.json:
+            print(json.dumps(report))
+        return 0 if report["identical"] else 1
+    if args.format == "nir":
+        from .convert import to_snn_spec
+        from .export.nir import write_nir
+
+        mode = args.mode or "float"
+        spec = to_snn_spec(model, mode=mode, factors=_factors(args.factors))
+        out = write_nir(spec, args.out, force=args.force)
+        print(f"wrote {out}: NIR graph of {len(spec.layers)} layers, {spec.n_neurons} neurons, "
+              f"dt = {spec.dt:.6g} s ({mode} mode)", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"path": str(out), "mode": mode, "dt": spec.dt, "digest": spec.digest()}))
         return 0
     raise UserInputError(f"export {args.format} is not available")
 
@@ -354,15 +383,23 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_analyse)
 
     ex = sub.add_parser("export", help="write a model for Loihi (integer bundle), NIR or Lava")
-    ex.add_argument("format", choices=("loihi",), help="loihi: integer registers, cores and reports (bundle directory)")
+    ex.add_argument("format", choices=("loihi", "lava", "nir"),
+                    help="loihi: integer registers, cores and reports (bundle directory); lava: the bundle run on "
+                         "Lava's bit-accurate CPU models (scripts/setup-lava) and compared with the emulator step by "
+                         "step; nir: an NIR graph (HDF5) of the network")
     ex.add_argument("model", help="model file (.npz)")
-    ex.add_argument("--out", required=True, help="output directory (loihi)")
+    ex.add_argument("--out", required=True, help="output directory (loihi, lava) or file (nir, e.g. net.nir)")
+    ex.add_argument("--mode", choices=MODES, default=None,
+                    help="nir: float (default) or loihi (Loihi-rounded weights, biases and time constants); "
+                         "loihi and lava always use the Loihi mode")
     ex.add_argument("--inputs", help=".npy frames (samples, frames, features): run the bit-exact emulator on them "
                     "(accuracy, overflows, energy, divergence from the Brian2 Loihi mode)")
     ex.add_argument("--labels", help=".npy class per sample of --inputs")
     ex.add_argument("--factors", default=None, help="'derived' (default), 'shd_reference', or f per layer 'f1,f2,...'")
     ex.add_argument("--compare-samples", type=int, default=8,
                     help="samples also run in the Brian2 Loihi mode's arithmetic for the divergence report")
+    ex.add_argument("--samples", type=int, default=2, help="lava: how many of --inputs run on Lava")
+    ex.add_argument("--steps", type=int, default=None, help="lava: steps per sample (default: all)")
     ex.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
     ex.add_argument("--force", action="store_true", help="replace an existing bundle in --out")
     ex.add_argument("--quiet", action="store_true", help="no progress bar")

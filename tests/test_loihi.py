@@ -468,6 +468,7 @@ def test_export_loihi_cli(tmp_path, capsys):
     spikes = sum(s.sum() for s in run.spikes) / 3
     assert summary["emulator"]["spikes_per_sample"] == pytest.approx(spikes)
     assert main(["export", "loihi", str(mpath), "--out", str(out)]) == 2
+    assert main(["export", "loihi", str(mpath), "--out", str(tmp_path / "o3"), "--mode", "float"]) == 2
     assert main(["export", "loihi", str(mpath), "--out", str(tmp_path / "o2"), "--labels", str(tmp_path / "x.npy")]) == 2
 
 

@@ -135,6 +135,13 @@ def report_markdown(net: LoihiNetwork, summary: dict) -> str:
                   "- fb-decode correlation with the ANN state per layer: "
                   + ", ".join("—" if c is None else f"{c:.4f}" for c in e["layer_correlation_fb"]),
                   f"- overflows: {ov}", f"- spikes per sample: {e['spikes_per_sample']:.0f}"]
+        wrapped = [L.name for L, o in zip(net.layers, e["overflow"]) if o.get("u_wraps", 0)]
+        if wrapped:
+            factors = ",".join(f"{L.factor:.6g}" for L in net.spec.layers)
+            lines.append(f"- **u wrapped around in {', '.join(wrapped)}**: on the chip a current beyond ±2^23 changes "
+                         "sign. Lower those layers' factor f (now --factors "
+                         f"{factors}; e.g. halve it) and export again until no wrap is reported; for the authors' "
+                         "SHD network the reference factors (--factors shd_reference, read-out f = 32,768) avoid it.")
     if "divergence" in summary:
         lines += ["", "## Emulator vs the Brian2 Loihi mode", "", divergence_markdown(summary["divergence"])]
     if "energy" in summary:
