@@ -360,6 +360,11 @@ def test_allocation_respects_every_core_limit(small_net):
         for c in p.per_core:
             assert c["ok"] and c["compartments"] <= 4
         first += p.cores
+    placement = resource_report(small_net, P, limits)["placement"]
+    assert [c["core"] for c in placement] == list(range(first))
+    for L in small_net.layers:  # each layer's neurons tile [0, n) over its cores
+        ranges = [c["neurons"] for c in placement if c["layer"] == L.name]
+        assert ranges[0][0] == 0 and ranges[-1][1] == L.n and all(a[1] == b[0] for a, b in zip(ranges, ranges[1:]))
 
 
 def test_synaptic_memory_limits_neurons_per_core():

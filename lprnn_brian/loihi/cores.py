@@ -125,8 +125,8 @@ def _usage(net: LoihiNetwork, k: int, cores: list[int], limits: CoreLimits = LOI
 
 
 def resource_report(net: LoihiNetwork, placements: list[LayerPlacement], limits: CoreLimits = LOIHI1) -> dict:
-    """Cores, chips, compartments, synapses, synaptic memory, fan-in/out and axons, per layer and in total
-    (JSON-ready)."""
+    """Cores, chips, compartments, synapses, synaptic memory, fan-in/out and axons, per layer and in total, and
+    the placement: per core its layer, neuron range [start, stop) and usage (JSON-ready)."""
     layers = []
     for L, P in zip(net.layers, placements):
         fan_in = np.zeros(L.n, np.int64)
@@ -153,8 +153,17 @@ def resource_report(net: LoihiNetwork, placements: list[LayerPlacement], limits:
             "input_compartment_decay_profiles": decay_profiles,
         })
     n_cores = sum(P.cores for P in placements)
+    placement = []
+    for P in placements:
+        start = 0
+        for i, c in enumerate(P.per_core):
+            placement.append({"core": P.first_core + i, "layer": P.name, "neurons": [start, start + c["neurons"]],
+                              **{k: c[k] for k in ("compartments", "synapses", "synaptic_memory_bits", "input_axons",
+                                                   "output_axons")}})
+            start += c["neurons"]
     return {
         "layers": layers,
+        "placement": placement,
         "total": {"neurons": sum(L.n for L in net.layers), "compartments": net.n_compartments, "cores": n_cores,
                   "chips": math.ceil(n_cores / limits.cores_per_chip),
                   "synapses": sum(x["synapses"] for x in layers),

@@ -144,6 +144,9 @@ def report_markdown(net: LoihiNetwork, summary: dict) -> str:
                          "SHD network the reference factors (--factors shd_reference, read-out f = 32,768) avoid it.")
     if "divergence" in summary:
         lines += ["", "## Emulator vs the Brian2 Loihi mode", "", divergence_markdown(summary["divergence"])]
+    if "emulator" not in summary:
+        lines += ["", "Accuracy, overflows, the divergence from the Brian2 Loihi mode and the time and energy per inference "
+                  "depend on the activity: export with --inputs X.npy to get them."]
     if "energy" in summary:
         lo = summary["energy"]["loihi"]
         lines += ["## Time and energy per inference (estimate, Loihi 1 per-operation figures)", "",
