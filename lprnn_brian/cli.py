@@ -102,7 +102,8 @@ def cmd_simulate(args) -> int:
     labels = load_labels(args.labels) if args.labels else None
     ev = evaluate(model, x, labels, target=args.target, mode=args.mode, factors=_factors(args.factors),
                   resample=args.resample, progress=not args.quiet, build_root=args.build_dir, batch=args.batch,
-                  sampling=args.sampling, propagation=args.propagation, threads=args.threads)
+                  sampling=args.sampling, propagation=args.propagation, threads=args.threads,
+                  scheduler=args.scheduler, workers=args.workers)
     ev.summary["wall_s"] = time.perf_counter() - t0
     if args.out:  # the comparison with the ANN (and the labels) travel with the run, for `analyse`
         ev.result.info.update(evaluation=ev.summary, model=str(args.model),
@@ -275,6 +276,21 @@ def cmd_export(args) -> int:
     raise UserInputError(f"export {args.format} is not available")
 
 
+def cmd_sweep(args) -> int:
+    from .sweep import load_config, run_sweep
+
+    cfg = load_config(args.config)
+    if args.workers < 1:
+        raise UserInputError(f"--workers must be ≥ 1, got {args.workers}")
+    out = args.out or Path(args.config).with_suffix(".parquet").name
+    run = run_sweep(cfg, out, scheduler=args.scheduler, workers=args.workers, force=args.force,
+                    progress=not args.quiet, build_root=args.build_dir,
+                    log=(lambda m: None) if args.quiet else tqdm_write)
+    print(f"wrote {run.table_path}: {len(run.rows)} grid points ({run.computed_chunks} chunks computed, "
+          f"{run.reused_chunks} re-used), {run.wall_s:.1f} s", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .convert import MODES, RESAMPLE
     from .network import PROPAGATIONS, SAMPLINGS
@@ -369,6 +385,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--propagation", choices=PROPAGATIONS, default="synapses",
                    help="Brian2 Synapses, or weight rows in a C++ kernel ('rows', cpp_standalone)")
     s.add_argument("--threads", type=int, default=0, help="OpenMP threads (cpp_standalone with --propagation rows)")
+    s.add_argument("--scheduler", default=None,
+                   help="evaluate on Dask: 'local' (a LocalCluster of --workers processes) or a scheduler address "
+                        "(tcp://host:8786); each worker compiles the network once")
+    s.add_argument("--workers", type=int, default=2, help="worker processes of --scheduler local")
     common_run(s)
     s.set_defaults(func=cmd_simulate)
 
@@ -404,6 +424,17 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--force", action="store_true", help="replace an existing bundle in --out")
     ex.add_argument("--quiet", action="store_true", help="no progress bar")
     ex.set_defaults(func=cmd_export)
+
+    sw = sub.add_parser("sweep", help="a parameter sweep (TOML config) on Dask; resumes an interrupted sweep")
+    sw.add_argument("config", help="sweep config (.toml): model, inputs, [grid], target, metrics")
+    sw.add_argument("--out", default=None, help="table (.parquet; default: <config name>.parquet here)")
+    sw.add_argument("--scheduler", default=None, help="Dask scheduler address; 'serial' runs in this process "
+                    "(default: a LocalCluster of --workers processes)")
+    sw.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster")
+    sw.add_argument("--build-dir", default=None, help="root of standalone build directories")
+    sw.add_argument("--force", action="store_true", help="replace an existing table / discard another config's parts")
+    sw.add_argument("--quiet", action="store_true", help="no progress bar")
+    sw.set_defaults(func=cmd_sweep)
 
     fg = sub.add_parser("figures", help="make every figure (PNG and PDF) and the gallery page")
     fg.add_argument("--out", default="figures_out", help="output directory")

@@ -42,20 +42,30 @@ def evaluate(
     sampling: str = "steps",
     propagation: str = "synapses",
     threads: int = 0,
+    scheduler: str | None = None,
+    workers: int = 2,
 ) -> Evaluation:
     """ANN forward, conversion, simulation and fidelity on inputs ``x`` (samples, frames, features).
 
     ``batch``, ``sampling``, ``propagation`` and ``threads`` choose how the SNN runs
     (:class:`lprnn_brian.targets.Runner`); with ``sampling='readout'`` the hidden layers' state decodes are
-    not recorded and their correlations are reported as None."""
+    not recorded and their correlations are reported as None. ``scheduler`` (``'local'`` or a Dask scheduler
+    address) splits the samples over a Dask cluster (:func:`lprnn_brian.sweep.simulate_distributed`; ``workers``
+    processes for ``'local'``); the spikes and decodes are those of one serial run."""
     t0 = time.perf_counter()
     x = check_inputs(x, model.n_inputs)
     if labels is not None:
         labels = check_labels(labels, x.shape[0], model.n_classes)
     ann = forward(model, x)
     spec = to_snn_spec(model, mode=mode, factors=factors, resample=resample, n_frames=x.shape[1])
-    result = simulate(spec, x, target=target, progress=progress, build_root=build_root, batch=batch,
-                      sampling=sampling, propagation=propagation, threads=threads)
+    if scheduler is not None:
+        from .sweep import simulate_distributed
+
+        result = simulate_distributed(spec, x, scheduler=scheduler, workers=workers, target=target,
+                                      batch=max(batch, 1), build_root=build_root, progress=progress)
+    else:
+        result = simulate(spec, x, target=target, progress=progress, build_root=build_root, batch=batch,
+                          sampling=sampling, propagation=propagation, threads=threads)
     fid = fidelity(model, x, result, labels=labels, ann=ann)
     window = model.readout_window
     summary = {

@@ -304,3 +304,28 @@ def _summarise(spec: SNNSpec, raw: RawRun, sample: int, record: tuple[str, ...])
             for w in WINDOWS:
                 out["means"][d][w].append(scale * means[w])
     return out
+
+
+def merge_results(results: list[SimulationResult]) -> SimulationResult:
+    """Concatenate results of consecutive sample chunks of one network (sample indices renumbered)."""
+    if not results:
+        raise UserInputError("nothing to merge")
+    first = results[0]
+    offsets = np.cumsum([0] + [r.n_samples for r in results[:-1]])
+    spikes = []
+    for k in range(len(first.layer_names)):
+        parts = []
+        for off, r in zip(offsets, results):
+            s = r.spikes[k].copy()
+            s[:, 0] += off
+            parts.append(s)
+        spikes.append(np.concatenate(parts))
+    frame_decodes = {d: [None if first.frame_decodes[d][k] is None else
+                         np.concatenate([r.frame_decodes[d][k] for r in results])
+                         for k in range(len(first.layer_names))] for d in first.frame_decodes}
+    decodes = {d: {w: [None if first.decodes[d][w][k] is None else
+                       np.concatenate([r.decodes[d][w][k] for r in results])
+                       for k in range(len(first.layer_names))] for w in first.decodes[d]} for d in first.decodes}
+    wall = {k: float(sum(r.wall_s.get(k, 0.0) for r in results)) for k in first.wall_s}
+    return SimulationResult(first.spec, first.target, list(first.layer_names), spikes, frame_decodes, decodes,
+                            int(sum(r.n_samples for r in results)), wall)

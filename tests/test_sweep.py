@@ -1,0 +1,242 @@
+"""Sweeps and whole-dataset evaluation on Dask (lprnn_brian.sweep).
+
+Oracles: the same sweep run serially in this process (the Dask table must equal it: every task is deterministic
+arithmetic on the same inputs, so equality is exact); the direct computation of each metric from a plain
+``simulate`` run of the same network; the config's own file for the metadata.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import random_model
+from lprnn_brian.ann.model import save_model
+from lprnn_brian.errors import UserInputError
+from lprnn_brian.sweep import load_config, parse_config, read_table, run_sweep, simulate_distributed
+
+N_SAMPLES = 6
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sweep")
+    model = random_model(np.random.default_rng(21))
+    save_model(model, d / "m.npz")
+    rng = np.random.default_rng(3)
+    np.save(d / "x.npy", rng.uniform(0, 1, (N_SAMPLES, model.n_frames, model.n_inputs)).astype(np.float32))
+    np.save(d / "y.npy", rng.integers(0, 3, N_SAMPLES))
+    return d
+
+
+def _config(files: Path, **over) -> dict:
+    cfg = {"name": "test", "model": str(files / "m.npz"), "inputs": str(files / "x.npy"),
+           "labels": str(files / "y.npy"), "target": "numpy", "mode": "loihi", "chunk": 2, "batch": 1,
+           "grid": {"tau_S": [32, 64], "weight_bits": [2, 3]}}
+    cfg.update(over)
+    return cfg
+
+
+def _write_toml(path: Path, cfg: dict) -> Path:
+    lines = []
+    for k, v in cfg.items():
+        if k != "grid":
+            lines.append(f"{k} = {json.dumps(v)}")
+    lines.append("[grid]")
+    lines += [f"{k} = {json.dumps(v)}" for k, v in cfg["grid"].items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _same_rows(a: list[dict], b: list[dict]) -> None:
+    """Equal tables. Knobs, counts and accuracies exactly; the fb correlations to 1e-12 relative: they come from
+    float64 sums per chunk, added in another order when two sweeps chunk the samples differently."""
+    assert len(a) == len(b)
+    for ra, rb in zip(a, b):
+        assert ra.keys() == rb.keys()
+        for k in ra:
+            if isinstance(ra[k], float) and np.isnan(ra[k]):
+                assert np.isnan(rb[k]), k
+            elif k.startswith("layer_correlation"):
+                assert ra[k] == pytest.approx(rb[k], rel=1e-12), k
+            else:
+                assert ra[k] == rb[k], k
+
+
+@pytest.fixture(scope="module")
+def serial(files, tmp_path_factory):
+    out = tmp_path_factory.mktemp("serial") / "t.parquet"
+    run = run_sweep(parse_config(_config(files)), out, scheduler="serial", progress=False)
+    return run, read_table(out)
+
+
+def test_serial_table_equals_direct_computation(serial, files):
+    """One row per grid point, metrics equal to a plain simulate() + forward() of that point's network."""
+    from lprnn_brian.ann.forward import forward
+    from lprnn_brian.ann.model import load_model
+    from lprnn_brian.simulation import simulate
+    from lprnn_brian.sweep import point_model, point_spec
+
+    run, (rows, meta) = serial
+    assert [(r["tau_S"], r["weight_bits"]) for r in rows] == [(32, 2), (32, 3), (64, 2), (64, 3)]
+    x, y = np.load(files / "x.npy"), np.load(files / "y.npy")
+    row = rows[1]
+    model = point_model(load_model(files / "m.npz"), {"tau_S": 32.0, "weight_bits": 3})
+    spec = point_spec(model, {"tau_S": 32.0}, "loihi", x.shape[1])
+    assert spec.layers[0].tau_S == 32
+    res = simulate(spec, x, target="numpy")
+    ann = forward(model, x).window_predictions[spec.readout_window]
+    for d in ("fb", "ip", "in", "count"):
+        assert row[f"snn_accuracy_{d}"] == pytest.approx(np.mean(res.predictions(d) == y))
+        assert row[f"class_agreement_{d}"] == pytest.approx(np.mean(res.predictions(d) == ann))
+    assert row["ann_accuracy"] == pytest.approx(np.mean(ann == y))
+    assert row["spikes_per_sample"] == pytest.approx(res.spikes_per_sample().mean())
+    assert meta["config"]["grid"] == {"tau_S": [32.0, 64.0], "weight_bits": [2, 3]}
+    assert meta["seed"] == 0 and "brian2" in meta["versions"] and "distributed" in meta["versions"]
+    assert run.computed_chunks == 4 * 3 and run.reused_chunks == 0
+
+
+def test_weight_bits_knob_requantises_the_deployed_weights():
+    """b bits on [−1/2, 1/2), grid 2^−b: codes clip to −2^(b−1)…2^(b−1)−1; a 3-bit model (latent weights off the
+    grid, as QAT leaves them) is deployed unchanged at b = 3 and b = 4 (weights, biases and ANN outputs), and
+    coarsened at b = 2."""
+    from lprnn_brian.ann.forward import forward
+    from lprnn_brian.sweep import point_model
+
+    model = random_model(np.random.default_rng(2))
+    for L in model.layers:  # latent QAT weights: within half a grid step of the deployed codes
+        L.W = L.W + np.float32(0.04)
+    x = np.random.default_rng(0).uniform(0, 1, (2, model.n_frames, model.n_inputs)).astype(np.float32)
+    want = forward(model, x).window_logits["all"]
+    for b in (3, 4):
+        same = point_model(model, {"weight_bits": b})
+        for a, c in zip(model.quantised().layers, same.quantised().layers):
+            np.testing.assert_array_equal(a.W, c.W)
+            np.testing.assert_array_equal(a.b, c.b)
+        np.testing.assert_array_equal(forward(same, x).window_logits["all"], want)
+    two = point_model(model, {"weight_bits": 2}).quantised()
+    for L in two.layers:
+        assert set(np.unique(L.W * 4)) <= {-2, -1, 0, 1}
+
+
+def test_local_cluster_table_equals_serial(serial, files, tmp_path):
+    out = tmp_path / "t.parquet"
+    run = run_sweep(parse_config(_config(files)), out, workers=2, progress=False)
+    rows, meta = read_table(out)
+    _same_rows(rows, serial[1][0])
+    assert meta["scheduler"] == "LocalCluster(2)" and run.computed_chunks == 12
+    assert not out.with_name(out.name + ".parts").exists()  # parts removed after success
+
+
+def test_killed_worker_loses_nothing_and_the_sweep_completes(serial, files, tmp_path):
+    """A worker process killed (SIGKILL) while the sweep runs: its tasks are re-run elsewhere, the finished chunks
+    stay on disk, and the table equals the serial one."""
+    from distributed import Client, LocalCluster
+
+    out = tmp_path / "t.parquet"
+    parts = out.with_name(out.name + ".parts")
+    cfg = parse_config(_config(files, chunk=1))
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+            Client(cluster):
+        result: dict = {}
+        thread = threading.Thread(target=lambda: result.update(run=run_sweep(cfg, out, scheduler=cluster.scheduler_address,
+                                                                             progress=False)))
+        thread.start()
+        deadline = time.time() + 120
+        while len(list(parts.glob("*-*-*.json"))) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        finished = {p.name: p.read_text() for p in parts.glob("*-*-*.json")}
+        assert finished, "no chunk finished in time"
+        nanny = next(iter(cluster.workers.values()))
+        os.kill(nanny.process.process.pid, signal.SIGKILL)
+        thread.join(300)
+    assert "run" in result
+    _same_rows(read_table(out)[0], serial[1][0])
+
+
+def test_interrupted_sweep_resumes_without_redoing_finished_chunks(serial, files, tmp_path):
+    """The whole `lprnn-brian sweep` process killed mid-sweep (its local cluster with it): a second run re-uses
+    every chunk the first finished and computes only the rest; the table equals the serial one."""
+    cfg_path = _write_toml(tmp_path / "s.toml", _config(files, chunk=1))
+    out = tmp_path / "t.parquet"
+    parts = out.with_name(out.name + ".parts")
+    cmd = [sys.executable, "-m", "lprnn_brian.cli", "sweep", str(cfg_path), "--out", str(out), "--quiet"]
+    proc = subprocess.Popen(cmd, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while len(list(parts.glob("*-*-*.json"))) < 3 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    finished = {p.name for p in parts.glob("*-*-*.json")}
+    assert 0 < len(finished) < 24 and not out.exists()
+    run = run_sweep(load_config(cfg_path), out, scheduler="serial", progress=False)
+    assert run.reused_chunks == len(finished) and run.computed_chunks == 24 - len(finished)
+    _same_rows(read_table(out)[0], serial[1][0])
+
+
+@pytest.mark.parametrize("change,message", [
+    ({"colour": "red"}, "unknown key 'colour'"),
+    ({"limit": "ten"}, "'limit'.*must be an integer"),
+    ({"grid": {}}, "grid.*is empty"),
+    ({"grid": {"tau_S": []}}, "non-empty list"),
+    ({"grid": {"speed": [1]}}, "unknown grid knob 'speed'"),
+    ({"grid": {"weight_bits": [2.5]}}, "weight_bits"),
+    ({"grid": {"tau_S": [0.5]}}, "tau_S"),
+    ({"grid": {"tau_S": [64], "steps_per_frame": [7]}}, "both set the SNN step"),
+    ({"model": "/nonexistent/m.npz"}, "model file"),
+    ({"inputs": "digits:validation"}, "is not one of"),
+    ({"metrics": ["speed"]}, "metrics"),
+    ({"target": "genn"}, "target"),
+])
+def test_malformed_configs_fail_before_any_work(files, tmp_path, change, message):
+    cfg = _config(files, **change)
+    with pytest.raises(UserInputError, match=message):
+        load_config(_write_toml(tmp_path / "bad.toml", cfg))
+    assert not list(tmp_path.glob("*.parts"))
+
+
+def test_missing_model_key_and_bad_toml(files, tmp_path):
+    cfg = _config(files)
+    del cfg["model"]
+    with pytest.raises(UserInputError, match="missing key 'model'"):
+        load_config(_write_toml(tmp_path / "a.toml", cfg))
+    (tmp_path / "b.toml").write_text("model = [unclosed")
+    with pytest.raises(UserInputError, match="not valid TOML"):
+        load_config(tmp_path / "b.toml")
+
+
+def test_cli_refuses_an_existing_table_and_bad_flags(serial, files, tmp_path):
+    from lprnn_brian.cli import main
+
+    cfg_path = _write_toml(tmp_path / "s.toml", _config(files))
+    out = tmp_path / "t.parquet"
+    out.write_text("user data")
+    assert main(["sweep", str(cfg_path), "--out", str(out), "--scheduler", "serial", "--quiet"]) == 2
+    assert out.read_text() == "user data"
+    assert main(["sweep", str(cfg_path), "--out", str(tmp_path / "t.csv"), "--quiet"]) == 2
+    assert main(["sweep", str(cfg_path), "--workers", "0", "--quiet"]) == 2
+
+
+def test_distributed_simulation_equals_serial(files):
+    """simulate --scheduler: chunks on a 2-worker LocalCluster, merged: the same spikes and decodes as one run."""
+    from lprnn_brian.ann.model import load_model
+    from lprnn_brian.convert import to_snn_spec
+    from lprnn_brian.simulation import simulate
+
+    spec = to_snn_spec(load_model(files / "m.npz"), mode="loihi")
+    x = np.load(files / "x.npy")
+    want = simulate(spec, x, target="numpy")
+    got = simulate_distributed(spec, x, scheduler="local", workers=2, target="numpy", batch=1, chunk=2)
+    assert got.n_samples == N_SAMPLES
+    for k in range(len(spec.layers)):
+        np.testing.assert_array_equal(got.spikes[k], want.spikes[k])
+        for d in want.decodes:
+            np.testing.assert_array_equal(got.decodes[d]["all"][k], want.decodes[d]["all"][k])
