@@ -10,7 +10,7 @@ the versions and the seeds in its metadata. ``scheduler='serial'`` runs the same
 
 Example (``examples/sweep_steps_bits.toml``)::
 
-    model = "lprnn_brian/data/digits_lprnn.npz"
+    model = "bundled:digits"        # the bundled digits model, or a path to a model file
     inputs = "digits:test"          # bundled digits (labels included), or a path to X.npy (+ labels = "y.npy")
     limit = 64                      # first N samples (optional)
     target = "cpp_standalone"
@@ -46,6 +46,8 @@ import numpy as np
 from .errors import UserInputError
 from .fileio import atomic_path, check_writable
 
+#: ``model = "bundled:digits"`` names the package's bundled digits model (works from a plain pip install).
+BUNDLED = "bundled:digits"
 #: Knob → (type, check, description).
 KNOBS = {
     "steps_per_frame": (float, lambda v: v > 0, "SNN steps per ANN frame M (> 0)"),
@@ -61,7 +63,7 @@ TARGETS = ("numpy", "cython", "cpp_standalone")
 #: Top-level keys of a sweep config: key → (type(s), required, default, description).
 CONFIG_KEYS = {
     "name": (str, False, "", "a name for the sweep (recorded)"),
-    "model": (str, True, None, "model file (.npz)"),
+    "model": (str, True, None, "model file (.npz), or 'bundled:digits'"),
     "inputs": (str, True, None, "'digits:test', 'digits:train', 'digits_shd:test' or a path to X.npy"),
     "labels": (str, False, None, "path to y.npy (class per sample of inputs)"),
     "limit": (int, False, None, "use the first N samples"),
@@ -159,6 +161,10 @@ def parse_config(data: dict, source: str = "", base: Path | None = None) -> Swee
             raise UserInputError(f"grid knob {knob!r}{where} repeats a value")
     if "steps_per_frame" in grid and "tau_S" in grid:
         raise UserInputError(f"grid{where}: 'steps_per_frame' and 'tau_S' both set the SNN step; give one")
+    if kw["model"] == BUNDLED:
+        from .demo import bundled_model_path
+
+        kw["model"] = str(bundled_model_path())
     for key in ("model", "labels"):
         if kw[key] is not None and base is not None and not os.path.isabs(kw[key]):
             kw[key] = str((base / kw[key]).resolve()) if (base / kw[key]).exists() else kw[key]

@@ -203,6 +203,13 @@ def test_malformed_configs_fail_before_any_work(files, tmp_path, change, message
     assert not list(tmp_path.glob("*.parts"))
 
 
+def test_bundled_model_alias(files, tmp_path):
+    from lprnn_brian.demo import BUNDLED_MODEL
+
+    cfg = load_config(_write_toml(tmp_path / "a.toml", _config(files, model="bundled:digits")))
+    assert Path(cfg.model).name == BUNDLED_MODEL and Path(cfg.model).is_file()
+
+
 def test_missing_model_key_and_bad_toml(files, tmp_path):
     cfg = _config(files)
     del cfg["model"]
@@ -240,3 +247,18 @@ def test_distributed_simulation_equals_serial(files):
         np.testing.assert_array_equal(got.spikes[k], want.spikes[k])
         for d in want.decodes:
             np.testing.assert_array_equal(got.decodes[d]["all"][k], want.decodes[d]["all"][k])
+
+
+def test_simulate_cli_with_scheduler_equals_serial(files, capsys):
+    """`lprnn-brian simulate --scheduler local`: the JSON summary's predictions, agreements and spike counts equal
+    those of the serial command."""
+    from lprnn_brian.cli import main
+
+    args = ["simulate", str(files / "m.npz"), "--inputs", str(files / "x.npy"), "--labels", str(files / "y.npy"),
+            "--target", "numpy", "--json", "--quiet"]
+    assert main(args) == 0
+    serial = json.loads(capsys.readouterr().out)
+    assert main(args + ["--scheduler", "local", "--workers", "2"]) == 0
+    dask = json.loads(capsys.readouterr().out)
+    for key in ("snn_predictions", "class_agreement", "spikes_per_sample", "layer_correlation", "snn_accuracy"):
+        assert dask[key] == serial[key], key
