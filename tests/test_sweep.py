@@ -262,3 +262,26 @@ def test_simulate_cli_with_scheduler_equals_serial(files, capsys):
     dask = json.loads(capsys.readouterr().out)
     for key in ("snn_predictions", "class_agreement", "spikes_per_sample", "layer_correlation", "snn_accuracy"):
         assert dask[key] == serial[key], key
+
+
+def test_jitter_knob_replays_the_readout_from_jittered_spikes(files, tmp_path):
+    """jitter σ > 0: the in/ip decodes come from the read-out replayed on the last hidden layer's jittered spikes
+    (recomputed here with coding.jitter_events/readout_from_spikes and the sweep's documented seed), fb and
+    count are not defined (NaN); σ = 0 is the plain run."""
+    from lprnn_brian.analysis.coding import jitter_events, readout_from_spikes
+    from lprnn_brian.ann.model import load_model
+    from lprnn_brian.simulation import simulate
+    from lprnn_brian.sweep import _point_seed, point_spec
+
+    cfg = parse_config(_config(files, chunk=N_SAMPLES, grid={"jitter": [0, 6.0]}))
+    out = tmp_path / "j.parquet"
+    rows = run_sweep(cfg, out, scheduler="serial", progress=False).rows
+    x, y = np.load(files / "x.npy"), np.load(files / "y.npy")
+    spec = point_spec(load_model(files / "m.npz"), {}, "loihi", x.shape[1])
+    res = simulate(spec, x, target="numpy")
+    assert rows[0]["snn_accuracy_fb"] == pytest.approx(np.mean(res.predictions("fb") == y))
+    rng = np.random.default_rng([0, 0, _point_seed({"jitter": 6.0})])
+    jittered = jitter_events(res.spikes[-2], 6.0, spec.n_steps, rng)
+    pred = np.argmax(readout_from_spikes(spec, jittered, N_SAMPLES, spec.readout_window, decode="in"), axis=1)
+    assert rows[1]["snn_accuracy_in"] == pytest.approx(np.mean(pred == y))
+    assert np.isnan(rows[1]["snn_accuracy_fb"]) and np.isnan(rows[1]["class_agreement_count"])
