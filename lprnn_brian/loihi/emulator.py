@@ -144,24 +144,20 @@ def emulate(net: LoihiNetwork, drive: np.ndarray, *, semantics: str = "loihi", o
     starts = {w: readout_start(T, w) for w in ("second_half", "all")}
     frames = [{r: np.zeros((S, len(ends), L.n)) for r in REGISTERS} for L in layers]
     sums = [{r: {w: np.zeros((S, L.n)) for w in starts} for r in REGISTERS} for L in layers]
-    end_index = {int(n): f for f, n in enumerate(ends)}
+    frames_at: dict[int, list[int]] = {}  # record index → the frames ending there (the last ones may share one)
+    for f, n in enumerate(ends):
+        frames_at.setdefault(int(n), []).append(f)
 
     def sample(n: int) -> None:  # the state the simulator records at index n
-        f = end_index.get(n)
+        fs = frames_at.get(n, [])
         for k in range(len(layers)):
             regs = step.registers(k)
             for r in REGISTERS:
-                if f is not None:
+                for f in fs:
                     frames[k][r][:, f] = regs[r]
                 for w, first in starts.items():
                     if n >= first:
                         sums[k][r][w] += regs[r]
-        if f is not None:  # frame ends may repeat (capped at n_steps − 1)
-            for f2, n2 in enumerate(ends):
-                if n2 == n and f2 != f:
-                    for k in range(len(layers)):
-                        for r in REGISTERS:
-                            frames[k][r][:, f2] = frames[k][r][:, f]
 
     for t in range(T):
         if semantics == "brian2":
