@@ -18,7 +18,7 @@ node          type    parameters (every neuron node: r = 1)        state / signa
 ``L_syn``     LI      tau = τ_U·Δ, v_leak = 0                      y = τ_I·i_in; in layers that receive spikes
 ``L_w_ff``    Linear  64·W_snn·τ_I (by row)·τ_U·Δ                  previous soma → L_syn: spike adds 64·W_snn to i_in
 ``L_w_rec``   Linear  64·U_snn·τ_I (by row)·τ_U·Δ                  own soma → L_syn (lpRNN layers)
-``L_ip``      LI      tau = τ_I·Δ, v_leak = τ_I·b̃                 i_ip; input y (layer 0: also L_w_x)
+``L_ip``      LI      tau = τ_I·Δ, v_leak = τ_I·b_tilde            i_ip; input y (layer 0: also L_w_x)
 ``L_w_x``     Linear  f0·W_ann·τ_I/τ_U                             layer 0: x → L_ip (per-unit retention: f0·W_ann)
 ``L_fb``      LI      tau = τ_S·Δ, v_leak = 0                      i_fb
 ``L_w_self``  Linear  diag(−kick·τ_S·Δ)                            own soma → L_fb: a spike adds −kick to i_fb

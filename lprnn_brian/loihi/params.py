@@ -10,7 +10,7 @@ u (current, 24-bit)       i_in: feed-forward + recurrent input   i_fb: the neuro
 v (voltage, 24-bit)       i_ip: integrates u, carries the bias   v: decayed v + u + the IC's v (join, ADD)
 current decay du          4096/τ_U − 1 (Lava ds_offset = 1)      4096/τ_S − 1
 voltage decay dv          4096/τ_I (per neuron if per-unit)      4096/τ_V
-bias                      b̃ = bias_mant·2^bias_exp               0
+bias                      b_tilde = bias_mant·2^bias_exp         0
 threshold                 none (no output axon; v floored at 0)  v > vth_mant·2^6 = 0, reset v = 0, floor 0
 ========================  =====================================  ==========================================
 
