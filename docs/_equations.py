@@ -1,70 +1,234 @@
-"""Writes the equations page from the sympy declarations (called by conf.py at every build)."""
+"""Writes the equations page (``_generated/equations.md``) from the sympy declarations; called by conf.py.
+
+Every formula on the page is ``sympy.latex`` of an object of :mod:`lprnn_brian.equations` (or the string one of
+its functions returns), every number is computed from those objects when the documentation is built, and the
+Brian2 code strings are those :mod:`lprnn_brian.equations.render` produces. Nothing is typed twice: change a
+declaration and the page follows at the next build.
+"""
 from __future__ import annotations
 
+import inspect
+import re
 from pathlib import Path
 
 import sympy as sp
 
+#: Zero-argument functions of :mod:`lprnn_brian.equations.derive` returning one sympy expression, in the order
+#: shown. A new function there that is not listed here (or in :data:`DERIVED_ELSEWHERE`) fails the build:
+#: see :func:`_check_derive_covered`.
+DERIVED = ("filter_time_constant", "steps_per_frame", "retention_per_frame", "feedback_fixed_point",
+           "steady_state_rate", "tracking_error_bound", "reconstruction_transfer", "error_transfer",
+           "error_power_gain", "error_corner_frequency", "error_corner_frequency_asymptote", "error_shaping_slope",
+           "error_asymptotic_slope", "filter_noise_gain", "rate_code_snr", "affine_decoder_snr")
+#: Public functions of derive shown in their own section below (numeric forms, coefficient lists).
+DERIVED_ELSEWHERE = ("tau_seconds", "n_steps", "reconstruction_filter_coefficients", "coding_functions")
 
-#: The derived facts shown (zero-argument functions of lprnn_brian.equations.derive returning sympy expressions).
-DERIVED = ("steady_state_rate", "tracking_error_bound", "steps_per_frame", "retention_per_frame",
-           "filter_time_constant", "feedback_fixed_point", "reconstruction_transfer", "error_transfer",
-           "error_power_gain", "error_corner_frequency", "error_corner_frequency_asymptote", "error_asymptotic_slope",
-           "filter_noise_gain", "rate_code_snr", "affine_decoder_snr")
+#: Values at which the numeric forms are shown: the bundled digits model's retention and frame step
+#: (a = 0.8, Δt_A = 1/125 s) and the Loihi-mode feedback time constant of the examples (τ_S = 64 steps).
+EXAMPLE_RETENTION, EXAMPLE_FRAME_DT, EXAMPLE_TAU_S = 0.8, 1 / 125, 64.0
 
 
-def _map(mapping: dict, op: str = r"\leftarrow") -> str:
-    return "\n".join(rf"{sp.latex(k)} &{op} {sp.latex(sp.simplify(v) if op == '=' else v)} \\"
-                     for k, v in mapping.items()).rstrip(" \\")
+def _math(body: str) -> str:
+    """A displayed equation (MyST ``dollarmath``); multi-line bodies go into an ``aligned`` block."""
+    if "\\\\" in body or "&" in body:
+        body = "\\begin{aligned}\n" + body + "\n\\end{aligned}"
+    return "$$\n" + body + "\n$$\n"
 
 
-def _block(body: str) -> str:
-    return "$$\n\\begin{aligned}\n" + body + "\n\\end{aligned}\n$$\n"
+def _assign(mapping: dict, op: str = r"\leftarrow") -> str:
+    return " \\\\\n".join(rf"{sp.latex(k)} &{op} {sp.latex(v)}" for k, v in mapping.items())
+
+
+def _first_line(obj) -> str:
+    """The first paragraph of a docstring, its reStructuredText roles and literals turned into MyST."""
+    doc = inspect.getdoc(obj) or ""
+    text = doc.split("\n\n")[0].replace("\n", " ")
+    return re.sub(r":(\w+):`", r"{\1}`", text).replace("``", "`")
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def _attr_docs(module) -> dict[str, str]:
+    """The ``#:`` comments of a module's attributes (what autodoc shows), read with Sphinx's own analyzer."""
+    from sphinx.pycode import ModuleAnalyzer
+
+    docs = ModuleAnalyzer.for_module(module.__name__).find_attr_docs()
+    return {name: " ".join(lines).strip() for (scope, name), lines in docs.items() if not scope}
+
+
+def _check_derive_covered(derive) -> None:
+    public = {n for n, f in vars(derive).items() if inspect.isfunction(f) and f.__module__ == derive.__name__
+              and not n.startswith("_")}
+    missing = public - set(DERIVED) - set(DERIVED_ELSEWHERE)
+    if missing:
+        raise RuntimeError(f"docs/_equations.py: lprnn_brian.equations.derive has functions the equations page "
+                           f"does not show: {sorted(missing)}; add them to DERIVED or DERIVED_ELSEWHERE")
+
+
+def sigma_delta_section() -> list[str]:
+    from lprnn_brian.equations import sigma_delta as sd
+
+    docs = _attr_docs(sd)
+    out = ["## The adaptive ΣΔ neuron", "",
+           "Declared in {mod}`lprnn_brian.equations.sigma_delta`. All variables are in Loihi integer units; one "
+           "SNN step Δt_S is one unit step.", "",
+           "### Symbols", "", "| symbol | name in the code | meaning |", "|---|---|---|"]
+    for x in sd.STATE:
+        out.append(f"| ${sp.latex(x)}$ | `{x}` | state; leaks with ${sp.latex(sd.TAU_OF[x])}$ |")
+    params = [sd.tau_I, sd.tau_U, sd.tau_V, sd.tau_S, sd.b_tilde, sd.kick, sd.vth_mant, sd.w, sd.X, sd.dt_S]
+    names = {id(v): k for k, v in vars(sd).items() if isinstance(v, sp.Symbol)}
+    for p in params:
+        name = names.get(id(p), str(p))
+        meaning = docs.get(name, "")
+        if not meaning and p in sd.TAU_OF.values():
+            meaning = docs.get("tau_I", "") + " (one of the four)"
+        per_neuron = " Per neuron." if p in sd.PER_NEURON else ""
+        out.append(f"| ${sp.latex(p)}$ | `{name}` | {_md_cell(meaning)}{per_neuron} |")
+    out += ["", f"Constants: `ACTIVATION_SHIFT` = {sd.ACTIVATION_SHIFT} ({_md_cell(docs.get('ACTIVATION_SHIFT', ''))}); "
+            f"`STATE_LIMIT` = 2^{sd.STATE_LIMIT.bit_length() - 1} = {sd.STATE_LIMIT:,} "
+            f"({_md_cell(docs.get('STATE_LIMIT', ''))}).", ""]
+
+    out += ["### One SNN step", "",
+            "The per-step map and spike condition as {func}`lprnn_brian.equations.sigma_delta.latex` prints them "
+            "(`UPDATE` and `THRESHOLD`; right-hand sides at pre-step values):", "", _math(sd.latex()),
+            "Reset (`RESET`), the spike's effect on its own feedback current (`ON_SPIKE_SELF`, the self-synapse) "
+            "and on every target neuron (`ON_SPIKE_TARGET`), applied where $s_n = 1$:", "",
+            _math(_assign(sd.RESET) + " \\\\\n" + _assign(sd.ON_SPIKE_SELF) + " \\\\\n"
+                  + _assign(sd.ON_SPIKE_TARGET)),
+            "Layer 0 receives the network input at `start` (`INPUT`):", "", _math(_assign(sd.INPUT)),
+            "The continuous-time form whose forward-Euler step at $\\Delta t_S$ is the update "
+            "({func}`~lprnn_brian.equations.sigma_delta.continuous_form`):", "",
+            _math(_assign({sp.Derivative(x, sp.Symbol("t")): sp.expand(v * sd.dt_S) / sd.dt_S
+                           for x, v in sd.continuous_form().items()}, "=")),
+            "### Float and Loihi variants", "",
+            "The two variants share the update and differ only in the conditioning of the state at the start of "
+            "each step (`CLIP`, then `TRUNCATE`; `int` truncates toward zero):", ""]
+    for variant in sd.VARIANTS:
+        body = _assign(sd.CLIP[variant])
+        if sd.TRUNCATE[variant]:
+            body += " \\\\\n" + _assign(sd.TRUNCATE[variant])
+        out += [f"Variant `{variant}`:", "", _math(body)]
+    out += ["### Per-step schedule", "",
+            "`SCHEDULE`: every operation has an explicit Brian2 slot (`when`, `order`); nothing relies on Brian2 "
+            "sorting objects by name (decision S1).", "",
+            "| order of execution | operation | `when` | `order` | what |", "|---|---|---|---|---|"]
+    out += [f"| {k} | {op.name} | `{op.when}` | {op.order} | {_md_cell(op.description)} |"
+            for k, op in enumerate(sd.SCHEDULE, 1)]
+    out.append("")
+    return out
+
+
+def rendered_section() -> list[str]:
+    from lprnn_brian.equations import render
+    from lprnn_brian.equations import sigma_delta as sd
+
+    out = ["### What Brian2 runs", "",
+           "{func}`lprnn_brian.equations.render.render` prints the Brian2 strings from the declaration above "
+           "(with Brian2's own `sympy_to_str`); `stimulus` is the layer-0 input `TimedArray`.", ""]
+    first = render.render(sd.VARIANTS[0])
+    out += ["Shared by both variants: model, update, threshold, reset, synapse.", "", "```text",
+            "# model", first.model, "", "# update (groups)", first.update, "", "# threshold", first.threshold, "",
+            "# reset", first.reset, "", "# synapse model / on_pre", first.synapse_model, first.on_pre, "",
+            "# input (layer 0, start)", first.input, "```", ""]
+    for variant in sd.VARIANTS:
+        r = render.render(variant)
+        out += [f"Variant `{variant}`, conditioning at `start`:", "", "```text", "# clip", r.clip or "(none)",
+                "# truncate", r.truncate or "(none)", "```", ""]
+    return out
+
+
+def derive_section() -> list[str]:
+    from lprnn_brian.equations import derive
+
+    _check_derive_covered(derive)
+    out = ["## Derived facts", "", "```{py:currentmodule} lprnn_brian.equations.derive", "```", "",
+           "{mod}`lprnn_brian.equations.derive` solves these from the declaration with sympy (conversion, tests and "
+           "the analysis use them instead of typed constants). Symbols beyond the neuron's: retention $a$, ANN "
+           "frame step $\\Delta t_A$, ANN ceiling $I_{in}$, factor $f$, drive $c$ (ANN units), spike probability "
+           "per step $p$, $z$ (one-step delay $z^{-1}$), $\\omega$ (rad/step).", "",
+           f"$I_{{in}}^{{snn}}$ = `IIN_SNN` = ${sp.latex(derive.IIN_SNN)}$ and the feedback kick `KICK` = "
+           f"${sp.latex(derive.KICK)}$.", ""]
+    for name in DERIVED:
+        f = getattr(derive, name)
+        out += [f"**{{func}}`~lprnn_brian.equations.derive.{name}`**: {_first_line(f)}", "",
+                _math(sp.latex(f()))]
+    b, a = derive.reconstruction_filter_coefficients()
+    out += ["**{func}`~lprnn_brian.equations.derive.reconstruction_filter_coefficients`**: "
+            f"{_first_line(derive.reconstruction_filter_coefficients)}", "",
+            _math(rf"b = \left[{', '.join(sp.latex(c) for c in b)}\right], \quad "
+                  rf"a = \left[{', '.join(sp.latex(c) for c in a)}\right]")]
+
+    a_, dt_a, tau_s = EXAMPLE_RETENTION, EXAMPLE_FRAME_DT, EXAMPLE_TAU_S
+    tau = derive.tau_seconds(a_, dt_a)
+    fns = derive.coding_functions()
+    out += ["### Numeric forms", "",
+            f"Computed at build time for $a = {a_}$, $\\Delta t_A = 1/{round(1 / dt_a)}$ s (the bundled digits "
+            f"model) and $\\tau_S = {tau_s:g}$ steps:", "",
+            "| call | value |", "|---|---|",
+            f"| `tau_seconds({a_}, 1/{round(1 / dt_a)})` | {tau * 1e3:.4f} ms (τ = −Δt_A/ln a; decision A3) |",
+            f"| `n_steps(125, {a_}, {tau_s:g})` | {derive.n_steps(125, a_, tau_s)} SNN steps for 125 frames |"]
+    values = {"filter_b": (tau_s,), "filter_a": (tau_s,), "error_power_gain": (3.141592653589793, tau_s),
+              "error_corner": (tau_s,), "filter_noise_gain": (tau_s,), "rate_code_snr": (0.01, 0.2, tau_s),
+              "affine_snr": (10.0,)}
+    for key, fn in fns.items():
+        args = values.get(key)
+        if args is None:  # a new entry: show that it exists, without guessing its arguments
+            out.append(f"| `coding_functions()['{key}']` | (see its docstring) |")
+            continue
+        val = fn(*args)
+        shown = ", ".join(f"{float(v):.6g}" for v in val) if isinstance(val, (list, tuple)) else f"{float(val):.6g}"
+        out.append(f"| `coding_functions()['{key}']{tuple(args)}` | {shown} |")
+    out += ["", "`coding_functions()` returns these lambdified forms (numpy); the arguments are those of the "
+            "symbolic function of the same name above, in the order shown.", ""]
+    return out
+
+
+def baselines_section() -> list[str]:
+    from lprnn_brian.equations import baselines
+
+    neurons = dict(baselines.BASELINES)
+    for mode in baselines.DPI_MODES:  # the DPI neuron's other spike modes, beside the default in BASELINES
+        n = baselines.dpi(mode)
+        neurons.setdefault(n.name, n)
+    out = ["## Comparison neurons", "",
+           "Declared in {mod}`lprnn_brian.equations.baselines` as {class}`~lprnn_brian.equations.point.PointNeuron` "
+           "one-step maps (`pre`: conditioning before the update; update at pre-step values and the drive; "
+           "threshold on the updated state; reset where $s_n = 1$), each printed by "
+           "{meth}`PointNeuron.latex() <lprnn_brian.equations.point.PointNeuron.latex>` and rendered to Brian2 by "
+           "{func}`lprnn_brian.equations.point.render_brian2`.", ""]
+    tau_dpi = baselines.DPI.numeric(baselines.dpi_tau(baselines.I_tau_ip))
+    for name, n in neurons.items():
+        params = ", ".join(f"`{k}` = {v:.4g}" for k, v in n.params.items())
+        units = ", ".join(f"`{k}` [{u}]" for k, u in n.units.items())
+        out += [f"### `{name}`: {n.title}", "", _math(n.latex()),
+                f"Step Δt = {n.dt:g} s; drive `{n.drive}` [{n.drive_unit}]; states {units}. Defaults: {params}.", ""]
+    out += [f"DPI filter time constant $\\tau = {sp.latex(baselines.dpi_tau(baselines.I_tau_ip))}$ "
+            f"({{func}}`~lprnn_brian.equations.baselines.dpi_tau`) at the defaults: {tau_dpi * 1e3:.4g} ms.", ""]
+    return out
 
 
 def equations_markdown() -> str:
-    from lprnn_brian.equations import baselines, derive
-    from lprnn_brian.equations import sigma_delta as sd
-
+    """The whole page, as MyST Markdown."""
     out = ["# Equations", "",
-           "This page is generated when the documentation is built, from the sympy objects that every simulator, "
-           "exporter and analysis of the package is derived from (`lprnn_brian.equations`). Nothing here is typed "
-           "by hand.", "",
-           "## The adaptive ΣΔ neuron (`lprnn_brian.equations.sigma_delta`)", "",
-           "One SNN step (right-hand sides at pre-step values, `UPDATE`):", "", _block(_map(sd.UPDATE)),
-           "Threshold (`THRESHOLD`), reset (`RESET`), a spike's effect on its own feedback (`ON_SPIKE_SELF`) and on "
-           "every target (`ON_SPIKE_TARGET`), and the layer-0 input (`INPUT`):", "",
-           _block(rf"s_n &= \left[{sp.latex(sd.THRESHOLD)}\right] \\" + "\n" + _map(sd.RESET) + r" \\" + "\n"
-                  + _map(sd.ON_SPIKE_SELF) + r" \\" + "\n" + _map(sd.ON_SPIKE_TARGET) + r" \\" + "\n"
-                  + _map(sd.INPUT)),
-           "The continuous form whose forward-Euler step at Δt_S is the update (`continuous_form()`):", "",
-           _block(_map({sp.Derivative(x, sp.Symbol("t")): v for x, v in sd.continuous_form().items()}, "="))]
-    for variant in sd.VARIANTS:
-        out += [f"Per-step conditioning at `start`, variant `{variant}` (`CLIP`, `TRUNCATE`):", "",
-                _block(_map({**sd.CLIP[variant], **sd.TRUNCATE[variant]}))]
-    out += ["### Per-step schedule (`SCHEDULE`: explicit Brian2 `when`/`order`)", "",
-            "| operation | when | order | what |", "|---|---|---|---|"]
-    out += [f"| {op.name} | `{op.when}` | {op.order} | {op.description} |" for op in sd.SCHEDULE]
-    out += ["", "## Derived facts (`lprnn_brian.equations.derive`)", "",
-            "Each one is computed symbolically from the declaration above (first line of its docstring, then the "
-            "expression):", ""]
-    for name in DERIVED:
-        f = getattr(derive, name, None)
-        if f is None:
-            continue
-        expr = f()
-        if isinstance(expr, tuple):
-            continue
-        doc = (f.__doc__ or "").strip().split("\n")[0]
-        out += [f"**`{name}`**: {doc}", "", "$$" + sp.latex(expr) + "$$", ""]
-    out += ["## Comparison neurons (`lprnn_brian.equations.baselines`)", ""]
-    for name, neuron in baselines.BASELINES.items():
-        out += [f"### `{name}`: {neuron.title}", "", _block(neuron.latex())]
+           "```{note}",
+           "This page is generated when the documentation is built (`docs/_equations.py`), from the sympy objects "
+           "that every simulator, exporter and analysis of the package is derived from "
+           "({mod}`lprnn_brian.equations`). Nothing on it is typed by hand.",
+           "```", ""]
+    out += sigma_delta_section() + rendered_section() + derive_section() + baselines_section()
     return "\n".join(out) + "\n"
 
 
-def write_equations_page(path: Path) -> None:
+def write_equations_page(path: Path) -> bool:
+    """Write the page to ``path`` if its text changed (an unchanged file keeps Sphinx's cache valid).
+    Returns whether it was written."""
     path.parent.mkdir(parents=True, exist_ok=True)
     text = equations_markdown()
-    if not path.is_file() or path.read_text() != text:  # unchanged: keep the file (and Sphinx's cache) as is
-        path.write_text(text)
+    if path.is_file() and path.read_text(encoding="utf-8") == text:
+        return False
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(path)  # atomic: a concurrent build never reads half a page
+    return True

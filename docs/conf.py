@@ -1,55 +1,131 @@
 """Sphinx configuration of the lprnn_brian documentation.
 
-Build: ``python -m sphinx -W -b html docs docs/_build/html`` (``pip install -e ".[docs]"``). The equations page
-is generated at build time from the sympy declarations (``_equations.py``), never typed by hand.
+Build: ``python -m sphinx -W -b html docs docs/_build/html`` (``pip install -c constraints.txt -e ".[docs]"``).
+
+At every build, before any page is read (``builder-inited``), these are written to ``docs/_generated/``
+(git-ignored): the equations page from the sympy declarations (``_equations.py``), the API reference pages from
+the package's module tree (``_api.py``), the Loihi constants table (``_loihi.py``) and the tutorial's figure with
+its declared caption (``fig_neuron_dynamics``, numpy target, a few seconds; remade when its code changes).
+Docstrings pass through ``_docstrings.py`` (absolute values ``|x|`` in plain text).
 """
 from __future__ import annotations
 
+import importlib.util
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+GENERATED = HERE / "_generated"
 sys.path.insert(0, str(HERE))
-sys.path.insert(0, str(HERE.parent))
+sys.path.insert(0, str(HERE.parent))  # the checkout's package, also when it is not installed
 
 import lprnn_brian  # noqa: E402
 
 project = "lprnn_brian"
 author = "lprnn_brian developers"
+copyright = "lprnn_brian developers"
 release = version = lprnn_brian.__version__
-extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.napoleon", "sphinx.ext.mathjax",
-              "sphinx.ext.viewcode"]
+
+extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.autosummary", "sphinx.ext.napoleon",
+              "sphinx.ext.mathjax", "sphinx.ext.viewcode"]
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
+exclude_patterns = ["_build", "**/*.tmp", "_generated/snippets"]  # snippets are included in pages
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
-exclude_patterns = ["_build"]
+
 html_theme = "furo"
 html_title = f"lprnn_brian {release}"
+
+# numpydoc-style docstrings through napoleon. Parameters and Attributes are rendered as field lists whose types are
+# text, not cross-references: the types are free text ("(samples, n) array", "list of LayerParams"), and Sphinx
+# would try to link every word in them (an "n" or "layers" matches attributes of several classes and warns).
 napoleon_google_docstring = False
 napoleon_numpy_docstring = True
+napoleon_use_param = False
 napoleon_use_rtype = False
-napoleon_use_ivar = True  # "Attributes" sections as fields: dataclass fields are not described twice
+napoleon_use_ivar = False
+napoleon_custom_sections = [("Attributes", "params_style")]
+
 autodoc_member_order = "bysource"
-autodoc_typehints = "description"
-autodoc_default_options = {"members": True, "undoc-members": False, "show-inheritance": False}
-# torch is an extra: the training modules import it lazily; nothing else here needs mocking
-autodoc_mock_imports: list[str] = []
+autodoc_typehints = "signature"  # the docstrings describe the parameters; the hints stay in the signature
+# members with a docstring (an option given False would switch it on: absent means off)
+autodoc_default_options = {"members": True}
+autosummary_generate = False  # the summary tables link to automodule's entries: no stub pages
+# torch is an extra: without it, the torch-dependent modules (ann.torch_model, ann.train, ...) are documented
+# against a mock so that the reference is complete in an environment with only the docs extra.
+autodoc_mock_imports = [] if importlib.util.find_spec("torch") else ["torch"]
+
 nitpicky = False
-# napoleon turns the words of shape descriptions in "Parameters"/"Attributes" types ("(n, n_in) array", "layers")
-# into cross-references; where several classes have an attribute of that name Sphinx warns about the ambiguity.
-# Those are not links anyone wants: silence that one category.
-suppress_warnings = ["ref.python"]
+suppress_warnings: list[str] = []
 
 
-def _escape_bars(app, what, name, obj, options, lines):
-    """Docstrings write absolute values as |x| (never reStructuredText substitutions or grid tables): escape the
-    bars."""
-    for i, line in enumerate(lines):
-        lines[i] = line.replace("|", "\\|")
+def _write_tutorial_figure(out: Path) -> None:
+    """The tutorial's figure, made by the same code as ``python -m lprnn_brian.figures.fig_neuron_dynamics``
+    (kept while the figure module and the neuron declaration are unchanged)."""
+    from lprnn_brian.equations import sigma_delta
+    from lprnn_brian.figures import fig_neuron_dynamics as fig
+
+    png = out / "neuron_dynamics.png"
+    sources = [Path(fig.__file__), Path(sigma_delta.__file__)]
+    if png.is_file() and all(png.stat().st_mtime >= s.stat().st_mtime for s in sources):
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        fig.make(Path(tmp), quick=True)
+        shutil.move(str(Path(tmp) / png.name), str(png.with_suffix(".tmp")))
+    png.with_suffix(".tmp").replace(png)
+
+
+def _write_figure_snippet(out: Path) -> None:
+    """The figure directive with the caption the figure module declares (``CAPTION``), for the tutorial."""
+    from lprnn_brian.figures import fig_neuron_dynamics as fig
+
+    text = (f"```{{figure}} /_generated/figures/{fig.NAME}.png\n:width: 100%\n:alt: {fig.TITLE}\n\n"
+            f"**{fig.TITLE}.** {fig.CAPTION}\n```\n")
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"{fig.NAME}.md"
+    if not path.is_file() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+
+
+def _generate(app) -> None:
+    from _api import write_api_pages
+    from _equations import write_equations_page
+    from _loihi import write_constants
+
+    write_equations_page(GENERATED / "equations.md")
+    write_api_pages(GENERATED / "api", app.config.autodoc_mock_imports)
+    _write_tutorial_figure(GENERATED / "figures")
+    _write_figure_snippet(GENERATED / "snippets")
+    write_constants(GENERATED / "snippets" / "loihi_constants.md")
+
+
+def _napoleon_except_attributes(app) -> None:
+    """Run napoleon on every docstring but those of module data, attributes and properties.
+
+    napoleon reads the first line of those as ``type: description`` (Google style). The package's ``#:``
+    comments and property docstrings are prose ("Loihi's activation shift: a synaptic weight ..."), which napoleon
+    would split at the first colon and render as a type. They have no sections, so napoleon has nothing else to do
+    for them."""
+    from sphinx.ext import napoleon
+
+    for listener in list(app.events.listeners.get("autodoc-process-docstring", [])):
+        if listener.handler is napoleon._process_docstring:
+            app.disconnect(listener.id)
+
+    def process(app, what, name, obj, options, lines):
+        if what not in ("data", "attribute", "property"):
+            napoleon._process_docstring(app, what, name, obj, options, lines)
+
+    app.connect("autodoc-process-docstring", process, priority=400)
 
 
 def setup(app):
-    from _equations import write_equations_page
+    from _docstrings import process_docstring
 
-    app.connect("builder-inited", lambda app: write_equations_page(HERE / "_generated" / "equations.md"))
-    app.connect("autodoc-process-docstring", _escape_bars)
+    app.connect("builder-inited", _generate)
+    _napoleon_except_attributes(app)
+    app.connect("autodoc-process-docstring", process_docstring, priority=600)  # after napoleon's rewrite
+    return {"parallel_read_safe": True}

@@ -412,7 +412,10 @@ def test_bundle_round_trip_is_lossless(small_net, tmp_path):
         np.testing.assert_array_equal(a.spikes[k], b.spikes[k])
     with pytest.raises(UserInputError, match="--force"):
         save_bundle(small_net, out)
-    meta = json.loads((out / JSON_NAME).read_text())
+    def strict(token):  # bundle.json is standard JSON: no NaN or Infinity
+        raise AssertionError(f"{token} in bundle.json")
+
+    meta = json.loads((out / JSON_NAME).read_text(), parse_constant=strict)
     assert meta["format"] == "lprnn_brian.loihi_bundle" and meta["version"] == 1
     assert "wrap" in meta["semantics"] and meta["discretisation"]["dt_s"] == small_net.spec.dt
 

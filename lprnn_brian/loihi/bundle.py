@@ -106,7 +106,7 @@ def save_bundle(net: LoihiNetwork, out: str | Path, *, resources: dict | None = 
         "spec": spec_scalars,
         "extra": extra or {},
     }
-    write_text_atomic(out / JSON_NAME, json.dumps(meta, indent=1, default=_py), force=True)
+    write_text_atomic(out / JSON_NAME, json.dumps(meta, indent=1, default=_py, allow_nan=False), force=True)
     return out
 
 

@@ -121,7 +121,8 @@ def report_markdown(net: LoihiNetwork, summary: dict) -> str:
     for L in net.report["layers"]:
         for reg, h in L["headroom"].items():
             flag = "" if h["fits"] else " **(can overflow)**"
-            lines.append(f"| {L['name']} | {reg} | {h['worst']:.4g} | {h['limit']} | {h['bits']:.2f}{flag} |")
+            bits = "— (not driven)" if h["bits"] is None else f"{h['bits']:.2f}"
+            lines.append(f"| {L['name']} | {reg} | {h['worst']:.4g} | {h['limit']} | {bits}{flag} |")
     if "emulator" in summary:
         e = summary["emulator"]
         acc = ", ".join(f"{d} {v:.4f}" for d, v in e["accuracy"].items()) if e["ann_accuracy"] is not None else "—"

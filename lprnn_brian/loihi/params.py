@@ -251,7 +251,8 @@ def headroom(L, first: bool = False) -> dict:
     """Worst case of the 24-bit registers of a layer (``LayerParams``), every presynaptic neuron spiking every
     step with the sign that adds up: |u_IC| ≤ 64·τ_U·max_i Σ_j |w_ij| (ff + rec), |v_IC| ≤ τ_I·(|u_IC| + |b̃|),
     |u_SC| ≤ kick·τ_S = Iin_snn. Layer 0's input is not included (it depends on the data: the emulator counts
-    the overflows of a run). ``bits`` = log2(limit/worst): negative means the worst case overflows."""
+    the overflows of a run). ``bits`` = log2(limit/worst): negative means the worst case overflows (None for a register nothing
+    drives, e.g. layer 0's u_IC)."""
     row = np.zeros(L.n)
     for W in (None if first else L.W_snn, L.U_snn):  # layer 0's W_snn is unused: its input is the drive X
         if W is not None:
@@ -263,6 +264,6 @@ def headroom(L, first: bool = False) -> dict:
     out = {}
     for name, worst in (("u_ic", u_ic), ("v_ic", v_ic), ("u_sc", u_sc)):
         out[name] = {"worst": worst, "limit": V_LIMIT, "fits": worst <= V_LIMIT,
-                     "bits": float(np.log2(V_LIMIT / worst)) if worst > 0 else float("inf")}
+                     "bits": float(np.log2(V_LIMIT / worst)) if worst > 0 else None}  # None: never driven
     return out
 
