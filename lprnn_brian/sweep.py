@@ -30,6 +30,7 @@ steps of Gaussian jitter of the last hidden layer's spikes; the read-out is repl
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import itertools
@@ -454,7 +455,7 @@ def run_sweep(cfg: SweepConfig, out: str | os.PathLike, *, scheduler: str | None
     with atomic_path(stamp, force=True) as tmp:
         tmp.write_text(json.dumps({"digest": digest, "config": cfg.to_dict()}, indent=1))
     points = cfg.points()
-    chunks = [(first, min(first + cfg.chunk, x.shape[0])) for first in range(0, x.shape[0], cfg.chunk)]
+    chunks = _chunks(x.shape[0], cfg.chunk)
     tasks, done = [], {}
     for point in points:
         pid = _point_id(point)
@@ -541,11 +542,35 @@ def connect(scheduler: str | None, workers: int):
     return client, cluster
 
 
-def _run_on_dask(tasks, cfg, cfg_d, x, labels, scheduler, workers, build_root, record, bar, say) -> None:
-    from distributed import as_completed
-
+@contextlib.contextmanager
+def _dask(scheduler: str | None, workers: int):
+    """:func:`connect`, closing the client (and the local cluster) afterwards."""
     client, cluster = connect(scheduler, workers)
     try:
+        yield client
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _gather(futures: dict, record, bar) -> None:
+    """``record(futures[f], f.result())`` for each future as it completes, advancing the progress bar."""
+    from distributed import as_completed
+
+    for fut in as_completed(futures):
+        record(futures[fut], fut.result())
+        if bar is not None:
+            bar.update(1)
+
+
+def _chunks(n: int, size: int) -> list[tuple[int, int]]:
+    """[first, stop) sample ranges of at most ``size`` samples covering 0…n."""
+    return [(first, min(first + size, n)) for first in range(0, n, size)]
+
+
+def _run_on_dask(tasks, cfg, cfg_d, x, labels, scheduler, workers, build_root, record, bar, say) -> None:
+    with _dask(scheduler, workers) as client:
         say(f"Dask dashboard: {client.dashboard_link}")
         x_f = client.scatter(x, broadcast=True)
         y_f = None if labels is None else client.scatter(labels, broadcast=True)
@@ -555,14 +580,7 @@ def _run_on_dask(tasks, cfg, cfg_d, x, labels, scheduler, workers, build_root, r
             fut = client.submit(_dask_chunk, cfg.model, point, cfg_d, first, stop, x_f, y_f, build_root,
                                 key=f"chunk-{pid}-{first}-{stop}-{cfg.digest()}", pure=False, retries=2)
             futures[fut] = task
-        for fut in as_completed(futures):
-            record(futures[fut], fut.result())
-            if bar is not None:
-                bar.update(1)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+        _gather(futures, record, bar)
 
 
 def _dask_chunk(model_path, point, cfg_d, first, stop, x, labels, build_root):
@@ -607,31 +625,20 @@ def simulate_distributed(spec, x: np.ndarray, *, scheduler: str | None = None, w
         raise UserInputError(f"distributed simulation runs Brian2 targets {TARGETS}, not {target!r}")
     if chunk < 1 or batch < 1:
         raise UserInputError("chunk and batch must be ≥ 1")
-    bounds = [(first, min(first + chunk, x.shape[0])) for first in range(0, x.shape[0], chunk)]
+    bounds = _chunks(x.shape[0], chunk)
     results: dict = {}
     bar = None
     if progress:
         from tqdm import tqdm
 
         bar = tqdm(total=len(bounds), desc=f"simulating ({target}, Dask)", unit="chunk")
-    client, cluster = connect(scheduler, workers)
-    from distributed import as_completed
-
     try:
-        spec_f = client.scatter(spec, broadcast=True)
-        futures = {}
-        for first, stop in bounds:
-            fut = client.submit(simulate_chunk, spec_f, x[first:stop], target, batch, build_root, pure=False,
-                                retries=2)
-            futures[fut] = (first, stop)
-        for fut in as_completed(futures):
-            results[futures[fut]] = fut.result()
-            if bar is not None:
-                bar.update(1)
+        with _dask(scheduler, workers) as client:
+            spec_f = client.scatter(spec, broadcast=True)
+            futures = {client.submit(simulate_chunk, spec_f, x[first:stop], target, batch, build_root, pure=False,
+                                     retries=2): (first, stop) for first, stop in bounds}
+            _gather(futures, results.__setitem__, bar)
     finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
         if bar is not None:
             bar.close()
     merged = merge_results([results[b] for b in bounds])

@@ -8,7 +8,6 @@ T, the read-out window, features and class order are not in the file: they come 
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from pathlib import Path
@@ -16,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserInputError
+from ..fileio import file_sha256
 from .model import Layer, LpRNNModel, save_model
 from .torch_pickle import load_torch_state_dict
 
@@ -54,14 +54,6 @@ GSC_HEAD_FEATURES = dict(name="gsc_head", kind="kaldi_fbank", sample_rate=16000,
                          use_energy=False, n_frames=98, clip_samples=16000, pad="left", normalise=False)
 
 _RNN_KEY = re.compile(r"^rnn_layers\.(\d+)\.")
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 class _Keys:
@@ -231,7 +223,7 @@ def read_reference_checkpoint(path: str | os.PathLike, arch: str = "shd") -> LpR
         notes.append("checkpoint has no biases (no_bias model): biases set to zero")
     provenance = {
         "source": path.name,
-        "sha256": _sha256(path),
+        "sha256": file_sha256(path),
         "origin": "gauthierboeshertz/lpRNN_loihi small_lprnn_net state_dict",
         "reader": "lprnn_brian.ann.checkpoint.read_reference_checkpoint",
         "arch": arch,

@@ -16,7 +16,6 @@ layout does not fit: it has no two-compartment neuron with a self-synapse, so we
 from __future__ import annotations
 
 import datetime as _dt
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np
 from .. import __version__
 from ..convert import SNNSpec
 from ..errors import UserInputError
-from ..fileio import atomic_path, prepare_output_dir, write_text_atomic
+from ..fileio import atomic_path, file_sha256, prepare_output_dir, write_text_atomic
 from .emulator import __doc__ as _EMULATOR_DOC
 from .params import Compartment, LoihiLayer, LoihiNetwork, Projection
 
@@ -62,14 +61,6 @@ def _arrays(net: LoihiNetwork) -> dict[str, np.ndarray]:
     return out
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def save_bundle(net: LoihiNetwork, out: str | Path, *, resources: dict | None = None, extra: dict | None = None,
                 force: bool = False) -> Path:
     """Write ``net`` as a bundle directory ``out`` (created; refused if it holds a bundle and not ``force``).
@@ -81,7 +72,7 @@ def save_bundle(net: LoihiNetwork, out: str | Path, *, resources: dict | None = 
     arrays = _arrays(net)
     with atomic_path(out / NPZ_NAME, force=True) as tmp:
         np.savez(tmp, **arrays, **spec_arrays)
-        checksum = _sha256(tmp)
+        checksum = file_sha256(tmp)
     layers = []
     for L in net.layers:
         layers.append({
@@ -155,7 +146,7 @@ def load_bundle(path: str | Path) -> LoihiBundle:
     if not npath.is_file():
         raise UserInputError(f"{path}: {NPZ_NAME} is missing; export the bundle again")
     want = meta.get("arrays", {}).get("sha256")
-    got = _sha256(npath)
+    got = file_sha256(npath)
     if want != got:
         raise UserInputError(f"{npath} does not match the checksum in {JSON_NAME} (corrupted or edited); export "
                              "the bundle again")

@@ -35,7 +35,7 @@ def emulate_inputs(net: LoihiNetwork, x: np.ndarray, *, progress: bool = False, 
     bar = tqdm(total=x.shape[0], desc="emulating (Loihi arithmetic)", unit="sample", disable=not progress)
     t0 = time.perf_counter()
     for first in range(0, x.shape[0], CHUNK):
-        drive = np.stack([layer0_drive(xi, net.spec) for xi in x[first:first + CHUNK]])
+        drive = layer0_drive(x[first:first + CHUNK], net.spec)
         run = emulate(net, drive, semantics=semantics)
         raws += run.raw
         for k, ov in enumerate(run.overflow):
@@ -78,7 +78,7 @@ def export_loihi(model: LpRNNModel, out: str | Path, *, x: np.ndarray | None = N
         summary["energy"] = energy_report(result, cores=[P.cores for P in placements])
         n = min(compare_samples, x.shape[0])
         if n:
-            drive = np.stack([layer0_drive(xi, spec) for xi in x[:n]])
+            drive = layer0_drive(x[:n], spec)
             summary["divergence"] = divergence(net, drive)
     save_bundle(net, out, resources=resources, extra={k: v for k, v in summary.items() if k != "resources"},
                 force=True)

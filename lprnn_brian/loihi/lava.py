@@ -501,7 +501,7 @@ def export_lava(model, out, *, x: np.ndarray, samples: int = 2, n_steps: int | N
     spec = to_snn_spec(model, mode="loihi", factors=factors, n_frames=x.shape[1])
     net = to_loihi(spec)
     save_bundle(net, out, force=True)
-    drive = np.stack([layer0_drive(xi, spec) for xi in x[:samples]])
+    drive = layer0_drive(x[:samples], spec)
     with atomic_path(out / INPUTS_NAME, force=True) as tmp:
         np.savez(tmp, x_in=net.input_integers(drive))
     cmd = [str(python), "-m", "lprnn_brian.loihi.lava", str(out), "--inputs", str(out / INPUTS_NAME),
