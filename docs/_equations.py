@@ -21,7 +21,9 @@ DERIVED = ("filter_time_constant", "steps_per_frame", "retention_per_frame", "fe
            "error_power_gain", "error_corner_frequency", "error_corner_frequency_asymptote", "error_shaping_slope",
            "error_asymptotic_slope", "filter_noise_gain", "rate_code_snr", "affine_decoder_snr")
 #: Public functions of derive shown in their own section below (numeric forms, coefficient lists).
-DERIVED_ELSEWHERE = ("tau_seconds", "n_steps", "reconstruction_filter_coefficients", "coding_functions")
+DERIVED_ELSEWHERE = ("tau_seconds", "n_steps", "reconstruction_filter_coefficients", "coding_functions",
+                     "comparator_loop", "reconstruction_band", "reconstruction_error_mean", "policy_parameters",
+                     "locking_interval", "centring_threshold", "mean_error_coefficients", "policy_values")
 
 #: Values at which the numeric forms are shown: the bundled digits model's retention and frame step
 #: (a = 0.8, Δt_A = 1/125 s) and the Loihi-mode feedback time constant of the examples (τ_S = 64 steps).
@@ -182,6 +184,50 @@ def derive_section() -> list[str]:
         out.append(f"| `coding_functions()['{key}']{tuple(args)}` | {shown} |")
     out += ["", "`coding_functions()` returns these lambdified forms (numpy); the arguments are those of the "
             "symbolic function of the same name above, in the order shown.", ""]
+    return out + threshold_section()
+
+
+def threshold_section() -> list[str]:
+    """The comparator loop, its reconstruction band and mean error, and the threshold policies (derive.py)."""
+    from lprnn_brian.equations import derive
+
+    margin, next_r = derive.comparator_loop()
+    low, high = derive.reconstruction_band()
+    r, s = sp.symbols("r s")
+    out = ["### The comparator's threshold", "",
+           r"With the drive held at $c f$ and $r = -i_{fb}$, threshold $\theta$ and kick gain $\kappa$ (the kick is "
+           r"$\kappa I_{in}^{snn}/\tau_S$, the fb decode $r/(\kappa f)$; the {doc}`method page <../method>` "
+           "explains them):", "",
+           "**{func}`~lprnn_brian.equations.derive.comparator_loop`**: " + _first_line(derive.comparator_loop), "",
+           _math(rf"s_n &= \left[{sp.latex(margin.subs(r, sp.Symbol('r_n')))} > 0\right] \\ "
+                 rf"r_{{n+1}} &= {sp.latex(next_r.subs({r: sp.Symbol('r_n'), s: sp.Symbol('s_n')}))}"),
+           "**{func}`~lprnn_brian.equations.derive.reconstruction_band`**: "
+           + _first_line(derive.reconstruction_band), "",
+           _math(rf"\hat h &\in \left[{sp.latex(low)},\; {sp.latex(high)}\right)"),
+           "**{func}`~lprnn_brian.equations.derive.reconstruction_error_mean`**: "
+           + _first_line(derive.reconstruction_error_mean), "",
+           _math(sp.latex(derive.reconstruction_error_mean()))]
+    for policy in derive.THRESHOLD_POLICIES:
+        p = derive.policy_parameters(policy)
+        out += [f"**{{func}}`~lprnn_brian.equations.derive.policy_parameters`\\('{policy}')**: mean error "
+                f"${sp.latex(sp.simplify(derive.reconstruction_error_mean().subs(p)))}$", "",
+                _math(rf"\theta = {sp.latex(p[derive.theta])}, \quad \kappa = {sp.latex(p[derive.kappa])}")]
+    lo, hi = derive.locking_interval(2)
+    out += ["**{func}`~lprnn_brian.equations.derive.locking_interval`** (2): " + _first_line(derive.locking_interval),
+            "", _math(rf"c \in \left({sp.latex(lo)},\; {sp.latex(hi)}\right]")]
+    tau_s, iin_snn = EXAMPLE_TAU_S, 2.0**21
+    out += [f"Numeric forms at $\\tau_S = {tau_s:g}$, $I_{{in}}^{{snn}} = 2^{{21}}$ (the shipped models' Loihi "
+            "registers):", "", "| call | value |", "|---|---|"]
+    for policy in derive.THRESHOLD_POLICIES:
+        th, kick = derive.policy_values(policy, tau_s, iin_snn)
+        gain, offset = derive.mean_error_coefficients(tau_s, iin_snn, kick, th)
+        out += [f"| `policy_values('{policy}', {tau_s:g}, 2**21)` | θ = {th:g} (vth_mant {th / 64:g}), "
+                f"kick = {kick:g} |",
+                f"| `mean_error_coefficients({tau_s:g}, 2**21, {kick:g}, {th:g})` | gain {gain:+.6g}, offset "
+                f"{offset:+.6g} kicks |"]
+    kick_u = derive.policy_values("unbiased", tau_s, iin_snn)[1]
+    out += [f"| `centring_threshold({tau_s:g}, 2**21, {kick_u:g})` | "
+            f"{derive.centring_threshold(tau_s, iin_snn, kick_u):g} |", ""]
     return out
 
 

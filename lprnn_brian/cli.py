@@ -103,7 +103,7 @@ def cmd_simulate(args) -> int:
     ev = evaluate(model, x, labels, target=args.target, mode=args.mode, factors=_factors(args.factors),
                   resample=args.resample, progress=not args.quiet, build_root=args.build_dir, batch=args.batch,
                   sampling=args.sampling, propagation=args.propagation, threads=args.threads,
-                  scheduler=args.scheduler, workers=args.workers)
+                  scheduler=args.scheduler, workers=args.workers, threshold=args.threshold)
     ev.summary["wall_s"] = time.perf_counter() - t0
     if args.out:  # the comparison with the ANN (and the labels) travel with the run, for `analyse`
         ev.result.info.update(evaluation=ev.summary, model=str(args.model),
@@ -198,7 +198,7 @@ def cmd_demo(args) -> int:
     from .demo import run_demo
 
     run_demo(Path(args.out), target=args.target, mode=args.mode, force=args.force, quiet=args.quiet,
-             limit=args.limit, build_root=args.build_dir)
+             limit=args.limit, build_root=args.build_dir, threshold=args.threshold)
     return 0
 
 
@@ -240,7 +240,8 @@ def cmd_export(args) -> int:
         if args.compare_samples < 0:
             raise UserInputError(f"--compare-samples must be ≥ 0, got {args.compare_samples}")
         summary = export_loihi(model, args.out, x=x, labels=labels, factors=_factors(args.factors),
-                               compare_samples=args.compare_samples, force=args.force, progress=not args.quiet)
+                               compare_samples=args.compare_samples, force=args.force, progress=not args.quiet,
+                               threshold=args.threshold)
         t = summary["resources"]["total"]
         print(f"wrote {args.out}: {t['cores']} cores, {t['synapses']:,} synapses (report.md)", file=sys.stderr)
         if args.json:
@@ -254,7 +255,7 @@ def cmd_export(args) -> int:
         if args.samples < 1 or (args.steps is not None and args.steps < 1):
             raise UserInputError("--samples and --steps must be ≥ 1")
         report = export_lava(model, args.out, x=load_inputs(args.inputs), samples=args.samples, n_steps=args.steps,
-                             factors=_factors(args.factors), force=args.force)
+                             factors=_factors(args.factors), force=args.force, threshold=args.threshold)
         verdict = "identical at every step" if report["identical"] else "DIFFERENT (see lava_report.json)"
         print(f"wrote {args.out}: Lava (lava-nc {report['lava']['lava_nc']}) vs emulator, {report['samples']} samples "
               f"× {report['steps']} steps: {verdict}", file=sys.stderr)
@@ -266,7 +267,7 @@ def cmd_export(args) -> int:
         from .export.nir import write_nir
 
         mode = args.mode or "float"
-        spec = to_snn_spec(model, mode=mode, factors=_factors(args.factors))
+        spec = to_snn_spec(model, mode=mode, factors=_factors(args.factors), threshold=args.threshold)
         out = write_nir(spec, args.out, force=args.force)
         print(f"wrote {out}: NIR graph of {len(spec.layers)} layers, {spec.n_neurons} neurons, "
               f"dt = {spec.dt:.6g} s ({mode} mode)", file=sys.stderr)
@@ -292,9 +293,14 @@ def cmd_sweep(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .convert import MODES, RESAMPLE
+    from .convert import DEFAULT_THRESHOLD, MODES, RESAMPLE, THRESHOLD_POLICIES
     from .network import PROPAGATIONS, SAMPLINGS
     from .targets import TARGETS
+
+    def threshold_option(sp):
+        sp.add_argument("--threshold", choices=THRESHOLD_POLICIES, default=DEFAULT_THRESHOLD,
+                        help="comparator threshold policy: 'unbiased' (default) centres each neuron's reconstruction "
+                             "on its drive; 'zero' is the authors' neuron (threshold 0; docs/method.md)")
 
     p = argparse.ArgumentParser(prog="lprnn-brian", description="Low-pass RNNs as adaptive ΣΔ spiking networks in Brian2.")
     sub = p.add_subparsers(dest="command", required=True)
@@ -302,6 +308,7 @@ def build_parser() -> argparse.ArgumentParser:
     def common_run(sp):
         sp.add_argument("--target", choices=TARGETS, default="cpp_standalone", help="Brian2 code generation target")
         sp.add_argument("--mode", choices=MODES, default="loihi", help="float or Loihi-integer neuron (spec §6.1)")
+        threshold_option(sp)
         sp.add_argument("--build-dir", default=None, help="root of standalone build directories "
                         "(default $LPRNN_BRIAN_CACHE or ~/.cache/lprnn_brian)")
         sp.add_argument("--force", action="store_true", help="replace existing output files")
@@ -416,6 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(accuracy, overflows, energy, divergence from the Brian2 Loihi mode)")
     ex.add_argument("--labels", help=".npy class per sample of --inputs")
     ex.add_argument("--factors", default=None, help="'derived' (default), 'shd_reference', or f per layer 'f1,f2,...'")
+    threshold_option(ex)
     ex.add_argument("--compare-samples", type=int, default=8,
                     help="samples also run in the Brian2 Loihi mode's arithmetic for the divergence report")
     ex.add_argument("--samples", type=int, default=2, help="lava: how many of --inputs run on Lava")

@@ -58,6 +58,10 @@ from .loihi.quantise import bias_mant_exp, weight_mant_exp
 DECAY_DENOMINATOR = 4096
 MODES = ("float", "loihi")
 RESAMPLE = ("hold", "fft")
+#: Threshold policies of the comparator (:func:`lprnn_brian.equations.derive.policy_parameters`).
+THRESHOLD_POLICIES = derive.THRESHOLD_POLICIES
+#: The policy every conversion uses unless told otherwise: the one that measures best (docs/method.md).
+DEFAULT_THRESHOLD = "unbiased"
 #: Reference factors of spec §4.4 for the SHD network (lp layers, lp layers, lp layers, read-out).
 FACTOR_PRESETS = {"shd_reference": (2**21 / 6, 2**21 / 6, 2**21 / 6, 2.0**15)}
 
@@ -192,6 +196,7 @@ class LayerParams:
     W_ann: np.ndarray | None = None  # quantised ANN weight (layer 0: projects the input)
     quantisation: dict = field(default_factory=dict)  # Loihi mant/exp and rounding errors (loihi mode)
     retention: dict = field(default_factory=dict)  # ANN retention range and per-frame error (lp layers)
+    threshold: float = 0.0  # θ: the comparator spikes when v > θ (= 64·vth_mant), integer units
 
     @property
     def per_unit(self) -> bool:
@@ -200,8 +205,19 @@ class LayerParams:
 
     @property
     def w_fb(self) -> float:
-        """Self-feedback weight, −Iin_snn/(64 τ_S)."""
+        """Self-feedback weight, −kick/64."""
         return -self.kick / ACTIVATION_SHIFT
+
+    @property
+    def vth_mant(self) -> float:
+        """Threshold mantissa of the declaration's spike condition v > 64·vth_mant."""
+        return self.threshold / ACTIVATION_SHIFT
+
+    @property
+    def kick_gain(self) -> float:
+        """κ = kick·τ_S/Iin_snn: the kick relative to the nominal Iin_snn/τ_S. The reconstruction −i_fb averages
+        κ·Iin_snn times the spike rate, so the fb decode in ANN units is −i_fb/(κ f)."""
+        return self.kick * self.tau_S / self.Iin_snn
 
 
 @dataclass
@@ -219,6 +235,7 @@ class SNNSpec:
     resample: str = "hold"
     class_names: list[str] = field(default_factory=list)
     d: float = 0.0
+    threshold_policy: str = "zero"
 
     @property
     def steps_per_frame(self) -> float:
@@ -236,7 +253,8 @@ class SNNSpec:
         out["layers"] = []
         for L in self.layers:
             d = {k: _tau_summary(getattr(L, k)) for k in ("name", "kind", "n", "tau_I", "tau_U", "tau_V", "tau_S",
-                                                          "factor", "Iin_snn", "kick", "w_fb")}
+                                                          "factor", "Iin_snn", "kick", "w_fb",
+                                                          "threshold")}
             d["quantisation"] = L.quantisation
             if L.retention:
                 d["retention"] = L.retention
@@ -262,6 +280,7 @@ class SNNSpec:
             kw = {k: Ls[k] for k in ("name", "kind", "n", "tau_I", "tau_U", "tau_V", "tau_S", "factor", "Iin_snn",
                                      "kick", "quantisation")}
             kw["retention"] = Ls.get("retention", {})
+            kw["threshold"] = float(Ls.get("threshold", 0.0))  # results written before thresholds existed: 0
             for a in cls._ARRAYS:
                 key = f"{prefix}{Ls['name']}/{a}"
                 kw[a] = np.asarray(arrays[key]) if key in arrays else None
@@ -271,6 +290,7 @@ class SNNSpec:
             layers.append(LayerParams(**kw))
         scalars = {k: summary[k] for k in ("mode", "dt", "frame_dt", "n_frames", "n_steps", "Iin", "readout_window",
                                            "resample", "class_names", "d")}
+        scalars["threshold_policy"] = summary.get("threshold_policy", "zero")
         return cls(layers=layers, **scalars)
 
     def digest(self) -> str:
@@ -326,6 +346,7 @@ def to_snn_spec(
     dt: float | None = None,
     resample: str = "hold",
     n_frames: int | None = None,
+    threshold: str = DEFAULT_THRESHOLD,
 ) -> SNNSpec:
     """Convert a (latent-float) ANN model into an :class:`SNNSpec` (spec §4.1).
 
@@ -343,11 +364,17 @@ def to_snn_spec(
         Input resampling to SNN steps (decision §11 B8).
     n_frames : int, optional
         Frames per input (default: the model's ``n_frames``).
+    threshold : {'unbiased', 'zero'}
+        Threshold policy of the comparator (:func:`comparator`): ``'unbiased'`` (default) centres every
+        neuron's reconstruction band on its drive; ``'zero'`` is the authors' neuron (threshold 0), whose
+        reconstruction sits about half a kick above the drive (docs/method.md, "The comparator's threshold").
     """
     if mode not in MODES:
         raise UserInputError(f"unknown mode {mode!r}; choose one of {MODES}")
     if resample not in RESAMPLE:
         raise UserInputError(f"unknown resample {resample!r}; choose one of {RESAMPLE}")
+    if threshold not in THRESHOLD_POLICIES:
+        raise UserInputError(f"unknown threshold policy {threshold!r}; choose one of {THRESHOLD_POLICIES}")
     model.validate()
     q = model.quantised()
     Iin = float(q.Iin)
@@ -389,7 +416,7 @@ def to_snn_spec(
         tau_U = _steps(tau_prev / dt_S, mode)
         retention: dict = {}
         if L.kind == "dense":
-            tau_I, tau_V = 1.0, tau_S
+            tau_I = tau_V = 1.0
         else:
             tau_I = np.array([_steps(t / dt_S, mode) for t in unit_taus[k]])
             a = L.retention_vector()
@@ -399,6 +426,11 @@ def to_snn_spec(
             tau_I = float(tau_I[0]) if np.all(tau_I == tau_I[0]) else tau_I  # one value: a scalar, as before
             tau_V = tau_I
         Iin_snn = Iin * f
+        kick, theta, cmp_quant = comparator(threshold, tau_S, Iin_snn, mode)
+        if theta == 0 and L.kind == "dense":
+            tau_V = tau_S  # the authors' registers (v never outlives a step at θ = 0: τ_V plays no part)
+        elif theta > 0:
+            tau_V = 1.0  # v must not carry a sub-threshold margin into the next step (a memoryless comparator)
         # rows scale with the receiving neuron's τ_I (a column vector when per-unit)
         scale = Iin_snn / (ACTIVATION_SHIFT * tau_I * tau_U)
         row_scale = scale[:, None] if isinstance(scale, np.ndarray) else scale
@@ -407,35 +439,92 @@ def to_snn_spec(
         b_tilde = L.b.astype(np.float64) * f / tau_I
         quant: dict = {}
         if mode == "loihi":
-            mats = {"W": W_snn} if k else {}
-            if U_snn is not None:
-                mats["U"] = U_snn
-            for key, mat in mats.items():
-                me = weight_mant_exp(mat)
-                quant[key] = {"exp": me.exp, "max_abs_error": me.max_abs_error, "rms_error": me.rms_error,
-                              "lossless": me.lossless}
-                quant[key].update(_row_errors(mat, me.value, per_row=isinstance(tau_I, np.ndarray)))
-                if key == "W":
-                    W_snn = me.value
-                else:
-                    U_snn = me.value
-            be = bias_mant_exp(b_tilde)
-            quant["b"] = {"exp": be.exp, "max_abs_error": be.max_abs_error, "rms_error": be.rms_error,
-                          "lossless": be.lossless}
-            b_tilde = be.value
+            W_snn, U_snn, b_tilde, quant = _loihi_values(L.name, W_snn if k else None, U_snn, b_tilde,
+                                                         per_row=isinstance(tau_I, np.ndarray))
+            W_snn = W_snn if k else L.W.astype(np.float64) * row_scale  # layer 0's W_snn is unused (input drive)
+            quant.update(cmp_quant)
         layers.append(
             LayerParams(
                 name=L.name, kind=L.kind, n=L.n_out, tau_I=tau_I, tau_U=tau_U, tau_V=tau_V, tau_S=tau_S,
-                factor=f, Iin_snn=Iin_snn, kick=Iin_snn / tau_S, W_snn=W_snn, b_tilde=b_tilde, U_snn=U_snn,
-                W_ann=L.W.astype(np.float64), quantisation=quant, retention=retention,
+                factor=f, Iin_snn=Iin_snn, kick=kick, W_snn=W_snn, b_tilde=b_tilde, U_snn=U_snn,
+                W_ann=L.W.astype(np.float64), quantisation=quant, retention=retention, threshold=theta,
             )
         )
     T = int(n_frames if n_frames is not None else q.n_frames)
     return SNNSpec(
         layers=layers, mode=mode, dt=dt_S, frame_dt=q.frame_dt, n_frames=T, n_steps=int(math.floor(T * M)),
         Iin=Iin, readout_window=q.readout_window, resample=resample, class_names=list(q.class_names),
-        d=DECAY_DENOMINATOR * dt_S / tau_min[0],
+        d=DECAY_DENOMINATOR * dt_S / tau_min[0], threshold_policy=threshold,
     )
+
+
+def _loihi_values(name: str, W, U, b, per_row: bool):
+    """Weights (None: not mapped) and biases as Loihi mantissa·2^exponent values, with their rounding record."""
+    quant: dict = {}
+    out = {}
+    try:
+        for key, mat in (("W", W), ("U", U)):
+            if mat is None:
+                out[key] = None
+                continue
+            me = weight_mant_exp(mat)
+            quant[key] = {"exp": me.exp, "max_abs_error": me.max_abs_error, "rms_error": me.rms_error,
+                          "lossless": me.lossless, **_row_errors(mat, me.value, per_row=per_row)}
+            out[key] = me.value
+        be = bias_mant_exp(b)
+    except ValueError as err:
+        raise UserInputError(f"layer {name}: {err}; use smaller factors or --mode float") from None
+    quant["b"] = {"exp": be.exp, "max_abs_error": be.max_abs_error, "rms_error": be.rms_error, "lossless": be.lossless}
+    return out["W"], out["U"], be.value, quant
+
+
+def comparator(policy: str, tau_S: float, Iin_snn: float, mode: str) -> tuple[float, float, dict]:
+    """(kick, threshold θ, quantisation record) of a layer's comparator under a threshold ``policy``.
+
+    θ and the kick come from :func:`lprnn_brian.equations.derive.policy_values`. In Loihi mode the kick must be
+    a self-synapse weight mant·2^(6+exp) and θ a multiple of 64 (vth_mant·2^6): the kick is rounded first and θ
+    is then the centring threshold for the kick that was kept (:func:`lprnn_brian.equations.derive.
+    centring_threshold`); the record gives both roundings and the residual mean error they leave, as a gain on the
+    drive and an offset in units of the nominal kick Iin_snn/τ_S. A kick no self-synapse weight holds is refused;
+    θ ≈ kick/2 then always fits the 17-bit vth_mant: the largest weight, −256·2^7, gives vth_mant ≤ 16,644.
+    """
+    theta, kick = derive.policy_values(policy, tau_S, Iin_snn)
+    if mode != "loihi":
+        return kick, theta, {}
+    try:
+        me = weight_mant_exp(np.array([-kick / ACTIVATION_SHIFT]))
+    except ValueError as err:
+        raise UserInputError(f"the feedback kick {kick:g} is no Loihi self-synapse weight ({err}); use smaller "
+                             "factors or --mode float") from None
+    kick_q = float(-me.value[0] * ACTIVATION_SHIFT)
+    theta_q = theta if theta == 0 else derive.centring_threshold(tau_S, Iin_snn, kick_q)
+    theta_q = float(ACTIVATION_SHIFT * np.round(theta_q / ACTIVATION_SHIFT))
+    gain, offset = derive.mean_error_coefficients(tau_S, Iin_snn, kick_q, theta_q)
+    record = {"kick": {"exp": me.exp, "max_abs_error": abs(kick_q - kick), "lossless": kick_q == kick},
+              "threshold": {"vth_mant": int(theta_q / ACTIVATION_SHIFT), "max_abs_error": abs(theta_q - theta),
+                            "lossless": theta_q == theta},
+              "mean_error": {"gain": gain, "offset_kicks": offset}}
+    return kick_q, theta_q, record
+
+
+def loihi_retentions(a: np.ndarray, tau_S: float = 64.0) -> np.ndarray:
+    """Per-unit retentions moved onto the 12-bit decay grid of a layer whose fastest unit gets τ_S = 4096/d steps.
+
+    The conversion gives unit i τ_I,i = τ_S·ln a_min/ln a_i steps, and Loihi mode snaps it to 4096/k_i. Retentions
+    a_i = a_min^(k_i/d), k_i = round(d·ln a_i/ln a_min) clipped to 1…d, are the ones that survive the snapping
+    exactly: a model trained with them loses nothing to the decay registers (units slower than a_min^(1/d), which
+    no register holds, become that slow). a_min and a single retention are unchanged."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.size == 0 or np.all(a == a.flat[0]):
+        return a.copy()
+    if not (np.all(a > 0) and np.all(a < 1)):
+        raise UserInputError("retentions must lie in (0, 1)")
+    d = DECAY_DENOMINATOR / float(tau_S)
+    if d != round(d) or d < 1:
+        raise UserInputError(f"tau_S = {tau_S:g} is not 4096/d steps for an integer d")
+    a_min = float(a.min())
+    k = np.clip(np.round(d * np.log(a) / np.log(a_min)), 1, d)
+    return a_min ** (k / d)
 
 
 def _unit_taus(layer, frame_dt: float) -> np.ndarray:

@@ -24,8 +24,9 @@ def bundled_model_path() -> Path:
 
 
 def run_demo(out: Path, *, target: str = "cpp_standalone", mode: str = "loihi", force: bool = False,
-             quiet: bool = False, limit: int | None = None, build_root=None) -> dict:
-    """Evaluate the bundled model on the bundled test clips; write report.md/json and figures to ``out``."""
+             quiet: bool = False, limit: int | None = None, build_root=None, threshold: str | None = None) -> dict:
+    """Evaluate the bundled model on the bundled test clips; write report.md/json and figures to ``out``.
+    ``threshold``: the comparator's threshold policy (default: :data:`lprnn_brian.convert.DEFAULT_THRESHOLD`)."""
     from .ann.model import load_model
     from .evaluate import evaluate
     from .tasks.digits import load_digits
@@ -38,7 +39,8 @@ def run_demo(out: Path, *, target: str = "cpp_standalone", mode: str = "loihi", 
     if limit is not None:
         x, y = x[:limit], y[:limit]
     say(f"bundled spoken digits: {x.shape[0]} test clips of {x.shape[1]} frames × {x.shape[2]} mel bands")
-    ev = evaluate(model, x, y, target=target, mode=mode, progress=not quiet, build_root=build_root)
+    extra = {} if threshold is None else {"threshold": threshold}
+    ev = evaluate(model, x, y, target=target, mode=mode, progress=not quiet, build_root=build_root, **extra)
     s = ev.summary
     s["wall_s"] = time.perf_counter() - t0
     s["model"] = {"file": BUNDLED_MODEL, "layers": [(L.name, L.kind, L.n_in, L.n_out) for L in model.layers],

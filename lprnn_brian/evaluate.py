@@ -14,7 +14,7 @@ import numpy as np
 from .analysis.fidelity import Fidelity, fidelity
 from .ann.forward import AnnResult, check_inputs, check_labels, forward
 from .ann.model import LpRNNModel
-from .convert import SNNSpec, to_snn_spec
+from .convert import DEFAULT_THRESHOLD, SNNSpec, to_snn_spec
 from .simulation import DECODES, WINDOWS, SimulationResult, simulate
 
 
@@ -44,6 +44,7 @@ def evaluate(
     threads: int = 0,
     scheduler: str | None = None,
     workers: int = 2,
+    threshold: str = DEFAULT_THRESHOLD,
 ) -> Evaluation:
     """ANN forward, conversion, simulation and fidelity on inputs ``x`` (samples, frames, features).
 
@@ -51,13 +52,15 @@ def evaluate(
     (:class:`lprnn_brian.targets.Runner`); with ``sampling='readout'`` the hidden layers' state decodes are
     not recorded and their correlations are reported as None. ``scheduler`` (``'local'`` or a Dask scheduler
     address) splits the samples over a Dask cluster (:func:`lprnn_brian.sweep.simulate_distributed`; ``workers``
-    processes for ``'local'``); the spikes and decodes are those of one serial run."""
+    processes for ``'local'``); the spikes and decodes are those of one serial run. ``threshold`` is the comparator's
+    threshold policy (:func:`lprnn_brian.convert.to_snn_spec`)."""
     t0 = time.perf_counter()
     x = check_inputs(x, model.n_inputs)
     if labels is not None:
         labels = check_labels(labels, x.shape[0], model.n_classes)
     ann = forward(model, x)
-    spec = to_snn_spec(model, mode=mode, factors=factors, resample=resample, n_frames=x.shape[1])
+    spec = to_snn_spec(model, mode=mode, factors=factors, resample=resample, n_frames=x.shape[1],
+                       threshold=threshold)
     if scheduler is not None:
         from .sweep import simulate_distributed
 
@@ -72,6 +75,7 @@ def evaluate(
         "n_samples": int(x.shape[0]),
         "target": target,
         "mode": mode,
+        "threshold": spec.threshold_policy,
         "readout_window": window,
         "layer_names": result.layer_names,
         "class_names": list(model.class_names),

@@ -236,7 +236,7 @@ def build_genn_network(spec, *, record: tuple[str, ...], batch: int = 1):
     from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, TimedArray, defaultclock, second
 
     from .equations.render import STIMULUS, render
-    from .network import BrianNetwork, _all_to_all, _tile
+    from .network import BrianNetwork, _all_to_all, set_parameters
 
     B = int(batch)
     eqs = render(spec.mode)
@@ -251,11 +251,7 @@ def build_genn_network(spec, *, record: tuple[str, ...], batch: int = 1):
         extra = ([f"{INPUT_VAR} : 1"] if k == 0 else []) + [f"{RECORD_PREFIX}{v} : 1" for v in record]
         g = NeuronGroup(B * L.n, "\n".join([eqs.model] + extra), threshold=eqs.threshold, reset=eqs.reset,
                         order=0, name=L.name)
-        g.tau_I, g.tau_V = _tile(L.tau_I, L.n, B), _tile(L.tau_V, L.n, B)
-        g.tau_U, g.tau_S = L.tau_U, L.tau_S
-        g.b_tilde = _tile(L.b_tilde, L.n, B)
-        g.kick = L.kick
-        g.vth_mant = 0
+        set_parameters(g, L, B)
         _fixed_state_update(g.state_updater, neuron_code(spec.mode, layer0=k == 0, record=record))
         objects.append(g)
         if k == 0:

@@ -80,6 +80,16 @@ def _tile(value, n: int, batch: int) -> np.ndarray:
     return np.tile(np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)), batch)
 
 
+def set_parameters(group: NeuronGroup, L, batch: int) -> None:
+    """Write a layer's parameters (:class:`lprnn_brian.convert.LayerParams`) into the NeuronGroup of ``batch``
+    copies of it: the time constants, the bias, the kick and the threshold mantissa of the declaration."""
+    group.tau_I, group.tau_V = _tile(L.tau_I, L.n, batch), _tile(L.tau_V, L.n, batch)
+    group.tau_U, group.tau_S = L.tau_U, L.tau_S
+    group.b_tilde = _tile(L.b_tilde, L.n, batch)
+    group.kick = L.kick
+    group.vth_mant = L.vth_mant
+
+
 def _slot(name: str) -> dict:
     when, order = SLOT[name]
     return {"when": when, "order": order}
@@ -166,11 +176,7 @@ def build_network(
         )
         g.thresholder["spike"].when, g.thresholder["spike"].order = SLOT["threshold"]
         g.resetter["spike"].when, g.resetter["spike"].order = SLOT["reset"]
-        g.tau_I, g.tau_V = _tile(L.tau_I, L.n, B), _tile(L.tau_V, L.n, B)
-        g.tau_U, g.tau_S = L.tau_U, L.tau_S
-        g.b_tilde = _tile(L.b_tilde, L.n, B)
-        g.kick = L.kick
-        g.vth_mant = 0
+        set_parameters(g, L, B)
         objects.append(g)
         objects.append(g.run_regularly(eqs.clip, name=f"{g.name}_clip", **_slot("clip")))
         if eqs.truncate:

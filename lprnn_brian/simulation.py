@@ -3,7 +3,8 @@
 Decodes (spec §3.4, §5), each in ANN units, for both windows (``'second_half'``: n ≥ ⌊n_steps/2⌋,
 ``'all'``):
 
-* ``fb``    = −i_fb/f: the neuron's reconstruction of its own state (headline);
+* ``fb``    = −i_fb/(κ f): the neuron's reconstruction of its own state (headline; κ = kick·τ_S/Iin_snn is
+  the layer's kick relative to the nominal one, 1 for the threshold policy ``zero``);
 * ``ip``    = i_ip/f: the integrated input;
 * ``in``    = i_in·τ_I/f: the synaptic current, ≈ W ĥ_pre + U ĥ (the pre-activation less the bias);
 * ``count`` = spikes per step × Iin: the rate code.
@@ -31,13 +32,14 @@ WINDOWS = READOUT_WINDOWS
 #: Which recorded state each decode reads, and its scale to ANN units (given a layer's f, τ_I, Iin).
 _DECODE_STATE = {"fb": "i_fb", "ip": "i_ip", "in": "i_in"}
 RESULT_FORMAT = "lprnn_brian.simulation"
-RESULT_VERSION = 1
+#: 2: the spec records its threshold policy and per-layer thresholds (files of version 1 ran threshold 0).
+RESULT_VERSION = 2
 
 
 def decode_scale(decode: str, layer, Iin: float):
     """Factor turning a recorded state (or a spike rate) into ANN units (for ``in`` a per-neuron vector when
     the layer has per-neuron τ_I)."""
-    return {"fb": -1.0 / layer.factor, "ip": 1.0 / layer.factor, "in": layer.tau_I / layer.factor,
+    return {"fb": -1.0 / (layer.kick_gain * layer.factor), "ip": 1.0 / layer.factor, "in": layer.tau_I / layer.factor,
             "count": Iin}[decode]
 
 

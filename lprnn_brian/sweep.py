@@ -26,7 +26,8 @@ lp time constant, Δt_S = τ/τ_S; exact 12-bit decays when 4096/τ_S is an inte
 deployed weights re-quantised after training to b bits on [−1/2, 1/2), grid 2^−b, as the weight-bits figure's
 models; biases kept; a model trained at 3 bits is unchanged at b ≥ 3; ANN and SNN both use them), ``retention`` (every lp layer's retention a, ANN and SNN), ``jitter`` (σ in SNN
 steps of Gaussian jitter of the last hidden layer's spikes; the read-out is replayed from them:
-``in``/``ip`` decodes only) and ``mode`` (``float``/``loihi``).
+``in``/``ip`` decodes only), ``mode`` (``float``/``loihi``) and ``threshold`` (the comparator's threshold policy,
+``unbiased``/``zero``).
 """
 from __future__ import annotations
 
@@ -44,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .convert import DEFAULT_THRESHOLD, THRESHOLD_POLICIES
 from .errors import UserInputError
 from .fileio import atomic_path, check_writable
 
@@ -57,6 +59,7 @@ KNOBS = {
     "retention": (float, lambda v: 0 < v < 1, "retention a of every lp layer (0 < a < 1)"),
     "jitter": (float, lambda v: v >= 0, "σ of the last hidden layer's spike jitter, SNN steps (≥ 0)"),
     "mode": (str, lambda v: v in ("float", "loihi"), "'float' or 'loihi'"),
+    "threshold": (str, lambda v: v in THRESHOLD_POLICIES, f"a threshold policy, one of {THRESHOLD_POLICIES}"),
 }
 DECODES = ("fb", "ip", "in", "count")
 METRICS = ("ann_accuracy", "snn_accuracy", "class_agreement", "layer_correlation", "spikes_per_sample")
@@ -70,6 +73,7 @@ CONFIG_KEYS = {
     "limit": (int, False, None, "use the first N samples"),
     "target": (str, False, "cpp_standalone", f"code generation target, one of {TARGETS}"),
     "mode": (str, False, "loihi", "'float' or 'loihi' (unless a grid knob)"),
+    "threshold": (str, False, DEFAULT_THRESHOLD, f"threshold policy, one of {THRESHOLD_POLICIES} (unless a grid knob)"),
     "metrics": (list, False, list(METRICS), f"a subset of {list(METRICS)}"),
     "seed": (int, False, 0, "seed of the jitter draws"),
     "chunk": (int, False, 16, "samples per task"),
@@ -90,6 +94,7 @@ class SweepConfig:
     limit: int | None = None
     target: str = "cpp_standalone"
     mode: str = "loihi"
+    threshold: str = DEFAULT_THRESHOLD
     metrics: list[str] = field(default_factory=lambda: list(METRICS))
     seed: int = 0
     chunk: int = 16
@@ -139,6 +144,8 @@ def parse_config(data: dict, source: str = "", base: Path | None = None) -> Swee
         raise UserInputError(f"'target'{where} must be one of {TARGETS}, got {kw['target']!r}")
     if kw["mode"] not in ("float", "loihi"):
         raise UserInputError(f"'mode'{where} must be 'float' or 'loihi', got {kw['mode']!r}")
+    if kw["threshold"] not in THRESHOLD_POLICIES:
+        raise UserInputError(f"'threshold'{where} must be one of {THRESHOLD_POLICIES}, got {kw['threshold']!r}")
     bad = [m for m in kw["metrics"] if m not in METRICS]
     if bad or not kw["metrics"]:
         raise UserInputError(f"'metrics'{where} must be a non-empty subset of {list(METRICS)}, got {kw['metrics']!r}")
@@ -249,8 +256,8 @@ def point_model(model, point: dict):
     return model
 
 
-def point_spec(model, point: dict, cfg_mode: str, n_frames: int):
-    """The SNN spec of a grid point (its mode, its SNN step)."""
+def point_spec(model, point: dict, cfg_mode: str, n_frames: int, cfg_threshold: str = DEFAULT_THRESHOLD):
+    """The SNN spec of a grid point (its mode, its SNN step, its threshold policy)."""
     from .convert import to_snn_spec
     from .equations import derive
 
@@ -262,7 +269,8 @@ def point_spec(model, point: dict, cfg_mode: str, n_frames: int):
         taus = [derive.tau_seconds(float(np.min(L.retention_vector())), model.frame_dt)
                 for L in model.layers if L.retention is not None]
         dt = min(taus) / point["tau_S"]
-    return to_snn_spec(model, mode=mode, dt=dt, n_frames=n_frames)
+    return to_snn_spec(model, mode=mode, dt=dt, n_frames=n_frames,
+                       threshold=point.get("threshold", cfg_threshold))
 
 
 # --- worker side -------------------------------------------------------------------------------------------
@@ -308,7 +316,7 @@ def run_chunk(model_path: str, point: dict, cfg: dict, first: int, stop: int, x:
     from .ann.model import load_model
 
     model = point_model(load_model(model_path), point)
-    spec = point_spec(model, point, cfg["mode"], x.shape[1])
+    spec = point_spec(model, point, cfg["mode"], x.shape[1], cfg.get("threshold", DEFAULT_THRESHOLD))
     res = simulate_chunk(spec, x, cfg["target"], cfg["batch"], build_root)
     ann = forward(model, x)
     window = spec.readout_window

@@ -204,3 +204,32 @@ def test_train_digits_writes_a_3bit_model(tmp_path, capsys):
     before = out.read_bytes()
     _fails(capsys, argv)
     assert out.read_bytes() == before
+
+
+def test_threshold_policy_is_chosen_and_recorded(model_file, inputs, capsys, tmp_path):
+    """--threshold picks the comparator's policy; --json, the result file and its spec record it (default
+    'unbiased': θ = half a nominal kick Iin_snn/(2τ_S) per layer, hand formula; 'zero': θ = 0); the two runs differ
+    in spikes (the policy acts), and an unknown policy is an argparse error (exit 2, one usage line)."""
+    from lprnn_brian.simulation import load_result
+
+    x, y = inputs
+    runs = {}
+    for policy in ("unbiased", "zero"):
+        args = ["simulate", str(model_file), "--inputs", str(x), "--json", "--target", "numpy", "--quiet",
+                "--out", str(tmp_path / f"{policy}.npz")]
+        if policy == "zero":
+            args += ["--threshold", "zero"]
+        assert main(args) == 0
+        s = json.loads(capsys.readouterr().out)
+        assert s["threshold"] == policy and s["snn"]["threshold_policy"] == policy
+        for L in s["snn"]["layers"]:
+            want = 0.0 if policy == "zero" else L["Iin_snn"] / (2 * L["tau_S"])
+            assert L["threshold"] == pytest.approx(want, rel=1e-12)
+        back = load_result(tmp_path / f"{policy}.npz")
+        assert back.spec.threshold_policy == policy
+        assert [L.threshold for L in back.spec.layers] == [L["threshold"] for L in s["snn"]["layers"]]
+        runs[policy] = s["spikes_per_sample"]
+    assert runs["zero"] != runs["unbiased"]
+    with pytest.raises(SystemExit) as exc:
+        main(["simulate", str(model_file), "--inputs", str(x), "--threshold", "half"])
+    assert exc.value.code == 2 and "invalid choice: 'half'" in capsys.readouterr().err

@@ -17,6 +17,7 @@ from lprnn_brian.ann import Layer, LpRNNModel
 from lprnn_brian.convert import find_params, layer0_drive, resample_input, to_snn_spec
 from lprnn_brian.errors import UserInputError
 from lprnn_brian.loihi.quantise import bias_mant_exp, weight_mant_exp
+from conftest import random_model
 
 TAU = 0.035851360941796404  # τ(0.8, 1/125), spec §2.1
 
@@ -59,12 +60,33 @@ def test_find_params_refuses_all_zero_layer():
 
 @pytest.fixture(scope="module")
 def shd_spec(shd_model):
-    return to_snn_spec(shd_model, mode="loihi")
+    """The authors' neuron (threshold 0), whose registers the reference numbers describe."""
+    return to_snn_spec(shd_model, mode="loihi", threshold="zero")
 
 
 @pytest.fixture(scope="module")
 def shd_spec_reference(shd_model):
-    return to_snn_spec(shd_model, mode="loihi", factors="shd_reference")
+    return to_snn_spec(shd_model, mode="loihi", factors="shd_reference", threshold="zero")
+
+
+def test_shd_unbiased_comparator(shd_model, shd_spec):
+    """The default policy 'unbiased' changes only the comparator: the same weights, biases, time constants and
+    factors as the authors' neuron; kick (1 − 1/64)·2^21/64 = 32,256 and θ = 2^21/128 = 16,384 = 64·256 in
+    every layer (hand-derived from the band's centre, tests/test_derive.py), τ_V = 1 (no margin carried
+    over), exact Loihi values (no rounding recorded), and the fb decode scaled by 1/κ = 64/63."""
+    spec = to_snn_spec(shd_model, mode="loihi")
+    assert spec.threshold_policy == "unbiased" and shd_spec.threshold_policy == "zero"
+    for L, Z in zip(spec.layers, shd_spec.layers):
+        for a in ("W_snn", "U_snn", "b_tilde"):
+            if getattr(L, a) is not None:
+                np.testing.assert_array_equal(getattr(L, a), getattr(Z, a))
+        assert (L.tau_I, L.tau_U, L.tau_S, L.factor) == (Z.tau_I, Z.tau_U, Z.tau_S, Z.factor)
+        assert (Z.threshold, Z.tau_V) == (0.0, 64.0)
+        if L.kind != "dense":
+            assert (L.kick, L.threshold, L.tau_V) == (32256.0, 16384.0, 1.0)
+            assert L.kick_gain == 63 / 64
+        assert L.quantisation["kick"]["lossless"] and L.quantisation["threshold"]["lossless"]
+        assert L.quantisation["mean_error"] == {"gain": 0.0, "offset_kicks": 0.0}
 
 
 def test_shd_time_base(shd_spec):
@@ -234,3 +256,24 @@ def test_bias_mantissa_rule():
     assert big.exp == 2 and abs(big.mant[0]) <= 4095
     with pytest.raises(ValueError):
         bias_mant_exp(np.array([4095 * 2**8]))
+
+
+def test_threshold_policy_is_refused_when_unknown_or_beyond_the_register():
+    """An unknown policy names the choices. In Loihi mode a kick beyond the largest self-synapse weight (mixed sign
+    mode: −256·2^7 weight units, a kick of 2^21: here f = 2^32 gives 6·2^32/64·63/64) is refused with what to do,
+    never wrapped; the largest kick that fits gives θ ≤ 2^21/(2·63/64), vth_mant ≤ 16,644, inside the 17-bit
+    register (hand bound)."""
+    model = random_model(np.random.default_rng(0))
+    with pytest.raises(UserInputError, match="unknown threshold policy 'half'.*zero"):
+        to_snn_spec(model, threshold="half")
+    with pytest.raises(UserInputError, match="self-synapse weight.*smaller factors"):
+        to_snn_spec(model, mode="loihi", factors=[2.0**32] * len(model.layers))
+    tau_S = to_snn_spec(model, mode="loihi").layers[0].tau_S
+    big = 255 * 2**7 * 64 * tau_S / 6 / (1 - 1 / tau_S)  # f whose unbiased kick is the largest weight
+    with pytest.raises(UserInputError, match="bias.*13-bit.*smaller factors"):  # a value error, not a traceback
+        to_snn_spec(model, mode="loihi", factors=[big] * len(model.layers))
+    for L in model.layers:
+        L.b[:] = 0
+    spec = to_snn_spec(model, mode="loihi", factors=[big] * len(model.layers))
+    for L in spec.layers:
+        assert L.kick <= 2**21 and 0 < L.vth_mant <= 16644 < 2**17

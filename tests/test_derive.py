@@ -89,3 +89,73 @@ def test_tau_seconds_property(a, frame_dt):
 def test_tau_seconds_rejects_retention_outside_unit_interval(bad):
     with pytest.raises(ValueError, match="retention"):
         derive.tau_seconds(bad, FRAME_DT)
+
+
+# --- the comparator's threshold (docs/method.md, "The comparator's threshold") ------------------------------
+# Hand derivation (independent of derive.py's sympy manipulations). With the drive held at c·f and r = −i_fb,
+# one step is s = [c f − r > θ], r' = α r + K s (α = 1 − 1/τ_S, K = κ Iin f/τ_S). Let r* = c f − θ. From r ≥ r*
+# (no spike) r' = α r ≥ α r*; from r < r* (spike) r' = α r + K < α r* + K: the band [α r*, α r* + K) is
+# invariant, one kick wide. Its centre α r* + K/2, divided by κ f, is the phase-averaged decode.
+TAU, IIN, F = sp.symbols("tau_S I_in f", positive=True)
+C, THETA, KAPPA = derive.c, derive.theta, derive.kappa
+ALPHA = 1 - 1 / TAU
+BAND = (ALPHA * (C * F - THETA) / (KAPPA * F), (ALPHA * (C * F - THETA) + KAPPA * IIN * F / TAU) / (KAPPA * F))
+
+
+def _same(a, b) -> bool:
+    subs = {sd.tau_S: TAU, derive.Iin: IIN, derive.f: F}
+    return sp.simplify(sp.sympify(a).subs(subs) - b) == 0
+
+
+def test_reconstruction_band_is_one_kick_and_matches_the_hand_derivation():
+    """derive.reconstruction_band equals the hand-derived [α(cf − θ), α(cf − θ) + K)/(κ f), exactly (sympy)."""
+    low, high = derive.reconstruction_band()
+    assert _same(low, BAND[0]) and _same(high, BAND[1])
+    assert _same(high - low, IIN / TAU)  # one nominal kick in ANN units, whatever θ and κ
+
+
+def test_zero_threshold_reconstruction_is_half_a_kick_high():
+    """Policy 'zero' (θ = 0, κ = 1): mean error = Δ/2 − c/τ_S = Δ(1/2 − c/Iin), Δ = Iin/τ_S (exact)."""
+    p = derive.policy_parameters("zero")
+    assert p[THETA] == 0 and p[KAPPA] == 1
+    err = derive.reconstruction_error_mean().subs(p)
+    assert _same(err, IIN / TAU * (sp.Rational(1, 2) - C / IIN))
+    assert derive.mean_error_coefficients(64.0, 2.0**21, 2.0**21 / 64, 0.0) == pytest.approx((-1 / 64, 0.5))
+
+
+def test_unbiased_policy_is_half_a_kick_with_the_decayed_feedback():
+    """Policy 'unbiased': κ = 1 − 1/τ_S and θ = Iin f/(2τ_S) make the band's centre c for every c (solving the
+    hand band's centre = c: coefficient of c gives α/κ = 1, the constant gives θ = κ K/(2α κ) = Iin f/(2τ_S));
+    the band is then exactly [c − Δ/2, c + Δ/2). SHD/digits registers (τ_S = 64, Iin_snn = 2^21): θ = 16384 =
+    64·256, kick = 32256 = 504·64, both exact Loihi values."""
+    p = derive.policy_parameters("unbiased")
+    assert _same(p[KAPPA], ALPHA) and _same(p[THETA], IIN * F / (2 * TAU))
+    low, high = (sp.simplify(b.subs({THETA: IIN * F / (2 * TAU), KAPPA: ALPHA})) for b in BAND)
+    assert sp.simplify(low - (C - IIN / (2 * TAU))) == 0 and sp.simplify(high - (C + IIN / (2 * TAU))) == 0
+    assert sp.simplify(derive.reconstruction_error_mean().subs(p)) == 0
+    assert derive.policy_values("unbiased", 64.0, 2.0**21) == (16384.0, 32256.0)
+    assert derive.policy_values("zero", 64.0, 2.0**21) == (0.0, 32768.0)
+    assert derive.centring_threshold(64.0, 2.0**21, 32256.0) == 16384.0  # kick/(2α)
+    assert derive.mean_error_coefficients(64.0, 2.0**21, 32256.0, 16384.0) == (0.0, 0.0)
+
+
+def test_locking_interval_of_period_two():
+    """A drive locked to every other step (hand derivation): the orbit is R = K/(1 − α²) right after the spike
+    and αR one step later, where the neuron spikes again. Spiking at αR needs cf − θ > αR, staying silent at R
+    needs cf − θ ≤ R: c ∈ ((θ + αR)/f, (θ + R)/f], width R(1 − α)/f = K/((1 + α) f), independent of θ, so no
+    threshold removes the lock. Under 'unbiased' (K = α Iin f/τ_S) it measures αΔ/(1 + α) ≈ Δ/2 around Iin/2,
+    where the mean decode is exactly Iin/2: mean errors up to about ±Δ/4 for a drive held exactly constant."""
+    lo, hi = derive.locking_interval(2)
+    K = KAPPA * IIN * F / TAU
+    R = K / (1 - ALPHA**2)
+    assert _same(lo, (THETA + ALPHA * R) / F) and _same(hi, (THETA + R) / F)
+    p = {THETA: IIN * F / (2 * TAU), KAPPA: ALPHA}
+    width = sp.simplify((hi - lo).subs({sd.tau_S: TAU, derive.Iin: IIN, derive.f: F}).subs(p))
+    assert sp.simplify(width - ALPHA * IIN / TAU / (1 + ALPHA)) == 0
+    with pytest.raises(ValueError):
+        derive.locking_interval(1)
+
+
+def test_unknown_threshold_policy_is_refused():
+    with pytest.raises(ValueError, match="unknown threshold policy"):
+        derive.policy_parameters("half")

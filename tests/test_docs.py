@@ -43,7 +43,7 @@ def html(tmp_path_factory) -> Path:
 
 def test_docs_build_without_warnings_and_every_page_is_written(html):
     """Exit status 0 under -W (asserted in the fixture) and every page of the toctree rendered."""
-    for page in ("index", "tutorial", "card_to_code", "decisions", "loihi", "sweeps", "_generated/equations",
+    for page in ("index", "method", "tutorial", "card_to_code", "decisions", "loihi", "sweeps", "_generated/equations",
                  "_generated/api/index"):
         assert (html / f"{page}.html").is_file(), page
 

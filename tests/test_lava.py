@@ -68,15 +68,19 @@ def assert_identical(net, lava: dict, emu, n_steps: int) -> None:
 
 
 # --- a small random network ---------------------------------------------------------------------------------
-def test_lava_equals_emulator_step_by_step_on_a_random_network(lava_python, tmp_path):
-    """lpff 6→8, lprnn 8, dense 3 (1/8-grid weights, biases), 3 samples × 60 steps: identical, and every layer
-    spikes in the window (so ff, rec and fb synapses all carry spikes)."""
+@pytest.mark.parametrize("policy", ["unbiased", "zero"])
+def test_lava_equals_emulator_step_by_step_on_a_random_network(lava_python, tmp_path, policy):
+    """lpff 6→8, lprnn 8, dense 3 (1/8-grid weights, biases), 3 samples × 100 steps, under both threshold policies
+    ('unbiased': vth_mant 256 and a soma that keeps ⌊v/4096⌋, the non-zero threshold's registers): identical, and
+    every layer spikes in the window (so ff, rec and fb synapses all carry spikes; under 'unbiased' the read-out
+    first spikes at steps 33–83)."""
     model = random_model(np.random.default_rng(20240713))
-    spec = to_snn_spec(model, mode="loihi")
+    spec = to_snn_spec(model, mode="loihi", threshold=policy)
     net = to_loihi(spec)
+    assert all((L.soma.vth_mant > 0) == (policy == "unbiased") for L in net.layers)
     x = np.random.default_rng(99).normal(0.0, 2.0, size=(3, model.n_frames, model.n_inputs))
     drive = np.stack([layer0_drive(xi, spec) for xi in x])
-    n_steps = 60
+    n_steps = 100
     info, lava, emu = lava_and_emulator(net, drive, tmp_path, lava_python, n_steps)
     assert info["lava_nc"] == "0.10.0" and info["steps"] == n_steps
     for layer in net.layers:

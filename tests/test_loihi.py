@@ -153,31 +153,38 @@ def test_registers_equal_the_spec_values(small_net):
             np.testing.assert_array_equal(P.rec.weights, L.U_snn)
         np.testing.assert_array_equal(P.ic.bias, L.b_tilde)
         np.testing.assert_array_equal(-P.fb.weights * 64, np.full(L.n, L.kick))
-        for reg, tau, off in ((P.ic.du, L.tau_U, 1), (P.soma.du, L.tau_S, 1), (P.soma.dv, L.tau_V, 0)):
+        for reg, tau, off in ((P.ic.du, L.tau_U, 1), (P.soma.du, L.tau_S, 1)):
             assert 4096 - (reg + off) == pytest.approx(4096 * (1 - 1 / tau))
+        # the soma's τ_V = 1 (threshold > 0) needs dv = 4096: 4095 keeps 1/4096 of a sub-threshold v (as L2)
+        assert 4096 - P.soma.dv == (1 if L.tau_V == 1 else pytest.approx(4096 * (1 - 1 / L.tau_V)))
         if L.kind != "dense":
             assert np.all(4096 - np.asarray(P.ic.dv) == np.round(4096 * (1 - 1 / np.asarray(L.tau_I))))
         else:
             assert P.ic.dv == 4095  # τ_I = 1 (decision L2)
-        assert P.soma.vth_mant == 0 and P.soma.spikes and not P.ic.spikes
+        assert P.soma.vth_mant * 64 == L.threshold and P.soma.spikes and not P.ic.spikes
 
 
 def test_headroom_is_the_hand_computed_worst_case(small_net):
-    """|u_IC| ≤ 64·τ_U·max_i Σ_j |w_ij| over feed-forward and recurrent weights, |v_IC| ≤ τ_I(|u_IC| + max|b̃|)."""
+    """|u_IC| ≤ 64·τ_U·max_i Σ_j |w_ij| over feed-forward and recurrent weights, |v_IC| ≤ τ_I(|u_IC| + max|b̃|),
+    |u_SC| ≤ kick·Σ_k α_S^k = kick·τ_S (a spike every step; Iin_snn at threshold 0, κ·Iin_snn under 'unbiased')."""
     L = small_net.spec.layers[1]
     want_u = 64 * L.tau_U * np.max(np.abs(L.W_snn).sum(1) + np.abs(L.U_snn).sum(1))
     h = small_net.report["layers"][1]["headroom"]
     assert h["u_ic"]["worst"] == pytest.approx(want_u)
     assert h["v_ic"]["worst"] == pytest.approx(np.max(L.tau_I) * (want_u + np.abs(L.b_tilde).max()))
-    assert h["u_sc"]["worst"] == pytest.approx(L.Iin_snn)
+    assert h["u_sc"]["worst"] == pytest.approx(L.kick * L.tau_S)
+    assert L.kick * L.tau_S == pytest.approx(L.Iin_snn * (1 - 1 / L.tau_S))
     assert h["u_ic"]["bits"] == pytest.approx(math.log2((LIMIT - 1) / want_u))
 
 
-def test_shd_checkpoint_registers_follow_spec(shd_model):
+@pytest.mark.parametrize("policy", ["zero", "unbiased"])
+def test_shd_checkpoint_registers_follow_spec(shd_model, policy):
     """Spec §6.2 and §12 item 5 on the authors' network: lp mantissas 512·W at exponent −6, or 256·W at −5 where
-    a weight is −0.5; kick −128·2^(6+2) = −32,768; decays du 63, dv 64; every layer's mapping lossless except
-    the biases (b̃ = 682.67·k is not an integer) and the read-out's dv (L2)."""
-    net = to_loihi(to_snn_spec(shd_model, mode="loihi"))
+    a weight is −0.5; decays du 63, dv 64; every layer's mapping lossless except the biases (b̃ = 682.67·k is not
+    an integer) and the read-out's dv (L2). Threshold 'zero': kick −128·2^(6+2) = −32,768, vth_mant 0, soma dv 64.
+    'unbiased' (derived: kick (63/64)·32,768 = 32,256, θ = 32,768/2): kick −252·2^(6+1), vth_mant 256, both exact
+    registers, and a memoryless soma (τ_V = 1: dv 4095, the one more lossy step, as L2)."""
+    net = to_loihi(to_snn_spec(shd_model, mode="loihi", threshold=policy))
     for layer, P in zip(shd_model.quantised().layers, net.layers):
         for kind, W in (("ff", layer.W), ("rec", layer.U)):
             p = getattr(P, kind)
@@ -186,13 +193,19 @@ def test_shd_checkpoint_registers_follow_spec(shd_model):
             e = -5 if np.any(W == -0.5) else -6
             assert p.exp == e
             np.testing.assert_array_equal(p.mant, 2.0 ** (3 - e) * W)
-        assert list(np.unique(P.fb.mant)) == [-128] and P.fb.exp == 2
+        if policy == "zero":
+            assert list(np.unique(P.fb.mant)) == [-128] and P.fb.exp == 2 and P.soma.vth_mant == 0
+        else:
+            assert list(np.unique(P.fb.mant)) == [-252] and P.fb.exp == 1 and P.soma.vth_mant == 256
+        soma_dv = 64 if policy == "zero" else 4095
         if P.kind != "dense":
-            assert (P.ic.du, P.ic.dv, P.soma.du, P.soma.dv) == (63, 64, 63, 64)
+            assert (P.ic.du, P.ic.dv, P.soma.du, P.soma.dv) == (63, 64, 63, soma_dv)
     lossy = {(L["name"], s["step"].split(" ")[0]) for L in net.report["layers"] for s in L["lossy_steps"]
              if not s["lossless"]}
-    assert lossy == {("lpff_1", "bias"), ("lprnn_1", "bias"), ("lprnn_2", "bias"), ("output", "IC"),
-                     ("lpff_1", "input:")}
+    want = {("lpff_1", "bias"), ("lprnn_1", "bias"), ("lprnn_2", "bias"), ("output", "IC"), ("lpff_1", "input:")}
+    if policy == "unbiased":
+        want |= {(name, "SC") for name in ("lpff_1", "lprnn_1", "lprnn_2", "output")}
+    assert lossy == want
     res = resource_report(net, allocate(net))
     layers = shd_model.quantised().layers  # non-zero weights of the checkpoint (layer 0's W is the input drive)
     want = sum(int(np.count_nonzero(L.W)) for L in layers[1:]) + sum(int(np.count_nonzero(L.U)) for L in layers

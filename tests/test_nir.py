@@ -99,7 +99,7 @@ def test_shd_reference_round_trip_is_lossless(tmp_path, shd_model, mode):
 def test_metadata_names_the_format_and_keeps_the_spec():
     spec = to_snn_spec(random_model(np.random.default_rng(3)), mode="loihi")
     meta = to_nir(spec).metadata
-    assert meta["format"] == FORMAT == "lprnn_brian.nir" and meta["format_version"] == 1
+    assert meta["format"] == FORMAT == "lprnn_brian.nir" and meta["format_version"] == 2
     assert meta["dt"] == spec.dt and json.loads(meta["spec"]) == json.loads(json.dumps(spec.summary()))
     np.testing.assert_array_equal(meta["arrays"]["1"]["U_snn"], spec.layers[1].U_snn)
 
@@ -110,7 +110,7 @@ def test_metadata_names_the_format_and_keeps_the_spec():
 @pytest.mark.parametrize("which", ["random", "per_unit"])
 def test_nodes_follow_the_documented_encoding(which, mode):
     """The module docstring's table typed out from the spec fields (Δ = dt; τ in seconds; every r = 1):
-    syn LI τ_U·Δ; ip LI τ_I·Δ, v_leak = τ_I·b̃; fb LI τ_S·Δ; soma LIF τ = Δ, threshold and reset 0;
+    syn LI τ_U·Δ; ip LI τ_I·Δ, v_leak = τ_I·b̃; fb LI τ_S·Δ; soma LIF τ = Δ, threshold θ, reset 0;
     w_ff/w_rec = 64·W·τ_I (rows)·τ_U·Δ; w_self = diag(−kick·τ_S·Δ); w_x = f0·W_ann·τ_I/τ_U (per-unit:
     f0·W_ann). Float64, same operations up to order: 1e-12 relative."""
     model = _per_unit_model() if which == "per_unit" else random_model(np.random.default_rng(5))
@@ -130,7 +130,7 @@ def test_nodes_follow_the_documented_encoding(which, mode):
         np.testing.assert_allclose(fb.tau, np.full(L.n, L.tau_S * dt), **close)
         assert np.all(fb.v_leak == 0)
         np.testing.assert_allclose(soma.tau, np.full(L.n, dt), **close)
-        assert np.all(soma.v_threshold == 0) and np.all(soma.v_reset == 0) and np.all(soma.v_leak == 0)
+        assert np.all(soma.v_threshold == L.threshold) and np.all(soma.v_reset == 0) and np.all(soma.v_leak == 0)
         for n in (ip, fb, soma):
             assert np.all(n.r == 1)
         np.testing.assert_allclose(node("w_self").weight, np.diag(np.full(L.n, -L.kick * L.tau_S * dt)), **close)
@@ -156,8 +156,10 @@ def test_nodes_follow_the_documented_encoding(which, mode):
 def test_float_nodes_equal_the_ann_parameters():
     """Independent of the spec's arrays, from the quantised ANN (spec §4.1, float mode): a spike of layer k−1
     adds W·Iin·f·Δ to the syn state's Dirac weight (64·W_snn·τ_I·τ_U·Δ = W·Iin_snn·Δ), an own spike
-    −Iin·f·Δ (−kick·τ_S·Δ), the bias sets v_leak = f·b (τ_I·b̃), lp filters have τ = −Δt_A/ln 0.8 s, the read-out's
-    ip τ = Δ (τ_I = 1) and the input projection is f0·W0. Float64 rounding of the mapping: 1e-12 relative."""
+    −(1 − 1/τ_S)·Iin·f·Δ (−kick·τ_S·Δ with the default threshold policy's kick), the soma's threshold is half a
+    nominal kick, Iin·f/(2τ_S), the bias sets v_leak = f·b (τ_I·b̃), lp filters have τ = −Δt_A/ln 0.8 s, the
+    read-out's ip τ = Δ (τ_I = 1) and the input projection is f0·W0. Float64 rounding of the mapping: 1e-12
+    relative."""
     model = random_model(np.random.default_rng(9))
     spec = to_snn_spec(model, mode="float")
     g = to_nir(spec)
@@ -171,7 +173,10 @@ def test_float_nodes_equal_the_ann_parameters():
         if A.U is not None and A.kind == "lprnn":
             np.testing.assert_allclose(g.nodes[f"{L.name}_w_rec"].weight, A.U.astype(float) * Iin_f * spec.dt,
                                        **close)
-        np.testing.assert_allclose(np.diag(g.nodes[f"{L.name}_w_self"].weight), -Iin_f * spec.dt, **close)
+        tau_S = L.tau_S
+        np.testing.assert_allclose(np.diag(g.nodes[f"{L.name}_w_self"].weight), -(1 - 1 / tau_S) * Iin_f * spec.dt,
+                                   **close)
+        np.testing.assert_allclose(g.nodes[f"{L.name}_soma"].v_threshold, Iin_f / (2 * tau_S), **close)
         np.testing.assert_allclose(g.nodes[f"{L.name}_ip"].v_leak, L.factor * A.b.astype(float), **close)
         np.testing.assert_allclose(g.nodes[f"{L.name}_fb"].tau, tau, **close)
         want_ip_tau = spec.dt if A.kind == "dense" else tau
@@ -287,7 +292,7 @@ def test_graph_without_our_metadata_is_refused(tmp_path):
 def test_newer_format_version_is_refused(written):
     _, path = written
     g = nir.read(path)
-    g.metadata["format_version"] = 2
+    g.metadata["format_version"] = 3
     with pytest.raises(UserInputError, match="newer lprnn_brian"):
         from_nir(g)
 

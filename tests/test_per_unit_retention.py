@@ -132,8 +132,9 @@ def test_torch_model_uses_and_keeps_per_unit_retention():
 @pytest.mark.parametrize("mode", ["float", "loihi"])
 def test_per_unit_mapping_formulas(mode):
     """The per-unit mapping of convert.py, re-derived: τ_i = −Δt_A/ln a_i; Δt_S from the fastest unit so that
-    τ_S = 4096/d (d = 64 for w_min = 1/8); τ_I,i = τ_V,i = τ_i/Δt_S (loihi: 4096/max(1, round(4096 Δt_S/τ_i)));
-    τ_U = τ_S; kick = Iin_snn/τ_S; U_snn = U·Iin_snn/(64 τ_I,i τ_U) by rows (float mode; loihi rounds it);
+    τ_S = 4096/d (d = 64 for w_min = 1/8); τ_I,i = τ_i/Δt_S (loihi: 4096/max(1, round(4096 Δt_S/τ_i)));
+    τ_U = τ_S; the default threshold policy's comparator (one per layer: τ_V = 1, kick (1 − 1/τ_S)·Iin_snn/τ_S,
+    loihi: the rounded kick it records; threshold 'zero': τ_V,i = τ_I,i, kick Iin_snn/τ_S); U_snn = U·Iin_snn/(64 τ_I,i τ_U) by rows (float mode; loihi rounds it);
     b̃_i = f b_i/τ_I,i; the read-out keeps τ_I = 1 and decodes with τ_U = τ_S; the reported per-frame retention
     error is max|(1 − 1/τ_I,i)^M − a_i|. Float64 rounding: 1e-12 relative."""
     m = _model()
@@ -146,8 +147,11 @@ def test_per_unit_mapping_formulas(mode):
     if mode == "loihi":
         want = 4096 / np.maximum(1, np.round(4096 / want))
     np.testing.assert_allclose(L.tau_I, want, rtol=1e-12)
-    assert L.tau_V is L.tau_I and out.tau_I == 1.0
-    assert L.kick == pytest.approx(L.Iin_snn / L.tau_S, rel=1e-15)
+    assert L.tau_V == 1.0 and out.tau_I == 1.0
+    ideal = (1 - 1 / L.tau_S) * L.Iin_snn / L.tau_S
+    assert L.kick == pytest.approx(ideal, rel=1e-15, abs=L.quantisation.get("kick", {}).get("max_abs_error", 0.0))
+    zero = to_snn_spec(m, mode=mode, threshold="zero").layers[0]
+    assert zero.tau_V is zero.tau_I and zero.kick == pytest.approx(L.Iin_snn / L.tau_S, rel=1e-15)
     q = m.quantised()
     exact = q.layers[0].U.astype(np.float64) * L.Iin_snn / (64 * want[:, None] * L.tau_U)
     if mode == "float":

@@ -93,6 +93,7 @@ class _SequenceConfig:
     frac_bits: int = 3
     clamp: str = "clamp_then_filter"
     substeps: int = 1
+    retention_grid: float = 0.0
     seed: int = 0
     threads: int = 1
 
@@ -111,6 +112,9 @@ class _SequenceConfig:
             bad(f"clamp must be one of {CLAMPS}, got {self.clamp!r}")
         if int(self.substeps) < 1:
             bad(f"substeps must be >= 1, got {self.substeps}")
+        grid = float(self.retention_grid)
+        if grid != 0 and not (grid >= 1 and float(4096 / grid).is_integer()):
+            bad(f"retention_grid must be 0 (off) or a feedback time constant 4096/d steps, got {self.retention_grid}")
 
     def _bad(self, msg: str) -> None:
         raise UserInputError(f"{type(self).__name__}: {msg}")
@@ -133,7 +137,9 @@ class _SequenceConfig:
 class AddingConfig(_SequenceConfig):
     """Temporal adding curriculum (spec §7.1). Defaults: the paper's values (:data:`ADDING_PAPER`).
 
-    Model: ``units`` lpRNN units with a ~ U(retention_range), Iin, quantiser bits (I, F), ``clamp``.
+    Model: ``units`` lpRNN units with a ~ U(retention_range) (moved onto the Loihi decay grid of a feedback time
+    constant of ``retention_grid`` steps unless 0: :func:`lprnn_brian.convert.loihi_retentions`), Iin, quantiser
+    bits (I, F), ``clamp``.
     Data: ``max_entries``/``min_entries`` marked values per sequence (k uniform, inclusive), ``n_train``
     training sequences per stage (new ones every stage) and ``n_test`` test sequences per length.
     Budget: ``epochs`` per stage, ``batch_size``; optimiser ``optimizer`` ('sgd' or 'adam') with ``lr``,
@@ -318,14 +324,19 @@ class Plateau:
 # --- model ------------------------------------------------------------------------------------------------
 
 def initial_model(task: str, cfg, n_inputs: int, n_outputs: int, features: dict) -> LpRNNModel:
-    """The untrained model of a curriculum: retentions a ~ U(retention_range) (seeded, float32, < 1), Glorot W,
+    """The untrained model of a curriculum: retentions a ~ U(retention_range) (seeded, float32, < 1; on the Loihi
+    decay grid when ``retention_grid``), Glorot W,
     orthogonal U, zero b, linear read-out."""
     import_torch()  # the torch twin initialises the weights
     from .torch_model import TorchLpRNN
 
     lo, hi = (float(v) for v in cfg.retention_range)
-    a = rng_for(cfg.seed, task, "init").uniform(lo, hi, int(cfg.units)).astype(np.float32)
-    a = np.minimum(a, np.nextafter(np.float32(1.0), np.float32(0.0)))  # float32 rounding must not reach 1
+    a = rng_for(cfg.seed, task, "init").uniform(lo, hi, int(cfg.units))
+    if float(cfg.retention_grid):  # the retentions Loihi's 12-bit decays hold exactly (convert.loihi_retentions)
+        from ..convert import loihi_retentions
+
+        a = loihi_retentions(a, float(cfg.retention_grid))
+    a = np.minimum(a.astype(np.float32), np.nextafter(np.float32(1.0), np.float32(0.0)))  # float32 must not reach 1
     meta = dict(n_frames=1, frame_dt=1 / 125, features=features, task=task, provenance={})
     net = TorchLpRNN(n_inputs, None, [int(cfg.units)], n_outputs, retention=[a], Iin=cfg.Iin,
                      int_bits=cfg.int_bits, frac_bits=cfg.frac_bits, readout_window="all", clamp=cfg.clamp,

@@ -224,3 +224,157 @@ def coding_functions() -> dict:
         "rate_code_snr": sp.lambdify((var_p, bern_var, tau), rate_code_snr(), "numpy"),
         "affine_snr": sp.lambdify(sp.Symbol("snr", positive=True), affine_decoder_snr(), "numpy"),
     }
+
+
+# --- the comparator's threshold: reconstruction bias and threshold policies (docs/method.md) -----------------
+#: Comparator threshold θ (integer units: the spike condition is v > θ = 64·vth_mant) and kick gain κ: the kick
+#: is κ·Iin_snn/τ_S, and the fb decode divides by it, ĥ = −i_fb/(κ f).
+theta = sp.Symbol("theta", nonnegative=True)
+kappa = sp.Symbol("kappa", positive=True)
+#: Threshold policies: ``zero`` is the authors' neuron (θ = 0, κ = 1); ``unbiased`` chooses θ and κ so that the
+#: reconstruction band is centred on the drive (:func:`policy_parameters`).
+THRESHOLD_POLICIES = ("zero", "unbiased")
+
+
+def comparator_loop() -> tuple[sp.Expr, sp.Expr]:
+    """The loop of one neuron whose integrated input is held at c·f (a constant drive), read off the declaration.
+
+    v enters each step at 0 (reset after a spike; otherwise floored at 0 below the threshold, and forgotten in
+    one step when τ_V = 1, as every policy with θ > 0 sets it), so the spike condition of step n is
+    :data:`.sigma_delta.THRESHOLD` with v = :data:`.sigma_delta.UPDATE`\\ [v] at v = 0; i_fb then decays
+    (:data:`.sigma_delta.UPDATE`) and takes the kick (:data:`.sigma_delta.ON_SPIKE_SELF`) of that step, the
+    loop's one-step delay. In the reconstruction r = −i_fb ≥ 0:
+
+    s_n = [c f − r_n > θ],   r_{n+1} = (1 − 1/τ_S) r_n + κ (Iin f/τ_S) s_n.
+
+    Returns
+    -------
+    (margin, next_r) : margin c f − r − θ (the neuron spikes iff it is > 0) and r_{n+1} as a function of r and the
+    spike s (symbol ``s``), both with θ = 64·vth_mant and kick = κ·Iin_snn/τ_S substituted.
+    """
+    r, s = sp.symbols("r s")
+    v_new = sd.UPDATE[sd.v].subs({sd.v: 0, sd.i_ip: c * f, sd.i_fb: -r})
+    cond = sd.THRESHOLD.subs(sd.v, v_new)
+    margin = sp.expand(cond.lhs - cond.rhs).subs(sd.ACTIVATION_SHIFT * sd.vth_mant, theta)
+    margin = margin.subs(sd.vth_mant, theta / sd.ACTIVATION_SHIFT)
+    jump = sd.ON_SPIKE_SELF[sd.i_fb] - sd.i_fb  # −kick per spike
+    i_next = sd.UPDATE[sd.i_fb].subs(sd.i_fb, -r) + s * jump
+    next_r = sp.expand(-i_next.subs(sd.kick, kappa * KICK))
+    return margin, next_r
+
+
+def reconstruction_band() -> tuple[sp.Expr, sp.Expr]:
+    """The exact invariant band of the fb decode ĥ = r/(κ f) for a constant drive c, in ANN units: (low, high).
+
+    The loop fires below the crossing point r* = c f − θ (where :func:`comparator_loop`'s margin is 0). A step
+    without a spike from r ≥ r* lands at or above (1 − 1/τ_S) r*; a step with one from r < r* lands below
+    (1 − 1/τ_S) r* + kick. So once inside, r stays in [(1 − 1/τ_S) r*, (1 − 1/τ_S) r* + kick): one kick wide
+    (spec oracle: within one kick of the drive), whatever θ and κ.
+    """
+    margin, next_r = comparator_loop()
+    r, s = sp.symbols("r s")
+    (r_star,) = sp.solve(sp.Eq(margin, 0), r)
+    low = next_r.subs({r: r_star, s: 0})
+    high = next_r.subs({r: r_star, s: 1})
+    return sp.simplify(low / (kappa * f)), sp.simplify(high / (kappa * f))
+
+
+def reconstruction_error_mean() -> sp.Expr:
+    """Mean error of the fb decode for a constant drive c (ANN units), the centre of :func:`reconstruction_band`
+    less c: (1 − 1/τ_S)(c − θ/f)/κ + Iin/(2τ_S) − c.
+
+    It is the time mean when the loop's phase is spread evenly over the band (a drive that moves by a fraction
+    of a kick, as every drive in a network does); a drive held exactly constant locks the loop onto a periodic
+    spike pattern, whose mean is Iin·p for a rational spike probability p (:func:`locking_interval`). At θ = 0,
+    κ = 1 it is Δ/2 − c/τ_S = Δ(1/2 − c/Iin) with Δ = Iin/τ_S: half a kick above the drive, less a gain error
+    from the loop's one-step delay (the reconstruction is compared before it decays).
+    """
+    low, high = reconstruction_band()
+    return sp.simplify((low + high) / 2 - c)
+
+
+@functools.lru_cache(maxsize=None)
+def policy_parameters(policy: str) -> dict[sp.Symbol, sp.Expr]:
+    """θ and κ of a threshold policy, as expressions in τ_S, Iin and f.
+
+    * ``zero``: θ = 0, κ = 1 (the authors' neuron; its mean error is Δ(1/2 − c/Iin)).
+    * ``unbiased``: the θ and κ for which :func:`reconstruction_error_mean` vanishes for every drive c (both of
+      its coefficients in c are 0): κ = 1 − 1/τ_S and θ = Iin f/(2τ_S), half a nominal kick. The spike then
+      moves the next reconstruction to whichever of (1 − 1/τ_S) r and (1 − 1/τ_S) r + kick is nearer the drive.
+    """
+    if policy == "zero":
+        return {theta: sp.Integer(0), kappa: sp.Integer(1)}
+    if policy == "unbiased":
+        err = sp.Poly(sp.expand(reconstruction_error_mean() * kappa), c)
+        (sol,) = sp.solve(err.all_coeffs(), [theta, kappa], dict=True)
+        return {theta: sp.simplify(sol[theta]), kappa: sp.simplify(sol[kappa])}
+    raise ValueError(f"unknown threshold policy {policy!r}; choose one of {THRESHOLD_POLICIES}")
+
+
+def locking_interval(q: int) -> tuple[sp.Expr, sp.Expr]:
+    """Drives c (ANN units) for which the loop locks to one spike every ``q`` steps: the half-open interval
+    (low, high] of :func:`comparator_loop` with the periodic orbit r_j = (1 − 1/τ_S)^j R, R = kick/(1 − α^q):
+    the spike at j = q − 1 needs a positive margin there, the silence at j = q − 2 a margin ≤ 0. On it the mean
+    fb decode is exactly Iin/q whatever c is, so the mean error is Iin/q − c: the width (≈ Δ/q for q ≪ τ_S,
+    Δ/(1 + α_S) for q = 2 under ``unbiased``) bounds what no choice of θ or κ can remove for a drive held exactly
+    constant."""
+    if int(q) < 2:
+        raise ValueError("q must be >= 2")
+    margin, next_r = comparator_loop()
+    r, s = sp.symbols("r s")
+    alpha = sp.diff(next_r, r)
+    kick_ = next_r.subs({r: 0, s: 1})
+    R = kick_ / (1 - alpha**q)
+    fire_at = sp.solve(sp.Eq(margin.subs(r, alpha ** (q - 1) * R), 0), c)[0]
+    quiet_at = sp.solve(sp.Eq(margin.subs(r, alpha ** (q - 2) * R), 0), c)[0]
+    return sp.simplify(fire_at), sp.simplify(quiet_at)
+
+
+def _error_in_integer_units() -> tuple[sp.Expr, sp.Expr]:
+    """(gain − 1, offset) of the mean decode error as coefficients of c: error = (gain − 1)·c + offset."""
+    err = sp.Poly(sp.expand(reconstruction_error_mean()), c)
+    return err.coeff_monomial(c), err.coeff_monomial(1)
+
+
+@functools.lru_cache(maxsize=None)
+def _centring_function():
+    _, offset = _error_in_integer_units()
+    (sol,) = sp.solve(sp.Eq(offset, 0), theta)
+    return sp.lambdify((sd.tau_S, Iin, f, kappa), sol, "math")
+
+
+def centring_threshold(tau_S: float, Iin_snn: float, kick: float) -> float:
+    """θ that zeroes the offset of :func:`reconstruction_error_mean` for a given kick (a Loihi-rounded one):
+    θ = kick/(2(1 − 1/τ_S)). With the kick of ``unbiased`` it is that policy's θ."""
+    return float(_centring_function()(tau_S, Iin_snn, 1.0, kick * tau_S / Iin_snn))
+
+
+@functools.lru_cache(maxsize=None)
+def _coefficient_functions():
+    slope, offset = _error_in_integer_units()
+    args = (sd.tau_S, Iin, f, kappa, theta)
+    return sp.lambdify(args, slope, "math"), sp.lambdify(args, offset * sd.tau_S / Iin, "math")
+
+
+def mean_error_coefficients(tau_S: float, Iin_snn: float, kick: float, threshold: float) -> tuple[float, float]:
+    """(gain error, offset) of the mean fb-decode error for a layer's kick and θ: error = gain·c + offset·Δ,
+    gain dimensionless, offset in nominal kicks Δ = Iin/τ_S (0, 0 for ``unbiased`` exactly; −1/τ_S, 1/2 for
+    ``zero``)."""
+    slope, offset = _coefficient_functions()
+    k = kick * tau_S / Iin_snn
+    return float(slope(tau_S, Iin_snn, 1.0, k, threshold)), float(offset(tau_S, Iin_snn, 1.0, k, threshold))
+
+
+@functools.lru_cache(maxsize=None)
+def _policy_functions(policy: str):
+    p = policy_parameters(policy)
+    args = (sd.tau_S, Iin, f)
+    return sp.lambdify(args, p[theta], "math"), sp.lambdify(args, p[kappa], "math")
+
+
+def policy_values(policy: str, tau_S: float, Iin_snn: float) -> tuple[float, float]:
+    """(threshold θ, kick) in integer units for a layer with feedback time constant ``tau_S`` (steps) and
+    Iin_snn = Iin·f, under ``policy`` (:func:`policy_parameters`)."""
+    th, ka = _policy_functions(policy)
+    # θ and κ depend on Iin and f only through Iin·f: evaluate with Iin = Iin_snn, f = 1
+    return float(th(tau_S, Iin_snn, 1.0)), float(ka(tau_S, Iin_snn, 1.0)) * Iin_snn / tau_S

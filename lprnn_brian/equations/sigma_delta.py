@@ -42,7 +42,8 @@ tau_I, tau_U, tau_V, tau_S = sp.symbols("tau_I tau_U tau_V tau_S", positive=True
 b_tilde = sp.Symbol("b_tilde", real=True)
 #: Feedback kick per own spike, Iin_snn/τ_S (positive; subtracted from i_fb).
 kick = sp.Symbol("kick", positive=True)
-#: Threshold mantissa; the threshold is 64·vth_mant (0 for the ΣΔ-lpRNN).
+#: Threshold mantissa; the threshold is θ = 64·vth_mant, set per layer by the conversion's threshold policy
+#: (``derive.policy_parameters``: half a nominal kick under 'unbiased', 0 for the authors' neuron).
 vth_mant = sp.Symbol("vth_mant", nonnegative=True)
 #: Synaptic weight of one connection (integer units before the activation shift).
 w = sp.Symbol("w", real=True)

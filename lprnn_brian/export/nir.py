@@ -7,7 +7,7 @@ graph's metadata, and :func:`from_nir` checks that the nodes still agree with it
 **Conventions.** Δ = ``spec.dt`` (Δt_S, s); every time constant is in seconds, τ_X·Δ. A spike is a unit-area
 Dirac impulse δ(t − t_k) (NIR's convention; a simulator that passes a spike as a one-step pulse of height 1, such
 as norse, divides the spike-driven weights by its dt). States are in the SNN's integer units of spec §3.1, not
-divided by the factor f (the read-out's decode in ANN units is −i_fb/f, spec §3.4). Every neuron node has
+divided by the factor f (the read-out's decode in ANN units is −i_fb/(κ f), κ = kick·τ_S/Iin_snn, docs/method.md). Every neuron node has
 ``r = 1`` (some consumers, e.g. norse, ignore ``r``), so each scale sits in a ``Linear`` weight or a ``v_leak``.
 
 Nodes of layer ``L`` (n neurons; τ_I may be a per-neuron vector under per-unit retention):
@@ -22,7 +22,7 @@ node          type    parameters (every neuron node: r = 1)        state / signa
 ``L_w_x``     Linear  f0·W_ann·τ_I/τ_U                             layer 0: x → L_ip (per-unit retention: f0·W_ann)
 ``L_fb``      LI      tau = τ_S·Δ, v_leak = 0                      i_fb
 ``L_w_self``  Linear  diag(−kick·τ_S·Δ)                            own soma → L_fb: a spike adds −kick to i_fb
-``L_soma``    LIF     tau = Δ, v_leak = v_threshold = v_reset = 0  v, input i_ip + i_fb; outputs the spikes s
+``L_soma``    LIF     tau = Δ, v_threshold = θ                     v (v_leak = v_reset = 0), input i_ip + i_fb; spikes
 ``input``     Input   (n_features,)                                x: ANN input features, a frame held per step
 ``output``    Output  (n_last,)                                    spikes of the last layer
 ============  ======  ===========================================  ==================================================
@@ -37,11 +37,12 @@ The circuit's equations (NIR: LI τ v̇ = v_leak − v + r·I; inputs of a node 
         \quad\Leftrightarrow\quad \Delta\,\dot i_{ip} = -i_{ip}/\tau_I + i_{in} + \tilde b + X/\tau_U \\
     \tau_S\Delta\,\dot i_{fb} &= -i_{fb} - \mathrm{kick}\,\tau_S\Delta\, s
         \quad\Leftrightarrow\quad \Delta\,\dot i_{fb} = -i_{fb}/\tau_S, \; i_{fb} \mathrel{-}= \mathrm{kick} \\
-    \Delta\,\dot v &= -v + i_{ip} + i_{fb}, \quad s = [v > 0], \; v \leftarrow 0,
+    \Delta\,\dot v &= -v + i_{ip} + i_{fb}, \quad s = [v > \theta], \; v \leftarrow 0,
 
 the continuous form of spec §3.1 (X: the layer-0 drive of spec §3.4, :func:`~lprnn_brian.convert.layer0_drive`).
 The soma's τ = Δ makes it the memoryless comparator of spec §3.3: one forward-Euler step at dt = Δ gives
-v = i_ip + i_fb (v enters every step at 0, so τ_V plays no part and is kept in the metadata only).
+v = i_ip + i_fb (v holds no margin from one step to the next, as the spec's τ_V = 1 for θ > 0 and the floor at θ = 0
+give; τ_V is kept in the metadata only).
 
 **What NIR cannot express** (the metadata keeps it, a NIR consumer does not see it): the floor i_ip ≥ 0 of
 spec §3.3 (no rectifier primitive: the graph's i_ip may go negative where the spec's is held at 0, so the two
@@ -71,7 +72,8 @@ from ..errors import UserInputError
 from ..fileio import atomic_path
 
 FORMAT = "lprnn_brian.nir"
-FORMAT_VERSION = 1
+#: 2: the soma LIF's v_threshold carries the comparator threshold θ (1: always 0, the threshold policy 'zero').
+FORMAT_VERSION = 2
 #: Layer names become parts of node names and HDF5 group names ('/' would nest groups, '.' names subgraph ports).
 _NAME = re.compile(r"^[A-Za-z0-9_\-]+$")
 #: Relative tolerance of the node/metadata agreement check: a tool that stores the graph in float32 still passes.
@@ -117,8 +119,8 @@ def _graph_parts(spec: SNNSpec):
         nodes[ip] = nir.LI(tau=tau_I * dt, r=ones(n), v_leak=tau_I * np.asarray(L.b_tilde, dtype=np.float64),
                            metadata=meta("i_ip"))
         nodes[fb] = nir.LI(tau=_vec(L.tau_S * dt, n), r=ones(n), v_leak=zeros(n), metadata=meta("i_fb"))
-        nodes[soma] = nir.LIF(tau=_vec(dt, n), r=ones(n), v_leak=zeros(n), v_threshold=zeros(n), v_reset=zeros(n),
-                              metadata=meta("v (comparator i_ip + i_fb > 0); output: spikes"))
+        nodes[soma] = nir.LIF(tau=_vec(dt, n), r=ones(n), v_leak=zeros(n), v_threshold=_vec(L.threshold, n),
+                              v_reset=zeros(n), metadata=meta("v (comparator i_ip + i_fb > threshold); output: spikes"))
         nodes[f"{L.name}_w_self"] = nir.Linear(weight=np.diag(_vec(-L.kick * L.tau_S * dt, n)),
                                                metadata=meta("own spikes -> i_fb (-kick each)"))
         edges += [(ip, soma), (fb, soma), (soma, f"{L.name}_w_self"), (f"{L.name}_w_self", fb)]
@@ -197,7 +199,7 @@ def to_nir(spec: SNNSpec):
         "lprnn_brian_version": __version__,
         "dt": float(spec.dt),
         "spike": "unit-area Dirac impulse",
-        "state_units": "SNN integer units (spec 3.1); read-out decode in ANN units: -i_fb/f",
+        "state_units": "SNN integer units; read-out decode in ANN units: -i_fb/(kappa f), kappa = kick tau_S/Iin_snn",
         "spec": json.dumps(summary, default=_json_default),
         "arrays": arrays,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 #: Gallery order.
 FIGURES = (
     "fig_neuron_dynamics",
+    "fig_reconstruction_bias",
     "fig_noise_shaping",
     "fig_snr_vs_rate",
     "fig_robustness",

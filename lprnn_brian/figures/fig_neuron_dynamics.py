@@ -19,12 +19,14 @@ CAPTION = (
     "0.56 ms, Loihi-integer mode) simulated by Brian2. Left: a step of the layer's drive from 0 to 4 (ANN units, "
     "Iin = 6); right: a chirp 3 + 2.5 sin(2π∫f dt) with f rising linearly from 0.5 to 12 Hz. Top: the drive, the "
     "ANN state h_t (the lpRNN filter of the drive, one value per frame), the integrated input i_ip/f and the "
-    "neuron's reconstruction −i_fb/f, which tracks i_ip within one feedback kick Iin/τ_S (shaded band, from "
+    "neuron's reconstruction, the fb decode −i_fb/(κf), which tracks i_ip within one feedback kick Iin/τ_S (shaded "
+    "band, from "
     "`equations.derive.tracking_error_bound`). Middle: spikes, and the spike rate over 8 ms windows against the "
     "spike probability per step in each ANN frame against the ΣΔ steady-state rate c/Iin (`derive.steady_state_rate`):"
     " the rate follows the drive, not the state, because the spikes must also supply the reconstruction's own leak "
     "(K s_n = y_{n+1} − (1 − 1/τ_S) y_n with τ dh/dt = c − h). Bottom (60 ms zoom): the comparator margin "
-    "(i_ip + i_fb)/f and the spikes; the neuron fires exactly at the steps where the margin is positive (threshold 0). "
+    "(i_ip + i_fb)/f and the spikes; the neuron fires exactly at the steps where the margin exceeds the threshold θ/f "
+    "(half a kick under the default threshold policy 'unbiased'; 0 for the authors' neuron; docs/method.md). "
     "Latency (`analysis.coding.step_latency`): the first spike follows the step within a step or two, and the "
     "reconstruction settles within two kicks of the new drive as fast as the lpRNN filter itself does "
     "(τ ln(c/tol)): the spikes add no delay beyond the rate network's own dynamics."
@@ -58,6 +60,7 @@ def simulate_neurons() -> dict:
     from ..ann.forward import forward
     from ..convert import layer0_drive, to_snn_spec
     from ..equations import derive
+    from ..simulation import decode_scale
     from ..targets import Runner
 
     model = _model()
@@ -68,6 +71,7 @@ def simulate_neurons() -> dict:
         raw = runner.run(layer0_drive(x, spec))
     L = spec.layers[0]
     st = raw.states[0]
+    fb = st["i_fb"] * decode_scale("fb", L, _IIN)
     spikes = np.zeros((spec.n_steps, 2), bool)
     spikes[raw.spike_step[0], raw.spike_i[0]] = True
     ann = forward(model, x[None])
@@ -85,10 +89,11 @@ def simulate_neurons() -> dict:
     spikes_after = np.flatnonzero(spikes[step_at:, 0])
     tau = derive.tau_seconds(0.8, _FRAME_DT)
     latency = {"first_spike_ms": 1e3 * spikes_after[0] * spec.dt if spikes_after.size else float("inf"),
-               "snn_ms": 1e3 * step_latency(-st["i_fb"][:, 0] / L.factor, 4.0, step_at, spec.dt, tol),
+               "snn_ms": 1e3 * step_latency(fb[:, 0], 4.0, step_at, spec.dt, tol),
                "filter_ms": 1e3 * tau * np.log(4.0 / tol)}
     return dict(latency=latency, dt=spec.dt, steps_per_frame=spec.steps_per_frame, n_steps=spec.n_steps, drive=c, ann=ann_h,
-                ip=st["i_ip"] / L.factor, fb=-st["i_fb"] / L.factor, spikes=spikes, bound=bound,
+                ip=st["i_ip"] / L.factor, fb=fb, spikes=spikes, bound=bound,
+                margin=(st["i_ip"] + st["i_fb"]) / L.factor, threshold=L.threshold / L.factor,
                 expected_p=expected_p, tau_S=float(L.tau_S))
 
 
@@ -109,7 +114,7 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
                 ls=":", label="drive c")
         ax.plot(t_frame, d["ann"][:, col], "o-", color=PALETTE[1], ms=2.5, lw=1, label="ANN state h_t")
         ax.plot(t_ms, d["ip"][:, col], color=PALETTE[2], lw=0.8, ls="--", label="i_ip / f (integrated input)")
-        ax.plot(t_ms, d["fb"][:, col], color=PALETTE[0], lw=0.7, label="−i_fb / f (reconstruction)")
+        ax.plot(t_ms, d["fb"][:, col], color=PALETTE[0], lw=0.7, label="−i_fb / (κf) (reconstruction)")
         ax.fill_between(t_ms, d["ip"][:, col] - d["bound"], d["ip"][:, col] + d["bound"], color=PALETTE[5],
                         alpha=0.25, lw=0, label=f"± one kick Iin/τ_S = {d['bound']:.3f}")
         ax.set_ylabel("value (ANN units)")
@@ -118,7 +123,7 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
             ax.legend(fontsize=7, frameon=False, loc="lower right")
             lat = d["latency"]
             ax.text(0.02, 0.97, f"first spike {lat['first_spike_ms']:.2f} ms after the step;\n"
-                    f"−i_fb/f within 2 kicks of c after {lat['snn_ms']:.0f} ms\n"
+                    f"−i_fb/(κf) within 2 kicks of c after {lat['snn_ms']:.0f} ms\n"
                     f"(lpRNN filter τ ln(c/tol) = {lat['filter_ms']:.0f} ms)", transform=ax.transAxes, va="top",
                     fontsize=7)
         ax = axes[1, col]
@@ -132,10 +137,11 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
         if col == 0:
             ax.legend(fontsize=6, frameon=False, loc="upper left", ncol=2)
         ax = axes[2, col]
-        ax.plot(t_ms, d["ip"][:, col] - d["fb"][:, col], color=PALETTE[3], lw=0.5)
+        ax.plot(t_ms, d["margin"][:, col], color=PALETTE[3], lw=0.5)
         spk = np.flatnonzero(d["spikes"][:, col])
         ax.plot(spk * dt * 1e3, np.full(spk.size, 1.15 * d["bound"]), "|", color=PALETTE[0], ms=4, mew=0.6)
-        ax.axhline(0, color=PALETTE[7], lw=0.6)
+        ax.axhline(d["threshold"], color=PALETTE[7], lw=0.6)
+        ax.text(1.0, d["threshold"], " θ/f", transform=ax.get_yaxis_transform(), fontsize=6, va="center")
         ax.set_ylabel("(i_ip + i_fb)/f")
         ax.set_xlabel("time (ms)")
         lo = 180.0 if col == 0 else 600.0

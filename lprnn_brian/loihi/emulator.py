@@ -272,6 +272,7 @@ class _BrianStep:
         self.W = [(L.ff.weights if L.ff is not None else None, L.rec.weights if L.rec is not None else None)
                   for L in net.layers]
         self.kick = [Ls.kick for Ls in spec.layers]
+        self.threshold = [Ls.threshold for Ls in spec.layers]
         self.bias = [L.ic.bias.astype(np.float64) for L in net.layers]
 
     def registers(self, k: int) -> dict[str, np.ndarray]:
@@ -299,7 +300,7 @@ class _BrianStep:
                 "u_sc": (1 - 1 / tau["u_sc"]) * s["u_sc"],
             }
             s.update(new)
-            fired.append(s["v_sc"] > 0)
+            fired.append(s["v_sc"] > self.threshold[k])
         for k, s in enumerate(self.st):
             W, U = self.W[k]
             if W is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..ann.model import LpRNNModel
-from ..convert import layer0_drive, to_snn_spec
+from ..convert import DEFAULT_THRESHOLD, layer0_drive, to_snn_spec
 from ..fileio import prepare_output_dir, write_text_atomic
 from ..simulation import result_from_raw
 from .bundle import JSON_NAME, NPZ_NAME, save_bundle
@@ -48,18 +48,21 @@ def emulate_inputs(net: LoihiNetwork, x: np.ndarray, *, progress: bool = False, 
 
 
 def export_loihi(model: LpRNNModel, out: str | Path, *, x: np.ndarray | None = None, labels=None, factors=None,
-                 compare_samples: int = 8, force: bool = False, progress: bool = False) -> dict:
+                 compare_samples: int = 8, force: bool = False, progress: bool = False,
+                 threshold: str = DEFAULT_THRESHOLD) -> dict:
     """Convert ``model`` in Loihi mode, map it, place it on cores and write the bundle and report to ``out``.
 
     With inputs ``x`` (samples, frames, features): the emulator runs on all of them (accuracy and agreement
     with the ANN, overflows, energy and time per inference), and on the first ``compare_samples`` also in the
-    Brian2 Loihi mode's arithmetic (divergence, :func:`lprnn_brian.loihi.compare.divergence`). Returns the
-    summary (JSON-ready) that also goes into the bundle."""
+    Brian2 Loihi mode's arithmetic (divergence, :func:`lprnn_brian.loihi.compare.divergence`). ``threshold``: the
+    comparator's threshold policy (:func:`lprnn_brian.convert.to_snn_spec`). Returns the summary (JSON-ready) that
+    also goes into the bundle."""
     from ..analysis.energy import energy_report
     from ..analysis.fidelity import fidelity
 
     out = prepare_output_dir(out, [JSON_NAME, NPZ_NAME, REPORT_NAME], force, "a Loihi bundle")
-    spec = to_snn_spec(model, mode="loihi", factors=factors, n_frames=None if x is None else x.shape[1])
+    spec = to_snn_spec(model, mode="loihi", factors=factors, n_frames=None if x is None else x.shape[1],
+                       threshold=threshold)
     net = to_loihi(spec)
     placements = allocate(net)
     resources = resource_report(net, placements)

@@ -461,7 +461,7 @@ def compare_with_emulator(net: LoihiNetwork, drive: np.ndarray, lava: dict) -> d
 
 
 def export_lava(model, out, *, x: np.ndarray, samples: int = 2, n_steps: int | None = None, factors=None,
-                force: bool = False, timeout: float | None = None) -> dict:
+                force: bool = False, timeout: float | None = None, threshold: str | None = None) -> dict:
     """``lprnn-brian export lava``: the model mapped to Loihi, run on Lava's bit-accurate CPU models in the Lava
     environment (subprocess) and compared with the emulator step by step.
 
@@ -478,15 +478,15 @@ def export_lava(model, out, *, x: np.ndarray, samples: int = 2, n_steps: int | N
         How many of them run on Lava (each is a fresh Lava network: ~6 ms per step for the SHD network).
     n_steps : int, optional
         Steps per sample (default: all).
-    factors, force
-        As :func:`lprnn_brian.loihi.export.export_loihi`.
+    factors, force, threshold
+        As :func:`lprnn_brian.loihi.export.export_loihi` (``threshold`` None: the default policy).
     timeout : float, optional
         Seconds the Lava run may take (default: none).
     """
     import json
     import subprocess
 
-    from ..convert import layer0_drive, to_snn_spec
+    from ..convert import DEFAULT_THRESHOLD, layer0_drive, to_snn_spec
     from ..fileio import atomic_path, prepare_output_dir, write_text_atomic
     from .bundle import JSON_NAME, NPZ_NAME, save_bundle
     from .params import to_loihi
@@ -498,7 +498,8 @@ def export_lava(model, out, *, x: np.ndarray, samples: int = 2, n_steps: int | N
     python = lava_python()
     out = prepare_output_dir(out, [JSON_NAME, NPZ_NAME, INPUTS_NAME, STATES_NAME, REPORT_NAME], force,
                              "a Lava export")
-    spec = to_snn_spec(model, mode="loihi", factors=factors, n_frames=x.shape[1])
+    spec = to_snn_spec(model, mode="loihi", factors=factors, n_frames=x.shape[1],
+                       threshold=threshold or DEFAULT_THRESHOLD)
     net = to_loihi(spec)
     save_bundle(net, out, force=True)
     drive = layer0_drive(x[:samples], spec)

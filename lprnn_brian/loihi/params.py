@@ -9,9 +9,9 @@ register                  input compartment (IC)                 soma compartmen
 u (current, 24-bit)       i_in: feed-forward + recurrent input   i_fb: the neuron's own spikes (self-synapse)
 v (voltage, 24-bit)       i_ip: integrates u, carries the bias   v: decayed v + u + the IC's v (join, ADD)
 current decay du          4096/τ_U − 1 (Lava ds_offset = 1)      4096/τ_S − 1
-voltage decay dv          4096/τ_I (per neuron if per-unit)      4096/τ_V
+voltage decay dv          4096/τ_I (per neuron if per-unit)      4096/τ_V (τ_V = 1 when θ > 0: 4095)
 bias                      b_tilde = bias_mant·2^bias_exp         0
-threshold                 none (no output axon; v floored at 0)  v > vth_mant·2^6 = 0, reset v = 0, floor 0
+threshold                 none (no output axon; v floored at 0)  v > vth_mant·2^6 = θ, reset v = 0, floor 0
 ========================  =====================================  ==========================================
 
 Synapses: feed-forward (previous layer → IC), recurrent (layer → IC) and self (neuron → its own SC), one
@@ -135,7 +135,9 @@ class LoihiNetwork:
         return {
             "dt_s": s.dt, "frame_dt_s": s.frame_dt, "steps_per_frame": s.steps_per_frame, "n_steps": s.n_steps,
             "n_frames": s.n_frames, "decay_d": s.d, "Iin": s.Iin, "activation_shift": ACTIVATION_SHIFT,
+            "threshold_policy": s.threshold_policy,
             "layers": [{"name": L.name, "factor": L.factor, "Iin_snn": L.Iin_snn, "kick": L.kick,
+                        "threshold": L.threshold,
                         "tau_steps": {k: _tau_json(getattr(L, k)) for k in ("tau_I", "tau_U", "tau_V", "tau_S")}}
                        for L in s.layers],
             "rounding": dict(ROUNDING),
@@ -210,8 +212,8 @@ def to_loihi(spec: SNNSpec) -> LoihiNetwork:
                                    rec.get("rms_error", 0.0), "Loihi weight units"))
                 steps.append(_dense_shift_step(p))
             fb, me_fb = _projection("fb", np.full(L.n, -L.kick / ACTIVATION_SHIFT), "mixed")
-            steps.append(_step(f"fb: kick → mant·2^{fb.exp}", ACTIVATION_SHIFT * me_fb.max_abs_error,
-                               ACTIVATION_SHIFT * me_fb.rms_error, "u units"))
+            kick_err = quant.get("kick", {}).get("max_abs_error", ACTIVATION_SHIFT * me_fb.max_abs_error)
+            steps.append(_step(f"fb: kick → mant·2^{fb.exp}", kick_err, kick_err, "u units"))
             steps.append(_dense_shift_step(fb))
             be = q.bias_mant_exp(L.b_tilde)
             if not be.lossless:
@@ -225,10 +227,20 @@ def to_loihi(spec: SNNSpec) -> LoihiNetwork:
                       "SC du (τ_S)": q.decay_register(L.tau_S, U_DECAY_OFFSET),
                       "SC dv (τ_V)": q.decay_register(L.tau_V, V_DECAY_OFFSET)}
             for name, dec in decays.items():
-                note = ("τ_I = 1 needs dv = 4096: 4095 keeps 1/4096 per step (decision L2)"
-                        if name.startswith("IC dv") and np.any(np.asarray(dec.tau) == 1) else "")
+                note = ""
+                if name.startswith("IC dv") and np.any(np.asarray(dec.tau) == 1):
+                    note = "τ_I = 1 needs dv = 4096: 4095 keeps 1/4096 per step (decision L2)"
+                elif name.startswith("SC dv") and np.any(np.asarray(dec.tau) == 1):
+                    note = (f"τ_V = 1 needs dv = 4096: 4095 keeps ⌊v/4096⌋ of a sub-threshold v, at most "
+                            f"{int(L.threshold) >> 12} units (θ = {L.threshold:g})")
                 steps.append(_step(f"{name} → 12-bit register", dec.retention_error, dec.retention_error,
                                    "retention per step", note))
+            cq = quant.get("threshold")
+            if cq is not None:
+                steps.append(_step(f"threshold θ → vth_mant·2^6 (vth_mant {cq['vth_mant']})", cq["max_abs_error"],
+                                   cq["max_abs_error"], "v units",
+                                   "θ centres the band for the kick kept; residual mean error "
+                                   f"{quant['mean_error']['gain']:+.2e}·c {quant['mean_error']['offset_kicks']:+.2e}·Δ"))
             if k == 0:
                 steps.append(_step("input: X/τ_U → integer", 0.5, 1 / np.sqrt(12), "v units",
                                    "round half-even per step; RMS for a uniform remainder"))
@@ -236,7 +248,7 @@ def to_loihi(spec: SNNSpec) -> LoihiNetwork:
                              bias_mant=be.mant.astype(np.int64), bias_exp=be.exp, vth_mant=q.VTH_MANT_MAX,
                              spikes=False)
             soma = Compartment(du=int(decays["SC du (τ_S)"].register), dv=decays["SC dv (τ_V)"].register,
-                               bias_mant=np.zeros(L.n, np.int64), bias_exp=0, vth_mant=q.threshold_mant(0.0),
+                               bias_mant=np.zeros(L.n, np.int64), bias_exp=0, vth_mant=q.threshold_mant(L.threshold),
                                spikes=True)
             layers.append(LoihiLayer(L.name, L.kind, L.n, ic, soma, fb, built.get("ff"), built.get("rec")))
             report["layers"].append({"name": L.name, "lossy_steps": steps, "headroom": headroom(L, first=k == 0)})

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..ann.forward import CLAMPS, forward
 from ..ann.model import LpRNNModel
+from ..convert import DEFAULT_THRESHOLD
 from ..errors import UserInputError
 from . import adding as adding_task
 from . import copying as copying_task
@@ -174,7 +175,7 @@ def step_for_tau_S(model: LpRNNModel, tau_S: float) -> float:
 
 
 def _snn_readout(model: LpRNNModel, x: np.ndarray, *, mode: str, target: str, decode: str, dt: float | None,
-                 tau_S: float | None, build_root, progress: bool) -> tuple[np.ndarray, dict]:
+                 tau_S: float | None, build_root, progress: bool, threshold: str) -> tuple[np.ndarray, dict]:
     """(samples, frames, outputs) per-frame read-out decode of the ΣΔ network, and run details."""
     from ..convert import to_snn_spec
     from ..simulation import simulate
@@ -186,14 +187,15 @@ def _snn_readout(model: LpRNNModel, x: np.ndarray, *, mode: str, target: str, de
         if dt is not None:
             raise UserInputError("give the SNN step either as dt or as tau_S, not both")
         dt = step_for_tau_S(model, tau_S)
-    spec = to_snn_spec(model, mode=mode, n_frames=x.shape[1], dt=dt)
+    spec = to_snn_spec(model, mode=mode, n_frames=x.shape[1], dt=dt, threshold=threshold)
     state = _DECODE_RECORD[decode]
     res = simulate(spec, x, target=target, build_root=build_root, progress=progress,
                    record=(state,) if state else ())
     out = res.frame_decodes[decode][-1].astype(np.float64)
     if decode == "in":  # i_in·τ_I/f ≈ W_o ĥ: add the read-out bias for the full, unclamped read-out
         out = out + model.quantised().layers[-1].b.astype(np.float64)
-    detail = {"mode": mode, "target": target, "decode": decode, "dt_S": spec.dt, "tau_S": spec.layers[0].tau_S,
+    detail = {"mode": mode, "target": target, "decode": decode, "threshold": spec.threshold_policy,
+              "dt_S": spec.dt, "tau_S": spec.layers[0].tau_S,
               "n_steps": spec.n_steps,
               "steps_per_frame": spec.steps_per_frame,
               "spikes_per_sample": float(np.mean(res.spikes_per_sample())),
@@ -206,7 +208,7 @@ def evaluate_adding(model: LpRNNModel, length: int | None = None, n: int | None 
                     backend: str = "ann", *, clamp: str | None = None, mode: str = "float",
                     target: str = "cpp_standalone", decode: str = "fb", dt: float | None = None,
                     tau_S: float | None = None, build_root: str | Path | None = None,
-                    progress: bool = False) -> AddingEvaluation:
+                    progress: bool = False, threshold: str = DEFAULT_THRESHOLD) -> AddingEvaluation:
     """MSE of ``model`` on ``n`` adding sequences of ``length`` steps.
 
     Parameters
@@ -234,6 +236,8 @@ def evaluate_adding(model: LpRNNModel, length: int | None = None, n: int | None 
         ripple Iin/τ_S (0.094 at 64) proportionally, at proportionally more steps.
     build_root, progress :
         SNN only: standalone build cache and a progress bar.
+    threshold : {'unbiased', 'zero'}
+        SNN only: the comparator's threshold policy (:func:`lprnn_brian.convert.to_snn_spec`).
     """
     _check_backend(backend)
     if model.n_inputs != 2 or model.n_classes != 1:
@@ -248,7 +252,7 @@ def evaluate_adding(model: LpRNNModel, length: int | None = None, n: int | None 
         detail = {"clamp": c}
     else:
         out, detail = _snn_readout(model, data.x, mode=mode, target=target, decode=decode, dt=dt, tau_S=tau_S,
-                                   build_root=build_root, progress=progress)
+                                   build_root=build_root, progress=progress, threshold=threshold)
         pred = out[:, -1, 0]
     y = data.y.astype(np.float64)
     mse = float(np.mean((pred - y) ** 2))
@@ -260,7 +264,7 @@ def evaluate_copying(model: LpRNNModel, delay: int | None = None, n: int | None 
                      backend: str = "ann", *, n_recall: int | None = None, clamp: str | None = None,
                      mode: str = "float", target: str = "cpp_standalone", decode: str = "fb", dt: float | None = None,
                      tau_S: float | None = None, build_root: str | Path | None = None,
-                     progress: bool = False) -> CopyingEvaluation:
+                     progress: bool = False, threshold: str = DEFAULT_THRESHOLD) -> CopyingEvaluation:
     """Recall-window and all-step accuracy of ``model`` on ``n`` copying sequences with delay ``delay``.
 
     Parameters
@@ -292,11 +296,51 @@ def evaluate_copying(model: LpRNNModel, delay: int | None = None, n: int | None 
                   "all_step_accuracy_clamped_readout": copying_task.all_step_accuracy(clamped, data)}
     else:
         out, detail = _snn_readout(model, data.x, mode=mode, target=target, decode=decode, dt=dt, tau_S=tau_S,
-                                   build_root=build_root, progress=progress)
+                                   build_root=build_root, progress=progress, threshold=threshold)
         pred = np.argmax(out, axis=-1)
     recall = copying_task.recall_accuracy(pred, data)
     return CopyingEvaluation(T, S, int(n), backend, recall, copying_task.all_step_accuracy(pred, data),
                              bool(recall >= copying_task.PASS_ACCURACY), pred.astype(np.int64), data.y, detail)
+
+
+#: Where the ANN is good enough for its SNN to be held to the task's criterion: adding MSE ≤ 0.005 (half the
+#: pass mark), copying recall-window accuracy ≥ 0.99.
+ANN_GOOD = {"adding": 0.005, "copying": 0.99}
+
+
+def task_curve(model: LpRNNModel, task: str, lengths, *, n: int = 100, modes=("float", "loihi"),
+               thresholds=("unbiased", "zero"), decode: str = "fb", target: str = "cpp_standalone",
+               build_root: str | Path | None = None, log=None) -> list[dict]:
+    """The task's score of the ANN and of its ΣΔ network at several sequence lengths (adding: L; copying: the
+    delay T), for each mode and threshold policy, on the same seeded test sequences.
+
+    Returns one dict per length: ``length``, ``ann`` (MSE or recall-window accuracy), ``ann_good`` (the ANN meets
+    :data:`ANN_GOOD`), ``snn[mode][threshold]`` (the same score), ``snn_solved[mode][threshold]`` (the 2019
+    criterion: MSE < 0.01, recall ≥ 0.96) and the SNN details (steps, spikes per sample).
+    """
+    if task not in ("adding", "copying"):
+        raise UserInputError(f"task must be 'adding' or 'copying', got {task!r}")
+    ev = evaluate_adding if task == "adding" else evaluate_copying
+    key = "mse" if task == "adding" else "recall_accuracy"
+    rows = []
+    for length in lengths:
+        ann = ev(model, int(length), n=n)
+        score = getattr(ann, key)
+        row = {"length": int(length), "n": int(n), "ann": score,
+               "ann_good": bool(score <= ANN_GOOD[task] if task == "adding" else score >= ANN_GOOD[task]),
+               "snn": {}, "snn_solved": {}, "detail": {}}
+        for mode in modes:
+            for th in thresholds:
+                s = ev(model, int(length), n=n, backend="snn", mode=mode, threshold=th, decode=decode,
+                       target=target, build_root=build_root)
+                row["snn"].setdefault(mode, {})[th] = getattr(s, key)
+                row["snn_solved"].setdefault(mode, {})[th] = bool(s.solved)
+                row["detail"].setdefault(mode, {})[th] = {k: s.detail[k] for k in ("n_steps", "spikes_per_sample",
+                                                                                    "tau_S", "wall_s")}
+                if log:
+                    log(f"{task} {length}: ANN {score:.4g}, SNN {mode} {th} {getattr(s, key):.4g}")
+        rows.append(row)
+    return rows
 
 
 def benchmark_row(task: str, model_path: str | Path | None = None, *, n: int = 100, target: str = "cpp_standalone",
