@@ -34,9 +34,11 @@ dynamics (K → ∞ is its limit); the mapping itself does not depend on K.
 In Loihi mode every τ is snapped to a 12-bit decay, τ = 4096/max(1, round(4096/τ)), which caps τ at 4096
 steps: units slower than that forget faster than the ANN. :attr:`LayerParams.retention` reports, per layer,
 the retention range and the largest per-frame error max_i |(1 − 1/τ_I,i)^M − a_i| (M = Δt_A/Δt_S steps per
-frame; also the Euler error of float mode). Rows scaled by 1/τ_I,i are no longer integers, so Loihi
-mantissa rounding (one exponent per matrix) can lose the weights of slow units: the quantisation dict
-reports the per-row largest rounding error relative to the row's largest weight.
+frame; also the Euler error of float mode; :func:`loihi_retentions` gives the retentions the grid holds exactly).
+Rows scaled by 1/τ_I,i differ in size by the ratio of the units' time constants, so one weight exponent per
+matrix would round the slow units' rows away: in Loihi mode such a layer's matrices get one exponent per row
+(receiving neuron; on Loihi one synapse group per exponent), and the quantisation dict reports the per-row
+largest rounding error relative to the row's largest weight.
 """
 from __future__ import annotations
 
@@ -52,7 +54,7 @@ from .ann.model import LpRNNModel
 from .equations import derive
 from .equations.sigma_delta import ACTIVATION_SHIFT, STATE_LIMIT
 from .errors import UserInputError
-from .loihi.quantise import bias_mant_exp, weight_mant_exp
+from .loihi.quantise import bias_mant_exp, weight_mant_exp, weight_mant_exp_rows
 
 #: Loihi decays are 12-bit: τ_S = 4096/d steps (spec §4.2).
 DECAY_DENOMINATOR = 4096
@@ -459,7 +461,9 @@ def to_snn_spec(
 
 
 def _loihi_values(name: str, W, U, b, per_row: bool):
-    """Weights (None: not mapped) and biases as Loihi mantissa·2^exponent values, with their rounding record."""
+    """Weights (None: not mapped) and biases as Loihi mantissa·2^exponent values, with their rounding record.
+    ``per_row``: one weight exponent per receiving neuron (rows scaled by per-neuron τ_I,i; the record's ``exp`` is
+    then a list)."""
     quant: dict = {}
     out = {}
     try:
@@ -467,8 +471,8 @@ def _loihi_values(name: str, W, U, b, per_row: bool):
             if mat is None:
                 out[key] = None
                 continue
-            me = weight_mant_exp(mat)
-            quant[key] = {"exp": me.exp, "max_abs_error": me.max_abs_error, "rms_error": me.rms_error,
+            me = weight_mant_exp_rows(mat) if per_row else weight_mant_exp(mat)
+            quant[key] = {"exp": np.asarray(me.exp).tolist(), "max_abs_error": me.max_abs_error, "rms_error": me.rms_error,
                           "lossless": me.lossless, **_row_errors(mat, me.value, per_row=per_row)}
             out[key] = me.value
         be = bias_mant_exp(b)

@@ -56,6 +56,21 @@ def random_model(rng: np.random.Generator, sizes=(6, 8, 8, 3), *, n_frames: int 
     return LpRNNModel(layers, n_frames=n_frames, frame_dt=frame_dt)
 
 
+def per_unit_model(rng: np.random.Generator, retention, *, n_in: int = 3, n_out: int = 2, scale: float = 1.0,
+                   n_frames: int = 12, frame_dt: float = 1 / 50, class_names=None) -> LpRNNModel:
+    """lprnn n_in → len(retention) units with one retention per unit (the 2019 cell) → dense n_out; weights and
+    biases on the 1/8 grid (codes −4…3, times ``scale``)."""
+    a = np.asarray(retention, np.float32)
+    n = a.size
+
+    def codes(shape):
+        return (scale * rng.integers(-4, 4, size=shape) / 8).astype(np.float32)
+
+    return LpRNNModel([Layer("lprnn_1", "lprnn", codes((n, n_in)), codes(n), U=codes((n, n)), retention=a),
+                       Layer("output", "dense", codes((n_out, n)), codes(n_out))], n_frames=n_frames,
+                      frame_dt=frame_dt, class_names=class_names or [])
+
+
 @pytest.fixture(scope="session")
 def small_model() -> LpRNNModel:
     """The small random network of the target and schedule tests (lpff 6→8, lprnn 8, dense 3; 20 frames)."""

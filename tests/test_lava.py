@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import env_python, random_model, run_job
+from conftest import env_python, per_unit_model, random_model, run_job
 from lprnn_brian.convert import layer0_drive, to_snn_spec
 from lprnn_brian.errors import UserInputError
 from lprnn_brian.loihi.bundle import save_bundle
@@ -85,6 +85,21 @@ def test_lava_equals_emulator_step_by_step_on_a_random_network(lava_python, tmp_
     assert info["lava_nc"] == "0.10.0" and info["steps"] == n_steps
     for layer in net.layers:
         assert lava[f"{layer.name}/spikes"].any(axis=(1, 2)).all(), f"{layer.name} did not spike in every sample"
+    assert_identical(net, lava, emu, n_steps)
+
+
+def test_lava_equals_emulator_with_per_row_weight_exponents(lava_python, tmp_path):
+    """A per-unit network (retentions 0.1 … 0.97) whose recurrent matrix has one weight exponent per row: Lava runs
+    one Dense per exponent into the same port, and every register and spike still equals the emulator's."""
+    model = per_unit_model(np.random.default_rng(8), [0.1, 0.3, 0.5, 0.7, 0.9, 0.97])
+    spec = to_snn_spec(model, mode="loihi")
+    net = to_loihi(spec)
+    assert len(net.layers[0].rec.exponents) > 1
+    x = np.random.default_rng(6).uniform(0, 2, (2, model.n_frames, 3))
+    drive = np.stack([layer0_drive(xi, spec) for xi in x])
+    n_steps = 200
+    info, lava, emu = lava_and_emulator(net, drive, tmp_path, lava_python, n_steps)
+    assert emu.spikes[0][:, :n_steps].any() and emu.spikes[1][:, :n_steps].any()
     assert_identical(net, lava, emu, n_steps)
 
 

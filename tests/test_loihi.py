@@ -18,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from conftest import random_model
+from conftest import per_unit_model, random_model
 from lprnn_brian.cli import main
 from lprnn_brian.convert import layer0_drive, to_snn_spec
 from lprnn_brian.errors import UserInputError
@@ -239,6 +239,9 @@ def _python_loihi(net, x_in: np.ndarray):
     def shift(a, e):
         return a << e if e > 0 else a >> -e
 
+    def row_exp(p, i):  # one exponent, or one per receiving neuron
+        return int(np.atleast_1d(p.exp)[i if np.ndim(p.exp) else 0])
+
     regs = [{r: [0] * L.n for r in REGISTERS} for L in net.layers]
     prev = [[False] * L.n for L in net.layers]
     rec = [{r: np.zeros((T, L.n), np.int64) for r in REGISTERS} for L in net.layers]
@@ -252,9 +255,10 @@ def _python_loihi(net, x_in: np.ndarray):
             for i in range(L.n):
                 a = 0
                 if L.ff is not None:
-                    a += shift(sum(int(L.ff.mant[i, j]) for j in range(L.ff.mant.shape[1]) if prev[k - 1][j]), L.ff.exp)
+                    a += shift(sum(int(L.ff.mant[i, j]) for j in range(L.ff.mant.shape[1]) if prev[k - 1][j]),
+                               row_exp(L.ff, i))
                 if L.rec is not None:
-                    a += shift(sum(int(L.rec.mant[i, j]) for j in range(L.n) if prev[k][j]), L.rec.exp)
+                    a += shift(sum(int(L.rec.mant[i, j]) for j in range(L.n) if prev[k][j]), row_exp(L.rec, i))
                 r = regs[k]
                 r["u_ic"][i] = wrap(decay(r["u_ic"][i], 4096 - L.ic.du - 1) + a * 64)
                 v = decay(r["v_ic"][i], 4096 - int(dv_ic[i])) + r["u_ic"][i] + (int(L.ic.bias_mant[i]) << L.ic.bias_exp)
@@ -276,6 +280,43 @@ def _python_loihi(net, x_in: np.ndarray):
     return rec, spikes
 
 
+@pytest.fixture(scope="module")
+def per_unit_net():
+    """A one-lpRNN-layer network with per-unit retentions from 0.1 to 0.97 (the 2019 cell): its recurrent rows
+    scale with 1/τ_I,i over a factor of 76, so Loihi mode gives the recurrent matrix one exponent per row."""
+    model = per_unit_model(np.random.default_rng(8), [0.1, 0.3, 0.5, 0.7, 0.9, 0.97])
+    return to_loihi(to_snn_spec(model, mode="loihi"))
+
+
+def test_per_row_exponents_keep_every_row(per_unit_net):
+    """Rows of very different size each keep 8-bit precision with their own exponent (row i of w = r·2^−2i: the
+    row's largest weight → mantissa in [128, 256), error ≤ half its own LSB), where one exponent per matrix rounds
+    the small rows away; the per-unit network's recurrent matrix gets per-row exponents (a list in the conversion
+    record) and keeps each row within 1/128 of its largest weight (one exponent: measured up to 100 %)."""
+    rng = np.random.default_rng(3)
+    w = rng.uniform(-1, 1, (5, 7)) * 200.0 * 2.0 ** (-2 * np.arange(5))[:, None]
+    rows = q.weight_mant_exp_rows(w)
+    assert rows.exp.shape == (5,) and np.all(np.diff(rows.exp) == -2)
+    for i in range(5):
+        top = np.max(np.abs(rows.mant[i]))
+        assert 128 <= top <= 256
+        assert np.max(np.abs(rows.value[i] - w[i])) <= 2.0 ** rows.exp[i]  # mixed mode: even mantissas
+    one = q.weight_mant_exp(w)
+    assert np.all(one.value[-1] == 0) and np.any(rows.value[-1] != 0)
+    L = per_unit_net.spec.layers[0]
+    assert isinstance(L.quantisation["U"]["exp"], list) and L.quantisation["U"]["row_max_rel_error"] <= 1 / 128
+    P = per_unit_net.layers[0].rec
+    assert np.ndim(P.exp) == 1 and len(P.exponents) > 1
+    np.testing.assert_array_equal(P.weights, L.U_snn)
+
+
+def test_per_row_dense_shifts_each_row_by_its_exponent():
+    """dense() with one exponent per target row: row 0 at −1 floors (−3 >> 1 = −2), row 1 at +2 multiplies."""
+    p = Projection("rec", np.array([[-3, 0], [5, 2]]), np.array([-1, 2]), "mixed")
+    s = np.array([[True, False], [True, True]])
+    np.testing.assert_array_equal(dense(p, s), [[-2, 20], [-2, 28]])
+
+
 @pytest.mark.parametrize("scale", [1.0, 40.0])
 def test_loihi_semantics_equals_python_integer_transcription(small_net, scale):
     """Every register and spike, every step, equal to the per-neuron Python-integer transcription. scale 40
@@ -289,14 +330,25 @@ def test_loihi_semantics_equals_python_integer_transcription(small_net, scale):
     rng = np.random.default_rng(5)
     x = rng.uniform(0, 1, (1, net.spec.n_frames, net.spec.layers[0].W_ann.shape[1]))
     drive = layer0_drive(x[0], net.spec)[None] * scale
+    run = _check_transcription(net, drive)
+    if scale > 1:
+        assert sum(o["u_wraps"] for o in run.overflow) > 0 and sum(o["v_clips"] for o in run.overflow) > 0
+
+
+def test_per_row_exponents_equal_python_integer_transcription(per_unit_net):
+    """The same contract with a per-row exponent recurrent matrix: every register and spike equal."""
+    x = np.random.default_rng(6).uniform(0, 2, (per_unit_net.spec.n_frames, 3))
+    _check_transcription(per_unit_net, layer0_drive(x, per_unit_net.spec)[None])
+
+
+def _check_transcription(net, drive):
     run = emulate(net, drive, record="steps")
     want, want_spikes = _python_loihi(net, net.input_integers(drive)[0])
     for k in range(len(net.layers)):
         np.testing.assert_array_equal(run.spikes[k][0], want_spikes[k], err_msg=f"spikes of layer {k}")
         for r in REGISTERS:
             np.testing.assert_array_equal(run.states[k][r][0], want[k][r], err_msg=f"{r} of layer {k}")
-    if scale > 1:
-        assert sum(o["u_wraps"] for o in run.overflow) > 0 and sum(o["v_clips"] for o in run.overflow) > 0
+    return run
 
 
 def test_brian2_semantics_equals_the_brian2_network(small_net, numpy_runtime):
@@ -410,8 +462,16 @@ def _assert_same_network(a, b) -> None:
             np.testing.assert_array_equal(ca.bias_mant, cb.bias_mant)
         assert [p.kind for p in La.projections] == [p.kind for p in Lb.projections]
         for pa, pb in zip(La.projections, Lb.projections):
-            assert (pa.exp, pa.sign_mode, pa.num_weight_bits) == (pb.exp, pb.sign_mode, pb.num_weight_bits)
+            np.testing.assert_array_equal(pa.exp, pb.exp)
+            assert (pa.sign_mode, pa.num_weight_bits) == (pb.sign_mode, pb.num_weight_bits)
             np.testing.assert_array_equal(pa.mant, pb.mant)
+
+
+def test_per_row_bundle_round_trip_is_lossless(per_unit_net, tmp_path):
+    """Per-row exponents travel as a list in bundle.json and come back as the same array."""
+    back = load_bundle(save_bundle(per_unit_net, tmp_path / "b")).network
+    _assert_same_network(per_unit_net, back)
+    assert np.ndim(back.layers[0].rec.exp) == 1
 
 
 def test_bundle_round_trip_is_lossless(small_net, tmp_path):

@@ -21,7 +21,7 @@ import nir  # the test extra installs nir==1.0.8
 import numpy as np
 import pytest
 
-from conftest import random_model
+from conftest import per_unit_model, random_model
 from lprnn_brian.ann import Layer, LpRNNModel
 from lprnn_brian.convert import LayerParams, layer0_drive, resample_input, to_snn_spec
 from lprnn_brian.errors import UserInputError
@@ -34,15 +34,7 @@ SPEC_SCALARS = ("mode", "dt", "frame_dt", "n_frames", "n_steps", "Iin", "readout
 
 def _per_unit_model() -> LpRNNModel:
     """lprnn 3 → 6 units with one retention per unit (the 2019 cell) → dense 2; weights on the 1/8 grid."""
-    rng = np.random.default_rng(7)
-
-    def codes(shape):
-        return (rng.integers(-4, 4, size=shape) / 8).astype(np.float32)
-
-    a = np.array([0.5, 0.6, 0.7, 0.8, 0.9, 0.95], np.float32)
-    return LpRNNModel([Layer("lprnn_1", "lprnn", codes((6, 3)), codes(6), U=codes((6, 6)), retention=a),
-                       Layer("output", "dense", codes((2, 6)), codes(2))], n_frames=12, frame_dt=1 / 50,
-                      class_names=["yes", "no"])
+    return per_unit_model(np.random.default_rng(7), [0.5, 0.6, 0.7, 0.8, 0.9, 0.95], class_names=["yes", "no"])
 
 
 def _positive_model(seed: int) -> LpRNNModel:

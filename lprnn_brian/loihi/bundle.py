@@ -79,7 +79,7 @@ def save_bundle(net: LoihiNetwork, out: str | Path, *, resources: dict | None = 
             "name": L.name, "kind": L.kind, "n": L.n,
             "ic": {k: _py(getattr(L.ic, k)) for k in _COMPARTMENT_SCALARS},
             "soma": {k: _py(getattr(L.soma, k)) for k in _COMPARTMENT_SCALARS},
-            "projections": {p.kind: {"exp": p.exp, "sign_mode": p.sign_mode, "num_weight_bits": p.num_weight_bits,
+            "projections": {p.kind: {"exp": _py(p.exp), "sign_mode": p.sign_mode, "num_weight_bits": p.num_weight_bits,
                                      "shape": list(p.mant.shape)} for p in L.projections},
         })
     meta = {
@@ -173,7 +173,14 @@ def load_bundle(path: str | Path) -> LoihiBundle:
                 mant = arrays[f"layers/{name}/{kind}/mant"].astype(np.int64)
                 if list(mant.shape) != pm["shape"]:
                     raise KeyError(f"{name}/{kind} mantissas of shape {mant.shape}, not {pm['shape']}")
-                projections[kind] = Projection(kind, mant, int(pm["exp"]), pm["sign_mode"], int(pm["num_weight_bits"]))
+                exp = pm["exp"]
+                if isinstance(exp, list):  # one exponent per receiving neuron
+                    exp = np.asarray(exp, dtype=np.int64)
+                    if exp.shape != (mant.shape[0],):
+                        raise KeyError(f"{name}/{kind} has {exp.size} row exponents for {mant.shape[0]} rows")
+                else:
+                    exp = int(exp)
+                projections[kind] = Projection(kind, mant, exp, pm["sign_mode"], int(pm["num_weight_bits"]))
             layers.append(LoihiLayer(name, Lm["kind"], n, comp("ic"), comp("soma"), projections["fb"],
                                      projections.get("ff"), projections.get("rec")))
     except (KeyError, TypeError, ValueError) as e:

@@ -149,7 +149,7 @@ def resource_report(net: LoihiNetwork, placements: list[LayerPlacement], limits:
             "input_axons_max_core": int(max(c["input_axons"] for c in P.per_core)),
             "output_axons_max_core": int(max(c["output_axons"] for c in P.per_core)),
             "fan_in_max": int(fan_in.max()), "fan_out_max": int(fan_out.max()),
-            "weight_exponents": {p.kind: p.exp for p in L.projections},
+            "weight_exponents": {p.kind: np.asarray(p.exp).tolist() for p in L.projections},  # per row: a list
             "input_compartment_decay_profiles": decay_profiles,
         })
     n_cores = sum(P.cores for P in placements)

@@ -88,14 +88,16 @@ def _clip(x: np.ndarray, lo, hi) -> tuple[np.ndarray, int]:
 
 
 def dense(p: Projection, s: np.ndarray) -> np.ndarray:
-    """Lava's bit-accurate Dense: Σ_j mant_ij s_j per target, shifted by the exponent (floor for exp < 0).
+    """Lava's bit-accurate Dense: Σ_j mant_ij s_j per target, shifted by the exponent (floor for exp < 0); with
+    one exponent per target row, each row by its own (one Dense per exponent on Lava: the same sums).
 
     ``s``: (samples, n_pre) bool. The sum runs in float64 (BLAS), exact for integers below 2^53."""
     if p.kind == "fb":
         acc = s * p.mant[None, :]
     else:
         acc = (s.astype(np.float64) @ p.mant.T.astype(np.float64)).astype(np.int64)
-    return acc << p.exp if p.exp > 0 else acc >> -p.exp
+    e = np.asarray(p.exp, dtype=np.int64)
+    return (acc << np.maximum(e, 0)) >> np.maximum(-e, 0)
 
 
 def _check(net: LoihiNetwork, drive: np.ndarray, semantics: str, overflow: str, rounding: str, record: str):

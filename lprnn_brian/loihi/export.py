@@ -19,7 +19,7 @@ from .bundle import JSON_NAME, NPZ_NAME, save_bundle
 from .compare import divergence, divergence_markdown
 from .cores import allocate, resource_report
 from .emulator import emulate
-from .params import LoihiNetwork, to_loihi
+from .params import LoihiNetwork, exp_text, to_loihi
 
 REPORT_NAME = "report.md"
 #: Samples per emulator call (memory: the spike arrays are samples × steps × neurons booleans).
@@ -104,7 +104,7 @@ def report_markdown(net: LoihiNetwork, summary: dict) -> str:
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     lim = r["limits"]
     for L in r["layers"]:
-        exps = ", ".join(f"{k} {v}" for k, v in L["weight_exponents"].items())
+        exps = ", ".join(f"{k} {exp_text(v)}" for k, v in L["weight_exponents"].items())
         lines.append(f"| {L['name']} | {L['neurons']} | {L['cores']} ({L['first_core']}) | "
                      f"{', '.join(map(str, L['neurons_per_core']))} | {L['synapses']:,} | {L['fan_in_max']} | "
                      f"{L['fan_out_max']} | {L['synaptic_memory_bits_max_core']:,} / {lim['synaptic_memory_bits']:,} | "

@@ -201,7 +201,7 @@ def _lava() -> SimpleNamespace:
 @dataclass
 class LavaNetwork:
     """The Lava processes of a mapped network: ``neurons[k]`` (SigmaDeltaNeuron), ``dense[k]`` (dict ff/rec/fb →
-    Dense), ``source`` (the RingBuffer of layer 0's drive), ``recorders[k]`` (an Extractor of the neurons'
+    list of Dense, one per weight exponent), ``source`` (the RingBuffer of layer 0's drive), ``recorders[k]`` (an Extractor of the neurons'
     ``rec_out``, or none) and the run configuration to use."""
 
     neurons: list
@@ -213,11 +213,14 @@ class LavaNetwork:
 
     @property
     def processes(self) -> list:
-        return [*self.neurons, *(d for ds in self.dense for d in ds.values()), self.source, *self.recorders]
+        return [*self.neurons, *(d for ds in self.dense for group in ds.values() for d in group), self.source,
+                *self.recorders]
 
 
-def _dense(L, p: Projection, name: str):
-    """A stock Dense of the projection; its mantissas must survive Lava's clip and truncation unchanged."""
+def _dense(L, p: Projection, name: str) -> list:
+    """Stock Dense processes of the projection, one per distinct weight exponent (a Dense has one; with per-row
+    exponents each keeps its rows and zeros the others, and their outputs sum at the target port); the mantissas
+    must survive Lava's clip and truncation unchanged."""
     mant = np.diag(p.mant) if p.kind == "fb" else np.asarray(p.mant)
     mode = getattr(L.SignMode, p.sign_mode.upper(), None)
     if mode is None or mode == L.SignMode.NULL:
@@ -228,8 +231,11 @@ def _dense(L, p: Projection, name: str):
         raise UserInputError(f"{name}: {np.count_nonzero(kept != mant)} mantissas are not {p.num_weight_bits}-bit "
                              f"{p.sign_mode} Loihi weights (Lava's Dense would clip or truncate them): map the network "
                              "with lprnn_brian.loihi.params.to_loihi")
-    return L.Dense(weights=w, weight_exp=int(p.exp), num_weight_bits=int(p.num_weight_bits), sign_mode=mode,
-                   name=name)
+    exp = np.broadcast_to(np.asarray(p.exp, dtype=np.int64), (w.shape[0],))
+    groups = p.exponents
+    return [L.Dense(weights=np.where((exp == e)[:, None], w, 0).astype(np.int32), weight_exp=int(e),
+                    num_weight_bits=int(p.num_weight_bits), sign_mode=mode,
+                    name=name if len(groups) == 1 else f"{name}.exp{e}") for e in groups]
 
 
 def _check_input(net: LoihiNetwork, x_in: np.ndarray) -> np.ndarray:
@@ -278,8 +284,9 @@ def build_lava(net: LoihiNetwork, x_in: np.ndarray, *, record: bool = False) -> 
             if p.kind == "ff" and k == 0:
                 raise UserInputError(f"{layer.name}: layer 0 takes its input from x_in, not a feed-forward synapse")
             d[p.kind] = _dense(L, p, f"{layer.name}.{p.kind}")
-            (neurons[k - 1] if p.kind == "ff" else neurons[k]).s_out.connect(d[p.kind].s_in)
-            d[p.kind].a_out.connect(neurons[k].a_sc if p.kind == "fb" else neurons[k].a_ic)
+            for proc in d[p.kind]:
+                (neurons[k - 1] if p.kind == "ff" else neurons[k]).s_out.connect(proc.s_in)
+                proc.a_out.connect(neurons[k].a_sc if p.kind == "fb" else neurons[k].a_ic)
         dense.append(d)
         if record:
             recorders.append(L.Extractor(shape=(len(RECORDED), layer.n), buffer_size=CHUNK))

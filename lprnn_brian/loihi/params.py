@@ -51,18 +51,25 @@ ROUNDING = {
 
 @dataclass
 class Projection:
-    """One synapse group: ``mant`` (n_post, n_pre) int64, or (n,) for the self-synapse (its diagonal)."""
+    """One projection: ``mant`` (n_post, n_pre) int64, or (n,) for the self-synapse (its diagonal); ``exp`` one
+    weight exponent, or one per receiving neuron ((n_post,) int64: per-unit retention, one synapse group per
+    distinct exponent on Loihi)."""
 
     kind: str  # 'ff', 'rec' or 'fb'
     mant: np.ndarray
-    exp: int
+    exp: int | np.ndarray
     sign_mode: str
     num_weight_bits: int = 8
 
     @property
     def weights(self) -> np.ndarray:
         """Loihi weight units: a spike adds 64·weight to the target's u (exactly, without Dense's shift)."""
-        return self.mant * 2.0**self.exp
+        return q.scaled(self.mant, self.exp)
+
+    @property
+    def exponents(self) -> list[int]:
+        """The distinct weight exponents (one synapse group each)."""
+        return sorted({int(e) for e in np.atleast_1d(self.exp)})
 
     @property
     def n_synapses(self) -> int:
@@ -148,8 +155,8 @@ def _tau_json(t):
     return [float(x) for x in t] if isinstance(t, np.ndarray) else float(t)
 
 
-def _projection(kind: str, W: np.ndarray, sign_mode: str) -> tuple[Projection, q.MantExp]:
-    me = q.weight_mant_exp(W, 8, sign_mode)
+def _projection(kind: str, W: np.ndarray, sign_mode: str, per_row: bool = False) -> tuple[Projection, q.MantExp]:
+    me = (q.weight_mant_exp_rows if per_row else q.weight_mant_exp)(W, 8, sign_mode)
     return Projection(kind, me.mant.astype(np.int64), me.exp, me.sign_mode), me
 
 
@@ -163,13 +170,19 @@ def _step(name: str, max_abs: float, rms: float, unit: str, note: str = "") -> d
 
 def _dense_shift_step(p: Projection) -> dict:
     """Dense adds Σ mant and shifts by exp: with exp < 0 the sum is floored to a multiple of 2^−exp, exact only
-    when every mantissa is such a multiple. Bound of the loss per u update, in u units."""
-    if p.exp >= 0 or not p.mant.size:
+    when every mantissa is such a multiple (per row for per-row exponents). Bound of the loss per u update, in u
+    units."""
+    exp = np.atleast_1d(np.asarray(p.exp))
+    if np.all(exp >= 0) or not p.mant.size:
         return _step(f"{p.kind}: Σ mant >> −exp (Dense)", 0.0, 0.0, "u units")
-    unit = 2 ** (-p.exp)
-    exact = bool(np.all(p.mant % unit == 0))
-    bound = 0.0 if exact else ACTIVATION_SHIFT * (1 - 1 / unit)
-    return _step(f"{p.kind}: Σ mant >> {-p.exp} (Dense)", bound, bound / np.sqrt(3), "u units",
+    unit = 2.0 ** np.maximum(-exp, 0)
+    rows = p.mant if p.mant.ndim == 2 else p.mant[:, None]
+    unit_rows = unit[:, None] if unit.size > 1 else unit
+    exact = bool(np.all(rows % unit_rows == 0))
+    bound = 0.0 if exact else float(ACTIVATION_SHIFT * (1 - 1 / unit.max()))
+    shift = int(-exp.min())
+    return _step(f"{p.kind}: Σ mant >> {shift if exp.size == 1 else f'≤ {shift}'} (Dense)", bound,
+                 bound / np.sqrt(3), "u units",
                  "exact: every mantissa is a multiple of the shift" if exact else
                  "bound: the sum's low bits are floored each step (RMS for a uniform remainder)")
 
@@ -202,13 +215,14 @@ def to_loihi(spec: SNNSpec) -> LoihiNetwork:
                 projections["rec"] = L.U_snn
             built = {}
             for kind, W in projections.items():
-                p, me = _projection(kind, W, "mixed")
+                per_row = isinstance(quant.get("W" if kind == "ff" else "U", {}).get("exp"), list)
+                p, me = _projection(kind, W, "mixed", per_row)
                 if not me.lossless:
                     raise UserInputError(f"layer {L.name}: the {kind} weights are not Loihi mantissa·2^exp values "
                                          "(was the spec edited after conversion?); convert again with mode='loihi'")
                 built[kind] = p
                 rec = quant.get("W" if kind == "ff" else "U", {})
-                steps.append(_step(f"{kind}: weight → mant·2^{p.exp}", rec.get("max_abs_error", 0.0),
+                steps.append(_step(f"{kind}: weight → mant·2^{exp_text(p.exp)}", rec.get("max_abs_error", 0.0),
                                    rec.get("rms_error", 0.0), "Loihi weight units"))
                 steps.append(_dense_shift_step(p))
             fb, me_fb = _projection("fb", np.full(L.n, -L.kick / ACTIVATION_SHIFT), "mixed")
@@ -257,6 +271,12 @@ def to_loihi(spec: SNNSpec) -> LoihiNetwork:
             raise
         raise UserInputError(f"layer {L.name}: {err}") from None
     return LoihiNetwork(layers, spec, report)
+
+
+def exp_text(exp) -> str:
+    """A weight exponent for reports: the number, or the range of per-row exponents ("−7…−4 per row")."""
+    e = np.atleast_1d(np.asarray(exp))
+    return str(int(e[0])) if e.size == 1 and np.ndim(exp) == 0 else f"({int(e.min())}…{int(e.max())} per row)"
 
 
 def headroom(L, first: bool = False) -> dict:

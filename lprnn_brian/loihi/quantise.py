@@ -26,19 +26,26 @@ VTH_MANT_MAX = 2**17 - 1
 VTH_SHIFT = 6
 
 
+def scaled(mant: np.ndarray, exp) -> np.ndarray:
+    """mant·2^exp, with ``exp`` one exponent or one per row (a (rows,) array for a (rows, cols) matrix)."""
+    e = np.asarray(exp)
+    return np.asarray(mant) * 2.0 ** (e[:, None] if e.ndim == 1 and np.ndim(mant) == 2 else e)
+
+
 @dataclass(frozen=True)
 class MantExp:
-    """``value = mant·2**exp`` with the rounding error against the requested real values (max and RMS)."""
+    """``value = mant·2**exp`` with the rounding error against the requested real values (max and RMS); ``exp`` is
+    one exponent, or one per row (:func:`weight_mant_exp_rows`)."""
 
     mant: np.ndarray
-    exp: int
+    exp: int | np.ndarray
     max_abs_error: float
     rms_error: float = 0.0
     sign_mode: str = "mixed"
 
     @property
     def value(self) -> np.ndarray:
-        return self.mant * 2.0**self.exp
+        return scaled(self.mant, self.exp)
 
     @property
     def lossless(self) -> bool:
@@ -116,6 +123,23 @@ def weight_mant_exp(w: np.ndarray, num_weight_bits: int = 8, sign_mode: str = "m
                              "down (a smaller factor f)")
     mant = mant + 0.0  # no negative zeros
     return MantExp(mant, e, *_errors(mant * 2.0**e, w), sign_mode)
+
+
+def weight_mant_exp_rows(w: np.ndarray, num_weight_bits: int = 8, sign_mode: str = "mixed") -> MantExp:
+    """:func:`weight_mant_exp` with one exponent per row (receiving neuron): each row keeps the mantissa precision
+    of its own largest weight. For layers whose rows are scaled by their neuron's own time constant (per-unit
+    retention: W_snn ∝ 1/τ_I,i), where one exponent per matrix would round the slow units' rows away. On Loihi a
+    projection with several exponents is one synapse group per exponent (Lava: one Dense each, summed at the
+    target). An all-zero row gets exponent 0."""
+    w = np.asarray(w, dtype=np.float64)
+    if w.ndim != 2:
+        raise ValueError(f"per-row exponents need a matrix, got shape {w.shape}")
+    if sign_mode == "auto":
+        sign_mode = sign_mode_of(w)
+    rows = [weight_mant_exp(row, num_weight_bits, sign_mode) for row in w]
+    mant = np.stack([r.mant for r in rows]) if rows else np.zeros_like(w)
+    exp = np.array([r.exp for r in rows], dtype=np.int64)
+    return MantExp(mant, exp, *_errors(scaled(mant, exp), w), sign_mode)
 
 
 def bias_mant_exp(b: np.ndarray) -> MantExp:
