@@ -245,6 +245,31 @@ def test_single_layer_filter_then_clamp_by_hand():
     np.testing.assert_array_equal(ctf, [3.0, 1.5, 3.75])
 
 
+def test_transfer_passes_the_clamped_state_through_the_table(tmp_path):
+    """With ``transfer`` the state a layer feeds back and passes on is table(min(h̃, Iin)), the table being
+    derive.mean_transfer of the model's policy and τ_S: one unit, a = 0.5, z = 20, 0.03, 20 (frames): h̃ = 10,
+    5.015, 12.5075 → table(6), table(5.015), table(6) by hand; the model file keeps the transfer (format 3), a
+    plain model stays format ≤ 2, and a bad transfer is refused."""
+    from lprnn_brian.ann.model import load_model, save_model
+    from lprnn_brian.equations.derive import mean_transfer
+
+    layers = [Layer("lpff_1", "lpff", [[1.0]], [0.0], retention=0.5), Layer("output", "dense", [[1.0]], [0.0])]
+    model = LpRNNModel(layers=layers, frac_bits=32, n_frames=3, transfer={"policy": "unbiased", "tau_S": 64.0})
+    c, h = mean_transfer("unbiased", 64.0, 6.0)
+    x = np.array([[[20.0], [0.03], [20.0]]], np.float32)
+    got = forward(model, x, clamp="filter_then_clamp").states[0][0, :, 0]
+    np.testing.assert_allclose(got, np.interp([6.0, 5.015, 6.0], c, h), rtol=1e-6)
+    assert got[1] != pytest.approx(5.015, abs=1e-4)  # the table acts (mean decode ≠ drive near 5)
+    back = load_model(save_model(model, tmp_path / "t.npz"))
+    assert back.transfer == {"policy": "unbiased", "tau_S": 64.0}
+    import json
+    with np.load(tmp_path / "t.npz") as z:
+        assert json.loads(str(z["meta"]))["format_version"] == 3
+    model.transfer = {"policy": "round", "tau_S": 64.0}
+    with pytest.raises(UserInputError, match="transfer must be"):
+        model.validate()
+
+
 # --- read-out windows and inputs ------------------------------------------------------------------------
 
 def test_readout_windows():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import sympy as sp
 from hypothesis import given, settings
@@ -159,3 +160,42 @@ def test_locking_interval_of_period_two():
 def test_unknown_threshold_policy_is_refused():
     with pytest.raises(ValueError, match="unknown threshold policy"):
         derive.policy_parameters("half")
+
+
+def _loop_mean(c: float, theta: float, kick: float, tau_S: float, steps: int, settle: int, dither: float,
+               period: int) -> float:
+    """A second implementation of the comparator loop, one drive at a time in plain Python (r = −i_fb, the
+    spike when the drive exceeds the reconstruction by more than θ, the kick arriving with the decay)."""
+    r, total = 0.0, 0.0
+    alpha = 1 - 1 / tau_S
+    for n in range(settle + steps):
+        drive = c + dither * math.sin(2 * math.pi * n / period)
+        s = drive - r > theta
+        if n >= settle:
+            total += r
+        r = alpha * r + kick * s
+    return total / steps
+
+
+def test_mean_transfer_is_the_loop_mean_and_the_band_centre():
+    """derive.mean_transfer against (1) a plain-Python loop at four drives (same dither and window: equal to float
+    rounding, 1e-9 relative) and (2) where the band holds (4Δ ≤ c ≤ Iin − 4Δ) the band's centre, c under
+    'unbiased' and c + Δ(1/2 − c/Iin) at threshold 0, within Δ/16 (measured ≤ 0.053Δ, at the period-2 lock around
+    Iin/2 that the dither does not fully spread, and from the decay's variation across the band); ĥ(0) = 0, non-decreasing; under 'unbiased' the low-activity end lies below c
+    (a drive under half a kick spikes only when the dither lifts it)."""
+    tau_S, iin = 64.0, 6.0
+    delta = iin / tau_S
+    for policy in derive.THRESHOLD_POLICIES:
+        c, h = derive.mean_transfer(policy, tau_S, iin)
+        assert h[0] == 0 and np.all(np.diff(h) >= 0) and c[0] == 0 and c[-1] == iin
+        theta, kick = derive.policy_values(policy, tau_S, iin)
+        for i in (5, 40, 100, 150):
+            ref = _loop_mean(c[i], theta, kick, tau_S, derive.TRANSFER_STEPS, derive.TRANSFER_SETTLE,
+                             derive.TRANSFER_DITHER * delta, derive.TRANSFER_DITHER_PERIOD) / (kick * tau_S / iin)
+            assert h[i] == pytest.approx(max(ref, h[i - 1]), rel=1e-9)
+        band = (c >= 4 * delta) & (c <= iin - 4 * delta)
+        centre = c if policy == "unbiased" else c + delta * (0.5 - c / iin)
+        assert np.max(np.abs(h[band] - centre[band])) <= delta / 16
+    c, h = derive.mean_transfer("unbiased", tau_S, iin)
+    low = (c > 0) & (c < delta)
+    assert np.all(h[low] < c[low])

@@ -168,7 +168,7 @@ def substep_retention(a, substeps: int):
 
 
 def lowpass_layer(layer: Layer, x: np.ndarray, Iin: float, clamp: str = "clamp_then_filter",
-                  substeps: int = 1) -> np.ndarray:
+                  substeps: int = 1, transfer: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Run one lpff/lpRNN layer over (samples, frames, in) float32 inputs.
 
     Parameters
@@ -184,6 +184,9 @@ def lowpass_layer(layer: Layer, x: np.ndarray, Iin: float, clamp: str = "clamp_t
         Convention of spec §2.2.
     substeps : int
         Updates per frame (input held, retention a^(1/K)); the output is the state at the frame end.
+    transfer : (drives, decodes), optional
+        A ΣΔ mean transfer (:meth:`lprnn_brian.ann.model.LpRNNModel.transfer_table`) applied, by linear
+        interpolation, to the clamped state before the recurrence and the next layer see it.
 
     Returns
     -------
@@ -212,6 +215,8 @@ def lowpass_layer(layer: Layer, x: np.ndarray, Iin: float, clamp: str = "clamp_t
             else:
                 h = np.maximum(a * h + one_minus_a * z, zero)
                 fed_back = np.minimum(h, top)
+            if transfer is not None:
+                fed_back = np.interp(fed_back, *transfer).astype(np.float32)
         out[:, t] = fed_back
     return out
 
@@ -247,7 +252,7 @@ def forward(model: LpRNNModel, x, *, clamp: str = "clamp_then_filter", quantise:
     net = model.quantised() if quantise else model
     states, names = [], []
     for layer in net.layers[:-1]:
-        h = lowpass_layer(layer, h, model.Iin, clamp, model.substeps)
+        h = lowpass_layer(layer, h, model.Iin, clamp, model.substeps, model.transfer_table())
         if keep_states:
             states.append(h)
             names.append(layer.name)

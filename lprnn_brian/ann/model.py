@@ -13,6 +13,8 @@ and, per layer, its name, kind, retention and sizes.
 - ``format_version`` 2: some layer has one retention per unit (the 2019 cell, spec §2.5): its metadata
   says ``"retention": "per_unit"`` and the float32 vector is the array ``<layer>/retention``; and/or the
   model updates its states ``substeps`` > 1 times per frame (meta key ``substeps``, absent means 1).
+- ``format_version`` 3: the hidden layers pass their clamped state through the ΣΔ neuron's mean transfer
+  (meta key ``transfer``: ``{"policy": ..., "tau_S": ...}``, absent means none).
 
 A model with scalar retentions and one update per frame is written as version 1, byte for byte as before,
 so older readers still read it; version 1 files are read by this code unchanged.
@@ -39,7 +41,7 @@ from .quantise import quantise
 FORMAT_NAME = "lprnn_brian.model"
 #: Newest version this code reads and writes; files with a larger version are refused with "upgrade
 #: lprnn_brian". Models with scalar retentions only are still written as version 1.
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 #: Metadata value of ``retention`` for a layer whose retentions are stored as the array ``<layer>/retention``.
 PER_UNIT = "per_unit"
 
@@ -232,6 +234,11 @@ class LpRNNModel:
         (spec §5.4) as K grows.
     readout_window : {'second_half', 'all'}, optional
         Frames averaged into the logits: t ≥ ⌊T/2⌋ (0-based) or every frame.
+    transfer : dict, optional
+        ``{"policy": P, "tau_S": T}``: every low-pass layer passes its clamped state through the mean transfer
+        of a ΣΔ neuron with threshold policy P and feedback time constant T steps
+        (:func:`lprnn_brian.equations.derive.mean_transfer`) before the recurrence and the next layer see it,
+        so that the rate network is the one its spikes realise on average. Empty (default): the plain lpRNN.
     class_names : list of str, optional
         Name of every output index, in the model's output order; empty means unnamed.
     features : dict, optional
@@ -250,6 +257,7 @@ class LpRNNModel:
     n_frames: int = 125
     readout_window: str = "second_half"
     substeps: int = 1
+    transfer: dict = field(default_factory=_default_meta_dict)
     class_names: list[str] = field(default_factory=list)
     features: dict = field(default_factory=_default_meta_dict)
     task: str = ""
@@ -286,13 +294,18 @@ class LpRNNModel:
         """Units of all layers, read-out included (1,172 for the SHD model)."""
         return sum(layer.n_out for layer in self.layers)
 
+    def transfer_table(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(drives, mean decodes) of the model's ΣΔ mean transfer (:attr:`transfer`), or None for the plain lpRNN."""
+        return transfer_table(self.transfer, self.Iin)
+
     # -- transformations ---------------------------------------------------------------------------
     def copy(self) -> "LpRNNModel":
         """Deep copy."""
         return LpRNNModel(
             layers=[layer.copy() for layer in self.layers], Iin=self.Iin, int_bits=self.int_bits,
             frac_bits=self.frac_bits, frame_dt=self.frame_dt, n_frames=self.n_frames,
-            readout_window=self.readout_window, substeps=self.substeps, class_names=list(self.class_names),
+            readout_window=self.readout_window, substeps=self.substeps, transfer=dict(self.transfer),
+            class_names=list(self.class_names),
             features=copy.deepcopy(self.features), task=self.task, provenance=copy.deepcopy(self.provenance))
 
     def quantised(self) -> "LpRNNModel":
@@ -385,6 +398,7 @@ class LpRNNModel:
                                  "outputs; give one name per output index (or none)")
         if not isinstance(self.task, str):
             raise UserInputError(f"task must be a string, got {self.task!r}")
+        self.transfer_table()  # checks the transfer
         for fname in ("features", "provenance"):
             v = getattr(self, fname)
             if not isinstance(v, dict):
@@ -416,6 +430,22 @@ def _check_json(value, where: str) -> None:
                          "bool, None, lists and dicts with string keys")
 
 
+def transfer_table(transfer: dict, Iin: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """(drives, mean decodes) of a ΣΔ mean transfer ``{"policy": P, "tau_S": T}``
+    (:func:`lprnn_brian.equations.derive.mean_transfer`); None for an empty one (the plain lpRNN)."""
+    if not transfer:
+        return None
+    from ..equations.derive import THRESHOLD_POLICIES, mean_transfer
+
+    ok = isinstance(transfer, dict) and set(transfer) == {"policy", "tau_S"}
+    policy, tau_S = (transfer["policy"], transfer["tau_S"]) if ok else (None, None)
+    if (not ok or policy not in THRESHOLD_POLICIES or isinstance(tau_S, bool) or not isinstance(tau_S, (int, float))
+            or not tau_S >= 2):
+        raise UserInputError(f"transfer must be {{'policy': one of {THRESHOLD_POLICIES}, 'tau_S': steps ≥ 2}} or "
+                             f"empty, got {transfer!r}")
+    return mean_transfer(policy, float(tau_S), float(Iin))
+
+
 # -- file format -----------------------------------------------------------------------------------
 
 def _retention_meta(layer: Layer):
@@ -427,9 +457,13 @@ def _retention_meta(layer: Layer):
 def _meta_dict(model: LpRNNModel) -> dict:
     per_unit = any(layer.per_unit_retention for layer in model.layers)
     extra = {} if model.substeps == 1 else {"substeps": int(model.substeps)}  # version 1 files: no key
+    version = 2 if (per_unit or extra) else 1
+    if model.transfer:
+        extra["transfer"] = {"policy": model.transfer["policy"], "tau_S": float(model.transfer["tau_S"])}
+        version = 3
     return extra | {
         "format": FORMAT_NAME,
-        "format_version": 2 if (per_unit or extra) else 1,
+        "format_version": version,
         "Iin": float(model.Iin),
         "int_bits": int(model.int_bits),
         "frac_bits": int(model.frac_bits),
@@ -630,6 +664,7 @@ def _model_from_npz(data, path: Path) -> LpRNNModel:
         n_frames=_require(meta, "n_frames", int, path),
         readout_window=_require(meta, "readout_window", str, path),
         substeps=_require(meta, "substeps", int, path) if "substeps" in meta else 1,
+        transfer=_require(meta, "transfer", dict, path) if "transfer" in meta else {},
         class_names=_require(meta, "class_names", list, path),
         features=_require(meta, "features", dict, path),
         task=_require(meta, "task", str, path),

@@ -24,12 +24,20 @@ except ImportError as exc:  # pragma: no cover - exercised only without torch
 
 from ..errors import UserInputError
 from .forward import CLAMPS, readout_start
-from .model import READOUT_WINDOWS, Layer, LpRNNModel
+from .model import READOUT_WINDOWS, Layer, LpRNNModel, transfer_table
 from .quantise import FULL_PRECISION_BITS
 
 #: Model fields carried through TorchLpRNN unchanged (everything but the layers).
 _META_FIELDS = ("Iin", "int_bits", "frac_bits", "frame_dt", "n_frames", "readout_window", "substeps",
-                "class_names", "features", "task", "provenance")
+                "transfer", "class_names", "features", "task", "provenance")
+
+
+def interp(v: "torch.Tensor", xs: "torch.Tensor", ys: "torch.Tensor") -> "torch.Tensor":
+    """Piecewise-linear ``np.interp(v, xs, ys)`` (xs increasing, constant beyond the ends), differentiable in v."""
+    v_in = v.clamp(float(xs[0]), float(xs[-1]))
+    idx = torch.searchsorted(xs, v_in.detach().contiguous()).clamp(1, xs.numel() - 1)
+    x0, x1, y0, y1 = xs[idx - 1], xs[idx], ys[idx - 1], ys[idx]
+    return y0 + (v_in - x0) * (y1 - y0) / (x1 - x0)
 
 
 def quantise_ste(w: "torch.Tensor", int_bits: int = 32, frac_bits: int = 3) -> "torch.Tensor":
@@ -94,7 +102,7 @@ class _LowPass(nn.Module):
                 self.retention.copy_(torch.from_numpy(value))
 
     def forward(self, x: "torch.Tensor", Iin: float, int_bits: int, frac_bits: int, clamp: str,
-                substeps: int = 1) -> "torch.Tensor":
+                substeps: int = 1, transfer=None) -> "torch.Tensor":
         W = quantise_ste(self.linear.weight, int_bits, frac_bits)
         b = quantise_ste(self.linear.bias, int_bits, frac_bits)
         U = None if self.linear_hh is None else quantise_ste(self.linear_hh.weight, int_bits, frac_bits)
@@ -115,6 +123,8 @@ class _LowPass(nn.Module):
                 else:
                     h = torch.clamp(a * h + one_minus_a * z, min=0.0)
                     fed_back = torch.clamp(h, max=Iin)
+                if transfer is not None:
+                    fed_back = interp(fed_back, *transfer)
             outputs.append(fed_back)
         return torch.stack(outputs, dim=1)
 
@@ -232,11 +242,17 @@ class TorchLpRNN(nn.Module):
                                  f"got {tuple(x.shape)}")
         h = x.to(self.out.linear.weight.dtype)
         states = []
+        transfer = self._transfer(h.dtype)
         for layer in self.hidden_layers():
-            h = layer(h, self.Iin, self.int_bits, self.frac_bits, self.clamp, self.substeps)
+            h = layer(h, self.Iin, self.int_bits, self.frac_bits, self.clamp, self.substeps, transfer)
             states.append(h)
         o = self.out(h, self.int_bits, self.frac_bits)
         return (o, states) if return_states else o
+
+    def _transfer(self, dtype):
+        """The model's ΣΔ mean transfer as two tensors (``meta['transfer']``; None for the plain lpRNN)."""
+        table = transfer_table(self.meta.get("transfer") or {}, self.Iin)
+        return None if table is None else tuple(torch.as_tensor(t, dtype=dtype) for t in table)
 
     def logits(self, o: "torch.Tensor", window: str | None = None) -> "torch.Tensor":
         """Logits from the read-out o: mean over ``window`` (default: the model's read-out window)."""

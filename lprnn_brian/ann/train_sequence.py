@@ -94,6 +94,10 @@ class _SequenceConfig:
     clamp: str = "clamp_then_filter"
     substeps: int = 1
     retention_grid: float = 0.0
+    transfer: str = ""
+    transfer_tau_S: float = 64.0
+    final_substeps: int = 0
+    final_epochs: int = 0
     seed: int = 0
     threads: int = 1
 
@@ -115,6 +119,15 @@ class _SequenceConfig:
         grid = float(self.retention_grid)
         if grid != 0 and not (grid >= 1 and float(4096 / grid).is_integer()):
             bad(f"retention_grid must be 0 (off) or a feedback time constant 4096/d steps, got {self.retention_grid}")
+        from ..equations.derive import THRESHOLD_POLICIES
+
+        if self.transfer not in ("",) + THRESHOLD_POLICIES:
+            bad(f"transfer must be '' (none) or a threshold policy {THRESHOLD_POLICIES}, got {self.transfer!r}")
+        if not float(self.transfer_tau_S) >= 2:
+            bad(f"transfer_tau_S must be >= 2 steps, got {self.transfer_tau_S}")
+        if int(self.final_substeps) < 0 or int(self.final_epochs) < 0 or (
+                int(self.final_substeps) > 0) != (int(self.final_epochs) > 0):
+            bad("final_substeps and final_epochs must both be 0 (no fine-tuning) or both >= 1")
 
     def _bad(self, msg: str) -> None:
         raise UserInputError(f"{type(self).__name__}: {msg}")
@@ -139,7 +152,11 @@ class AddingConfig(_SequenceConfig):
 
     Model: ``units`` lpRNN units with a ~ U(retention_range) (moved onto the Loihi decay grid of a feedback time
     constant of ``retention_grid`` steps unless 0: :func:`lprnn_brian.convert.loihi_retentions`), Iin, quantiser
-    bits (I, F), ``clamp``.
+    bits (I, F), ``clamp``, and (``transfer``: a threshold policy) the ΣΔ neuron's mean transfer at a feedback
+    time constant of ``transfer_tau_S`` steps (:attr:`lprnn_brian.ann.model.LpRNNModel.transfer`).
+    Fine-tuning: with ``final_substeps`` K and ``final_epochs`` E, a finished curriculum ends with E epochs at
+    the longest solved length with K sub-steps per frame (lr/10), so that the model holds in the continuous time
+    its ΣΔ network runs in; the model returned updates K times per frame.
     Data: ``max_entries``/``min_entries`` marked values per sequence (k uniform, inclusive), ``n_train``
     training sequences per stage (new ones every stage) and ``n_test`` test sequences per length.
     Budget: ``epochs`` per stage, ``batch_size``; optimiser ``optimizer`` ('sgd' or 'adam') with ``lr``,
@@ -337,7 +354,8 @@ def initial_model(task: str, cfg, n_inputs: int, n_outputs: int, features: dict)
 
         a = loihi_retentions(a, float(cfg.retention_grid))
     a = np.minimum(a.astype(np.float32), np.nextafter(np.float32(1.0), np.float32(0.0)))  # float32 must not reach 1
-    meta = dict(n_frames=1, frame_dt=1 / 125, features=features, task=task, provenance={})
+    meta = dict(n_frames=1, frame_dt=1 / 125, features=features, task=task, provenance={},
+                transfer={"policy": cfg.transfer, "tau_S": float(cfg.transfer_tau_S)} if cfg.transfer else {})
     net = TorchLpRNN(n_inputs, None, [int(cfg.units)], n_outputs, retention=[a], Iin=cfg.Iin,
                      int_bits=cfg.int_bits, frac_bits=cfg.frac_bits, readout_window="all", clamp=cfg.clamp,
                      meta=meta, seed=int_seed(cfg.seed, task, "init"), substeps=int(cfg.substeps))
@@ -517,6 +535,7 @@ def _run(task: str, cfg, out, checkpoint, resume: bool, force: bool, progress: b
     prev = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(int(cfg.threads))
     torch.use_deterministic_algorithms(True)
+    finetune = None
     try:
         while not state.finished:
             if max_stages is not None and state.stage >= int(max_stages):
@@ -552,13 +571,50 @@ def _run(task: str, cfg, out, checkpoint, resume: bool, force: bool, progress: b
                 save_checkpoint(ckpt, state, cfg_dict, current, solved)
             if log:
                 log(_stage_line(task, rec))
+        if state.finished and solved is not None and int(cfg.final_substeps):
+            solved, finetune = _finetune(torch, task, solved, cfg, state, progress)
+            if log:
+                log(f"{task}: fine-tuned at {cfg.final_substeps} sub-steps per frame: {finetune}")
     finally:
         torch.set_num_threads(prev[0])
         torch.use_deterministic_algorithms(prev[1])
     model = _final_model(task, cfg_dict, state, current, solved, torch.__version__)
+    if finetune is not None:
+        model.provenance["curriculum"]["finetune"] = finetune
     if out is not None:
         save_model(model, out, force=force)
     return CurriculumResult(model, state.longest_solved, state, cfg, time.time() - t_call, state.history)
+
+
+#: Stage index of the fine-tuning phase's random streams (beyond any curriculum's stages).
+FINETUNE_STAGE = 1_000_000
+
+
+def _finetune(torch, task: str, model: LpRNNModel, cfg, state: CurriculumState, progress: bool):
+    """``cfg.final_epochs`` epochs at the longest solved length with ``cfg.final_substeps`` sub-steps per frame and
+    lr/10; returns the fine-tuned model (updating K times per frame) and its record (test score before and after)."""
+    from ..tasks.sequence_eval import evaluate_adding, evaluate_copying
+
+    K = int(cfg.final_substeps)
+    before = model.copy()
+    before.substeps = K
+    length, S = int(state.longest_solved), state.solved_n_recall
+    ft_state = CurriculumState(task, FINETUNE_STAGE, length, S, float(cfg.lr) / 10)
+    seed_everything(torch, int_seed(cfg.seed, task, "train", FINETUNE_STAGE))
+    t0 = time.time()
+    if task == "adding":
+        ft_cfg = dataclasses.replace(cfg, substeps=K, epochs=int(cfg.final_epochs))
+        tuned, _, _ = _adding_stage(torch, before, ft_cfg, ft_state, progress)
+        score = lambda m: evaluate_adding(m, length, int(cfg.n_test), int(cfg.seed), clamp=cfg.clamp).mse  # noqa: E731
+    else:
+        ft_cfg = dataclasses.replace(cfg, substeps=K, max_epochs=int(cfg.final_epochs))
+        tuned, _, _ = _copying_stage(torch, before, ft_cfg, ft_state, progress)
+        score = lambda m: evaluate_copying(m, length, int(cfg.n_test), int(cfg.seed), n_recall=S,  # noqa: E731
+                                           clamp=cfg.clamp).recall_accuracy
+    rec = {"substeps": K, "epochs": int(cfg.final_epochs), "length": length, "lr": float(cfg.lr) / 10,
+           "test_before": _finite(score(before)), "test_after": _finite(score(tuned)),
+           "wall_s": round(time.time() - t0, 1)}
+    return tuned, rec
 
 
 def _apply(state: CurriculumState, rec: dict, d: Decision, wall_s: float) -> None:

@@ -378,3 +378,53 @@ def policy_values(policy: str, tau_S: float, Iin_snn: float) -> tuple[float, flo
     th, ka = _policy_functions(policy)
     # θ and κ depend on Iin and f only through Iin·f: evaluate with Iin = Iin_snn, f = 1
     return float(th(tau_S, Iin_snn, 1.0)), float(ka(tau_S, Iin_snn, 1.0)) * Iin_snn / tau_S
+
+
+#: Steps of the loop run per drive by :func:`mean_transfer` (after :data:`TRANSFER_SETTLE` steps), and the
+#: period (steps) and amplitude (nominal kicks) of the slow dither that spreads the loop's phase.
+TRANSFER_STEPS, TRANSFER_SETTLE, TRANSFER_DITHER_PERIOD, TRANSFER_DITHER = 24000, 4000, 7919, 0.5
+
+
+@functools.lru_cache(maxsize=None)
+def mean_transfer(policy: str, tau_S: float, iin: float = 6.0) -> tuple:
+    """The ΣΔ neuron's mean transfer: its time-mean fb decode ĥ(c) for drives c from 0 to Iin = ``iin`` (ANN
+    units), by running :func:`comparator_loop` (threshold and kick of ``policy``) on a grid of drives.
+
+    It is c + :func:`reconstruction_error_mean` where the band holds, and shows what the band analysis leaves out
+    at low activity, where the loop fires rarely: at threshold 0 the reconstruction of a small drive overshoots
+    it; under ``unbiased`` a drive below half a kick never fires (ĥ = 0) and the decode approaches c over the next
+    kick or two. A network's drives move, so each drive carries a slow dither of ±``TRANSFER_DITHER`` kicks
+    (period ``TRANSFER_DITHER_PERIOD`` steps) that spreads the loop's phase instead of letting it lock; the mean
+    is taken over ``TRANSFER_STEPS`` steps. ĥ(0) = 0 (no drive, no spikes) and the table is made non-decreasing.
+    Training through it (:class:`lprnn_brian.ann.model.LpRNNModel` ``transfer``) makes the rate network the one
+    the spikes realise on average.
+
+    Returns
+    -------
+    (c, h) : two float64 arrays (drives, 1/16 kick apart up to 4 kicks, then ½ kick apart; mean decodes).
+    """
+    import numpy as np
+
+    if policy not in THRESHOLD_POLICIES:
+        raise ValueError(f"unknown threshold policy {policy!r}; choose one of {THRESHOLD_POLICIES}")
+    delta = iin / tau_S
+    c_grid = np.unique(np.concatenate([np.arange(0.0, 4 * delta, delta / 16), np.arange(4 * delta, iin, delta / 2),
+                                       [iin]]))
+    margin, next_r = comparator_loop()
+    r, s = sp.symbols("r s")
+    numbers = {sd.tau_S: tau_S, Iin: iin, f: 1.0}
+    policy_numbers = {k: v.subs(numbers) for k, v in policy_parameters(policy).items()}
+    fire = sp.lambdify((c, r), margin.subs(policy_numbers).subs(numbers), "numpy")
+    step = sp.lambdify((r, s), next_r.subs(policy_numbers).subs(numbers), "numpy")
+    gain = float(policy_numbers[kappa])
+    rr = np.zeros_like(c_grid)
+    acc = np.zeros_like(c_grid)
+    for n in range(TRANSFER_SETTLE + TRANSFER_STEPS):
+        drive = c_grid + TRANSFER_DITHER * delta * np.sin(2 * np.pi * n / TRANSFER_DITHER_PERIOD)
+        spike = (fire(drive, rr) > 0).astype(float)
+        if n >= TRANSFER_SETTLE:
+            acc += rr
+        rr = step(rr, spike)
+    h = np.maximum.accumulate(np.minimum(acc / TRANSFER_STEPS / gain, iin))
+    h[0] = 0.0
+    return c_grid, h
