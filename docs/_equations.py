@@ -23,7 +23,8 @@ DERIVED = ("filter_time_constant", "steps_per_frame", "retention_per_frame", "fe
 #: Public functions of derive shown in their own section below (numeric forms, coefficient lists).
 DERIVED_ELSEWHERE = ("tau_seconds", "n_steps", "reconstruction_filter_coefficients", "coding_functions",
                      "comparator_loop", "reconstruction_band", "reconstruction_error_mean", "policy_parameters",
-                     "locking_interval", "centring_threshold", "mean_error_coefficients", "policy_values")
+                     "locking_interval", "centring_threshold", "mean_error_coefficients", "policy_values",
+                     "mean_transfer", "reconstruction_step_range")
 
 #: Values at which the numeric forms are shown: the bundled digits model's retention and frame step
 #: (a = 0.8, Δt_A = 1/125 s) and the Loihi-mode feedback time constant of the examples (τ_S = 64 steps).
@@ -212,6 +213,11 @@ def threshold_section() -> list[str]:
         out += [f"**{{func}}`~lprnn_brian.equations.derive.policy_parameters`\\('{policy}')**: mean error "
                 f"${sp.latex(sp.simplify(derive.reconstruction_error_mean().subs(p)))}$", "",
                 _math(rf"\theta = {sp.latex(p[derive.theta])}, \quad \kappa = {sp.latex(p[derive.kappa])}")]
+    step_lo, step_hi = derive.reconstruction_step_range()
+    out += ["**{func}`~lprnn_brian.equations.derive.reconstruction_step_range`**: "
+            + _first_line(derive.reconstruction_step_range), "",
+            _math(rf"\hat h_{{n+1}} \in \left[{sp.latex(step_lo)},\; {sp.latex(step_hi)}\right]"),
+            "**{func}`~lprnn_brian.equations.derive.mean_transfer`**: " + _first_line(derive.mean_transfer), ""]
     lo, hi = derive.locking_interval(2)
     out += ["**{func}`~lprnn_brian.equations.derive.locking_interval`** (2): " + _first_line(derive.locking_interval),
             "", _math(rf"c \in \left({sp.latex(lo)},\; {sp.latex(hi)}\right]")]

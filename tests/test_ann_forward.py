@@ -245,28 +245,32 @@ def test_single_layer_filter_then_clamp_by_hand():
     np.testing.assert_array_equal(ctf, [3.0, 1.5, 3.75])
 
 
-def test_transfer_passes_the_clamped_state_through_the_table(tmp_path):
-    """With ``transfer`` the state a layer feeds back and passes on is table(min(h̃, Iin)), the table being
-    derive.mean_transfer of the model's policy and τ_S: one unit, a = 0.5, z = 20, 0.03, 20 (frames): h̃ = 10,
-    5.015, 12.5075 → table(6), table(5.015), table(6) by hand; the model file keeps the transfer (format 3), a
-    plain model stays format ≤ 2, and a bad transfer is refused."""
+def test_reconstruction_is_the_mean_transfer_inside_the_one_update_range(tmp_path):
+    """With ``reconstruction`` the state a layer feeds back and passes on is table(min(h̃, Iin)) (table: derive.
+    mean_transfer of the model's policy and τ_S), kept in [a ĥ_prev, a ĥ_prev + (1 − a) Iin] (a: the fastest unit's
+    retention per update). One unit, a = 0.5, z = 20, 0.03, 20 by hand: h̃ = 10, 5.015, 12.5075; table values
+    T(6) = 6, T(5.015) ≈ 5.0, T(6); ranges [0, 3], [1.5, 4.5], [2.25, 5.25] → ĥ = 3, 4.5, 5.25 (the rise limited
+    each time); the model file keeps the reconstruction (format 3), and a bad one is refused."""
     from lprnn_brian.ann.model import load_model, save_model
     from lprnn_brian.equations.derive import mean_transfer
 
     layers = [Layer("lpff_1", "lpff", [[1.0]], [0.0], retention=0.5), Layer("output", "dense", [[1.0]], [0.0])]
-    model = LpRNNModel(layers=layers, frac_bits=32, n_frames=3, transfer={"policy": "unbiased", "tau_S": 64.0})
+    model = LpRNNModel(layers=layers, frac_bits=32, n_frames=3, reconstruction={"policy": "unbiased", "tau_S": 64.0})
     c, h = mean_transfer("unbiased", 64.0, 6.0)
+    assert np.interp(6.0, c, h) == pytest.approx(6.0, abs=1e-12) and 4.5 < np.interp(5.015, c, h) < 5.2
     x = np.array([[[20.0], [0.03], [20.0]]], np.float32)
     got = forward(model, x, clamp="filter_then_clamp").states[0][0, :, 0]
-    np.testing.assert_allclose(got, np.interp([6.0, 5.015, 6.0], c, h), rtol=1e-6)
-    assert got[1] != pytest.approx(5.015, abs=1e-4)  # the table acts (mean decode ≠ drive near 5)
+    np.testing.assert_allclose(got, [3.0, 4.5, 5.25], rtol=1e-6)
+    x2 = np.array([[[4.0], [4.0], [4.0]]], np.float32)  # inside the range: the table alone (h̃ = 2, 3, 3.5)
+    np.testing.assert_allclose(forward(model, x2, clamp="filter_then_clamp").states[0][0, :, 0],
+                               np.interp([2.0, 3.0, 3.5], c, h), rtol=1e-6)
     back = load_model(save_model(model, tmp_path / "t.npz"))
-    assert back.transfer == {"policy": "unbiased", "tau_S": 64.0}
+    assert back.reconstruction == {"policy": "unbiased", "tau_S": 64.0}
     import json
     with np.load(tmp_path / "t.npz") as z:
         assert json.loads(str(z["meta"]))["format_version"] == 3
-    model.transfer = {"policy": "round", "tau_S": 64.0}
-    with pytest.raises(UserInputError, match="transfer must be"):
+    model.reconstruction = {"policy": "round", "tau_S": 64.0}
+    with pytest.raises(UserInputError, match="reconstruction must be"):
         model.validate()
 
 

@@ -53,11 +53,11 @@ def test_torch_forward_matches_numpy(lpff, rnn, clamp):
     np.testing.assert_allclose(net.logits(o).numpy(), ref.logits, atol=TOL, rtol=TOL)
 
 
-def test_torch_forward_with_transfer_matches_numpy():
-    """A model trained through the ΣΔ mean transfer: the torch twin (piecewise-linear interpolation, differentiable)
-    equals the numpy forward (np.interp) to 1e-5, and the transfer survives to_model()."""
+def test_torch_forward_with_reconstruction_matches_numpy():
+    """A model trained through the ΣΔ mean reconstruction: the torch twin (piecewise-linear interpolation, differentiable)
+    equals the numpy forward (np.interp) to 1e-5, and the reconstruction survives to_model()."""
     model = _model(lpff=True, rnn=(5,))
-    model.transfer = {"policy": "unbiased", "tau_S": 64.0}
+    model.reconstruction = {"policy": "unbiased", "tau_S": 64.0}
     x = np.random.default_rng(2).standard_normal((3, 16, 3)).astype(np.float32) * 3
     net = TorchLpRNN.from_model(model, clamp="filter_then_clamp")
     xt = torch.from_numpy(x)
@@ -67,7 +67,7 @@ def test_torch_forward_with_transfer_matches_numpy():
         np.testing.assert_allclose(ours.detach().numpy(), theirs, atol=TOL, rtol=TOL)
     o.sum().backward()
     assert net.out.linear.weight.grad is not None and torch.isfinite(net.out.linear.weight.grad).all()
-    assert net.to_model().transfer == model.transfer
+    assert net.to_model().reconstruction == model.reconstruction
 
 
 def test_state_dict_keys_are_the_authors():

@@ -168,7 +168,7 @@ def substep_retention(a, substeps: int):
 
 
 def lowpass_layer(layer: Layer, x: np.ndarray, Iin: float, clamp: str = "clamp_then_filter",
-                  substeps: int = 1, transfer: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+                  substeps: int = 1, reconstruction: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
     """Run one lpff/lpRNN layer over (samples, frames, in) float32 inputs.
 
     Parameters
@@ -184,9 +184,11 @@ def lowpass_layer(layer: Layer, x: np.ndarray, Iin: float, clamp: str = "clamp_t
         Convention of spec §2.2.
     substeps : int
         Updates per frame (input held, retention a^(1/K)); the output is the state at the frame end.
-    transfer : (drives, decodes), optional
-        A ΣΔ mean transfer (:meth:`lprnn_brian.ann.model.LpRNNModel.transfer_table`) applied, by linear
-        interpolation, to the clamped state before the recurrence and the next layer see it.
+    reconstruction : (drives, decodes), optional
+        The ΣΔ neuron's mean reconstruction (:meth:`lprnn_brian.ann.model.LpRNNModel.reconstruction_table`): what the
+        recurrence and the next layer see is the mean transfer of the clamped state (linear interpolation of the
+        table), kept inside the range the reconstruction reaches in one update, [a_f ĥ, a_f ĥ + (1 − a_f) Iin] with
+        a_f the per-update retention of the layer's fastest unit (its feedback time constant; docs/method.md).
 
     Returns
     -------
@@ -200,12 +202,14 @@ def lowpass_layer(layer: Layer, x: np.ndarray, Iin: float, clamp: str = "clamp_t
     one_minus_a = np.float32(1.0) - a  # computed in float32, as torch does with its float32 retention vector
     top = np.float32(Iin)
     zero = np.float32(0.0)
+    a_fast = np.float32(np.min(a))  # per-update retention of the feedback (the layer's fastest unit)
     ff = _feedforward(layer, x)
     n_samples, n_frames, n_out = ff.shape
     Ut = None if layer.U is None else np.ascontiguousarray(layer.U.T)
     out = np.empty_like(ff)
     h = np.zeros((n_samples, n_out), np.float32)  # h (clamp_then_filter) or h̃ (filter_then_clamp)
     fed_back = h  # the state the recurrence sees: h, or ĥ = min(h̃, Iin)
+    previous = h  # the previous output (the reconstruction's starting point)
     for t in range(n_frames):
         for _ in range(substeps):
             z = ff[:, t] if Ut is None else ff[:, t] + fed_back @ Ut
@@ -215,8 +219,11 @@ def lowpass_layer(layer: Layer, x: np.ndarray, Iin: float, clamp: str = "clamp_t
             else:
                 h = np.maximum(a * h + one_minus_a * z, zero)
                 fed_back = np.minimum(h, top)
-            if transfer is not None:
-                fed_back = np.interp(fed_back, *transfer).astype(np.float32)
+            if reconstruction is not None:
+                low = a_fast * previous
+                fed_back = np.clip(np.interp(fed_back, *reconstruction).astype(np.float32), low,
+                                   low + (np.float32(1.0) - a_fast) * top)
+                previous = fed_back
         out[:, t] = fed_back
     return out
 
@@ -252,7 +259,7 @@ def forward(model: LpRNNModel, x, *, clamp: str = "clamp_then_filter", quantise:
     net = model.quantised() if quantise else model
     states, names = [], []
     for layer in net.layers[:-1]:
-        h = lowpass_layer(layer, h, model.Iin, clamp, model.substeps, model.transfer_table())
+        h = lowpass_layer(layer, h, model.Iin, clamp, model.substeps, model.reconstruction_table())
         if keep_states:
             states.append(h)
             names.append(layer.name)

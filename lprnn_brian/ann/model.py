@@ -13,8 +13,8 @@ and, per layer, its name, kind, retention and sizes.
 - ``format_version`` 2: some layer has one retention per unit (the 2019 cell, spec §2.5): its metadata
   says ``"retention": "per_unit"`` and the float32 vector is the array ``<layer>/retention``; and/or the
   model updates its states ``substeps`` > 1 times per frame (meta key ``substeps``, absent means 1).
-- ``format_version`` 3: the hidden layers pass their clamped state through the ΣΔ neuron's mean transfer
-  (meta key ``transfer``: ``{"policy": ..., "tau_S": ...}``, absent means none).
+- ``format_version`` 3: the hidden layers output the ΣΔ neuron's mean reconstruction of their clamped state
+  (meta key ``reconstruction``: ``{"policy": ..., "tau_S": ...}``, absent means none).
 
 A model with scalar retentions and one update per frame is written as version 1, byte for byte as before,
 so older readers still read it; version 1 files are read by this code unchanged.
@@ -234,11 +234,13 @@ class LpRNNModel:
         (spec §5.4) as K grows.
     readout_window : {'second_half', 'all'}, optional
         Frames averaged into the logits: t ≥ ⌊T/2⌋ (0-based) or every frame.
-    transfer : dict, optional
-        ``{"policy": P, "tau_S": T}``: every low-pass layer passes its clamped state through the mean transfer
-        of a ΣΔ neuron with threshold policy P and feedback time constant T steps
-        (:func:`lprnn_brian.equations.derive.mean_transfer`) before the recurrence and the next layer see it,
-        so that the rate network is the one its spikes realise on average. Empty (default): the plain lpRNN.
+    reconstruction : dict, optional
+        ``{"policy": P, "tau_S": T}``: every low-pass layer outputs the mean reconstruction of a ΣΔ neuron with
+        threshold policy P and feedback time constant T steps: the mean transfer of its clamped state
+        (:func:`lprnn_brian.equations.derive.mean_transfer`), kept inside the range the reconstruction reaches
+        in one update (it decays no faster than the layer's fastest unit, :func:`~lprnn_brian.equations.derive.
+        reconstruction_step_range`), before the recurrence and the next layer see it; so that the rate network
+        is the one its spikes realise on average (docs/method.md). Empty (default): the plain lpRNN.
     class_names : list of str, optional
         Name of every output index, in the model's output order; empty means unnamed.
     features : dict, optional
@@ -257,7 +259,7 @@ class LpRNNModel:
     n_frames: int = 125
     readout_window: str = "second_half"
     substeps: int = 1
-    transfer: dict = field(default_factory=_default_meta_dict)
+    reconstruction: dict = field(default_factory=_default_meta_dict)
     class_names: list[str] = field(default_factory=list)
     features: dict = field(default_factory=_default_meta_dict)
     task: str = ""
@@ -294,9 +296,9 @@ class LpRNNModel:
         """Units of all layers, read-out included (1,172 for the SHD model)."""
         return sum(layer.n_out for layer in self.layers)
 
-    def transfer_table(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """(drives, mean decodes) of the model's ΣΔ mean transfer (:attr:`transfer`), or None for the plain lpRNN."""
-        return transfer_table(self.transfer, self.Iin)
+    def reconstruction_table(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """(drives, mean decodes) of the mean transfer of the model's :attr:`reconstruction` (None: plain lpRNN)."""
+        return reconstruction_table(self.reconstruction, self.Iin)
 
     # -- transformations ---------------------------------------------------------------------------
     def copy(self) -> "LpRNNModel":
@@ -304,7 +306,7 @@ class LpRNNModel:
         return LpRNNModel(
             layers=[layer.copy() for layer in self.layers], Iin=self.Iin, int_bits=self.int_bits,
             frac_bits=self.frac_bits, frame_dt=self.frame_dt, n_frames=self.n_frames,
-            readout_window=self.readout_window, substeps=self.substeps, transfer=dict(self.transfer),
+            readout_window=self.readout_window, substeps=self.substeps, reconstruction=dict(self.reconstruction),
             class_names=list(self.class_names),
             features=copy.deepcopy(self.features), task=self.task, provenance=copy.deepcopy(self.provenance))
 
@@ -398,7 +400,7 @@ class LpRNNModel:
                                  "outputs; give one name per output index (or none)")
         if not isinstance(self.task, str):
             raise UserInputError(f"task must be a string, got {self.task!r}")
-        self.transfer_table()  # checks the transfer
+        self.reconstruction_table()  # checks the reconstruction
         for fname in ("features", "provenance"):
             v = getattr(self, fname)
             if not isinstance(v, dict):
@@ -430,19 +432,19 @@ def _check_json(value, where: str) -> None:
                          "bool, None, lists and dicts with string keys")
 
 
-def transfer_table(transfer: dict, Iin: float) -> tuple[np.ndarray, np.ndarray] | None:
-    """(drives, mean decodes) of a ΣΔ mean transfer ``{"policy": P, "tau_S": T}``
+def reconstruction_table(reconstruction: dict, Iin: float) -> tuple[np.ndarray, np.ndarray] | None:
+    """(drives, mean decodes) of a ΣΔ mean reconstruction ``{"policy": P, "tau_S": T}``
     (:func:`lprnn_brian.equations.derive.mean_transfer`); None for an empty one (the plain lpRNN)."""
-    if not transfer:
+    if not reconstruction:
         return None
     from ..equations.derive import THRESHOLD_POLICIES, mean_transfer
 
-    ok = isinstance(transfer, dict) and set(transfer) == {"policy", "tau_S"}
-    policy, tau_S = (transfer["policy"], transfer["tau_S"]) if ok else (None, None)
+    ok = isinstance(reconstruction, dict) and set(reconstruction) == {"policy", "tau_S"}
+    policy, tau_S = (reconstruction["policy"], reconstruction["tau_S"]) if ok else (None, None)
     if (not ok or policy not in THRESHOLD_POLICIES or isinstance(tau_S, bool) or not isinstance(tau_S, (int, float))
             or not tau_S >= 2):
-        raise UserInputError(f"transfer must be {{'policy': one of {THRESHOLD_POLICIES}, 'tau_S': steps ≥ 2}} or "
-                             f"empty, got {transfer!r}")
+        raise UserInputError(f"reconstruction must be {{'policy': one of {THRESHOLD_POLICIES}, 'tau_S': steps ≥ 2}} or "
+                             f"empty, got {reconstruction!r}")
     return mean_transfer(policy, float(tau_S), float(Iin))
 
 
@@ -458,8 +460,8 @@ def _meta_dict(model: LpRNNModel) -> dict:
     per_unit = any(layer.per_unit_retention for layer in model.layers)
     extra = {} if model.substeps == 1 else {"substeps": int(model.substeps)}  # version 1 files: no key
     version = 2 if (per_unit or extra) else 1
-    if model.transfer:
-        extra["transfer"] = {"policy": model.transfer["policy"], "tau_S": float(model.transfer["tau_S"])}
+    if model.reconstruction:
+        extra["reconstruction"] = {"policy": model.reconstruction["policy"], "tau_S": float(model.reconstruction["tau_S"])}
         version = 3
     return extra | {
         "format": FORMAT_NAME,
@@ -664,7 +666,7 @@ def _model_from_npz(data, path: Path) -> LpRNNModel:
         n_frames=_require(meta, "n_frames", int, path),
         readout_window=_require(meta, "readout_window", str, path),
         substeps=_require(meta, "substeps", int, path) if "substeps" in meta else 1,
-        transfer=_require(meta, "transfer", dict, path) if "transfer" in meta else {},
+        reconstruction=_require(meta, "reconstruction", dict, path) if "reconstruction" in meta else {},
         class_names=_require(meta, "class_names", list, path),
         features=_require(meta, "features", dict, path),
         task=_require(meta, "task", str, path),

@@ -24,12 +24,12 @@ except ImportError as exc:  # pragma: no cover - exercised only without torch
 
 from ..errors import UserInputError
 from .forward import CLAMPS, readout_start
-from .model import READOUT_WINDOWS, Layer, LpRNNModel, transfer_table
+from .model import READOUT_WINDOWS, Layer, LpRNNModel, reconstruction_table
 from .quantise import FULL_PRECISION_BITS
 
 #: Model fields carried through TorchLpRNN unchanged (everything but the layers).
 _META_FIELDS = ("Iin", "int_bits", "frac_bits", "frame_dt", "n_frames", "readout_window", "substeps",
-                "transfer", "class_names", "features", "task", "provenance")
+                "reconstruction", "class_names", "features", "task", "provenance")
 
 
 def interp(v: "torch.Tensor", xs: "torch.Tensor", ys: "torch.Tensor") -> "torch.Tensor":
@@ -102,7 +102,7 @@ class _LowPass(nn.Module):
                 self.retention.copy_(torch.from_numpy(value))
 
     def forward(self, x: "torch.Tensor", Iin: float, int_bits: int, frac_bits: int, clamp: str,
-                substeps: int = 1, transfer=None) -> "torch.Tensor":
+                substeps: int = 1, reconstruction=None) -> "torch.Tensor":
         W = quantise_ste(self.linear.weight, int_bits, frac_bits)
         b = quantise_ste(self.linear.bias, int_bits, frac_bits)
         U = None if self.linear_hh is None else quantise_ste(self.linear_hh.weight, int_bits, frac_bits)
@@ -110,8 +110,9 @@ class _LowPass(nn.Module):
         if substeps > 1:  # per sub-step a^(1/K), computed in float64 like the numpy forward
             a = a.double().pow(1.0 / substeps).float()
         one_minus_a = 1 - a
+        a_fast = a.min()  # per-update retention of the feedback (the layer's fastest unit)
         h = x.new_zeros((x.shape[0], self.linear.out_features))
-        fed_back = h
+        fed_back = previous = h
         outputs = []
         for x_t in torch.unbind(x, dim=1):
             ff = F.linear(x_t, W, b)
@@ -123,8 +124,11 @@ class _LowPass(nn.Module):
                 else:
                     h = torch.clamp(a * h + one_minus_a * z, min=0.0)
                     fed_back = torch.clamp(h, max=Iin)
-                if transfer is not None:
-                    fed_back = interp(fed_back, *transfer)
+                if reconstruction is not None:  # the mean transfer, inside the reconstruction's one-update range
+                    low = a_fast * previous
+                    fed_back = torch.minimum(torch.maximum(interp(fed_back, *reconstruction), low),
+                                             low + (1 - a_fast) * Iin)
+                    previous = fed_back
             outputs.append(fed_back)
         return torch.stack(outputs, dim=1)
 
@@ -242,16 +246,16 @@ class TorchLpRNN(nn.Module):
                                  f"got {tuple(x.shape)}")
         h = x.to(self.out.linear.weight.dtype)
         states = []
-        transfer = self._transfer(h.dtype)
+        reconstruction = self._reconstruction(h.dtype)
         for layer in self.hidden_layers():
-            h = layer(h, self.Iin, self.int_bits, self.frac_bits, self.clamp, self.substeps, transfer)
+            h = layer(h, self.Iin, self.int_bits, self.frac_bits, self.clamp, self.substeps, reconstruction)
             states.append(h)
         o = self.out(h, self.int_bits, self.frac_bits)
         return (o, states) if return_states else o
 
-    def _transfer(self, dtype):
-        """The model's ΣΔ mean transfer as two tensors (``meta['transfer']``; None for the plain lpRNN)."""
-        table = transfer_table(self.meta.get("transfer") or {}, self.Iin)
+    def _reconstruction(self, dtype):
+        """The model's ΣΔ mean reconstruction as two tensors (``meta['reconstruction']``; None for the plain lpRNN)."""
+        table = reconstruction_table(self.meta.get("reconstruction") or {}, self.Iin)
         return None if table is None else tuple(torch.as_tensor(t, dtype=dtype) for t in table)
 
     def logits(self, o: "torch.Tensor", window: str | None = None) -> "torch.Tensor":

@@ -94,8 +94,8 @@ class _SequenceConfig:
     clamp: str = "clamp_then_filter"
     substeps: int = 1
     retention_grid: float = 0.0
-    transfer: str = ""
-    transfer_tau_S: float = 64.0
+    reconstruction: str = ""
+    reconstruction_tau_S: float = 64.0
     final_substeps: int = 0
     final_epochs: int = 0
     seed: int = 0
@@ -121,10 +121,10 @@ class _SequenceConfig:
             bad(f"retention_grid must be 0 (off) or a feedback time constant 4096/d steps, got {self.retention_grid}")
         from ..equations.derive import THRESHOLD_POLICIES
 
-        if self.transfer not in ("",) + THRESHOLD_POLICIES:
-            bad(f"transfer must be '' (none) or a threshold policy {THRESHOLD_POLICIES}, got {self.transfer!r}")
-        if not float(self.transfer_tau_S) >= 2:
-            bad(f"transfer_tau_S must be >= 2 steps, got {self.transfer_tau_S}")
+        if self.reconstruction not in ("",) + THRESHOLD_POLICIES:
+            bad(f"reconstruction must be '' (none) or a threshold policy {THRESHOLD_POLICIES}, got {self.reconstruction!r}")
+        if not float(self.reconstruction_tau_S) >= 2:
+            bad(f"reconstruction_tau_S must be >= 2 steps, got {self.reconstruction_tau_S}")
         if int(self.final_substeps) < 0 or int(self.final_epochs) < 0 or (
                 int(self.final_substeps) > 0) != (int(self.final_epochs) > 0):
             bad("final_substeps and final_epochs must both be 0 (no fine-tuning) or both >= 1")
@@ -152,8 +152,8 @@ class AddingConfig(_SequenceConfig):
 
     Model: ``units`` lpRNN units with a ~ U(retention_range) (moved onto the Loihi decay grid of a feedback time
     constant of ``retention_grid`` steps unless 0: :func:`lprnn_brian.convert.loihi_retentions`), Iin, quantiser
-    bits (I, F), ``clamp``, and (``transfer``: a threshold policy) the ΣΔ neuron's mean transfer at a feedback
-    time constant of ``transfer_tau_S`` steps (:attr:`lprnn_brian.ann.model.LpRNNModel.transfer`).
+    bits (I, F), ``clamp``, and (``reconstruction``: a threshold policy) the ΣΔ neuron's mean reconstruction at a feedback
+    time constant of ``reconstruction_tau_S`` steps (:attr:`lprnn_brian.ann.model.LpRNNModel.reconstruction`).
     Fine-tuning: with ``final_substeps`` K and ``final_epochs`` E, a finished curriculum ends with E epochs at
     the longest solved length with K sub-steps per frame (lr/10), so that the model holds in the continuous time
     its ΣΔ network runs in; the model returned updates K times per frame.
@@ -355,7 +355,7 @@ def initial_model(task: str, cfg, n_inputs: int, n_outputs: int, features: dict)
         a = loihi_retentions(a, float(cfg.retention_grid))
     a = np.minimum(a.astype(np.float32), np.nextafter(np.float32(1.0), np.float32(0.0)))  # float32 must not reach 1
     meta = dict(n_frames=1, frame_dt=1 / 125, features=features, task=task, provenance={},
-                transfer={"policy": cfg.transfer, "tau_S": float(cfg.transfer_tau_S)} if cfg.transfer else {})
+                reconstruction={"policy": cfg.reconstruction, "tau_S": float(cfg.reconstruction_tau_S)} if cfg.reconstruction else {})
     net = TorchLpRNN(n_inputs, None, [int(cfg.units)], n_outputs, retention=[a], Iin=cfg.Iin,
                      int_bits=cfg.int_bits, frac_bits=cfg.frac_bits, readout_window="all", clamp=cfg.clamp,
                      meta=meta, seed=int_seed(cfg.seed, task, "init"), substeps=int(cfg.substeps))

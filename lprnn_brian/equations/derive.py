@@ -428,3 +428,16 @@ def mean_transfer(policy: str, tau_S: float, iin: float = 6.0) -> tuple:
     h = np.maximum.accumulate(np.minimum(acc / TRANSFER_STEPS / gain, iin))
     h[0] = 0.0
     return c_grid, h
+
+
+def reconstruction_step_range() -> tuple[sp.Expr, sp.Expr]:
+    """Where the fb decode ĥ = r/(κ f) can be one step later, read off :func:`comparator_loop`: without a spike
+    (1 − 1/τ_S) ĥ, with one (1 − 1/τ_S) ĥ + Iin/τ_S. Over m steps the range composes to [α^m ĥ, α^m ĥ + (1 − α^m)
+    Iin] (α = 1 − 1/τ_S): the reconstruction falls no faster than its leak and rises no faster than towards Iin with
+    the same time constant, whatever its drive does (a drive that jumps or drops faster, as a strongly inhibited
+    unit's does, is followed with that lag)."""
+    h = sp.Symbol("h_hat", nonnegative=True)
+    r, s = sp.symbols("r s")
+    _, next_r = comparator_loop()
+    step = [sp.simplify(next_r.subs({r: h * kappa * f, s: spike}) / (kappa * f)) for spike in (0, 1)]
+    return step[0], step[1]
