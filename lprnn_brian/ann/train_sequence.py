@@ -65,7 +65,7 @@ from .model import LpRNNModel, save_model
 from .train import default_checkpoint, import_torch, seed_everything
 
 __all__ = ["AddingConfig", "CopyingConfig", "CurriculumResult", "ADDING_PAPER", "ADDING_QUICK", "ADDING_QUICK_SNN",
-           "COPYING_PAPER", "COPYING_QUICK", "COPYING_QUICK_SNN", "PRESETS", "preset", "train_adding",
+           "ADDING_SNN", "COPYING_PAPER", "COPYING_QUICK", "COPYING_QUICK_SNN", "COPYING_SNN", "PRESETS", "preset", "train_adding",
            "train_copying", "initial_model", "Plateau", "train_task_cli"]
 
 OPTIMISERS = ("sgd", "adam")
@@ -259,8 +259,24 @@ COPYING_QUICK = CopyingConfig(optimizer="adam", lr=3e-3, batch_size=32, batches_
 #: As ADDING_QUICK_SNN, for copying (T_max = 12).
 COPYING_QUICK_SNN = dataclasses.replace(COPYING_QUICK, clamp="filter_then_clamp", substeps=4, max_delay=12)
 
-PRESETS = {"adding": {"paper": ADDING_PAPER, "quick": ADDING_QUICK, "quick_snn": ADDING_QUICK_SNN},
-           "copying": {"paper": COPYING_PAPER, "quick": COPYING_QUICK, "quick_snn": COPYING_QUICK_SNN}}
+#: A model its ΣΔ network reproduces in Loihi-integer mode: one retention (a = 0.8, τ_I = τ_S on Loihi: every
+#: synaptic increment a multiple of 512 units), 1/8-grid weights, trained through the ΣΔ neuron's mean
+#: reconstruction under the default threshold policy (filter-then-clamp, 4 sub-steps per frame, then 2 epochs at
+#: 16, close to the SNN's 14.3 steps per frame), Adam 1e-3 with gradient-norm clip 1, 4,000 sequences and 6 epochs
+#: per stage, up to L = 200 (docs/method.md, "What the spikes realise").
+ADDING_SNN = AddingConfig(optimizer="adam", lr=1e-3, clip_norm=1.0, n_train=4000, n_test=500, epochs=6,
+                          max_length=200, retention_range=(0.8, 0.8), clamp="filter_then_clamp", substeps=4,
+                          reconstruction="unbiased", reconstruction_tau_S=64.0, final_substeps=16, final_epochs=2)
+#: As ADDING_SNN for copying, with 1/16-grid weights (the finest grid whose Loihi weights stay integer at τ_S = 64)
+#: and the read-out range penalty (the fb decode reads [0, Iin]); T_max = 30, S = 8.
+COPYING_SNN = dataclasses.replace(COPYING_QUICK, retention_range=(0.8, 0.8), clamp="filter_then_clamp", substeps=4,
+                                  frac_bits=4, reconstruction="unbiased", reconstruction_tau_S=64.0,
+                                  readout_penalty=1.0, max_delay=30, final_substeps=16, final_epochs=2)
+
+PRESETS = {"adding": {"paper": ADDING_PAPER, "quick": ADDING_QUICK, "quick_snn": ADDING_QUICK_SNN,
+                      "snn": ADDING_SNN},
+           "copying": {"paper": COPYING_PAPER, "quick": COPYING_QUICK, "quick_snn": COPYING_QUICK_SNN,
+                       "snn": COPYING_SNN}}
 
 
 def preset(task: str, name: str = "quick", **overrides):
@@ -269,7 +285,7 @@ def preset(task: str, name: str = "quick", **overrides):
     Parameters
     ----------
     task : {'adding', 'copying'}
-    name : {'quick', 'quick_snn', 'paper'}
+    name : {'quick', 'quick_snn', 'snn', 'paper'}
     **overrides
         Configuration fields to change (e.g. ``max_length=500``, ``seed=1``).
     """

@@ -16,5 +16,6 @@ FIGURES = (
     "fig_ann_vs_snn",
     "fig_accuracy_vs_bits",
     "fig_accuracy_vs_steps",
+    "fig_sequence_tasks",
     "fig_energy",
 )
