@@ -70,6 +70,31 @@ def test_torch_forward_with_reconstruction_matches_numpy():
     assert net.to_model().reconstruction == model.reconstruction
 
 
+def test_reconstruction_ripple_is_training_only_uniform_noise_of_its_width():
+    """``ripple`` r: in training mode each layer passes on its reconstruction plus uniform noise on [-r/2, r/2) (for
+    the feed-forward first layer its own state is untouched, so the difference to evaluation mode is that noise: bounded
+    by r/2, standard deviation r/sqrt(12) to the sampling error of 3000 draws, ~4 %); in evaluation mode the
+    forward is the numpy one."""
+    model = _model(lpff=True, rnn=(5,))
+    model.reconstruction = {"policy": "unbiased", "tau_S": 64.0}
+    x = torch.from_numpy(np.random.default_rng(3).standard_normal((50, 16, 3)).astype(np.float32) * 3)
+    net = TorchLpRNN.from_model(model, clamp="filter_then_clamp")
+    net.ripple = r = 0.25
+    net.eval()
+    with torch.no_grad():
+        _, (quiet, _) = net(x, return_states=True)
+    np.testing.assert_allclose(quiet.numpy(), forward(model, x.numpy(), clamp="filter_then_clamp").states[0],
+                               atol=TOL, rtol=TOL)
+    net.train()
+    torch.manual_seed(0)
+    with torch.no_grad():
+        _, (noisy, _) = net(x, return_states=True)
+    d = (noisy - quiet).numpy().ravel()
+    assert np.abs(d).max() <= r / 2 + TOL
+    assert d.std() == pytest.approx(r / np.sqrt(12), rel=0.15)
+    assert abs(d.mean()) < 4 * r / np.sqrt(12) / np.sqrt(d.size)
+
+
 def test_state_dict_keys_are_the_authors():
     """Oracle: the authors' small_lprnn_net key names (lpff.linear.*, rnn_layers.k.linear*, out.linear.*);
     retention is not stored."""

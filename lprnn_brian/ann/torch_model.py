@@ -102,7 +102,7 @@ class _LowPass(nn.Module):
                 self.retention.copy_(torch.from_numpy(value))
 
     def forward(self, x: "torch.Tensor", Iin: float, int_bits: int, frac_bits: int, clamp: str,
-                substeps: int = 1, reconstruction=None) -> "torch.Tensor":
+                substeps: int = 1, reconstruction=None, ripple: float = 0.0) -> "torch.Tensor":
         W = quantise_ste(self.linear.weight, int_bits, frac_bits)
         b = quantise_ste(self.linear.bias, int_bits, frac_bits)
         U = None if self.linear_hh is None else quantise_ste(self.linear_hh.weight, int_bits, frac_bits)
@@ -129,6 +129,8 @@ class _LowPass(nn.Module):
                     fed_back = torch.minimum(torch.maximum(interp(fed_back, *reconstruction), low),
                                              low + (1 - a_fast) * Iin)
                     previous = fed_back
+                    if ripple and self.training:  # the reconstruction's ripple, as uniform noise of its width
+                        fed_back = fed_back + (torch.rand_like(fed_back) - 0.5) * ripple
             outputs.append(fed_back)
         return torch.stack(outputs, dim=1)
 
@@ -201,6 +203,9 @@ class TorchLpRNN(nn.Module):
             raise UserInputError(f"substeps must be an integer >= 1, got {substeps!r}")
         self.substeps = int(substeps)
         self.meta = copy.deepcopy(dict(meta or {}))
+        #: Training only: width (ANN units) of the uniform noise added to every reconstruction a layer passes on,
+        #: the ΣΔ ripple's (one kick, Iin/τ_S); 0: none. Set by the trainer (``reconstruction_ripple``).
+        self.ripple = 0.0
         n_lowpass = len(sizes) - 1
         if isinstance(retention, (int, float, np.floating, np.integer)) and not isinstance(retention, bool):
             retentions = [retention] * n_lowpass
@@ -248,7 +253,8 @@ class TorchLpRNN(nn.Module):
         states = []
         reconstruction = self._reconstruction(h.dtype)
         for layer in self.hidden_layers():
-            h = layer(h, self.Iin, self.int_bits, self.frac_bits, self.clamp, self.substeps, reconstruction)
+            h = layer(h, self.Iin, self.int_bits, self.frac_bits, self.clamp, self.substeps, reconstruction,
+                      self.ripple)
             states.append(h)
         o = self.out(h, self.int_bits, self.frac_bits)
         return (o, states) if return_states else o

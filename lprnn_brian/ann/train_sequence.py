@@ -96,6 +96,7 @@ class _SequenceConfig:
     retention_grid: float = 0.0
     reconstruction: str = ""
     reconstruction_tau_S: float = 64.0
+    reconstruction_ripple: float = 0.0
     final_substeps: int = 0
     final_epochs: int = 0
     seed: int = 0
@@ -123,6 +124,8 @@ class _SequenceConfig:
 
         if self.reconstruction not in ("",) + THRESHOLD_POLICIES:
             bad(f"reconstruction must be '' (none) or a threshold policy {THRESHOLD_POLICIES}, got {self.reconstruction!r}")
+        if not float(self.reconstruction_ripple) >= 0 or (float(self.reconstruction_ripple) and not self.reconstruction):
+            bad("reconstruction_ripple must be >= 0 (kicks) and needs a reconstruction")
         if not float(self.reconstruction_tau_S) >= 2:
             bad(f"reconstruction_tau_S must be >= 2 steps, got {self.reconstruction_tau_S}")
         if int(self.final_substeps) < 0 or int(self.final_epochs) < 0 or (
@@ -153,7 +156,9 @@ class AddingConfig(_SequenceConfig):
     Model: ``units`` lpRNN units with a ~ U(retention_range) (moved onto the Loihi decay grid of a feedback time
     constant of ``retention_grid`` steps unless 0: :func:`lprnn_brian.convert.loihi_retentions`), Iin, quantiser
     bits (I, F), ``clamp``, and (``reconstruction``: a threshold policy) the ΣΔ neuron's mean reconstruction at a feedback
-    time constant of ``reconstruction_tau_S`` steps (:attr:`lprnn_brian.ann.model.LpRNNModel.reconstruction`).
+    time constant of ``reconstruction_tau_S`` steps (:attr:`lprnn_brian.ann.model.LpRNNModel.reconstruction`),
+    with, in training only, uniform noise ``reconstruction_ripple`` kicks wide on what each layer passes on (the
+    reconstruction's ripple).
     Fine-tuning: with ``final_substeps`` K and ``final_epochs`` E, a finished curriculum ends with E epochs at
     the longest solved length with K sub-steps per frame (lr/10), so that the model holds in the continuous time
     its ΣΔ network runs in; the model returned updates K times per frame.
@@ -401,11 +406,19 @@ def _finite(x: float) -> float | None:
 
 # --- stages ----------------------------------------------------------------------------------------------
 
-def _adding_stage(torch, model: LpRNNModel, cfg: AddingConfig, state: CurriculumState, progress: bool):
+def _net(model: LpRNNModel, cfg):
+    """The torch twin of ``model`` for a stage, with the training-time ripple of the reconstruction (kicks → ANN
+    units: Iin/τ_S each)."""
     from .torch_model import TorchLpRNN
 
-    L, lr = int(state.length), float(state.lr)
     net = TorchLpRNN.from_model(model, clamp=cfg.clamp)
+    net.ripple = float(cfg.reconstruction_ripple) * float(cfg.Iin) / float(cfg.reconstruction_tau_S)
+    return net
+
+
+def _adding_stage(torch, model: LpRNNModel, cfg: AddingConfig, state: CurriculumState, progress: bool):
+    L, lr = int(state.length), float(state.lr)
+    net = _net(model, cfg)
     train = adding_task.adding_data(int(cfg.n_train), L, max_entries=cfg.max_entries, min_entries=cfg.min_entries,
                                     rng=rng_for(cfg.seed, "adding", "train", state.stage))
     test = adding_task.adding_data(int(cfg.n_test), L, max_entries=cfg.max_entries, min_entries=cfg.min_entries,
@@ -450,11 +463,9 @@ def _adding_stage(torch, model: LpRNNModel, cfg: AddingConfig, state: Curriculum
 
 
 def _copying_stage(torch, model: LpRNNModel, cfg: CopyingConfig, state: CurriculumState, progress: bool):
-    from .torch_model import TorchLpRNN
-
     T, S, lr = int(state.length), int(state.n_recall), float(state.lr)
     F = torch.nn.functional
-    net = TorchLpRNN.from_model(model, clamp=cfg.clamp)
+    net = _net(model, cfg)
     opt = _optimiser(torch, net, cfg, lr)
     sched = Plateau(lr, cfg.plateau_factor, cfg.plateau_patience, cfg.plateau_min_delta, cfg.plateau_min_lr,
                     cfg.early_stop_patience, cfg.early_stop_min_delta)
@@ -608,7 +619,8 @@ FINETUNE_STAGE = 1_000_000
 
 def _finetune(torch, task: str, model: LpRNNModel, cfg, state: CurriculumState, progress: bool):
     """``cfg.final_epochs`` epochs at the longest solved length with ``cfg.final_substeps`` sub-steps per frame and
-    lr/10; returns the fine-tuned model (updating K times per frame) and its record (test score before and after)."""
+    lr/10; returns the fine-tuned model (updating K times per frame), or the solved model unchanged if fine-tuning
+    made its test score worse, and the record (scores before and after, which was kept)."""
     from ..tasks.sequence_eval import evaluate_adding, evaluate_copying
 
     K = int(cfg.final_substeps)
@@ -627,10 +639,13 @@ def _finetune(torch, task: str, model: LpRNNModel, cfg, state: CurriculumState, 
         tuned, _, _ = _copying_stage(torch, before, ft_cfg, ft_state, progress)
         score = lambda m: evaluate_copying(m, length, int(cfg.n_test), int(cfg.seed), n_recall=S,  # noqa: E731
                                            clamp=cfg.clamp).recall_accuracy
+    s_before, s_after = score(before), score(tuned)
+    better = s_after <= s_before if task == "adding" else s_after >= s_before
     rec = {"substeps": K, "epochs": int(cfg.final_epochs), "length": length, "lr": float(cfg.lr) / 10,
-           "test_before": _finite(score(before)), "test_after": _finite(score(tuned)),
+           "test_before": _finite(s_before), "test_after": _finite(s_after),
+           "kept": "fine-tuned" if better else "solved model (fine-tuning did not improve it)",
            "wall_s": round(time.time() - t0, 1)}
-    return tuned, rec
+    return (tuned if better else model), rec
 
 
 def _apply(state: CurriculumState, rec: dict, d: Decision, wall_s: float) -> None:
