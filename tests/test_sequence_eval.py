@@ -2,7 +2,7 @@
 
 Oracles: MSE and accuracies computed here directly from the generators' targets and from predictions
 obtained independently (numpy forward; simulate() and its per-frame decodes, read by hand); the tracking
-bound of spec §5.2 for the agreement of the SNN read-out with the ANN's clamped read-out.
+bound (docs/method.md) for the agreement of the SNN read-out with the ANN's read-out.
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from lprnn_brian.simulation import simulate
 from lprnn_brian.tasks import adding, copying
 from lprnn_brian.tasks.curriculum import rng_for
 from lprnn_brian.tasks.sequence_eval import (adding_inputs, copying_inputs, evaluate_adding,
-                                             evaluate_copying)
+                                             evaluate_copying, evaluate_snn)
 
 A = np.array([0.5, 0.7, 0.8, 0.9], np.float32)
 
@@ -52,19 +52,45 @@ def test_adding_bad_options(kwargs, msg):
         evaluate_adding(_adding_model(), **kwargs)
 
 
-def test_adding_snn_prediction_is_the_readout_fb_decode_at_the_last_frame():
-    """backend='snn': the prediction is the read-out's fb decode at the end of the last frame (simulate's
-    frame_decodes, read here by hand), in ANN units; it agrees with the ANN's clamp(o_T, 0, Iin) within
-    3·Iin/τ_S (tracking ripple of spec §5.2 through one hidden layer and the read-out)."""
+def _by_hand(res, model, decode: str) -> np.ndarray:
+    """The read-out's per-frame decode from simulate(): fb as recorded; in plus the read-out bias (W_o ĥ + b)."""
+    out = res.frame_decodes[decode][-1].astype(np.float64)
+    return out + model.quantised().layers[-1].b if decode == "in" else out
+
+
+@pytest.mark.parametrize("decode", ["in", "fb"])
+def test_adding_snn_prediction_is_the_readout_decode_at_the_last_frame(decode):
+    """backend='snn': the prediction is the read-out's decode at the end of the last frame (simulate's
+    frame_decodes, read here by hand), in ANN units ('in' by default); it agrees with the ANN's o_T (clamped to
+    [0, Iin] for fb) within 3·Iin/τ_S (tracking ripple of the hidden layer's reconstruction through the
+    read-out; the fb decode adds its own)."""
     m = _adding_model()
-    ev = evaluate_adding(m, n=3, backend="snn", target="numpy", mode="float")
+    kw = {} if decode == "in" else {"decode": decode}
+    ev = evaluate_adding(m, n=3, backend="snn", target="numpy", mode="float", **kw)
     d = adding_inputs(m, 8, 3)
     spec = to_snn_spec(m, mode="float", n_frames=8)
     res = simulate(spec, d.x, target="numpy")
-    np.testing.assert_array_equal(ev.predictions, res.frame_decodes["fb"][-1][:, -1, 0].astype(np.float64))
-    ann = np.clip(forward(m, d.x, clamp="filter_then_clamp").output[:, -1, 0], 0, m.Iin)
+    np.testing.assert_array_equal(ev.predictions, _by_hand(res, m, decode)[:, -1, 0])
+    ann = forward(m, d.x, clamp="filter_then_clamp").output[:, -1, 0]
+    ann = np.clip(ann, 0, m.Iin) if decode == "fb" else ann
     assert np.max(np.abs(ev.predictions - ann)) <= 3 * m.Iin / spec.layers[0].tau_S
-    assert ev.detail["decode"] == "fb" and ev.detail["n_steps"] == spec.n_steps
+    assert ev.detail["decode"] == decode and ev.detail["n_steps"] == spec.n_steps
+
+
+def test_evaluate_snn_scores_every_decode_from_one_run():
+    """evaluate_snn: one simulation, one evaluation per decode, each identical to evaluate_adding with that
+    decode alone (same sequences, same spikes)."""
+    m = _adding_model()
+    both = evaluate_snn(m, "adding", 8, ("in", "fb", "in"), n=3, target="numpy", mode="loihi")
+    assert list(both) == ["in", "fb"]
+    for decode, ev in both.items():
+        alone = evaluate_adding(m, 8, n=3, backend="snn", target="numpy", mode="loihi", decode=decode)
+        np.testing.assert_array_equal(ev.predictions, alone.predictions)
+        assert ev.mse == alone.mse and ev.detail["decode"] == decode
+    with pytest.raises(UserInputError, match="decode must be one of"):
+        evaluate_snn(m, "adding", 8, ("fb", "rate"), n=1, target="numpy")
+    with pytest.raises(UserInputError, match="task must be"):
+        evaluate_snn(m, "parity", 8, n=1, target="numpy")
 
 
 def _copying_model() -> LpRNNModel:
@@ -97,10 +123,11 @@ def test_copying_scores_both_windows():
         evaluate_adding(m)
 
 
-def test_copying_snn_predictions_are_the_argmax_of_the_frame_decodes():
+@pytest.mark.parametrize("decode", ["in", "fb"])
+def test_copying_snn_predictions_are_the_argmax_of_the_frame_decodes(decode):
     m = _copying_model()
-    ev = evaluate_copying(m, n=2, backend="snn", target="numpy")
+    ev = evaluate_copying(m, n=2, backend="snn", target="numpy", decode=decode)
     d = copying_inputs(m, 2, 2)
     res = simulate(to_snn_spec(m, mode="float", n_frames=6), d.x, target="numpy")
-    np.testing.assert_array_equal(ev.predictions, res.frame_decodes["fb"][-1].argmax(-1))
+    np.testing.assert_array_equal(ev.predictions, _by_hand(res, m, decode).argmax(-1))
     assert ev.recall_accuracy == copying.recall_accuracy(ev.predictions, d)

@@ -268,8 +268,9 @@ COPYING_QUICK_SNN = dataclasses.replace(COPYING_QUICK, clamp="filter_then_clamp"
 #: synaptic increment a multiple of 512 units), 1/8-grid weights, trained through the ΣΔ neuron's mean
 #: reconstruction under the default threshold policy (filter-then-clamp, 4 sub-steps per frame, then 2 epochs at
 #: 16, close to the SNN's 14.3 steps per frame), Adam 1e-3 with gradient-norm clip 1, 4,000 sequences and 6 epochs
-#: per stage, up to L = 200 (docs/method.md, "What the spikes realise").
-ADDING_SNN = AddingConfig(optimizer="adam", lr=1e-3, clip_norm=1.0, n_train=4000, n_test=500, epochs=6,
+#: per stage, up to L = 200 (docs/method.md, "What the spikes realise"). Iin = 3: the ripple of every decode is
+#: Iin/τ_S ANN units, half of ReLU6's, while the sum (at most 2) stays inside the read-out's fb range [0, Iin].
+ADDING_SNN = AddingConfig(Iin=3.0, optimizer="adam", lr=1e-3, clip_norm=1.0, n_train=4000, n_test=500, epochs=6,
                           max_length=200, retention_range=(0.8, 0.8), clamp="filter_then_clamp", substeps=4,
                           reconstruction="unbiased", reconstruction_tau_S=64.0, final_substeps=16, final_epochs=2)
 #: As ADDING_SNN for copying, with 1/16-grid weights (the finest grid whose Loihi weights stay integer at τ_S = 64)

@@ -14,14 +14,15 @@ NAME = "sequence_tasks"
 TITLE = "Temporal adding and copying: ANN vs ΣΔ network against length"
 CAPTION = (
     "The bundled sequence networks (`lprnn_brian/data/adding_lprnn.npz`, `copying_lprnn.npz`; one lpRNN layer with "
-    "per-unit retentions on the Loihi decay grid, 1/8-grid weights, trained through the ΣΔ neuron's mean "
-    "reconstruction with threshold policy 'unbiased', `lprnn-brian train adding|copying --preset snn`) scored on "
-    "the same seeded test sequences at each length by the ANN (black) and by its ΣΔ network simulated with Brian2 "
-    "(cpp_standalone) at the default step (τ_S = 64) in Loihi-integer mode (solid) and float mode (dashed), with "
-    "the default threshold policy 'unbiased' (blue) and the authors' threshold 0 (red). Left: temporal adding, MSE "
-    "of the read-out's fb decode at the last frame (log scale; the 2019 pass mark 0.01 dotted, the ANN's "
-    "'good' mark 0.005 dash-dotted). Right: temporal copying (S = 8 symbols), recall-window accuracy of the "
-    "per-frame argmax (pass mark 0.96). Quick settings: 20 sequences, two lengths, Loihi mode only, numpy target."
+    "one retention a = 0.8, 1/8-grid weights, trained through the ΣΔ neuron's mean reconstruction with threshold "
+    "policy 'unbiased', `lprnn-brian train adding|copying --preset snn`) scored on the same seeded test sequences "
+    "at each length by the ANN (black) and by its ΣΔ network simulated with Brian2 (cpp_standalone) at the default "
+    "step (τ_S = 64) in Loihi-integer mode (solid) and float mode (dashed), with the default threshold policy "
+    "'unbiased' (blue) and the authors' threshold 0 (red), read out with the sequence tasks' decode `in` (the "
+    "read-out's synaptic current: W_o times the hidden reconstruction). Left: temporal adding, MSE at the last "
+    "frame (log scale; the 2019 pass mark 0.01 dotted, the ANN's 'good' mark 0.005 dash-dotted). Right: temporal "
+    "copying (S = 8 symbols), recall-window accuracy of the per-frame argmax (pass mark 0.96). Quick settings: 20 "
+    "sequences, two lengths, Loihi mode only, numpy target."
 )
 LENGTHS = {"adding": (10, 25, 50, 100, 150, 200), "copying": (3, 5, 10, 15, 20, 25, 30)}
 QUICK = {"adding": (10, 25), "copying": (3, 5)}

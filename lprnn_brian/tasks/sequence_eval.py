@@ -1,17 +1,21 @@
 """Task success of a trained adding or copying lpRNN, in the rate network (numpy) or its ΣΔ network (Brian2).
 
-- **Adding** (spec §7.1): the prediction is the read-out at the last frame. ANN: o_T. SNN: the read-out's
-  decode (``fb`` by default: −i_fb/f, in [0, Iin]) at the end of the last frame
-  (:attr:`lprnn_brian.simulation.SimulationResult.frame_decodes`), in ANN units. Score: MSE against the sum
-  of the marked values; solved when MSE < 0.01.
-- **Copying** (spec §7.2): the prediction at every frame is the argmax of the read-out (ANN: o_t; SNN: its
-  per-frame decode at the frame end). Scores: recall-window accuracy (the success criterion, ≥ 0.96,
-  decision §11 D3) and all-step accuracy (the 2019 code's criterion, for comparison). The fb decode clamps
-  the read-out to [0, Iin] (spec §5, "Read-out range"): logits below 0 tie at 0, so the SNN can only
-  reproduce an argmax whose winning logit is positive; the ANN report also gives the accuracy of
-  clamp(o, 0, Iin) to show what this costs before any spike. ``decode="in"`` reads the read-out's synaptic
-  current instead, i_in·τ_I/f ≈ W_o ĥ, plus the read-out bias: the unclamped read-out o_t (spec §3.4, §5.3);
-  training with ``readout_penalty`` keeps o_t inside [0, Iin] so that the fb decode suffices.
+- **Adding**: the prediction is the read-out at the last frame. ANN: o_T. SNN: a decode of the read-out at the
+  end of the last frame (:attr:`lprnn_brian.simulation.SimulationResult.frame_decodes`), in ANN units. Score:
+  MSE against the sum of the marked values; solved when MSE < 0.01 (the 2019 criterion).
+- **Copying**: the prediction at every frame is the argmax of the read-out (ANN: o_t; SNN: its decode at the
+  frame end). Scores: recall-window accuracy (the success criterion, ≥ 0.96) and all-step accuracy (the 2019
+  code's criterion, for comparison).
+
+**Which decode** (:data:`SEQUENCE_DECODE`). The sequence tasks read the SNN with ``in`` by default: the read-out's
+synaptic current i_in·τ_I/f plus the read-out bias, that is W_o times the hidden layer's reconstruction (the
+synapse decodes the hidden spikes with the hidden layer's own feedback filter), the unclamped read-out o_t. The
+``fb`` decode (the classification headline) re-encodes that sum with a second ΣΔ loop, whose reconstruction rises
+by at most one kick Iin/τ_S per step: a read-out that must change within a frame or two (the answer right after
+the last marked value, a new symbol every recall frame) lags by up to τ_S steps, and values outside [0, Iin] are
+clamped (logits below 0 tie at 0). Both are recorded in one run (:func:`evaluate_snn`); the ANN report of copying
+also gives the accuracy of clamp(o, 0, Iin), what the fb decode's range costs before any spike.
+See docs/method.md, "Reading out a sequence".
 
 By default the sequences are the trainer's test sequences for that length (the seed stream of
 :func:`lprnn_brian.tasks.curriculum.seed_sequence` with the model's training seed), so
@@ -36,6 +40,8 @@ from .curriculum import rng_for
 BACKENDS = ("ann", "snn")
 #: Which recorded SNN state each read-out decode needs.
 _DECODE_RECORD = {"fb": "i_fb", "ip": "i_ip", "in": "i_in", "count": None}
+#: The sequence tasks' default SNN decode (the module docstring says why); ``fb`` is reported beside it.
+SEQUENCE_DECODE = "in"
 
 
 @dataclass
@@ -174,44 +180,109 @@ def step_for_tau_S(model: LpRNNModel, tau_S: float) -> float:
     return min(tau_seconds(float(v), model.frame_dt) for v in np.unique(a)) / float(tau_S)
 
 
-def _snn_readout(model: LpRNNModel, x: np.ndarray, *, mode: str, target: str, decode: str, dt: float | None,
-                 tau_S: float | None, build_root, progress: bool, threshold: str) -> tuple[np.ndarray, dict]:
-    """(samples, frames, outputs) per-frame read-out decode of the ΣΔ network, and run details."""
+def _snn_readout(model: LpRNNModel, x: np.ndarray, *, mode: str, target: str, decodes: tuple[str, ...],
+                 dt: float | None, tau_S: float | None, build_root, progress: bool,
+                 threshold: str) -> tuple[dict[str, np.ndarray], dict]:
+    """Per decode, the (samples, frames, outputs) per-frame read-out of one run of the ΣΔ network; run details."""
     from ..convert import to_snn_spec
     from ..simulation import simulate
 
-    if decode not in _DECODE_RECORD:
-        raise UserInputError(f"decode must be one of {tuple(_DECODE_RECORD)}, got {decode!r}")
+    decodes = tuple(dict.fromkeys(decodes))
+    bad = [d for d in decodes if d not in _DECODE_RECORD]
+    if bad or not decodes:
+        raise UserInputError(f"decode must be one of {tuple(_DECODE_RECORD)}, got {bad or decodes!r}")
     t0 = time.perf_counter()
     if tau_S is not None:
         if dt is not None:
             raise UserInputError("give the SNN step either as dt or as tau_S, not both")
         dt = step_for_tau_S(model, tau_S)
     spec = to_snn_spec(model, mode=mode, n_frames=x.shape[1], dt=dt, threshold=threshold)
-    state = _DECODE_RECORD[decode]
+    record = tuple(_DECODE_RECORD[d] for d in decodes if _DECODE_RECORD[d])
     # many sequences per run, the read-out's states at frame ends only (cpp_standalone: weight-row propagation);
     # the same spikes and decodes as one run per sequence (tests/test_batch.py)
     fast = {"batch": min(32, len(x)), "sampling": "readout"}
     if target == "cpp_standalone":
         fast["propagation"] = "rows"
-    res = simulate(spec, x, target=target, build_root=build_root, progress=progress,
-                   record=(state,) if state else (), **fast)
-    out = res.frame_decodes[decode][-1].astype(np.float64)
-    if decode == "in":  # i_in·τ_I/f ≈ W_o ĥ: add the read-out bias for the full, unclamped read-out
-        out = out + model.quantised().layers[-1].b.astype(np.float64)
-    detail = {"mode": mode, "target": target, "decode": decode, "threshold": spec.threshold_policy,
+    res = simulate(spec, x, target=target, build_root=build_root, progress=progress, record=record, **fast)
+    outs = {}
+    for d in decodes:
+        out = res.frame_decodes[d][-1].astype(np.float64)
+        if d == "in":  # i_in·τ_I/f ≈ W_o ĥ: add the read-out bias for the full, unclamped read-out
+            out = out + model.quantised().layers[-1].b.astype(np.float64)
+        outs[d] = out
+    detail = {"mode": mode, "target": target, "threshold": spec.threshold_policy,
               "dt_S": spec.dt, "tau_S": spec.layers[0].tau_S,
               "n_steps": spec.n_steps,
               "steps_per_frame": spec.steps_per_frame,
               "spikes_per_sample": float(np.mean(res.spikes_per_sample())),
               "retention_error": [L.retention.get("max_abs_error") for L in spec.layers if L.retention],
               "wall_s": time.perf_counter() - t0}
-    return out, detail
+    return outs, detail
+
+
+def _adding_score(data: adding_task.AddingData, backend: str, pred: np.ndarray, detail: dict) -> AddingEvaluation:
+    y = data.y.astype(np.float64)
+    mse = float(np.mean((pred - y) ** 2))
+    return AddingEvaluation(int(data.x.shape[1]), int(len(y)), backend, mse, float(np.mean(data.k)) / 12.0,
+                            bool(mse < adding_task.PASS_MSE), pred, y, detail)
+
+
+def _copying_score(data: copying_task.CopyingData, T: int, S: int, backend: str, pred: np.ndarray,
+                   detail: dict) -> CopyingEvaluation:
+    recall = copying_task.recall_accuracy(pred, data)
+    return CopyingEvaluation(int(T), int(S), int(len(pred)), backend, recall, copying_task.all_step_accuracy(pred, data),
+                             bool(recall >= copying_task.PASS_ACCURACY), pred.astype(np.int64), data.y, detail)
+
+
+def _copying_shape(model: LpRNNModel, delay: int | None, n_recall: int | None) -> tuple[int, int]:
+    S = int(n_recall if n_recall is not None else model.features.get("n_recall", copying_task.N_RECALL))
+    T = int(delay if delay is not None else model.n_frames - 2 * S)
+    if T < 1:
+        raise UserInputError(f"delay must be ≥ 1, got {T}")
+    return T, S
+
+
+def _check_model(model: LpRNNModel, task: str, data=None) -> None:
+    if task == "adding" and (model.n_inputs != 2 or model.n_classes != 1):
+        raise UserInputError(f"an adding model has 2 inputs and 1 output; this one has {model.n_inputs} and "
+                             f"{model.n_classes}")
+    if task == "copying" and (model.n_inputs != data.n_classes or model.n_classes != data.n_classes):
+        raise UserInputError(f"a copying model with {data.n_symbols} symbols has {data.n_classes} inputs and "
+                             f"outputs; this one has {model.n_inputs} and {model.n_classes}")
+
+
+def evaluate_snn(model: LpRNNModel, task: str, length: int | None = None, decodes=(SEQUENCE_DECODE, "fb"), *,
+                 n: int | None = None, seed: int | None = None, n_recall: int | None = None, mode: str = "float",
+                 target: str = "cpp_standalone", dt: float | None = None, tau_S: float | None = None,
+                 build_root: str | Path | None = None, progress: bool = False,
+                 threshold: str = DEFAULT_THRESHOLD) -> dict:
+    """The ΣΔ network's score on ``task`` ('adding' or 'copying') for several read-out decodes from one run.
+
+    Returns ``{decode: AddingEvaluation | CopyingEvaluation}``, each what :func:`evaluate_adding` /
+    :func:`evaluate_copying` with ``backend='snn'`` and that decode return (the same sequences, spikes and
+    numbers). ``length`` is L (adding) or the delay T (copying); other parameters as :func:`evaluate_adding`.
+    """
+    if task not in ("adding", "copying"):
+        raise UserInputError(f"task must be 'adding' or 'copying', got {task!r}")
+    n = _n(model, n)
+    if task == "adding":
+        _check_model(model, task)
+        data = adding_inputs(model, int(length if length is not None else model.n_frames), n, seed)
+    else:
+        T, S = _copying_shape(model, length, n_recall)
+        data = copying_inputs(model, T, n, S, seed)
+        _check_model(model, task, data)
+    outs, detail = _snn_readout(model, data.x, mode=mode, target=target, decodes=tuple(decodes), dt=dt, tau_S=tau_S,
+                                build_root=build_root, progress=progress, threshold=threshold)
+    if task == "adding":
+        return {d: _adding_score(data, "snn", o[:, -1, 0], {**detail, "decode": d}) for d, o in outs.items()}
+    return {d: _copying_score(data, T, S, "snn", np.argmax(o, axis=-1), {**detail, "decode": d})
+            for d, o in outs.items()}
 
 
 def evaluate_adding(model: LpRNNModel, length: int | None = None, n: int | None = None, seed: int | None = None,
                     backend: str = "ann", *, clamp: str | None = None, mode: str = "float",
-                    target: str = "cpp_standalone", decode: str = "fb", dt: float | None = None,
+                    target: str = "cpp_standalone", decode: str = SEQUENCE_DECODE, dt: float | None = None,
                     tau_S: float | None = None, build_root: str | Path | None = None,
                     progress: bool = False, threshold: str = DEFAULT_THRESHOLD) -> AddingEvaluation:
     """MSE of ``model`` on ``n`` adding sequences of ``length`` steps.
@@ -233,7 +304,8 @@ def evaluate_adding(model: LpRNNModel, length: int | None = None, n: int | None 
     clamp : {'clamp_then_filter', 'filter_then_clamp'}, optional
         ANN clamp convention (default: the one it was trained with).
     mode, target, decode : str
-        SNN only: arithmetic ('float' or 'loihi'), Brian2 target, and the read-out decode.
+        SNN only: arithmetic ('float' or 'loihi'), Brian2 target, and the read-out decode (default
+        :data:`SEQUENCE_DECODE`; :func:`evaluate_snn` scores several from one run).
     dt, tau_S : float, optional
         SNN only: the step Δt_S in seconds, or the feedback time constant τ_S in steps it should give
         (:func:`step_for_tau_S`). Default: :func:`lprnn_brian.convert.find_params`'s, τ_S = 64 steps for
@@ -245,30 +317,21 @@ def evaluate_adding(model: LpRNNModel, length: int | None = None, n: int | None 
         SNN only: the comparator's threshold policy (:func:`lprnn_brian.convert.to_snn_spec`).
     """
     _check_backend(backend)
-    if model.n_inputs != 2 or model.n_classes != 1:
-        raise UserInputError(f"an adding model has 2 inputs and 1 output; this one has {model.n_inputs} and "
-                             f"{model.n_classes}")
+    if backend == "snn":
+        return evaluate_snn(model, "adding", length, (decode,), n=n, seed=seed, mode=mode, target=target, dt=dt,
+                            tau_S=tau_S, build_root=build_root, progress=progress, threshold=threshold)[decode]
+    _check_model(model, "adding")
     L = int(length if length is not None else model.n_frames)
-    n = _n(model, n)
-    data = adding_inputs(model, L, n, seed)
-    if backend == "ann":
-        c = _clamp(model, clamp)
-        pred = forward(model, data.x, clamp=c, keep_states=False).output[:, -1, 0].astype(np.float64)
-        detail = {"clamp": c}
-    else:
-        out, detail = _snn_readout(model, data.x, mode=mode, target=target, decode=decode, dt=dt, tau_S=tau_S,
-                                   build_root=build_root, progress=progress, threshold=threshold)
-        pred = out[:, -1, 0]
-    y = data.y.astype(np.float64)
-    mse = float(np.mean((pred - y) ** 2))
-    return AddingEvaluation(L, int(n), backend, mse, float(np.mean(data.k)) / 12.0,
-                            bool(mse < adding_task.PASS_MSE), pred, y, detail)
+    data = adding_inputs(model, L, _n(model, n), seed)
+    c = _clamp(model, clamp)
+    pred = forward(model, data.x, clamp=c, keep_states=False).output[:, -1, 0].astype(np.float64)
+    return _adding_score(data, "ann", pred, {"clamp": c})
 
 
 def evaluate_copying(model: LpRNNModel, delay: int | None = None, n: int | None = None, seed: int | None = None,
                      backend: str = "ann", *, n_recall: int | None = None, clamp: str | None = None,
-                     mode: str = "float", target: str = "cpp_standalone", decode: str = "fb", dt: float | None = None,
-                     tau_S: float | None = None, build_root: str | Path | None = None,
+                     mode: str = "float", target: str = "cpp_standalone", decode: str = SEQUENCE_DECODE,
+                     dt: float | None = None, tau_S: float | None = None, build_root: str | Path | None = None,
                      progress: bool = False, threshold: str = DEFAULT_THRESHOLD) -> CopyingEvaluation:
     """Recall-window and all-step accuracy of ``model`` on ``n`` copying sequences with delay ``delay``.
 
@@ -283,29 +346,19 @@ def evaluate_copying(model: LpRNNModel, delay: int | None = None, n: int | None 
     Other parameters as :func:`evaluate_adding`.
     """
     _check_backend(backend)
-    S = int(n_recall if n_recall is not None else model.features.get("n_recall", copying_task.N_RECALL))
-    T = int(delay if delay is not None else model.n_frames - 2 * S)
-    if T < 1:
-        raise UserInputError(f"delay must be ≥ 1, got {T}")
-    n = _n(model, n)
-    data = copying_inputs(model, T, n, S, seed)
-    if model.n_inputs != data.n_classes or model.n_classes != data.n_classes:
-        raise UserInputError(f"a copying model with {data.n_symbols} symbols has {data.n_classes} inputs and "
-                             f"outputs; this one has {model.n_inputs} and {model.n_classes}")
-    if backend == "ann":
-        c = _clamp(model, clamp)
-        o = forward(model, data.x, clamp=c, keep_states=False).output
-        pred = np.argmax(o, axis=-1)
-        clamped = np.argmax(np.clip(o, 0.0, model.Iin), axis=-1)
-        detail = {"clamp": c, "recall_accuracy_clamped_readout": copying_task.recall_accuracy(clamped, data),
-                  "all_step_accuracy_clamped_readout": copying_task.all_step_accuracy(clamped, data)}
-    else:
-        out, detail = _snn_readout(model, data.x, mode=mode, target=target, decode=decode, dt=dt, tau_S=tau_S,
-                                   build_root=build_root, progress=progress, threshold=threshold)
-        pred = np.argmax(out, axis=-1)
-    recall = copying_task.recall_accuracy(pred, data)
-    return CopyingEvaluation(T, S, int(n), backend, recall, copying_task.all_step_accuracy(pred, data),
-                             bool(recall >= copying_task.PASS_ACCURACY), pred.astype(np.int64), data.y, detail)
+    if backend == "snn":
+        return evaluate_snn(model, "copying", delay, (decode,), n=n, seed=seed, n_recall=n_recall, mode=mode,
+                            target=target, dt=dt, tau_S=tau_S, build_root=build_root, progress=progress,
+                            threshold=threshold)[decode]
+    T, S = _copying_shape(model, delay, n_recall)
+    data = copying_inputs(model, T, _n(model, n), S, seed)
+    _check_model(model, "copying", data)
+    c = _clamp(model, clamp)
+    o = forward(model, data.x, clamp=c, keep_states=False).output
+    clamped = np.argmax(np.clip(o, 0.0, model.Iin), axis=-1)
+    detail = {"clamp": c, "recall_accuracy_clamped_readout": copying_task.recall_accuracy(clamped, data),
+              "all_step_accuracy_clamped_readout": copying_task.all_step_accuracy(clamped, data)}
+    return _copying_score(data, T, S, "ann", np.argmax(o, axis=-1), detail)
 
 
 #: File names of the bundled sequence models (``lprnn_brian/data``), trained with the ``snn`` presets.
@@ -334,17 +387,20 @@ ANN_GOOD = {"adding": 0.005, "copying": 0.99}
 
 
 def task_curve(model: LpRNNModel, task: str, lengths, *, n: int = 100, modes=("float", "loihi"),
-               thresholds=("unbiased", "zero"), decode: str = "fb", target: str = "cpp_standalone",
+               thresholds=("unbiased", "zero"), decodes=(SEQUENCE_DECODE, "fb"), target: str = "cpp_standalone",
                build_root: str | Path | None = None, log=None) -> list[dict]:
     """The task's score of the ANN and of its ΣΔ network at several sequence lengths (adding: L; copying: the
-    delay T), for each mode and threshold policy, on the same seeded test sequences.
+    delay T), for each mode and threshold policy, on the same seeded test sequences; every decode in ``decodes``
+    from the same run, the first one the headline.
 
     Returns one dict per length: ``length``, ``ann`` (MSE or recall-window accuracy), ``ann_good`` (the ANN meets
-    :data:`ANN_GOOD`), ``snn[mode][threshold]`` (the same score), ``snn_solved[mode][threshold]`` (the 2019
-    criterion: MSE < 0.01, recall ≥ 0.96) and the SNN details (steps, spikes per sample).
+    :data:`ANN_GOOD`), ``decode`` (the headline), ``snn[mode][threshold]`` (its score), ``snn_solved[mode][threshold]``
+    (the 2019 criterion: MSE < 0.01, recall ≥ 0.96), ``by_decode[decode][mode][threshold]`` (every decode's score)
+    and the SNN details (steps, spikes per sample).
     """
     if task not in ("adding", "copying"):
         raise UserInputError(f"task must be 'adding' or 'copying', got {task!r}")
+    decodes = tuple(dict.fromkeys(decodes))
     ev = evaluate_adding if task == "adding" else evaluate_copying
     key = "mse" if task == "adding" else "recall_accuracy"
     rows = []
@@ -353,17 +409,22 @@ def task_curve(model: LpRNNModel, task: str, lengths, *, n: int = 100, modes=("f
         score = getattr(ann, key)
         row = {"length": int(length), "n": int(n), "ann": score,
                "ann_good": bool(score <= ANN_GOOD[task] if task == "adding" else score >= ANN_GOOD[task]),
-               "snn": {}, "snn_solved": {}, "detail": {}}
+               "decode": decodes[0], "snn": {}, "snn_solved": {}, "by_decode": {d: {} for d in decodes},
+               "detail": {}}
         for mode in modes:
             for th in thresholds:
-                s = ev(model, int(length), n=n, backend="snn", mode=mode, threshold=th, decode=decode,
-                       target=target, build_root=build_root)
+                runs = evaluate_snn(model, task, int(length), decodes, n=n, mode=mode, threshold=th, target=target,
+                                    build_root=build_root)
+                s = runs[decodes[0]]
                 row["snn"].setdefault(mode, {})[th] = getattr(s, key)
                 row["snn_solved"].setdefault(mode, {})[th] = bool(s.solved)
+                for d, r in runs.items():
+                    row["by_decode"][d].setdefault(mode, {})[th] = getattr(r, key)
                 row["detail"].setdefault(mode, {})[th] = {k: s.detail[k] for k in ("n_steps", "spikes_per_sample",
                                                                                     "tau_S", "wall_s")}
                 if log:
-                    log(f"{task} {length}: ANN {score:.4g}, SNN {mode} {th} {getattr(s, key):.4g}")
+                    log(f"{task} {length}: ANN {score:.4g}, SNN {mode} {th} "
+                        + ", ".join(f"{d} {getattr(r, key):.4g}" for d, r in runs.items()))
         rows.append(row)
     return rows
 
@@ -421,11 +482,14 @@ def benchmark_row(task: str, model_path: str | Path | None = None, *, n: int = 2
 
     def fmt(mode: str) -> str:
         v, z = last["snn"][mode]["unbiased"], last["snn"][mode]["zero"]
-        return f"{v:.4f}{' ✓' if last['snn_solved'][mode]['unbiased'] else ''} (threshold 0: {z:.4f})"
+        fb = last["by_decode"].get("fb", {}).get(mode, {}).get("unbiased")
+        also = f"; fb decode {fb:.4f}" if fb is not None and last["decode"] != "fb" else ""
+        return f"{v:.4f}{' ✓' if last['snn_solved'][mode]['unbiased'] else ''} (threshold 0: {z:.4f}{also})"
 
     where = f"L = {last['length']}" if task == "adding" else f"T = {last['length']}, S = {S}"
     return {"task": task, "n": n, "test_set": f"{n} seeded test sequences, {where}",
-            "measure": f"{key}; SNN fb decode at τ_S = {last['detail']['loihi']['unbiased']['tau_S']:g}",
+            "measure": f"{key}; SNN {last['decode']} decode at τ_S = "
+                       f"{last['detail']['loihi']['unbiased']['tau_S']:g}",
             "ann": f"{last['ann']:.4f}", "snn_float": fmt("float"), "snn_loihi": fmt("loihi"),
             "curve": curve, "criterion": {"ann_good_at": good, "snn_fails_at": failed, "met": bool(good) and not failed},
             "model": {"source": source, "longest_solved": longest,
