@@ -16,7 +16,9 @@ CAPTION = (
     "The bundled sequence networks (`lprnn_brian/data/adding_lprnn.npz`, `copying_lprnn.npz`; one lpRNN layer with "
     "one retention a = 0.8, 1/8-grid weights, trained through the ΣΔ neuron's mean reconstruction with threshold "
     "policy 'unbiased', `lprnn-brian train adding|copying --preset snn`) scored on the same seeded test sequences "
-    "at each length by the ANN (black) and by its ΣΔ network simulated with Brian2 (cpp_standalone) at the default "
+    "at each length of a grid up to the model's longest and at that length itself (a curriculum network is tuned to "
+    "its last length: its ANN is poor at shorter ones, and the SNN is held to the task only where the ANN is good) "
+    "by the ANN (black) and by its ΣΔ network simulated with Brian2 (cpp_standalone) at the default "
     "step (τ_S = 64) in Loihi-integer mode (solid) and float mode (dashed), with the default threshold policy "
     "'unbiased' (blue) and the authors' threshold 0 (red), read out with the sequence tasks' decode `in` (the "
     "read-out's synaptic current: W_o times the hidden reconstruction). Left: temporal adding, MSE at the last "
@@ -43,7 +45,9 @@ def compute(quick: bool = False, *, n: int | None = None, target: str | None = N
             continue
         model = load_model(path)
         longest = model.n_frames if task == "adding" else model.n_frames - 2 * int(model.features.get("n_recall", 8))
-        lengths = [L for L in (QUICK if quick else LENGTHS)[task] if L <= longest]
+        # the grid up to the model's longest length, and that length (a curriculum model is tuned to it)
+        lengths = sorted({L for L in (QUICK if quick else LENGTHS)[task] if L <= longest} | ({longest} if not quick
+                                                                                           else set()))
         modes = ("loihi",) if quick else ("loihi", "float")
         out[task] = {"longest": int(longest), "rows": task_curve(model, task, lengths, n=n or (20 if quick else 200),
                                                                  modes=modes, target=target, build_root=build_root)}
@@ -64,7 +68,9 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
         r = res[task]
         ax.set_title(f"temporal {task}", fontsize=9)
         if r is None:
-            ax.text(0.5, 0.5, f"no bundled {task} model", ha="center", transform=ax.transAxes)
+            ax.text(0.5, 0.5, f"no bundled {task} model\n(lprnn-brian train {task} --preset snn)", ha="center",
+                    va="center", transform=ax.transAxes, fontsize=8)
+            ax.set_axis_off()
             continue
         rows = r["rows"]
         L = [row["length"] for row in rows]
