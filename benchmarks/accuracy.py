@@ -34,7 +34,6 @@ import numpy as np
 from lprnn_brian.ann.forward import forward
 from lprnn_brian.ann.model import LpRNNModel, load_model
 from lprnn_brian.evaluate import evaluate
-from lprnn_brian.tasks import adding, copying
 
 #: Published figures beside each task (spec §8.2, §8.3; all "verify" in the spec).
 PUBLISHED = {
@@ -131,13 +130,9 @@ def curve_markdown(row: dict) -> str:
     unit = "L" if row["task"] == "adding" else "T"
     lines = [f"| {unit} | ANN | " + " | ".join(f"SNN {m}, {t}, {d}" for d, m, t in cols) + " |",
              "|---|---|" + "---|" * len(cols)]
-    def task_solved(v: float) -> bool:
-        return v < adding.PASS_MSE if row["task"] == "adding" else v >= copying.PASS_ACCURACY
-
     for r in rows:
         mark = " (ANN good)" if r["ann_good"] else ""
-        cells = [f"{r['by_decode'][d][m][t]:.4f}{' ✓' if task_solved(r['by_decode'][d][m][t]) else ''}"
-                 for d, m, t in cols]
+        cells = [f"{r['by_decode'][d][m][t]:.4f}{' ✓' if r['by_decode_solved'][d][m][t] else ''}" for d, m, t in cols]
         lines.append(f"| {r['length']} | {r['ann']:.4f}{mark} | " + " | ".join(cells) + " |")
     c = row["criterion"]
     verdict = ("met" if c["met"] else f"NOT met at {c['snn_fails_at']}" if c["ann_good_at"] else

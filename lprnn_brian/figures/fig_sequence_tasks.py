@@ -6,8 +6,6 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from ._common import figure_main, figure_paths, write_numbers
 
 NAME = "sequence_tasks"
@@ -35,7 +33,7 @@ def compute(quick: bool = False, *, n: int | None = None, target: str | None = N
     target cpp_standalone, numpy with ``quick``)."""
     target = target or ("numpy" if quick else "cpp_standalone")
     from ..ann.model import load_model
-    from ..tasks.sequence_eval import bundled_sequence_model, task_curve
+    from ..tasks.sequence_eval import bundled_sequence_model, curve_lengths, longest_length, task_curve
 
     out = {}
     for task in ("adding", "copying"):
@@ -44,13 +42,11 @@ def compute(quick: bool = False, *, n: int | None = None, target: str | None = N
             out[task] = None
             continue
         model = load_model(path)
-        longest = model.n_frames if task == "adding" else model.n_frames - 2 * int(model.features.get("n_recall", 8))
-        # the grid up to the model's longest length, and that length (a curriculum model is tuned to it)
-        lengths = sorted({L for L in (QUICK if quick else LENGTHS)[task] if L <= longest} | ({longest} if not quick
-                                                                                           else set()))
+        lengths = curve_lengths(model, task, (QUICK if quick else LENGTHS)[task], with_longest=not quick)
         modes = ("loihi",) if quick else ("loihi", "float")
-        out[task] = {"longest": int(longest), "rows": task_curve(model, task, lengths, n=n or (20 if quick else 200),
-                                                                 modes=modes, target=target, build_root=build_root)}
+        out[task] = {"longest": longest_length(model, task),
+                     "rows": task_curve(model, task, lengths, n=n or (20 if quick else 200), modes=modes,
+                                        target=target, build_root=build_root)}
     return out
 
 
@@ -59,6 +55,9 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     import matplotlib.pyplot as plt
 
     from ..analysis.plots import PALETTE, save_figure
+    from ..tasks import adding as adding_task
+    from ..tasks import copying as copying_task
+    from ..tasks.sequence_eval import ANN_GOOD
 
     res = compute(quick)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
@@ -81,12 +80,12 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
                         lw=1, label=f"SNN {mode}, {th}")
         if task == "adding":
             ax.set_yscale("log")
-            ax.axhline(0.01, color=PALETTE[7], ls=":", lw=0.8)
-            ax.axhline(0.005, color=PALETTE[7], ls="-.", lw=0.8)
+            ax.axhline(adding_task.PASS_MSE, color=PALETTE[7], ls=":", lw=0.8)
+            ax.axhline(ANN_GOOD["adding"], color=PALETTE[7], ls="-.", lw=0.8)
             ax.set_xlabel("sequence length L (frames)")
             ax.set_ylabel("MSE")
         else:
-            ax.axhline(0.96, color=PALETTE[7], ls=":", lw=0.8)
+            ax.axhline(copying_task.PASS_ACCURACY, color=PALETTE[7], ls=":", lw=0.8)
             ax.set_xlabel("delay T (frames), S = 8")
             ax.set_ylabel("recall-window accuracy")
             ax.set_ylim(0, 1.02)

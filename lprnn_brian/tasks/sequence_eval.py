@@ -234,21 +234,41 @@ def _copying_score(data: copying_task.CopyingData, T: int, S: int, backend: str,
                              bool(recall >= copying_task.PASS_ACCURACY), pred.astype(np.int64), data.y, detail)
 
 
-def _copying_shape(model: LpRNNModel, delay: int | None, n_recall: int | None) -> tuple[int, int]:
+def _task_data(model: LpRNNModel, task: str, length: int | None, n: int | None, seed: int | None,
+               n_recall: int | None = None):
+    """The checked test sequences of ``task`` for ``model``: (data, T, S); T is L for adding (default the model's
+    n_frames) or the delay for copying (default n_frames − 2S), S the copying recall length (None for adding)."""
+    n = _n(model, n)
+    if task == "adding":
+        if model.n_inputs != 2 or model.n_classes != 1:
+            raise UserInputError(f"an adding model has 2 inputs and 1 output; this one has {model.n_inputs} and "
+                                 f"{model.n_classes}")
+        T = int(length if length is not None else model.n_frames)
+        return adding_inputs(model, T, n, seed), T, None
     S = int(n_recall if n_recall is not None else model.features.get("n_recall", copying_task.N_RECALL))
-    T = int(delay if delay is not None else model.n_frames - 2 * S)
+    T = int(length if length is not None else model.n_frames - 2 * S)
     if T < 1:
         raise UserInputError(f"delay must be ≥ 1, got {T}")
-    return T, S
-
-
-def _check_model(model: LpRNNModel, task: str, data=None) -> None:
-    if task == "adding" and (model.n_inputs != 2 or model.n_classes != 1):
-        raise UserInputError(f"an adding model has 2 inputs and 1 output; this one has {model.n_inputs} and "
-                             f"{model.n_classes}")
-    if task == "copying" and (model.n_inputs != data.n_classes or model.n_classes != data.n_classes):
+    data = copying_inputs(model, T, n, S, seed)
+    if model.n_inputs != data.n_classes or model.n_classes != data.n_classes:
         raise UserInputError(f"a copying model with {data.n_symbols} symbols has {data.n_classes} inputs and "
                              f"outputs; this one has {model.n_inputs} and {model.n_classes}")
+    return data, T, S
+
+
+def longest_length(model: LpRNNModel, task: str) -> int:
+    """The longest length a sequence model's training solved: L (adding) or the delay T (copying), from its
+    ``n_frames`` (T + 2S for copying)."""
+    if task == "adding":
+        return int(model.n_frames)
+    return int(model.n_frames) - 2 * int(model.features.get("n_recall", copying_task.N_RECALL))
+
+
+def curve_lengths(model: LpRNNModel, task: str, grid, with_longest: bool = True) -> list[int]:
+    """The lengths of ``grid`` up to the model's :func:`longest_length`, and (``with_longest``) that length itself:
+    a curriculum network is tuned to its last length."""
+    longest = longest_length(model, task)
+    return sorted({int(v) for v in grid if int(v) <= longest} | ({longest} if with_longest else set()))
 
 
 def evaluate_snn(model: LpRNNModel, task: str, length: int | None = None, decodes=(SEQUENCE_DECODE, "fb"), *,
@@ -264,14 +284,7 @@ def evaluate_snn(model: LpRNNModel, task: str, length: int | None = None, decode
     """
     if task not in ("adding", "copying"):
         raise UserInputError(f"task must be 'adding' or 'copying', got {task!r}")
-    n = _n(model, n)
-    if task == "adding":
-        _check_model(model, task)
-        data = adding_inputs(model, int(length if length is not None else model.n_frames), n, seed)
-    else:
-        T, S = _copying_shape(model, length, n_recall)
-        data = copying_inputs(model, T, n, S, seed)
-        _check_model(model, task, data)
+    data, T, S = _task_data(model, task, length, n, seed, n_recall)
     outs, detail = _snn_readout(model, data.x, mode=mode, target=target, decodes=tuple(decodes), dt=dt, tau_S=tau_S,
                                 build_root=build_root, progress=progress, threshold=threshold)
     if task == "adding":
@@ -320,9 +333,7 @@ def evaluate_adding(model: LpRNNModel, length: int | None = None, n: int | None 
     if backend == "snn":
         return evaluate_snn(model, "adding", length, (decode,), n=n, seed=seed, mode=mode, target=target, dt=dt,
                             tau_S=tau_S, build_root=build_root, progress=progress, threshold=threshold)[decode]
-    _check_model(model, "adding")
-    L = int(length if length is not None else model.n_frames)
-    data = adding_inputs(model, L, _n(model, n), seed)
+    data, _, _ = _task_data(model, "adding", length, n, seed)
     c = _clamp(model, clamp)
     pred = forward(model, data.x, clamp=c, keep_states=False).output[:, -1, 0].astype(np.float64)
     return _adding_score(data, "ann", pred, {"clamp": c})
@@ -350,9 +361,7 @@ def evaluate_copying(model: LpRNNModel, delay: int | None = None, n: int | None 
         return evaluate_snn(model, "copying", delay, (decode,), n=n, seed=seed, n_recall=n_recall, mode=mode,
                             target=target, dt=dt, tau_S=tau_S, build_root=build_root, progress=progress,
                             threshold=threshold)[decode]
-    T, S = _copying_shape(model, delay, n_recall)
-    data = copying_inputs(model, T, _n(model, n), S, seed)
-    _check_model(model, "copying", data)
+    data, T, S = _task_data(model, "copying", delay, n, seed, n_recall)
     c = _clamp(model, clamp)
     o = forward(model, data.x, clamp=c, keep_states=False).output
     clamped = np.argmax(np.clip(o, 0.0, model.Iin), axis=-1)
@@ -395,8 +404,8 @@ def task_curve(model: LpRNNModel, task: str, lengths, *, n: int = 100, modes=("f
 
     Returns one dict per length: ``length``, ``ann`` (MSE or recall-window accuracy), ``ann_good`` (the ANN meets
     :data:`ANN_GOOD`), ``decode`` (the headline), ``snn[mode][threshold]`` (its score), ``snn_solved[mode][threshold]``
-    (the 2019 criterion: MSE < 0.01, recall ≥ 0.96), ``by_decode[decode][mode][threshold]`` (every decode's score)
-    and the SNN details (steps, spikes per sample).
+    (the 2019 criterion: MSE < 0.01, recall ≥ 0.96), ``by_decode[decode][mode][threshold]`` and
+    ``by_decode_solved[...]`` (every decode's score and criterion) and the SNN details (steps, spikes per sample).
     """
     if task not in ("adding", "copying"):
         raise UserInputError(f"task must be 'adding' or 'copying', got {task!r}")
@@ -410,7 +419,7 @@ def task_curve(model: LpRNNModel, task: str, lengths, *, n: int = 100, modes=("f
         row = {"length": int(length), "n": int(n), "ann": score,
                "ann_good": bool(score <= ANN_GOOD[task] if task == "adding" else score >= ANN_GOOD[task]),
                "decode": decodes[0], "snn": {}, "snn_solved": {}, "by_decode": {d: {} for d in decodes},
-               "detail": {}}
+               "by_decode_solved": {d: {} for d in decodes}, "detail": {}}
         for mode in modes:
             for th in thresholds:
                 runs = evaluate_snn(model, task, int(length), decodes, n=n, mode=mode, threshold=th, target=target,
@@ -420,6 +429,7 @@ def task_curve(model: LpRNNModel, task: str, lengths, *, n: int = 100, modes=("f
                 row["snn_solved"].setdefault(mode, {})[th] = bool(s.solved)
                 for d, r in runs.items():
                     row["by_decode"][d].setdefault(mode, {})[th] = getattr(r, key)
+                    row["by_decode_solved"][d].setdefault(mode, {})[th] = bool(r.solved)
                 row["detail"].setdefault(mode, {})[th] = {k: s.detail[k] for k in ("n_steps", "spikes_per_sample",
                                                                                     "tau_S", "wall_s")}
                 if log:
@@ -472,8 +482,8 @@ def benchmark_row(task: str, model_path: str | Path | None = None, *, n: int = 2
         model = load_model(path)
         source = str(path)
     S = int(model.features.get("n_recall", copying_task.N_RECALL))
-    longest = model.n_frames if task == "adding" else model.n_frames - 2 * S
-    chosen = sorted({int(v) for v in (lengths or BENCHMARK_LENGTHS[task]) if int(v) <= longest} | {longest})
+    longest = longest_length(model, task)
+    chosen = curve_lengths(model, task, lengths or BENCHMARK_LENGTHS[task])
     curve = task_curve(model, task, chosen, n=n, target=target, build_root=build_root, log=log)
     good = [r["length"] for r in curve if r["ann_good"]]
     failed = [r["length"] for r in curve if r["ann_good"] and not r["snn_solved"]["loihi"]["unbiased"]]
