@@ -363,8 +363,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--preset", choices=("quick", "quick_snn", "snn", "paper"), default=None,
                    help="quick (default): minutes on 2 cores, the paper's cell; snn: a network its ΣΔ network "
                         "reproduces in Loihi-integer mode (one retention, trained through the neuron's mean "
-                        "reconstruction; about an hour); quick_snn: continuous-time dynamics only; paper: the 2019 "
-                        "budgets (days)")
+                        "reconstruction; 2 hours to L = 200 on one core); quick_snn: continuous-time dynamics only; "
+                        "paper: the 2019 budgets (days)")
     c.add_argument("--paper", action="store_true", help="same as --preset paper")
     c.add_argument("--max-length", type=int, default=None, help="stop the curriculum after this length/delay")
     c.add_argument("--max-stages", type=int, default=None, help="stop after this many curriculum stages")

@@ -37,10 +37,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--freq-mask", type=int, default=d.freq_mask)
     ap.add_argument("--time-shift", type=int, default=d.time_shift)
     ap.add_argument("--threads", type=int, default=d.threads)
+    ap.add_argument("--substeps", type=int, nargs="+", default=list(d.substeps),
+                    help="sub-steps per frame drawn for every training batch")
+    ap.add_argument("--model-substeps", type=int, default=d.model_substeps,
+                    help="the model's own sub-steps per frame (validation, selection, the stored model)")
+    ap.add_argument("--reconstruction", default=d.reconstruction, choices=["", "zero", "unbiased"],
+                    help="train through the ΣΔ neuron's mean reconstruction under this threshold policy ('' : off)")
     args = ap.parse_args(argv)
     cfg = dataclasses.replace(d, lpff=args.lpff, rnn=tuple(args.rnn), epochs=args.epochs,
                               batch_size=args.batch_size, seed=args.seed, freq_mask=args.freq_mask,
-                              time_shift=args.time_shift, threads=args.threads)
+                              time_shift=args.time_shift, threads=args.threads,
+                              reconstruction=args.reconstruction, substeps=tuple(args.substeps),
+                              model_substeps=args.model_substeps)
     try:
         train_digits(cfg, args.out, force=args.force, script="scripts/train_digits.py",
                      log=lambda s: print(s, flush=True))

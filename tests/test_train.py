@@ -81,6 +81,42 @@ def test_numpy_forward_equals_torch(tiny):
     np.testing.assert_array_equal(res_np.predictions, o[:, o.shape[1] // 2:].mean(axis=1).argmax(axis=1))
 
 
+def test_training_through_the_reconstruction_at_the_models_substeps(tmp_path):
+    """Oracle: second implementation. ``reconstruction='unbiased'`` with ``model_substeps=4`` trains a model that
+    records the ΣΔ mean reconstruction it was trained through (format 3) and its own 4 updates per frame; the numpy
+    forward (lprnn_brian.ann.forward) of the saved file, which applies both itself, equals the torch forward it was
+    trained with, to 1e-5 (float32 rounding over 125 frames), with the same predictions, and reproduces the torch
+    test accuracy the trainer recorded (so selection and reports used K = 4). Neither option is a no-op: without
+    the reconstruction, or at one update per frame, the read-out differs."""
+    from lprnn_brian.tasks.digits import load_digits
+
+    cfg = dataclasses.replace(TINY, epochs=1, reconstruction="unbiased", reconstruction_tau_S=64.0, substeps=(4,),
+                              model_substeps=4)
+    res = train_digits(cfg, tmp_path / "rec.npz", n_train=32, n_test=10, log=None)
+    m = load_model(tmp_path / "rec.npz")
+    assert m.reconstruction == {"policy": "unbiased", "tau_S": 64.0} and m.substeps == 4
+    assert m.provenance["test_accuracy"] == m.provenance["test_accuracy_numpy"]
+    X, _, _ = load_digits("test")
+    res_np = forward(m, X[:8])
+    net = TorchLpRNN.from_model(m).eval()
+    with torch.no_grad():
+        o = net(torch.from_numpy(X[:8])).numpy()
+    np.testing.assert_allclose(res_np.output, o, atol=1e-5, rtol=0)
+    np.testing.assert_array_equal(res_np.predictions, o[:, o.shape[1] // 2:].mean(axis=1).argmax(axis=1))
+    for other in (dataclasses.replace(res.model, reconstruction={}), dataclasses.replace(res.model, substeps=1)):
+        assert np.max(np.abs(forward(other, X[:8]).output - res_np.output)) > 1e-3
+
+
+def test_bad_reconstruction_policy_or_model_substeps_is_refused():
+    """Oracle: input checks. An unknown reconstruction policy names the known ones; model sub-steps must be a
+    positive integer."""
+    with pytest.raises(UserInputError, match=r"threshold policy \('zero', 'unbiased'\), got 'biased'"):
+        dataclasses.replace(DIGITS_CONFIG, reconstruction="biased").validate()
+    for bad in (0, 2.5, True):
+        with pytest.raises(UserInputError, match="model_substeps must be an integer >= 1"):
+            dataclasses.replace(DIGITS_CONFIG, model_substeps=bad).validate()
+
+
 def test_training_is_deterministic(tiny):
     """Oracle: seeding (spec §2.4, seed 0 everywhere). A second identical run gives bit-identical weights."""
     res2 = train_digits(TINY, None, n_train=64, n_test=20, log=None)

@@ -448,6 +448,19 @@ def reconstruction_table(reconstruction: dict, Iin: float) -> tuple[np.ndarray, 
     return mean_transfer(policy, float(tau_S), float(Iin))
 
 
+def reconstruction_meta(policy: str, tau_S: float) -> dict:
+    """The model metadata ``{"policy": P, "tau_S": T}`` of a trainer's ``reconstruction`` / ``reconstruction_tau_S``
+    options (``policy`` '' : none, ``{}``); a bad policy or time constant is a :class:`UserInputError`."""
+    from ..equations.derive import THRESHOLD_POLICIES
+
+    if policy not in ("",) + THRESHOLD_POLICIES:
+        raise UserInputError(f"reconstruction must be '' (none) or a threshold policy {THRESHOLD_POLICIES}, "
+                             f"got {policy!r}")
+    meta = {"policy": policy, "tau_S": float(tau_S)} if policy else {}
+    reconstruction_table(meta, 1.0)
+    return meta
+
+
 # -- file format -----------------------------------------------------------------------------------
 
 def _retention_meta(layer: Layer):

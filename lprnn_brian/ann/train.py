@@ -40,7 +40,7 @@ import numpy as np
 from ..errors import UserInputError
 from ..fileio import atomic_path, check_writable
 from .forward import check_inputs, check_labels, readout_start
-from .model import LpRNNModel, save_model
+from .model import LpRNNModel, reconstruction_meta, save_model
 
 __all__ = ["TrainConfig", "TrainResult", "import_torch", "train_lprnn", "holdout_split", "train_digits",
            "pruned_paths", "readout_range_penalty", "seed_everything", "default_checkpoint", "substep_forward", "check_outputs", "save_result", "DIGITS_CONFIG", "SHD_CONFIG", "GSC_CONFIG", "GSC_HEAD_CONFIG", "spoken_config", "train_spoken",
@@ -74,7 +74,13 @@ class TrainConfig:
     the ANN; large K approaches the continuous-time dynamics that the ΣΔ network follows (M ≈ 14 SNN steps
     per frame, spec §4.3), in which the recurrent input is the current state rather than the previous
     frame's. Training on both keeps the per-frame ANN accurate and makes its ΣΔ network agree with it.
-    Validation, selection and every reported accuracy use K = 1, the ANN of spec §2.1.
+    Validation, selection and every reported accuracy use the model's own sub-steps, ``model_substeps``
+    (default 1: the ANN of spec §2.1). ``model_substeps`` K > 1 makes the trained model a network that updates
+    K times per frame (:attr:`lprnn_brian.ann.model.LpRNNModel.substeps`, as the sequence models): the ANN whose
+    continuous-time dynamics its ΣΔ network follows (docs/method.md, "What the spikes realise").
+    ``reconstruction`` (beyond the paper; '' off): a threshold policy; every low-pass layer then passes on the
+    ΣΔ neuron's mean reconstruction of its state at a feedback time constant of ``reconstruction_tau_S`` SNN steps
+    (:attr:`lprnn_brian.ann.model.LpRNNModel.reconstruction`; docs/method.md, "What the spikes realise").
     """
 
     lpff: int = 32
@@ -105,6 +111,9 @@ class TrainConfig:
     code_range: tuple | None = None
     readout_penalty: float = 0.0
     substeps: tuple = (1,)
+    model_substeps: int = 1
+    reconstruction: str = ""
+    reconstruction_tau_S: float = 64.0
     prune_iterations: int = 1
     threads: int = 2
 
@@ -129,8 +138,15 @@ class TrainConfig:
             bad("freq_mask and time_shift must be >= 0")
         if not self.substeps or min(int(k) for k in self.substeps) < 1:
             bad(f"substeps must be positive integers, e.g. (1,) or (1, 8); got {self.substeps}")
+        if isinstance(self.model_substeps, bool) or int(self.model_substeps) != self.model_substeps or \
+                int(self.model_substeps) < 1:
+            bad(f"model_substeps must be an integer >= 1, got {self.model_substeps!r}")
         if float(self.readout_penalty) < 0 or float(self.weight_decay) < 0:
             bad("readout_penalty and weight_decay must be >= 0")
+        try:
+            reconstruction_meta(self.reconstruction, self.reconstruction_tau_S)
+        except UserInputError as err:
+            bad(str(err))
         if self.code_range is not None:
             if len(self.code_range) != 2 or int(self.code_range[0]) >= int(self.code_range[1]):
                 bad(f"code_range must be (lowest code, highest code), e.g. (-4, 3); got {self.code_range}")
@@ -390,10 +406,12 @@ def _train(torch, TorchLpRNN, X, y, cfg, n_classes, val, X_test, y_test, has_tes
         tr_idx, val_idx = np.arange(len(y)), np.arange(len(y_val))
         selection_set = "the given validation set"
     meta = dict(frame_dt=float(frame_dt if frame_dt is not None else 1.0 / n_frames), n_frames=n_frames,
-                class_names=list(class_names), features=dict(features or {}), task=task, provenance={})
+                class_names=list(class_names), features=dict(features or {}), task=task, provenance={},
+                reconstruction=reconstruction_meta(cfg.reconstruction, cfg.reconstruction_tau_S))
     net = TorchLpRNN(X.shape[2], int(cfg.lpff) or None, [int(n) for n in cfg.rnn], n_classes,
                      retention=cfg.retention, Iin=cfg.Iin, int_bits=cfg.int_bits, frac_bits=cfg.frac_bits,
-                     readout_window=cfg.readout_window, clamp=cfg.clamp, meta=meta, seed=cfg.seed)
+                     readout_window=cfg.readout_window, clamp=cfg.clamp, meta=meta, seed=cfg.seed,
+                     substeps=int(cfg.model_substeps))
     weight_names = [name for name, _ in net.named_parameters() if name.endswith("weight")]  # W, U: not biases
     params = dict(net.named_parameters())
 

@@ -61,7 +61,7 @@ from ..tasks import copying as copying_task
 from ..tasks.curriculum import (CurriculumState, Decision, adding_decision, copying_decision, int_seed,
                                 load_checkpoint, rng_for, save_checkpoint)
 from .forward import CLAMPS
-from .model import LpRNNModel, save_model
+from .model import LpRNNModel, reconstruction_meta, save_model
 from .train import default_checkpoint, import_torch, seed_everything
 
 __all__ = ["AddingConfig", "CopyingConfig", "CurriculumResult", "ADDING_PAPER", "ADDING_QUICK", "ADDING_QUICK_SNN",
@@ -120,10 +120,10 @@ class _SequenceConfig:
         grid = float(self.retention_grid)
         if grid != 0 and not (grid >= 1 and float(4096 / grid).is_integer()):
             bad(f"retention_grid must be 0 (off) or a feedback time constant 4096/d steps, got {self.retention_grid}")
-        from ..equations.derive import THRESHOLD_POLICIES
-
-        if self.reconstruction not in ("",) + THRESHOLD_POLICIES:
-            bad(f"reconstruction must be '' (none) or a threshold policy {THRESHOLD_POLICIES}, got {self.reconstruction!r}")
+        try:
+            reconstruction_meta(self.reconstruction, self.reconstruction_tau_S)
+        except UserInputError as err:
+            bad(str(err))
         if not float(self.reconstruction_ripple) >= 0 or (float(self.reconstruction_ripple) and not self.reconstruction):
             bad("reconstruction_ripple must be >= 0 (kicks) and needs a reconstruction")
         if not float(self.reconstruction_tau_S) >= 2:
@@ -377,7 +377,7 @@ def initial_model(task: str, cfg, n_inputs: int, n_outputs: int, features: dict)
         a = loihi_retentions(a, float(cfg.retention_grid))
     a = np.minimum(a.astype(np.float32), np.nextafter(np.float32(1.0), np.float32(0.0)))  # float32 must not reach 1
     meta = dict(n_frames=1, frame_dt=1 / 125, features=features, task=task, provenance={},
-                reconstruction={"policy": cfg.reconstruction, "tau_S": float(cfg.reconstruction_tau_S)} if cfg.reconstruction else {})
+                reconstruction=reconstruction_meta(cfg.reconstruction, cfg.reconstruction_tau_S))
     net = TorchLpRNN(n_inputs, None, [int(cfg.units)], n_outputs, retention=[a], Iin=cfg.Iin,
                      int_bits=cfg.int_bits, frac_bits=cfg.frac_bits, readout_window="all", clamp=cfg.clamp,
                      meta=meta, seed=int_seed(cfg.seed, task, "init"), substeps=int(cfg.substeps))
@@ -620,8 +620,9 @@ FINETUNE_STAGE = 1_000_000
 
 def _finetune(torch, task: str, model: LpRNNModel, cfg, state: CurriculumState, progress: bool):
     """``cfg.final_epochs`` epochs at the longest solved length with ``cfg.final_substeps`` sub-steps per frame and
-    lr/10; returns the fine-tuned model (updating K times per frame), or the solved model unchanged if fine-tuning
-    made its test score worse, and the record (scores before and after, which was kept)."""
+    lr/10; returns the fine-tuned model, or the solved model's weights if fine-tuning made its test score worse,
+    both updating K times per frame (the record's scores are both measured at K), and the record (scores before
+    and after, which was kept)."""
     from ..tasks.sequence_eval import evaluate_adding, evaluate_copying
 
     K = int(cfg.final_substeps)
@@ -646,7 +647,7 @@ def _finetune(torch, task: str, model: LpRNNModel, cfg, state: CurriculumState, 
            "test_before": _finite(s_before), "test_after": _finite(s_after),
            "kept": "fine-tuned" if better else "solved model (fine-tuning did not improve it)",
            "wall_s": round(time.time() - t0, 1)}
-    return (tuned if better else model), rec
+    return (tuned if better else before), rec
 
 
 def _apply(state: CurriculumState, rec: dict, d: Decision, wall_s: float) -> None:

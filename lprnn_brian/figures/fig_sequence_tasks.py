@@ -21,8 +21,8 @@ CAPTION = (
     "'unbiased' (blue) and the authors' threshold 0 (red), read out with the sequence tasks' decode `in` (the "
     "read-out's synaptic current: W_o times the hidden reconstruction). Left: temporal adding, MSE at the last "
     "frame (log scale; the 2019 pass mark 0.01 dotted, the ANN's 'good' mark 0.005 dash-dotted). Right: temporal "
-    "copying (S = 8 symbols), recall-window accuracy of the per-frame argmax (pass mark 0.96). Quick settings: 20 "
-    "sequences, two lengths, Loihi mode only, numpy target."
+    "copying (S = 8 symbols), recall-window accuracy of the per-frame argmax (pass mark 0.96). 200 sequences per length; "
+    "with --quick 20 sequences, two lengths, Loihi mode only, numpy target."
 )
 LENGTHS = {"adding": (10, 25, 50, 100, 150, 200), "copying": (3, 5, 10, 15, 20, 25, 30)}
 QUICK = {"adding": (10, 25), "copying": (3, 5)}
