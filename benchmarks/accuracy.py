@@ -66,7 +66,7 @@ def classification_row(task: str, model: LpRNNModel, X: np.ndarray, y: np.ndarra
 
 
 def digits_row(args) -> dict:
-    from lprnn_brian.demo import bundled_model_path
+    from lprnn_brian.bundled import bundled_model_path
     from lprnn_brian.tasks.digits import load_digits
 
     if args.retrain_digits:
@@ -105,19 +105,26 @@ def spoken_row(task: str, args) -> dict:
 
 
 def sequence_row(task: str, args) -> dict:
+    from lprnn_brian.bundled import bundled_sequence_model
     from lprnn_brian.tasks import sequence_eval
 
     path = args.adding_model if task == "adding" else args.copying_model
-    if path is None and args.retrain_sequences is None and not sequence_eval.bundled_sequence_model(task, False):
+    if path is None and args.retrain_sequences is None and not bundled_sequence_model(task, False):
         why = (f"no bundled {task} model: pass --{task}-model MODEL.npz, or --retrain-sequences snn to train one "
                f"here")
         print(f"  {why}", file=sys.stderr, flush=True)
         return {"task": task, "n": 0, "test_set": "—", "measure": "—", "ann": "—", "snn_float": "—",
                 "snn_loihi": f"— ({why})"}
-    return sequence_eval.benchmark_row(task, model_path=path,
-                                       preset=args.retrain_sequences, n=args.sequences, target=args.target,
-                                       build_root=args.build_dir,
-                                       log=lambda m: print(f"  {m}", file=sys.stderr, flush=True))
+    log = lambda m: print(f"  {m}", file=sys.stderr, flush=True)  # noqa: E731
+    model, source = path, None
+    if args.retrain_sequences is not None and path is None:
+        from lprnn_brian.ann.train_sequence import preset, train_adding, train_copying
+
+        train = train_adding if task == "adding" else train_copying
+        model = train(preset(task, args.retrain_sequences), progress=False, log=log).model
+        source = f"trained here with preset {args.retrain_sequences!r}"
+    return sequence_eval.benchmark_row(task, model, n=args.sequences, target=args.target, build_root=args.build_dir,
+                                       log=log, source=source)
 
 
 def curve_markdown(row: dict) -> str:

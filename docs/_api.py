@@ -45,8 +45,9 @@ GROUPS = (
      "Feature front ends, the bundled digits, the spoken-word datasets and the 2019 sequence tasks.",
      ("lprnn_brian.tasks",)),
     ("cli", "Command line, figures, files",
-     "The `lprnn-brian` command, the demo, the figure scripts and the file helpers.",
-     ("lprnn_brian.cli", "lprnn_brian.demo", "lprnn_brian.figures", "lprnn_brian.fileio", "lprnn_brian.errors",
+     "The `lprnn-brian` command, the demo, the figure scripts, the file helpers and the bundled data.",
+     ("lprnn_brian.cli", "lprnn_brian.demo", "lprnn_brian.figures", "lprnn_brian.fileio", "lprnn_brian.bundled",
+      "lprnn_brian.errors",
       "lprnn_brian")),
 )
 OTHER = ("other", "Other modules", "Modules no group above claims.", ())

@@ -21,7 +21,7 @@ import numpy as np
 from lprnn_brian.ann.forward import forward
 from lprnn_brian.ann.model import load_model
 from lprnn_brian.convert import to_snn_spec
-from lprnn_brian.demo import bundled_model_path
+from lprnn_brian.bundled import bundled_model_path
 from lprnn_brian.equations import derive
 from lprnn_brian.simulation import simulate
 from lprnn_brian.tasks.digits import load_digits

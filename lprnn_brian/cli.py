@@ -13,47 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import UserInputError
+from .fileio import load_inputs, load_labels  # noqa: F401 (their home is fileio; kept here for one release)
 
 EXIT_BAD_INPUT = 2
-
-
-def load_inputs(path: str | Path) -> np.ndarray:
-    """Read ``X.npy`` (samples, frames, features) of floats, refusing pickles, NaN and wrong shapes."""
-    path = Path(path)
-    if not path.is_file():
-        raise UserInputError(f"inputs file {path} does not exist; give a .npy array (samples, frames, features)")
-    with open(path, "rb") as fh:
-        magic = fh.read(6)
-    if magic[:4] == b"PK\x03\x04":
-        raise UserInputError(f"{path} is an .npz archive; give a single .npy array (samples, frames, features)")
-    if magic != b"\x93NUMPY":
-        raise UserInputError(f"{path} is not a readable .npy file; save inputs with np.save")
-    try:
-        x = np.load(path, allow_pickle=False)
-    except ValueError as e:
-        if "allow_pickle" in str(e):
-            raise UserInputError(f"{path} holds Python objects, not a numeric array; save a float array with np.save")
-        raise UserInputError(f"{path} is not a readable .npy file ({e}); save inputs with np.save")
-    except Exception as e:  # noqa: BLE001 - any parse failure is a user file problem
-        raise UserInputError(f"{path} is not a readable .npy file ({type(e).__name__}); save inputs with np.save")
-    if x.dtype.kind != "f":
-        raise UserInputError(f"inputs in {path} have dtype {x.dtype}; expected floating point features "
-                             "(convert with x.astype(np.float32))")
-    if x.ndim != 3:
-        raise UserInputError(f"inputs in {path} have shape {x.shape}; expected 3 axes (samples, frames, features)")
-    if not np.all(np.isfinite(x)):
-        raise UserInputError(f"inputs in {path} contain NaN or infinite values; clean them before simulating")
-    return x
-
-
-def load_labels(path: str | Path) -> np.ndarray:
-    path = Path(path)
-    if not path.is_file():
-        raise UserInputError(f"labels file {path} does not exist; give a .npy array of class indices")
-    try:
-        return np.load(path, allow_pickle=False)
-    except Exception as e:  # noqa: BLE001
-        raise UserInputError(f"{path} is not a numeric .npy file ({type(e).__name__}); save labels with np.save")
 
 
 def _factors(text: str | None):

@@ -7,20 +7,16 @@ from __future__ import annotations
 import json
 import sys
 import time
-from importlib import resources
 from pathlib import Path
 
 import numpy as np
 
+from .bundled import DIGITS_MODEL as BUNDLED_MODEL
+from .bundled import bundled_model_path  # its home; importable from here for one release
 from .fileio import prepare_output_dir, write_text_atomic
 
-BUNDLED_MODEL = "digits_lprnn.npz"
 REPORT_FILES = ("report.md", "report.json", "state_vs_decode.png", "state_vs_decode.pdf",
                 "raster.png", "raster.pdf")
-
-
-def bundled_model_path() -> Path:
-    return Path(str(resources.files("lprnn_brian") / "data" / BUNDLED_MODEL))
 
 
 def run_demo(out: Path, *, target: str = "cpp_standalone", mode: str = "loihi", force: bool = False,

@@ -170,7 +170,7 @@ def parse_config(data: dict, source: str = "", base: Path | None = None) -> Swee
     if "steps_per_frame" in grid and "tau_S" in grid:
         raise UserInputError(f"grid{where}: 'steps_per_frame' and 'tau_S' both set the SNN step; give one")
     if kw["model"] == BUNDLED:
-        from .demo import bundled_model_path
+        from .bundled import bundled_model_path
 
         kw["model"] = str(bundled_model_path())
     for key in ("model", "labels"):
@@ -216,7 +216,7 @@ def load_config(path: str | os.PathLike) -> SweepConfig:
 
 def load_sweep_inputs(cfg: SweepConfig) -> tuple[np.ndarray, np.ndarray | None]:
     """The sweep's inputs (samples, frames, features) and labels (or None), limited to ``cfg.limit``."""
-    from .cli import load_inputs, load_labels
+    from .fileio import load_inputs, load_labels
 
     if cfg.inputs.startswith(("digits:", "digits_shd:")):
         from .tasks.digits import load_digits

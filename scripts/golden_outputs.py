@@ -16,7 +16,7 @@ something differs, or always with ``--keep``.
 
 Artefacts (paths relative to DIR):
 
-1. ``digits/``: the bundled digits model (:func:`lprnn_brian.demo.bundled_model_path`) on the first 3 test clips
+1. ``digits/``: the bundled digits model (:func:`lprnn_brian.bundled.bundled_model_path`) on the first 3 test clips
    (:func:`lprnn_brian.tasks.digits.load_digits`), default threshold policy, through
    :func:`lprnn_brian.evaluate.evaluate` (the path of ``demo`` and ``simulate``):
 
@@ -213,7 +213,7 @@ def _cli(*args: str, cwd: Path) -> None:
 def produce(out: Path, opts, work: Path) -> list[str]:
     """Write every artefact of ``opts`` under ``out`` (intermediate files under ``work``); the notes to print."""
     from lprnn_brian.ann.model import load_model
-    from lprnn_brian.demo import bundled_model_path
+    from lprnn_brian.bundled import bundled_model_path
     from lprnn_brian.tasks.digits import load_digits
 
     notes = []

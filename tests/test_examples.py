@@ -33,7 +33,7 @@ def _figure_written(stem: Path) -> None:
 def test_custom_neuron_parameters(tmp_path):
     from lprnn_brian.ann.model import load_model
     from lprnn_brian.convert import to_snn_spec
-    from lprnn_brian.demo import bundled_model_path
+    from lprnn_brian.bundled import bundled_model_path
     from lprnn_brian.equations import derive
     from lprnn_brian.simulation import simulate
     from lprnn_brian.tasks.digits import load_digits
@@ -75,7 +75,7 @@ def test_own_dataset(tmp_path):
 
 def test_sweep_steps_per_frame(tmp_path):
     from lprnn_brian.ann.model import load_model
-    from lprnn_brian.demo import bundled_model_path
+    from lprnn_brian.bundled import bundled_model_path
     from lprnn_brian.simulation import simulate
     from lprnn_brian.sweep import point_model, point_spec, read_table
     from lprnn_brian.tasks.digits import load_digits

@@ -27,7 +27,7 @@ def test_ann_vs_snn_traces_are_the_raw_feedback_state_and_track_the_ann(tmp_path
     from lprnn_brian.ann.forward import forward
     from lprnn_brian.ann.model import load_model
     from lprnn_brian.convert import to_snn_spec
-    from lprnn_brian.demo import bundled_model_path
+    from lprnn_brian.bundled import bundled_model_path
     from lprnn_brian.simulation import frame_end_steps, simulate
     from lprnn_brian.tasks.digits import load_digits
 
@@ -70,7 +70,7 @@ def test_accuracy_vs_steps_M_is_minus_tau_S_ln_a_and_default_point_is_the_defaul
     from lprnn_brian.ann.forward import forward
     from lprnn_brian.ann.model import load_model
     from lprnn_brian.convert import to_snn_spec
-    from lprnn_brian.demo import bundled_model_path
+    from lprnn_brian.bundled import bundled_model_path
     from lprnn_brian.tasks.digits import load_digits
 
     d = {}

@@ -135,7 +135,7 @@ def test_copying_snn_predictions_are_the_argmax_of_the_frame_decodes(decode):
 
 def _bundled_adding():
     from lprnn_brian.ann.model import load_model
-    from lprnn_brian.tasks.sequence_eval import bundled_sequence_model
+    from lprnn_brian.bundled import bundled_sequence_model
 
     return load_model(bundled_sequence_model("adding"))
 
@@ -162,7 +162,7 @@ def test_bundled_adding_model_scores_what_its_training_recorded():
 
 
 def test_no_bundled_copying_model_is_a_clear_error():
-    from lprnn_brian.tasks.sequence_eval import bundled_sequence_model
+    from lprnn_brian.bundled import bundled_sequence_model
 
     assert bundled_sequence_model("copying", required=False) is None
     with pytest.raises(UserInputError, match="train copying --preset snn"):

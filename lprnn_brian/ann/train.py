@@ -37,6 +37,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ..bundled import DIGITS_MODEL
 from ..errors import UserInputError
 from ..fileio import atomic_path, check_writable
 from .forward import check_inputs, check_labels, readout_start
@@ -46,7 +47,7 @@ __all__ = ["TrainConfig", "TrainResult", "import_torch", "train_lprnn", "holdout
            "pruned_paths", "readout_range_penalty", "seed_everything", "default_checkpoint", "substep_forward", "check_outputs", "save_result", "DIGITS_CONFIG", "SHD_CONFIG", "GSC_CONFIG", "GSC_HEAD_CONFIG", "spoken_config", "train_spoken",
            "DIGITS_MODEL_FILE"]
 
-DIGITS_MODEL_FILE = "digits_lprnn.npz"
+DIGITS_MODEL_FILE = DIGITS_MODEL
 
 
 def import_torch():

@@ -66,7 +66,7 @@ def compute(quick: bool = False, seed: int = 0, *, tau_S=None, n_clips: int | No
     from ..ann.forward import forward
     from ..ann.model import load_model
     from ..convert import to_snn_spec
-    from ..demo import bundled_model_path
+    from ..bundled import bundled_model_path
     from ..equations.derive import tau_seconds
     from ..errors import UserInputError
     from ..simulation import simulate

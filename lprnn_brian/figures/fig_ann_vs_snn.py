@@ -49,7 +49,7 @@ def compute(quick: bool = False, seed: int = 0, *, n_clips: int | None = None) -
     from ..ann.forward import forward
     from ..ann.model import load_model
     from ..convert import to_snn_spec
-    from ..demo import bundled_model_path
+    from ..bundled import bundled_model_path
     from ..simulation import simulate
     from ..tasks.digits import load_digits
 

@@ -2,10 +2,10 @@
 digits model and, where ``../shared/reference`` is present, the authors' SHD checkpoint (:mod:`.analysis.energy`)."""
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
+from ..bundled import reference_checkpoint
 from ._common import figure_main, figure_paths, write_numbers
 
 NAME = "energy"
@@ -23,22 +23,6 @@ CAPTION = (
     "mesh hops and the host are not included: estimates, not measurements."
 )
 
-def reference_checkpoint() -> Path | None:
-    """The authors' SHD checkpoint: ``$LPRNN_BRIAN_REFERENCE`` (file or folder), else ``../shared/reference`` next
-    to the working directory or to the package's repository; None if absent."""
-    from ..ann.checkpoint import SHD_REFERENCE_FILE
-
-    env = os.environ.get("LPRNN_BRIAN_REFERENCE")
-    candidates = [Path(env)] if env else []
-    here = Path(__file__).resolve().parents[2]
-    candidates += [Path.cwd().parent / "shared" / "reference", here.parent / "shared" / "reference"]
-    for c in candidates:
-        p = c / SHD_REFERENCE_FILE if c.is_dir() else c
-        if p.is_file():
-            return p
-    return None
-
-
 def _run(model, x, quick: bool):
     from ..convert import to_snn_spec
     from ..simulation import simulate
@@ -53,7 +37,7 @@ def energy_by_model(quick: bool = False) -> dict:
     """``{model name: energy_report(...)}`` for the digits model and (if present) the SHD checkpoint."""
     from ..analysis.energy import energy_report
     from ..ann.model import load_model
-    from ..demo import bundled_model_path
+    from ..bundled import bundled_model_path
     from ..tasks.digits import load_digits
 
     out = {}

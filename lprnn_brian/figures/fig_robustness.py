@@ -63,7 +63,7 @@ def network(quick: bool = False, seed: int = 0) -> dict:
     from ..analysis.coding import robustness
     from ..ann.model import load_model
     from ..convert import to_snn_spec
-    from ..demo import bundled_model_path
+    from ..bundled import bundled_model_path
     from ..simulation import simulate
     from ..tasks.digits import load_digits
 

@@ -33,7 +33,8 @@ def compute(quick: bool = False, *, n: int | None = None, target: str | None = N
     target cpp_standalone, numpy with ``quick``)."""
     target = target or ("numpy" if quick else "cpp_standalone")
     from ..ann.model import load_model
-    from ..tasks.sequence_eval import bundled_sequence_model, curve_lengths, longest_length, task_curve
+    from ..bundled import bundled_sequence_model
+    from ..tasks.sequence_eval import curve_lengths, longest_length, task_curve
 
     out = {}
     for task in ("adding", "copying"):

@@ -31,6 +31,7 @@ import numpy as np
 
 from ..ann.forward import CLAMPS, forward
 from ..ann.model import LpRNNModel
+from ..bundled import SEQUENCE_MODELS, bundled_sequence_model  # noqa: F401 (bundled_sequence_model: re-exported for one release)
 from ..convert import DEFAULT_THRESHOLD
 from ..errors import UserInputError
 from . import adding as adding_task
@@ -370,24 +371,8 @@ def evaluate_copying(model: LpRNNModel, delay: int | None = None, n: int | None 
     return _copying_score(data, T, S, "ann", np.argmax(o, axis=-1), detail)
 
 
-#: File names of the bundled sequence models (``lprnn_brian/data``), trained with the ``snn`` presets.
-BUNDLED = {"adding": "adding_lprnn.npz", "copying": "copying_lprnn.npz"}
-
-
-def bundled_sequence_model(task: str, required: bool = True) -> Path | None:
-    """Path of the bundled ``task`` model ('adding' or 'copying'); None (or an error if ``required``) when the
-    installation has none."""
-    from importlib import resources
-
-    if task not in BUNDLED:
-        raise UserInputError(f"no bundled model for task {task!r}; choose one of {sorted(BUNDLED)}")
-    path = Path(str(resources.files("lprnn_brian") / "data" / BUNDLED[task]))
-    if path.is_file():
-        return path
-    if required:
-        raise UserInputError(f"this installation has no bundled {task} model ({path}); train one with "
-                             f"`lprnn-brian train {task} --preset snn --out {BUNDLED[task]}`")
-    return None
+#: File names of the bundled sequence models (their home: :data:`lprnn_brian.bundled.SEQUENCE_MODELS`).
+BUNDLED = SEQUENCE_MODELS
 
 
 #: Where the ANN is good enough for its SNN to be held to the task's criterion: adding MSE ≤ 0.005 (half the
@@ -443,9 +428,9 @@ def task_curve(model: LpRNNModel, task: str, lengths, *, n: int = 100, modes=("f
 BENCHMARK_LENGTHS = {"adding": (10, 25, 50, 100, 150, 200, 250, 300), "copying": (3, 5, 10, 15, 20, 25, 30, 40)}
 
 
-def benchmark_row(task: str, model_path: str | Path | None = None, *, n: int = 200, lengths=None,
-                  target: str = "cpp_standalone", build_root: str | Path | None = None, preset: str | None = None,
-                  max_wall_s: float | None = None, log=None) -> dict:
+def benchmark_row(task: str, model: LpRNNModel | str | Path | None = None, *, n: int = 200, lengths=None,
+                  target: str = "cpp_standalone", build_root: str | Path | None = None, log=None,
+                  source: str | None = None) -> dict:
     """One row of the accuracy benchmark for ``task`` ∈ {'adding', 'copying'}: the model's score at its longest
     solved length for the ANN and its ΣΔ network (float and Loihi-integer mode at the default step, threshold
     'unbiased', 'zero' beside it), and the curve over :data:`BENCHMARK_LENGTHS` with the issue's criterion:
@@ -453,34 +438,31 @@ def benchmark_row(task: str, model_path: str | Path | None = None, *, n: int = 2
 
     Parameters
     ----------
-    model_path : path, optional
-        A trained model; default: the bundled one (:func:`bundled_sequence_model`), or with ``preset`` a model
-        trained here with that curriculum preset (needs torch; ``max_wall_s`` bounds it).
+    model : LpRNNModel or path, optional
+        A trained model or its file; default: the bundled one (:func:`lprnn_brian.bundled.bundled_sequence_model`).
+        To score a model trained on the spot, train it first (:func:`lprnn_brian.ann.train_sequence.train_adding`,
+        ``benchmarks/accuracy.py --retrain-sequences``) and pass it.
     n : int
         Test sequences per length (the same seeded ones for every column).
+    source : str, optional
+        How the model came about, for the row's ``model`` record (default: its path, or "given").
 
     Returns
     -------
     dict
         ``task``, ``n``, ``test_set``, ``measure``, ``ann``, ``snn_float``, ``snn_loihi`` (strings for the table),
         ``curve`` (:func:`task_curve`'s rows), ``criterion`` (lengths where the ANN is good, and where its
-        Loihi-mode SNN under 'unbiased' then fails) and ``model`` (path or preset, provenance summary).
+        Loihi-mode SNN under 'unbiased' then fails) and ``model`` (its source, provenance summary).
     """
     from ..ann.model import load_model
 
     if task not in ("adding", "copying"):
         raise UserInputError(f"benchmark_row handles 'adding' and 'copying', got {task!r}")
-    if preset is not None:
-        from ..ann.train_sequence import preset as make_preset
-        from ..ann.train_sequence import train_adding, train_copying
-
-        train = train_adding if task == "adding" else train_copying
-        model = train(make_preset(task, preset), progress=False, log=log, max_wall_s=max_wall_s).model
-        source = f"trained here with preset {preset!r}"
-    else:
-        path = Path(model_path) if model_path is not None else bundled_sequence_model(task)
+    if not isinstance(model, LpRNNModel):
+        path = Path(model) if model is not None else bundled_sequence_model(task)
         model = load_model(path)
-        source = str(path)
+        source = source or str(path)
+    source = source or "given"
     S = int(model.features.get("n_recall", copying_task.N_RECALL))
     longest = longest_length(model, task)
     chosen = curve_lengths(model, task, lengths or BENCHMARK_LENGTHS[task])
