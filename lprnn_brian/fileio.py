@@ -1,8 +1,9 @@
 """File input and output: checked reading of user arrays; atomic, non-destructive writing.
 
 User inputs (``X.npy`` features, ``y.npy`` labels) are read without pickles and checked, each mistake a
-:class:`UserInputError` that says what to do. Every output is written to a temporary file in the destination directory and renamed into place, so a
-crash never leaves a half-written file, and an existing file is never replaced unless ``force`` is set.
+:class:`UserInputError` that says what to do. Every output is written to a temporary file in the destination
+directory and renamed into place, so a crash never leaves a half-written file, and an existing file is never
+replaced unless ``force`` is set.
 """
 from __future__ import annotations
 

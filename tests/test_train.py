@@ -65,6 +65,18 @@ def test_stored_weights_are_latent_and_3bit(tiny):
     assert off_grid
 
 
+def _numpy_forward_equals_torch(m, X):
+    """The numpy reference forward of ``m`` on ``X`` after checking it against TorchLpRNN.from_model's: read-out
+    o_t to 1e-5 absolute (float32 rounding over 125 frames), same second-half-window predictions."""
+    res_np = forward(m, X)
+    net = TorchLpRNN.from_model(m).eval()
+    with torch.no_grad():
+        o = net(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(res_np.output, o, atol=1e-5, rtol=0)
+    np.testing.assert_array_equal(res_np.predictions, o[:, o.shape[1] // 2:].mean(axis=1).argmax(axis=1))
+    return res_np
+
+
 def test_numpy_forward_equals_torch(tiny):
     """Oracle: second implementation. The saved model's numpy float32 reference forward
     (lprnn_brian.ann.forward) equals TorchLpRNN.from_model's forward on 8 test clips: read-out o_t to 1e-5
@@ -72,13 +84,8 @@ def test_numpy_forward_equals_torch(tiny):
     from lprnn_brian.tasks.digits import load_digits
 
     m = load_model(tiny[1])
-    X, y, _ = load_digits("test")
-    res_np = forward(m, X[:8])
-    net = TorchLpRNN.from_model(m).eval()
-    with torch.no_grad():
-        o = net(torch.from_numpy(X[:8])).numpy()
-    np.testing.assert_allclose(res_np.output, o, atol=1e-5, rtol=0)
-    np.testing.assert_array_equal(res_np.predictions, o[:, o.shape[1] // 2:].mean(axis=1).argmax(axis=1))
+    X, _, _ = load_digits("test")
+    _numpy_forward_equals_torch(m, X[:8])
 
 
 def test_training_through_the_reconstruction_at_the_models_substeps(tmp_path):
@@ -97,12 +104,7 @@ def test_training_through_the_reconstruction_at_the_models_substeps(tmp_path):
     assert m.reconstruction == {"policy": "unbiased", "tau_S": 64.0} and m.substeps == 4
     assert m.provenance["test_accuracy"] == m.provenance["test_accuracy_numpy"]
     X, _, _ = load_digits("test")
-    res_np = forward(m, X[:8])
-    net = TorchLpRNN.from_model(m).eval()
-    with torch.no_grad():
-        o = net(torch.from_numpy(X[:8])).numpy()
-    np.testing.assert_allclose(res_np.output, o, atol=1e-5, rtol=0)
-    np.testing.assert_array_equal(res_np.predictions, o[:, o.shape[1] // 2:].mean(axis=1).argmax(axis=1))
+    res_np = _numpy_forward_equals_torch(m, X[:8])
     for other in (dataclasses.replace(res.model, reconstruction={}), dataclasses.replace(res.model, substeps=1)):
         assert np.max(np.abs(forward(other, X[:8]).output - res_np.output)) > 1e-3
 

@@ -7,11 +7,11 @@ keep-last/left padding, stored as uint8 dB codes at 0.5 dB steps and z-scored pe
 from __future__ import annotations
 
 import json
-from importlib import resources
 from typing import Any
 
 import numpy as np
 
+from ..bundled import data_path
 from ..errors import UserInputError
 from .features import FeatureConfig, zscore
 
@@ -30,13 +30,12 @@ def _open(front_end: str = "gsc_paper"):
     if front_end not in DATA_FILES:
         raise UserInputError(f"front_end must be one of {sorted(DATA_FILES)}, got {front_end!r}")
     name = DATA_FILES[front_end]
-    ref = resources.files("lprnn_brian").joinpath("data").joinpath(name)
-    if not ref.is_file():
+    path = data_path(name)
+    if not path.is_file():
         raise UserInputError(f"the bundled digit data lprnn_brian/data/{name} is missing; regenerate it with "
                              f"`python scripts/make_digits.py --front-end {front_end}` or reinstall lprnn_brian")
-    with resources.as_file(ref) as path:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
+    with np.load(path, allow_pickle=False) as z:
+        return {k: z[k] for k in z.files}
 
 
 def digits_meta() -> dict[str, Any]:

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..ann.forward import CLAMPS, forward
 from ..ann.model import LpRNNModel
-from ..bundled import SEQUENCE_MODELS, bundled_sequence_model  # noqa: F401 (bundled_sequence_model: re-exported for one release)
+from ..bundled import SEQUENCE_MODELS, bundled_sequence_model  # also importable from here for one release
 from ..convert import DEFAULT_THRESHOLD
 from ..errors import UserInputError
 from . import adding as adding_task
