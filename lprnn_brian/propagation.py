@@ -22,13 +22,13 @@ presynaptic neuron p belongs to copy ⌊p/n_pre⌋ and adds only into that copy'
 independent, and each copy computes exactly what a single network does.
 
 The increment factor (64) and its target variable come from the sympy declaration
-(:func:`lprnn_brian.equations.render.spike_increment`), not from this module.
+(:func:`lprnn_brian.equations.numeric.spike_increment`), not from this module.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .equations.render import spike_increment
+from .equations.numeric import spike_increment
 
 #: Matrices with more than this fraction of non-zero weights use dense rows, the others sparse rows.
 DENSE_ABOVE = 0.25

@@ -16,8 +16,7 @@ import numpy as np
 from scipy import signal as sps
 
 from ..ann.forward import readout_start
-from ..equations import derive
-from ..equations.sigma_delta import ACTIVATION_SHIFT, STATE_LIMIT
+from ..equations import derive, numeric
 from ..errors import UserInputError
 
 EDGES = ("clip", "drop")
@@ -370,26 +369,23 @@ def readout_from_spikes(spec, events_last_hidden, n_samples: int, window: str | 
             out.append(readout_from_spikes(spec, part, m, window, decode))
         return np.concatenate(out)
     N, window = spec.n_steps, window or spec.readout_window
+    nn = numeric.neuron(spec.mode)
     S = np.zeros((N, n_samples, pre.n))
     np.add.at(S, (ev[:, 2], ev[:, 0], ev[:, 1]), 1.0)
-    drive = S @ (ACTIVATION_SHIFT * np.asarray(L.W_snn, dtype=np.float64)).T  # (N, samples, n): 64·W·s(n)
-    alpha_U = 1 - 1 / L.tau_U
-    alpha_I = 1 - 1 / np.asarray(L.tau_I, dtype=np.float64)
-    b = np.asarray(L.b_tilde, dtype=np.float64)
-    loihi = spec.mode == "loihi"
-    i_in = np.zeros((n_samples, L.n))
-    i_ip = np.zeros((n_samples, L.n))
+    # i_in += c·w per spike (c = 64): each step's increments summed over the spiking neurons at once
+    drive = S @ (nn.spike_factor * np.asarray(L.W_snn, dtype=np.float64)).T  # (N, samples, n)
+    params = {"tau_I": np.asarray(L.tau_I, dtype=np.float64), "tau_U": L.tau_U,
+              "b_tilde": np.asarray(L.b_tilde, dtype=np.float64)}
+    st = {"i_in": np.zeros((n_samples, L.n)), "i_ip": np.zeros((n_samples, L.n))}
     start = readout_start(N, window)
     total = np.zeros((n_samples, L.n))
     for n in range(N):  # the value recorded at step n, then step n's update and synaptic input
-        if loihi:
-            i_in = np.trunc(np.clip(i_in, -STATE_LIMIT, STATE_LIMIT))
-            i_ip = np.trunc(np.clip(i_ip, 0, STATE_LIMIT))
-        else:
-            i_ip = np.maximum(i_ip, 0)
+        for block in ("clip", "truncate"):
+            st.update(nn.apply(block, st, targets=st))
         if n >= start:
-            total += i_in if decode == "in" else i_ip
-        i_ip, i_in = i_ip * alpha_I + i_in + b, i_in * alpha_U + drive[n]
+            total += st["i_in"] if decode == "in" else st["i_ip"]
+        st.update(nn.apply("update", {**st, **params}, targets=st))
+        st["i_in"] = st["i_in"] + drive[n]
     scale = (np.asarray(L.tau_I, dtype=np.float64) if decode == "in" else 1.0) / L.factor
     return scale * total / (N - start)
 

@@ -12,6 +12,7 @@ import sympy as sp
 from brian2.parsing.sympytools import sympy_to_str
 
 from . import sigma_delta as sd
+from .numeric import brian_form
 
 #: Name of the TimedArray that carries the layer-0 input X (spec §3.4).
 STIMULUS = "stimulus"
@@ -26,15 +27,7 @@ def _assignments(mapping: dict[sp.Symbol, sp.Expr]) -> str:
     """Assignments ``x = expr`` in state declaration order (right-hand sides read pre-step values only
     when no earlier line of the block wrote them, which holds for every block rendered here)."""
     order = [x for x in sd.STATE if x in mapping] + [x for x in mapping if x not in sd.STATE]
-    return "\n".join(f"{x} = {sympy_to_str(_brian_friendly(mapping[x]))}" for x in order)
-
-
-def _brian_friendly(expr: sp.Expr) -> sp.Expr:
-    """Replace sympy's ``Max(x, 0)`` by Brian2's ``clip(x, 0, inf)``."""
-    return expr.replace(
-        lambda e: isinstance(e, sp.Max) and len(e.args) == 2 and 0 in e.args,
-        lambda e: sd.clip(next(a for a in e.args if a != 0), 0, sp.oo),
-    )
+    return "\n".join(f"{x} = {sympy_to_str(brian_form(mapping[x]))}" for x in order)
 
 
 def update_code() -> str:
@@ -81,17 +74,6 @@ def on_pre_code() -> str:
     """Effect of a presynaptic spike on the target (feed-forward and recurrent synapses)."""
     target = {sp.Symbol("i_in_post"): sd.ON_SPIKE_TARGET[sd.i_in].subs(sd.i_in, sp.Symbol("i_in_post"))}
     return _assignments(target)
-
-
-def spike_increment() -> tuple[str, float]:
-    """The target variable of a presynaptic spike and the factor c of its increment ``target += c·w``,
-    read off :data:`.sigma_delta.ON_SPIKE_TARGET` (for kernels that add whole weight rows at once)."""
-    ((var, expr),) = sd.ON_SPIKE_TARGET.items()
-    inc = sp.expand(expr - var)
-    c = sp.diff(inc, sd.w)
-    if sp.simplify(inc - c * sd.w) != 0 or c.free_symbols:
-        raise ValueError(f"the spike effect {var} -> {expr} is not target += c·w with a constant c")
-    return str(var), float(c)
 
 
 def neuron_model() -> str:

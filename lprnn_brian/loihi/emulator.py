@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..ann.forward import readout_start
-from ..equations.sigma_delta import ACTIVATION_SHIFT, STATE_LIMIT
+from ..equations import numeric
+from ..equations.sigma_delta import STATE_LIMIT
 from ..errors import UserInputError
 from ..simulation import frame_end_steps
 from ..targets import RawRun
@@ -81,9 +82,14 @@ def _wrap24(x: np.ndarray) -> tuple[np.ndarray, int]:
     return x, n
 
 
+def _overflows(x: np.ndarray, hi) -> int:
+    """How many values lie beyond ±hi (overflows; the floor at 0 of v is not one)."""
+    return int(np.count_nonzero((x < -hi) | (x > hi)))
+
+
 def _clip(x: np.ndarray, lo, hi) -> tuple[np.ndarray, int]:
-    """Clip to [lo, hi]; counts the values beyond ±hi (overflows; the floor at 0 of v is not one)."""
-    n = int(np.count_nonzero((x < -hi) | (x > hi)))
+    """Clip to [lo, hi]; counts the values beyond ±hi (:func:`_overflows`)."""
+    n = _overflows(x, hi)
     return (np.clip(x, lo, hi) if n or lo == 0 else x), n
 
 
@@ -257,59 +263,54 @@ class _LoihiStep:
 
 
 class _BrianStep:
-    """Float states of the Brian2 ``loihi`` mode (spec §3.3), in register names."""
+    """Float states of the Brian2 ``loihi`` mode (spec §3.3), in register names; every formula is the
+    declaration's (:func:`lprnn_brian.equations.numeric.neuron`), in Brian2's order of operations."""
 
     dtype = np.float64
 
     def __init__(self, net: LoihiNetwork, drive: np.ndarray):
         self.net, self.drive = net, drive
+        self.nn = numeric.neuron("loihi")
         S = drive.shape[0]
-        self.st = [{r: np.zeros((S, L.n)) for r in REGISTERS} for L in net.layers]
+        self.st = [{x: np.zeros((S, L.n)) for x in REGISTERS.values()} for L in net.layers]
         self.recorded = [dict() for _ in net.layers]
         self.overflow = [{"u_clips": 0, "v_clips": 0} for _ in net.layers]
-        spec = net.spec
-        self.tau = [{r: np.asarray(getattr(Ls, t), dtype=np.float64)
-                     for r, t in (("v_ic", "tau_I"), ("u_ic", "tau_U"), ("v_sc", "tau_V"), ("u_sc", "tau_S"))}
-                    for Ls in spec.layers]
+        self.params = [{"tau_I": np.asarray(Ls.tau_I, dtype=np.float64), "tau_U": np.asarray(Ls.tau_U, np.float64),
+                        "tau_V": np.asarray(Ls.tau_V, dtype=np.float64), "tau_S": np.asarray(Ls.tau_S, np.float64),
+                        "b_tilde": L.ic.bias.astype(np.float64), "kick": Ls.kick, "vth_mant": Ls.vth_mant}
+                       for L, Ls in zip(net.layers, net.spec.layers)]
         self.W = [(L.ff.weights if L.ff is not None else None, L.rec.weights if L.rec is not None else None)
                   for L in net.layers]
-        self.kick = [Ls.kick for Ls in spec.layers]
-        self.threshold = [Ls.threshold for Ls in spec.layers]
-        self.bias = [L.ic.bias.astype(np.float64) for L in net.layers]
 
     def registers(self, k: int) -> dict[str, np.ndarray]:
-        return self.st[k]
+        return {r: self.st[k][x] for r, x in REGISTERS.items()}
 
     def start(self, t: int) -> None:
+        """Conditioning (24-bit clip, then truncation) of every layer, then layer 0's input; the record."""
         for k, s in enumerate(self.st):
             o = self.overflow[k]
-            for r, lo in (("v_sc", 0), ("v_ic", 0), ("u_sc", -STATE_LIMIT), ("u_ic", -STATE_LIMIT)):
-                s[r], n = _clip(s[r], lo, STATE_LIMIT)
-                o["v_clips" if r.startswith("v") else "u_clips"] += n
-                s[r] = np.trunc(s[r])
-        self.st[0]["v_ic"] = self.st[0]["v_ic"] + self.drive[:, t] / self.tau[0]["u_ic"]
-        for k, s in enumerate(self.st):
-            self.recorded[k] = {r: s[r].copy() for r in REGISTERS}
+            for r in ("v_sc", "v_ic", "u_sc", "u_ic"):  # values beyond ±2^23 (the floor of v at 0 is none)
+                o["v_clips" if r.startswith("v") else "u_clips"] += _overflows(s[REGISTERS[r]], STATE_LIMIT)
+            s.update(self.nn.apply("clip", s))
+            s.update(self.nn.apply("truncate", s))
+        s0 = self.st[0]
+        s0.update(self.nn.apply("input", {**s0, "X": self.drive[:, t], "tau_U": self.params[0]["tau_U"]}))
+        for k in range(len(self.st)):
+            self.recorded[k] = {r: v.copy() for r, v in self.registers(k).items()}
 
     def update(self, t: int) -> list[np.ndarray]:
+        """The one-step update and threshold of every layer, then the synapses, then reset and own feedback."""
         fired = []
         for k, s in enumerate(self.st):
-            tau = self.tau[k]
-            new = {
-                "v_ic": (1 - 1 / tau["v_ic"]) * s["v_ic"] + s["u_ic"] + self.bias[k],
-                "u_ic": (1 - 1 / tau["u_ic"]) * s["u_ic"],
-                "v_sc": (1 - 1 / tau["v_sc"]) * s["v_sc"] + s["v_ic"] + s["u_sc"],
-                "u_sc": (1 - 1 / tau["u_sc"]) * s["u_sc"],
-            }
-            s.update(new)
-            fired.append(s["v_sc"] > self.threshold[k])
+            p = self.params[k]
+            s.update(self.nn.apply("update", {**s, **p}))
+            fired.append(self.nn.spikes(s["v"], p["vth_mant"]))
         for k, s in enumerate(self.st):
-            W, U = self.W[k]
-            if W is not None:
-                s["u_ic"] = s["u_ic"] + ACTIVATION_SHIFT * (fired[k - 1] @ W.T)
-            if U is not None:
-                s["u_ic"] = s["u_ic"] + ACTIVATION_SHIFT * (fired[k] @ U.T)
+            for W, pre in zip(self.W[k], (k - 1, k)):  # feed-forward, then recurrent
+                if W is not None:
+                    s.update(self.nn.apply("on_spike_target", {**s, "w": fired[pre] @ W.T}))
         for k, s in enumerate(self.st):
-            s["u_sc"] = s["u_sc"] - self.kick[k] * fired[k]
-            s["v_sc"] = np.where(fired[k], 0.0, s["v_sc"])
+            for block in ("on_spike_self", "reset"):
+                new = self.nn.apply(block, {**s, **self.params[k]})
+                s.update({x: np.where(fired[k], val, s[x]) for x, val in new.items()})
         return fired
