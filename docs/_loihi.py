@@ -1,6 +1,6 @@
 """Writes ``_generated/loihi_constants.md`` (included by loihi.md) from the package's Loihi constants.
 
-The integer formats, limits and rounding rules are read from :mod:`lprnn_brian.loihi.quantise`,
+The integer formats, limits and rounding rules are read from :mod:`lprnn_brian.equations.fixed_point`,
 :mod:`lprnn_brian.loihi.params` and :mod:`lprnn_brian.loihi.cores` when the documentation is built, so the page
 shows what the code does, not a copy of it.
 """
@@ -14,23 +14,25 @@ def _cell(text) -> str:
 
 
 def constants_markdown() -> str:
+    from lprnn_brian.equations import fixed_point as q
     from lprnn_brian.equations import sigma_delta as sd
-    from lprnn_brian.loihi import cores, params, quantise as q
+    from lprnn_brian.loihi import cores, params
 
     lim = cores.LOIHI1
     rows = [
         ("weight mantissa per sign mode", ", ".join(f"{k}: {lo}…{hi}" for k, (lo, hi) in q.WEIGHT_MANT_RANGE.items()),
-         "`quantise.WEIGHT_MANT_RANGE`"),
-        ("weight exponent", f"{q.WEIGHT_EXP_RANGE[0]}…{q.WEIGHT_EXP_RANGE[1]}", "`quantise.WEIGHT_EXP_RANGE`"),
+         "`fixed_point.WEIGHT_MANT_RANGE`"),
+        ("weight exponent", f"{q.WEIGHT_EXP_RANGE[0]}…{q.WEIGHT_EXP_RANGE[1]}", "`fixed_point.WEIGHT_EXP_RANGE`"),
         ("weight LSB step (numWeightBits = 8)", ", ".join(f"{m}: {q.weight_step(8, m)}" for m in q.SIGN_MODES),
-         "`quantise.weight_step`"),
-        ("bias mantissa", f"±{q.BIAS_MANT_MAX}", "`quantise.BIAS_MANT_MAX`"),
-        ("bias exponent", f"{q.BIAS_EXP_RANGE[0]}…{q.BIAS_EXP_RANGE[1]}", "`quantise.BIAS_EXP_RANGE`"),
+         "`fixed_point.weight_step`"),
+        ("bias mantissa", f"±{q.BIAS_MANT_MAX}", "`fixed_point.BIAS_MANT_MAX`"),
+        ("bias exponent", f"{q.BIAS_EXP_RANGE[0]}…{q.BIAS_EXP_RANGE[1]}", "`fixed_point.BIAS_EXP_RANGE`"),
         ("decay registers", f"0…{q.DECAY_REGISTER_MAX}, x ← x·({q.DECAY_UNITY} − d)/{q.DECAY_UNITY}",
-         "`quantise.DECAY_REGISTER_MAX`, `DECAY_UNITY`"),
+         "`fixed_point.DECAY_REGISTER_MAX`, `DECAY_UNITY`"),
         ("decay offsets (Lava ds_offset, dm_offset)", f"u: {params.U_DECAY_OFFSET}, v: {params.V_DECAY_OFFSET}",
          "`params.U_DECAY_OFFSET`, `V_DECAY_OFFSET`"),
-        ("threshold", f"vth_mant·2^{q.VTH_SHIFT}, vth_mant ≤ {q.VTH_MANT_MAX:,}", "`quantise.VTH_SHIFT`, `VTH_MANT_MAX`"),
+        ("threshold", f"vth_mant·2^{q.ACTIVATION_SHIFT_BITS}, vth_mant ≤ {q.VTH_MANT_MAX:,}",
+         "`fixed_point.ACTIVATION_SHIFT_BITS`, `VTH_MANT_MAX`"),
         ("activation shift (a weight w adds w·2^6 to u)", sd.ACTIVATION_SHIFT, "`sigma_delta.ACTIVATION_SHIFT`"),
         ("state registers u, v", f"24-bit: v within ±{params.V_LIMIT:,}, u wraps beyond ±2^23", "`params.V_LIMIT`"),
         ("refractory period (decision L1)", f"{params.REFRACTORY_STEPS} step", "`params.REFRACTORY_STEPS`"),

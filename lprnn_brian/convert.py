@@ -52,12 +52,11 @@ import numpy as np
 
 from .ann.model import LpRNNModel
 from .equations import derive
+from .equations.fixed_point import DECAY_UNITY as DECAY_DENOMINATOR  # Loihi's 12-bit decays: τ_S = 4096/d steps
+from .equations.fixed_point import bias_mant_exp, weight_mant_exp, weight_mant_exp_rows
 from .equations.sigma_delta import ACTIVATION_SHIFT, STATE_LIMIT
 from .errors import UserInputError
-from .loihi.quantise import bias_mant_exp, weight_mant_exp, weight_mant_exp_rows
 
-#: Loihi decays are 12-bit: τ_S = 4096/d steps (spec §4.2).
-DECAY_DENOMINATOR = 4096
 MODES = ("float", "loihi")
 RESAMPLE = ("hold", "fft")
 #: Threshold policies of the comparator (:func:`lprnn_brian.equations.derive.policy_parameters`).

@@ -16,7 +16,7 @@ import pytest
 from lprnn_brian.ann import Layer, LpRNNModel
 from lprnn_brian.convert import find_params, layer0_drive, resample_input, to_snn_spec
 from lprnn_brian.errors import UserInputError
-from lprnn_brian.loihi.quantise import bias_mant_exp, weight_mant_exp
+from lprnn_brian.equations.fixed_point import bias_mant_exp, weight_mant_exp
 from conftest import random_model
 
 TAU = 0.035851360941796404  # τ(0.8, 1/125), spec §2.1

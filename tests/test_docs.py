@@ -96,8 +96,8 @@ def test_api_reference_has_every_public_module_and_the_key_functions(html):
 
 
 def test_tutorial_figure_and_loihi_constants_are_generated(html):
+    from lprnn_brian.equations import fixed_point as q
     from lprnn_brian.loihi import params
-    from lprnn_brian.loihi import quantise as q
 
     assert (html / "_images" / "neuron_dynamics.png").is_file()
     loihi = (html / "loihi.html").read_text(encoding="utf-8")

@@ -22,7 +22,7 @@ from conftest import per_unit_model, random_model
 from lprnn_brian.cli import main
 from lprnn_brian.convert import layer0_drive, to_snn_spec
 from lprnn_brian.errors import UserInputError
-from lprnn_brian.loihi import quantise as q
+from lprnn_brian.equations import fixed_point as q
 from lprnn_brian.loihi.bundle import JSON_NAME, NPZ_NAME, load_bundle, save_bundle
 from lprnn_brian.loihi.cores import CoreLimits, allocate, resource_report
 from lprnn_brian.loihi.emulator import REGISTERS, dense, emulate
@@ -398,14 +398,14 @@ def test_constant_drive_spike_rate_is_drive_over_Iin(small_net, semantics):
 
 
 def test_divergence_report_names_the_deviations(small_net):
-    from lprnn_brian.loihi.compare import VARIANTS, divergence
+    from lprnn_brian.loihi.compare import EMULATOR_RUNS, divergence
 
     rng = np.random.default_rng(4)
     spec = small_net.spec
     drive = np.stack([layer0_drive(rng.uniform(0, 1, (spec.n_frames, spec.layers[0].W_ann.shape[1])), spec)
                       for _ in range(2)])
     d = divergence(small_net, drive)
-    assert set(d["variants"]) == set(VARIANTS)
+    assert set(d["variants"]) == set(EMULATOR_RUNS)
     for v in d["variants"].values():
         for L in v["layers"]:
             assert 0 <= L["spike_agreement"] <= L["spike_agreement_at_best_lag"] <= 1
@@ -571,3 +571,14 @@ def test_brian2_semantics_equals_cpp_standalone_on_shd(shd_model, build_root):
             np.testing.assert_array_equal(mine.frame_decodes[d][k], ref.frame_decodes[d][k])
     for k in range(len(spec.layers)):
         np.testing.assert_array_equal(mine.spikes[k], ref.spikes[k])
+
+
+def test_loihi_register_constants_are_defined_once():
+    """The shifts and the decay unity of the fixed-point formats agree with the declaration and the conversion:
+    a weight adds w·64 = w << 6, the threshold is vth_mant << 6, decays are x·k/4096 = (x·k) >> 12."""
+    from lprnn_brian import convert
+    from lprnn_brian.equations import sigma_delta as sd
+
+    assert 1 << q.ACTIVATION_SHIFT_BITS == sd.ACTIVATION_SHIFT == 64
+    assert 1 << q.DECAY_SHIFT == q.DECAY_UNITY == convert.DECAY_DENOMINATOR == 4096
+    assert q.threshold_mant(64 * 5) == 5

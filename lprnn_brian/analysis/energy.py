@@ -20,11 +20,10 @@ from typing import Sequence
 import numpy as np
 from scipy import sparse
 
+from ..equations.fixed_point import COMPARTMENTS_PER_NEURON
 from ..errors import UserInputError
 from ..simulation import SimulationResult
 
-#: Compartments per ΣΔ neuron on Loihi: input (u = i_in, v = i_ip) and soma (u = i_fb, v) (spec §3.4).
-COMPARTMENTS_PER_NEURON = 2
 #: "At least 500× higher energy-efficiency … in comparison to Cortex-M4" (Nair & Indiveri 2019, spec §8.2).
 CLAIM_2019 = 500.0
 CLAIM_2019_SOURCE = ("Nair & Indiveri 2019, arXiv 1905.10692: ≥ 500× vs Cortex-M4, for their analog in-memory "

@@ -15,8 +15,9 @@ from ..simulation import result_from_raw
 from .emulator import emulate
 from .params import LoihiNetwork
 
-#: The runs compared with ``semantics='brian2'``: name → emulate() keywords.
-VARIANTS = {
+#: The runs compared with ``semantics='brian2'``: name → emulate() keywords (not the neuron variants of
+#: :data:`lprnn_brian.equations.sigma_delta.VARIANTS`).
+EMULATOR_RUNS = {
     "loihi": {"semantics": "loihi"},
     "loihi, u clipped": {"semantics": "loihi", "overflow": "clip"},
     "loihi, sum truncated": {"semantics": "loihi", "rounding": "sum"},
@@ -40,7 +41,7 @@ def divergence(net: LoihiNetwork, drive: np.ndarray, *, max_lag: int = 4) -> dic
     ref = result_from_raw(net.spec, reference.raw, "brian2-loihi-mode")
     out = {"reference": "brian2 loihi mode (emulated bit for bit)", "n_samples": int(np.asarray(drive).shape[0]),
            "reference_overflow": reference.overflow, "variants": {}}
-    for name, kw in VARIANTS.items():
+    for name, kw in EMULATOR_RUNS.items():
         run = emulate(net, drive, **kw)
         res = result_from_raw(net.spec, run.raw, name)
         layers = []

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..analysis.energy import COMPARTMENTS_PER_NEURON
+from ..equations.fixed_point import COMPARTMENTS_PER_NEURON
 from ..errors import UserInputError
 from .params import LoihiNetwork, Projection
 

@@ -1,18 +1,14 @@
 """Bit-exact integer emulator of the mapped Loihi network, and the Brian2 Loihi mode's arithmetic beside it.
 
-``semantics='loihi'`` (the export oracle, spec §6.1 and §10.2) runs the registers of :class:`LoihiNetwork`
-with Lava's bit-accurate arithmetic (``PyLifModelBitAcc``, ``PyDenseModelBitAcc``), per timestep t, every
-layer in parallel on the spikes s[t−1] of the previous step::
-
-    a_IC = dense(ff, s_prev_layer) + dense(rec, s_own)       dense: (Σ_j mant_ij s_j) << exp  (>> −exp: floor)
-    u_IC = wrap24(decay(u_IC, du_IC + 1) + (a_IC << 6))       decay: sgn(x·k)(|x·k| >> 12), k = 4096 − d
-    v_IC = max(clip(decay(v_IC, dv_IC) + u_IC + bias + x_in[t], ±(2^23 − 1)), 0)
-    u_SC = wrap24(decay(u_SC, du_SC + 1) + (dense(fb, s_own) << 6))
-    v_SC = clip(decay(v_SC, dv_SC) + u_SC + v_IC, ±(2^23 − 1));  s = v_SC > vth·2^6;  v_SC ← 0 if s;  floor 0
+``semantics='loihi'`` (the export oracle, docs/method.md) runs the registers of :class:`LoihiNetwork` with Lava's
+bit-accurate arithmetic (``PyLifModelBitAcc``, ``PyDenseModelBitAcc``), per timestep t, every layer in parallel on
+the spikes s[t−1] of the previous step, as :data:`LOIHI_STEP` writes it (and every bundle carries, as
+:data:`LOIHI_SEMANTICS`); its shifts and decay unity are those of :mod:`lprnn_brian.equations.fixed_point`.
 
 ``semantics='brian2'`` is the network of the Brian2 ``loihi`` mode (spec §3.3; the reference emulation): float
 states clipped to 24 bits and truncated at the start of each step, the layer-0 input X/τ_U added to i_ip
-before the update, every right-hand side at pre-step values. It reproduces the Brian2 network bit for bit
+before the update, every right-hand side at pre-step values: the declaration's own formulas, from
+:func:`lprnn_brian.equations.numeric.neuron`. It reproduces the Brian2 network bit for bit
 (tests/test_loihi.py) and is much faster than it, so the two modes can be compared on many samples.
 
 They differ in four ways (decision §11 B7), each switchable here so that :func:`divergence` can say how much
@@ -30,20 +26,36 @@ import numpy as np
 
 from ..ann.forward import readout_start
 from ..equations import numeric
+from ..equations.fixed_point import ACTIVATION_SHIFT_BITS, DECAY_SHIFT, DECAY_UNITY
 from ..equations.sigma_delta import STATE_LIMIT
 from ..errors import UserInputError
 from ..simulation import frame_end_steps
 from ..targets import RawRun
-from .params import V_LIMIT, LoihiNetwork, Projection
-from .quantise import DECAY_UNITY, VTH_SHIFT
+from .params import U_DECAY_OFFSET, V_DECAY_OFFSET, V_LIMIT, LoihiNetwork, Projection
 
+#: One timestep of ``semantics='loihi'``, one line per register (Lava's integer arithmetic).
+LOIHI_STEP = (
+    "a_IC = dense(ff, s_prev_layer) + dense(rec, s_own)       dense: (Σ_j mant_ij s_j) << exp  (>> −exp: floor)",
+    "u_IC = wrap24(decay(u_IC, du_IC + 1) + (a_IC << 6))       decay: sgn(x·k)(|x·k| >> 12), k = 4096 − d",
+    "v_IC = max(clip(decay(v_IC, dv_IC) + u_IC + bias + x_in[t], ±(2^23 − 1)), 0)",
+    "u_SC = wrap24(decay(u_SC, du_SC + 1) + (dense(fb, s_own) << 6))",
+    "v_SC = clip(decay(v_SC, dv_SC) + u_SC + v_IC, ±(2^23 − 1));  s = v_SC > vth·2^6;  v_SC ← 0 if s;  floor 0",
+)
+#: The integer semantics every bundle is meant to be run with (``bundle.json``'s ``semantics``). Its bytes are part
+#: of the written bundles, so it keeps the wording (and the spec references) it was first written with.
+LOIHI_SEMANTICS = (
+    "Bit-exact integer emulator of the mapped Loihi network, and the Brian2 Loihi mode's arithmetic beside it.\n\n"
+    "``semantics='loihi'`` (the export oracle, spec §6.1 and §10.2) runs the registers of :class:`LoihiNetwork`\n"
+    "with Lava's bit-accurate arithmetic (``PyLifModelBitAcc``, ``PyDenseModelBitAcc``), per timestep t, every\n"
+    "layer in parallel on the spikes s[t−1] of the previous step::\n\n"
+    + "\n".join(f"    {line}" for line in LOIHI_STEP)
+)
 SEMANTICS = ("loihi", "brian2")
 OVERFLOW = ("wrap", "clip")
 ROUNDING = ("decay", "sum")
 RECORD = ("steps", "frames", "none")
 #: Loihi register names and the Brian2 state each one holds.
 REGISTERS = {"u_ic": "i_in", "v_ic": "i_ip", "u_sc": "i_fb", "v_sc": "v"}
-_SHIFT = 12  # log2(DECAY_UNITY)
 
 
 @dataclass
@@ -69,7 +81,7 @@ class EmulatorRun:
 def _decay(x: np.ndarray, keep) -> np.ndarray:
     """x·keep/4096 truncated toward zero, in integers (int64 product)."""
     p = x * keep
-    return np.sign(p) * (np.abs(p) >> _SHIFT)
+    return np.sign(p) * (np.abs(p) >> DECAY_SHIFT)
 
 
 def _wrap24(x: np.ndarray) -> tuple[np.ndarray, int]:
@@ -211,9 +223,10 @@ class _LoihiStep:
         self.regs = [{r: np.zeros((S, L.n), np.int64) for r in REGISTERS} for L in net.layers]
         self.prev = [np.zeros((S, L.n), bool) for L in net.layers]
         self.overflow = [{"u_wraps" if self.wrap else "u_clips": 0, "v_clips": 0} for _ in net.layers]
-        self.keep = [{"u_ic": DECAY_UNITY - (L.ic.du + 1), "v_ic": DECAY_UNITY - np.asarray(L.ic.dv),
-                      "u_sc": DECAY_UNITY - (L.soma.du + 1), "v_sc": DECAY_UNITY - np.asarray(L.soma.dv)}
-                     for L in net.layers]
+        self.keep = [{"u_ic": DECAY_UNITY - (L.ic.du + U_DECAY_OFFSET),
+                      "v_ic": DECAY_UNITY - (np.asarray(L.ic.dv) + V_DECAY_OFFSET),
+                      "u_sc": DECAY_UNITY - (L.soma.du + U_DECAY_OFFSET),
+                      "v_sc": DECAY_UNITY - (np.asarray(L.soma.dv) + V_DECAY_OFFSET)} for L in net.layers]
 
     def registers(self, k: int) -> dict[str, np.ndarray]:
         return self.regs[k]
@@ -221,7 +234,7 @@ class _LoihiStep:
     def _leaky(self, x: np.ndarray, keep, add: np.ndarray) -> np.ndarray:
         """decay(x) + add (Lava), or the truncated sum x·k/4096 + add (Brian2's rounding)."""
         if self.sum_rounding:
-            return _decay(x * keep + (add << _SHIFT), 1)
+            return _decay(x * keep + (add << DECAY_SHIFT), 1)
         return _decay(x, keep) + add
 
     def _u(self, k: int, x: np.ndarray, keep, add: np.ndarray) -> np.ndarray:
@@ -248,14 +261,14 @@ class _LoihiStep:
                 a_ic = a_ic + dense(L.ff, self.prev[k - 1])
             if L.rec is not None:
                 a_ic = a_ic + dense(L.rec, self.prev[k])
-            r["u_ic"] = self._u(k, r["u_ic"], keep["u_ic"], a_ic << 6)
+            r["u_ic"] = self._u(k, r["u_ic"], keep["u_ic"], a_ic << ACTIVATION_SHIFT_BITS)
             into_v = r["u_ic"] + L.ic.bias[None, :]
             if k == 0:
                 into_v = into_v + self.x_in[:, t]
             r["v_ic"] = np.maximum(self._v(k, self._leaky(r["v_ic"], keep["v_ic"], into_v)), L.ic.v_min)
-            r["u_sc"] = self._u(k, r["u_sc"], keep["u_sc"], dense(L.fb, self.prev[k]) << 6)
+            r["u_sc"] = self._u(k, r["u_sc"], keep["u_sc"], dense(L.fb, self.prev[k]) << ACTIVATION_SHIFT_BITS)
             v = self._v(k, self._leaky(r["v_sc"], keep["v_sc"], r["u_sc"] + r["v_ic"]))
-            s = v > (L.soma.vth_mant << VTH_SHIFT)
+            s = v > (L.soma.vth_mant << ACTIVATION_SHIFT_BITS)
             r["v_sc"] = np.maximum(np.where(s, 0, v), L.soma.v_min)
             fired.append(s)
         self.prev = fired

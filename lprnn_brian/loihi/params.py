@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..convert import SNNSpec
+from ..equations import fixed_point as q
 from ..equations.sigma_delta import ACTIVATION_SHIFT, STATE_LIMIT
 from ..errors import UserInputError
-from . import quantise as q
 
 #: Largest magnitude of u and v (Lava: ±(2^23 − 1) for v; u wraps beyond 2^23).
 V_LIMIT = STATE_LIMIT - 1
@@ -246,7 +246,7 @@ def to_loihi(spec: SNNSpec) -> LoihiNetwork:
                     note = "τ_I = 1 needs dv = 4096: 4095 keeps 1/4096 per step (decision L2)"
                 elif name.startswith("SC dv") and np.any(np.asarray(dec.tau) == 1):
                     note = (f"τ_V = 1 needs dv = 4096: 4095 keeps ⌊v/4096⌋ of a sub-threshold v, at most "
-                            f"{int(L.threshold) >> 12} units (θ = {L.threshold:g})")
+                            f"{int(L.threshold) >> q.DECAY_SHIFT} units (θ = {L.threshold:g})")
                 steps.append(_step(f"{name} → 12-bit register", dec.retention_error, dec.retention_error,
                                    "retention per step", note))
             cq = quant.get("threshold")

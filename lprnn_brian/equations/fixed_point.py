@@ -4,12 +4,18 @@ Spec §6.2–§6.4 and §10.2–§10.3, decisions §11 B2 (exponent from max|w|,
 B3 (13-bit bias mantissa with a 3-bit exponent) and L2 (τ = 1 needs a decay of 4096). Plain numpy; nothing here
 is ever wrapped silently: a value that does not fit raises, a value that fits only approximately is returned
 with its rounding error. The u increment of a weight is ``mant·2^(6+exp)`` (activation shift 6).
+
+The home of every Loihi register constant (the shifts beside the declaration's
+:data:`~lprnn_brian.equations.sigma_delta.ACTIVATION_SHIFT`); in the equations layer because the conversion
+(:mod:`lprnn_brian.convert`) quantises to these formats, below the Loihi mapping (:mod:`lprnn_brian.loihi`).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+
+from .sigma_delta import ACTIVATION_SHIFT
 
 WEIGHT_EXP_RANGE = (-8, 7)
 #: 8-bit weight mantissas per sign mode (Lava ``clip_weights``: mixed −256…255, one-signed 0…255); the LSBs
@@ -18,12 +24,17 @@ WEIGHT_MANT_RANGE = {"mixed": (-256, 255), "excitatory": (0, 255), "inhibitory":
 SIGN_MODES = tuple(WEIGHT_MANT_RANGE)
 BIAS_MANT_MAX = 4095
 BIAS_EXP_RANGE = (0, 7)
-#: Decays are 12-bit fractions of 4096: x ← x·(4096 − d)/4096 (spec §10.2).
-DECAY_UNITY = 4096
-DECAY_REGISTER_MAX = 4095
+#: Decays are 12-bit fractions of 4096: x ← x·(4096 − d)/4096 (spec §10.2), the product shifted right by 12.
+DECAY_SHIFT = 12
+DECAY_UNITY = 1 << DECAY_SHIFT
+DECAY_REGISTER_MAX = DECAY_UNITY - 1
+#: log2 of the declaration's activation shift (64 = 1 << 6): a weight w adds w << 6 to u, and the threshold is
+#: vth_mant << 6 (the declaration's spike condition v > 64·vth_mant).
+ACTIVATION_SHIFT_BITS = ACTIVATION_SHIFT.bit_length() - 1
 #: Threshold mantissa: unsigned 17-bit, threshold = vth_mant·2^6.
 VTH_MANT_MAX = 2**17 - 1
-VTH_SHIFT = 6
+#: Compartments per ΣΔ neuron on Loihi: input (u = i_in, v = i_ip) and soma (u = i_fb, v) (docs/method.md).
+COMPARTMENTS_PER_NEURON = 2
 
 
 def scaled(mant: np.ndarray, exp) -> np.ndarray:
@@ -187,7 +198,7 @@ def decay_register(tau_steps, offset: int) -> Decay:
 
 def threshold_mant(threshold: float) -> int:
     """vth_mant with vth_mant·2^6 = threshold (exact multiples of 64 only; unsigned 17-bit)."""
-    mant = threshold / 2**VTH_SHIFT
+    mant = threshold / 2**ACTIVATION_SHIFT_BITS
     if mant != int(mant) or not 0 <= mant <= VTH_MANT_MAX:
         raise ValueError(f"threshold {threshold:g} is not vth_mant·64 with vth_mant in 0…{VTH_MANT_MAX}")
     return int(mant)
