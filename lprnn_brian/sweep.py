@@ -407,7 +407,7 @@ class SweepRun:
 def _versions() -> dict:
     import brian2
 
-    from . import __version__
+    from ._version import __version__
 
     out = {"lprnn_brian": __version__, "brian2": brian2.__version__, "numpy": np.__version__,
            "python": platform.python_version()}

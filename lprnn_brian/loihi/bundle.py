@@ -3,7 +3,7 @@
 A bundle is a directory with two files:
 
 * ``bundle.json``: format name and version, the package that wrote it, the per-step integer semantics
-  (:data:`SEMANTICS`), the discretisation record (dt, factors, time constants, rounding rules), every scalar
+  (:data:`lprnn_brian.loihi.emulator.LOIHI_SEMANTICS`), the discretisation record (dt, factors, time constants, rounding rules), every scalar
   register per layer and compartment, the lossy-step and headroom report, the resource report and core
   placement, the SNN spec's scalars, and the SHA-256 of the arrays file;
 * ``bundle.npz``: the integer arrays (weight mantissas, per-neuron decays and bias mantissas) and the SNN spec's
@@ -22,18 +22,16 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import __version__
+from .._version import __version__
 from ..convert import SNNSpec
 from ..errors import UserInputError
 from ..fileio import atomic_path, file_sha256, prepare_output_dir, write_text_atomic
-from .emulator import __doc__ as _EMULATOR_DOC
+from .emulator import LOIHI_SEMANTICS
 from .params import Compartment, LoihiLayer, LoihiNetwork, Projection
 
 FORMAT = "lprnn_brian.loihi_bundle"
 VERSION = 1
 JSON_NAME, NPZ_NAME = "bundle.json", "bundle.npz"
-#: The integer semantics every bundle is meant to be run with (the emulator's ``semantics='loihi'``).
-SEMANTICS = _EMULATOR_DOC.split("``semantics='brian2'``")[0].strip() if _EMULATOR_DOC else ""
 _COMPARTMENT_SCALARS = ("du", "bias_exp", "vth_mant", "spikes", "refractory", "v_min")
 
 
@@ -86,7 +84,7 @@ def save_bundle(net: LoihiNetwork, out: str | Path, *, resources: dict | None = 
         "format": FORMAT, "version": VERSION, "created_by": f"lprnn_brian {__version__}",
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "arrays": {"file": NPZ_NAME, "sha256": checksum, "names": sorted(arrays)},
-        "semantics": SEMANTICS,
+        "semantics": LOIHI_SEMANTICS,
         "compartments": {"ic": "input compartment: u = i_in, v = i_ip (bias, v ≥ 0, no output axon)",
                          "soma": "soma: u = i_fb (self-synapse), v = decayed v + u + the IC's v (join ADD); "
                                  "spikes when v > vth_mant·64"},
