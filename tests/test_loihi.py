@@ -25,8 +25,8 @@ from lprnn_brian.errors import UserInputError
 from lprnn_brian.equations import fixed_point as q
 from lprnn_brian.loihi.bundle import JSON_NAME, NPZ_NAME, load_bundle, save_bundle
 from lprnn_brian.loihi.cores import CoreLimits, allocate, resource_report
-from lprnn_brian.loihi.emulator import REGISTERS, dense, emulate
-from lprnn_brian.loihi.params import Projection, to_loihi
+from lprnn_brian.loihi.emulator import dense, emulate
+from lprnn_brian.loihi.params import REGISTERS, Projection, to_loihi
 from lprnn_brian.simulation import result_from_raw, simulate
 
 LIMIT = 2**23

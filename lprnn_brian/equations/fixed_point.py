@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .sigma_delta import ACTIVATION_SHIFT
+from .sigma_delta import ACTIVATION_SHIFT, STATE_LIMIT
 
 WEIGHT_EXP_RANGE = (-8, 7)
 #: 8-bit weight mantissas per sign mode (Lava ``clip_weights``: mixed −256…255, one-signed 0…255); the LSBs
@@ -31,6 +31,8 @@ DECAY_REGISTER_MAX = DECAY_UNITY - 1
 #: log2 of the declaration's activation shift (64 = 1 << 6): a weight w adds w << 6 to u, and the threshold is
 #: vth_mant << 6 (the declaration's spike condition v > 64·vth_mant).
 ACTIVATION_SHIFT_BITS = ACTIVATION_SHIFT.bit_length() - 1
+#: Width of the signed state registers u and v (±2^23).
+STATE_BITS = STATE_LIMIT.bit_length()
 #: Threshold mantissa: unsigned 17-bit, threshold = vth_mant·2^6.
 VTH_MANT_MAX = 2**17 - 1
 #: Compartments per ΣΔ neuron on Loihi: input (u = i_in, v = i_ip) and soma (u = i_fb, v) (docs/method.md).

@@ -31,7 +31,7 @@ from ..equations.sigma_delta import STATE_LIMIT
 from ..errors import UserInputError
 from ..simulation import frame_end_steps
 from ..targets import RawRun
-from .params import U_DECAY_OFFSET, V_DECAY_OFFSET, V_LIMIT, LoihiNetwork, Projection
+from .params import REGISTERS, U_DECAY_OFFSET, V_DECAY_OFFSET, V_LIMIT, LoihiNetwork, Projection
 
 #: One timestep of ``semantics='loihi'``, one line per register (Lava's integer arithmetic).
 LOIHI_STEP = (
@@ -54,8 +54,6 @@ SEMANTICS = ("loihi", "brian2")
 OVERFLOW = ("wrap", "clip")
 ROUNDING = ("decay", "sum")
 RECORD = ("steps", "frames", "none")
-#: Loihi register names and the Brian2 state each one holds.
-REGISTERS = {"u_ic": "i_in", "v_ic": "i_ip", "u_sc": "i_fb", "v_sc": "v"}
 
 
 @dataclass

@@ -11,8 +11,8 @@ Per layer k:
 - stock Lava ``Dense`` processes (weights = the integer mantissas, ``weight_exp``, ``num_weight_bits``,
   ``sign_mode``) for the feed-forward (layer k−1 → IC), recurrent (layer k → IC) and self-feedback (layer k →
   its own SC, a diagonal matrix) synapses;
-- one :class:`SigmaDeltaNeuron` process: the two compartments of the ΣΔ neuron (spec §3.4) with in-ports
-  ``a_ic`` (ff + rec; Lava adds the inputs of several connections), ``a_sc`` (self-feedback) and ``x_in``
+- one :class:`~lprnn_brian.loihi.lava_neuron.SigmaDeltaNeuron` process (:mod:`.lava_neuron`, imported on first
+  use): the two compartments of the ΣΔ neuron (docs/method.md) with in-ports ``a_ic`` (ff + rec; Lava adds the inputs of several connections), ``a_sc`` (self-feedback) and ``x_in``
   (layer-0 drive), an out-port ``s_out`` of binary spikes and the Vars ``u_ic``, ``v_ic``, ``u_sc``, ``v_sc``
   and ``spiked`` (the last step's spikes); for recording, an out-port ``rec_out`` sends all five every step
   (to a Lava ``Extractor`` in :func:`run_lava`: ``Var.get`` sends one element at a time, ~10 µs each, and
@@ -44,38 +44,28 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..errors import UserInputError
-from .params import V_LIMIT, LoihiNetwork, Projection
+from .params import RECORDED, REGISTERS, V_LIMIT, LoihiNetwork, Projection
 
 #: The script that creates the Lava environment (named by every "Lava missing" error).
 SETUP = "scripts/setup-lava"
-#: The integer registers of a SigmaDeltaNeuron, in the emulator's names.
-REGISTERS = ("u_ic", "v_ic", "u_sc", "v_sc")
-RECORDED = (*REGISTERS, "spikes")
 #: Steps per Lava run in :func:`run_lava`: the Extractors buffer this many steps between two reads.
 CHUNK = 100
 
 _LAVA: SimpleNamespace | None = None
 
 
-def _import_lava():
-    """Lava's modules, or a UserInputError saying how to get them."""
+def _import_lava() -> SimpleNamespace:
+    """Lava's classes used here and this package's neuron process and model (:mod:`.lava_neuron`), or a
+    UserInputError saying how to get them."""
     try:
-        import lava.magma.core.model.py.model as pymodel
-        from lava.magma.core.decorator import implements, requires, tag
-        from lava.magma.core.model.py.ports import PyInPort, PyOutPort
-        from lava.magma.core.model.py.type import LavaPyType
-        from lava.magma.core.process.ports.ports import InPort, OutPort
-        from lava.magma.core.process.process import AbstractProcess
-        from lava.magma.core.process.variable import Var
-        from lava.magma.core.resources import CPU
         from lava.magma.core.run_conditions import RunSteps
         from lava.magma.core.run_configs import Loihi1SimCfg
-        from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
         from lava.proc.dense.process import Dense
         from lava.proc.io.extractor import Extractor, PyLoihiExtractorModel
         from lava.proc.io.source import RingBuffer
-        from lava.proc.lif.models import AbstractPyLifModelFixed
         from lava.utils.weightutils import SignMode, clip_weights, truncate_weights
+
+        from .lava_neuron import PySigmaDeltaModelBitAcc, SigmaDeltaNeuron
     except ModuleNotFoundError as err:
         raise UserInputError(f"Lava is not installed in this Python ({err}): run {SETUP} and use the environment "
                              "it creates (<repo>/.venv-lava, or $LPRNN_BRIAN_LAVA_ENV)") from None
@@ -85,116 +75,17 @@ def _import_lava():
                                  f"environment with {SETUP}, which applies it") from None
         raise
     return SimpleNamespace(
-        pymodel=pymodel, implements=implements, requires=requires, tag=tag, PyInPort=PyInPort, PyOutPort=PyOutPort,
-        LavaPyType=LavaPyType, InPort=InPort, OutPort=OutPort, AbstractProcess=AbstractProcess, Var=Var, CPU=CPU,
-        RunSteps=RunSteps, Loihi1SimCfg=Loihi1SimCfg, LoihiProtocol=LoihiProtocol, Dense=Dense, Extractor=Extractor,
-        PyLoihiExtractorModel=PyLoihiExtractorModel, RingBuffer=RingBuffer,
-        AbstractPyLifModelFixed=AbstractPyLifModelFixed, SignMode=SignMode, clip_weights=clip_weights,
-        truncate_weights=truncate_weights)
+        RunSteps=RunSteps, Loihi1SimCfg=Loihi1SimCfg, Dense=Dense, Extractor=Extractor,
+        PyLoihiExtractorModel=PyLoihiExtractorModel, RingBuffer=RingBuffer, SignMode=SignMode,
+        clip_weights=clip_weights, truncate_weights=truncate_weights, SigmaDeltaNeuron=SigmaDeltaNeuron,
+        PySigmaDeltaModelBitAcc=PySigmaDeltaModelBitAcc)
 
 
 def _lava() -> SimpleNamespace:
-    """Lava's classes used here and this module's process and process model (defined once, on first use)."""
+    """:func:`_import_lava`, once."""
     global _LAVA
-    if _LAVA is not None:
-        return _LAVA
-    L = _import_lava()
-
-    class SigmaDeltaNeuron(L.AbstractProcess):
-        """The two-compartment ΣΔ neuron of a layer (n neurons); registers as in LoihiLayer.ic / .soma.
-
-        Decays ``du_*`` and ``dv_*`` are Lava's 12-bit registers (the u decay adds Lava's ``ds_offset`` 1),
-        ``bias_mant``·2^``bias_exp`` the IC's bias, ``vth_mant``·2^6 the SC's threshold, ``v_min_*`` the floor
-        of each compartment's v (vMin)."""
-
-        def __init__(self, *, n: int, du_ic, dv_ic, bias_mant, bias_exp, du_sc, dv_sc, vth_mant: int,
-                     v_min_ic: int = 0, v_min_sc: int = 0, name: str | None = None):
-            super().__init__(n=n, name=name)
-
-            def per_neuron(x):
-                return np.broadcast_to(np.asarray(x, dtype=np.int32), (n,)).copy()
-
-            self.a_ic = L.InPort(shape=(n,))
-            self.a_sc = L.InPort(shape=(n,))
-            self.x_in = L.InPort(shape=(n,))
-            self.s_out = L.OutPort(shape=(n,))
-            for reg in REGISTERS:
-                setattr(self, reg, L.Var(shape=(n,), init=np.zeros(n, np.int32)))
-            self.spiked = L.Var(shape=(n,), init=np.zeros(n, bool))
-            self.du_ic = L.Var(shape=(n,), init=per_neuron(du_ic))
-            self.dv_ic = L.Var(shape=(n,), init=per_neuron(dv_ic))
-            self.bias_mant = L.Var(shape=(n,), init=per_neuron(bias_mant))
-            self.bias_exp = L.Var(shape=(n,), init=per_neuron(bias_exp))
-            self.du_sc = L.Var(shape=(n,), init=per_neuron(du_sc))
-            self.dv_sc = L.Var(shape=(n,), init=per_neuron(dv_sc))
-            self.vth_mant = L.Var(shape=(1,), init=np.array([vth_mant], np.int32))
-            self.v_min = L.Var(shape=(2,), init=np.array([v_min_ic, v_min_sc], np.int32))
-            # every step's registers and spikes, rows in RECORDED order, for an Extractor (run_lava): Var.get
-            # sends an array one element at a time (~10 µs each), too slow to read 5·n values every step
-            self.rec_out = L.OutPort(shape=(len(RECORDED), n))
-
-    class _Compartment(L.AbstractPyLifModelFixed):
-        """One compartment seen through Lava's fixed-point LIF model: ``u``, ``v``, ``du``, ``dv``, the bias
-        registers and ``effective_bias`` are set by :class:`PySigmaDeltaModelBitAcc` before each call, so
-        that Lava's ``scale_bias`` and ``subthr_dynamics`` (and the constants its ``__init__`` sets:
-        ds_offset 1, dm_offset 0, 24-bit u/v, 12-bit decays, activation shift 6) do the arithmetic."""
-
-    int24 = dict(precision=24)
-
-    @L.implements(proc=SigmaDeltaNeuron, protocol=L.LoihiProtocol)
-    @L.requires(L.CPU)
-    @L.tag("bit_accurate_loihi", "fixed_pt")
-    class PySigmaDeltaModelBitAcc(L.pymodel.PyLoihiProcessModel):
-        """Bit-accurate model of :class:`SigmaDeltaNeuron` (the contract of lprnn_brian.loihi.emulator)."""
-
-        a_ic = L.LavaPyType(L.PyInPort.VEC_DENSE, np.int32, **int24)
-        a_sc = L.LavaPyType(L.PyInPort.VEC_DENSE, np.int32, **int24)
-        x_in = L.LavaPyType(L.PyInPort.VEC_DENSE, np.int32, **int24)
-        s_out = L.LavaPyType(L.PyOutPort.VEC_DENSE, bool, precision=1)
-        u_ic = L.LavaPyType(np.ndarray, np.int32, **int24)
-        v_ic = L.LavaPyType(np.ndarray, np.int32, **int24)
-        u_sc = L.LavaPyType(np.ndarray, np.int32, **int24)
-        v_sc = L.LavaPyType(np.ndarray, np.int32, **int24)
-        spiked = L.LavaPyType(np.ndarray, bool, precision=1)
-        du_ic = L.LavaPyType(np.ndarray, np.int32, precision=12)
-        dv_ic = L.LavaPyType(np.ndarray, np.int32, precision=12)
-        bias_mant = L.LavaPyType(np.ndarray, np.int32, precision=13)
-        bias_exp = L.LavaPyType(np.ndarray, np.int32, precision=3)
-        du_sc = L.LavaPyType(np.ndarray, np.int32, precision=12)
-        dv_sc = L.LavaPyType(np.ndarray, np.int32, precision=12)
-        vth_mant = L.LavaPyType(np.ndarray, np.int32, precision=17)
-        v_min = L.LavaPyType(np.ndarray, np.int32, **int24)
-        rec_out = L.LavaPyType(L.PyOutPort.VEC_DENSE, np.int32, **int24)
-
-        def __init__(self, proc_params):
-            super().__init__(proc_params)
-            self._ic = _Compartment(proc_params)
-            self._sc = _Compartment(proc_params)
-
-        def run_spk(self):
-            a_ic, a_sc, x_in = self.a_ic.recv(), self.a_sc.recv(), self.x_in.recv()
-            # input compartment: u += a_IC << 6 (wrap), v = decay(v) + u + bias + x_in (clip); Lava's code
-            ic = self._ic
-            ic.u, ic.v, ic.du, ic.dv = self.u_ic, self.v_ic, self.du_ic, self.dv_ic  # updated in place
-            ic.bias_mant, ic.bias_exp = self.bias_mant, self.bias_exp
-            ic.scale_bias()
-            ic.effective_bias = ic.effective_bias + x_in  # the drive enters v like a bias of this step
-            ic.subthr_dynamics(activation_in=a_ic)
-            np.maximum(self.v_ic, self.v_min[0], out=self.v_ic)  # vMin of the IC (it never spikes)
-            # soma: u += a_SC << 6 (wrap), v = decay(v) + u + v_IC (clip): the join is the soma's bias
-            sc = self._sc
-            sc.u, sc.v, sc.du, sc.dv = self.u_sc, self.v_sc, self.du_sc, self.dv_sc
-            sc.effective_bias = self.v_ic
-            sc.subthr_dynamics(activation_in=a_sc)
-            s = self.v_sc > np.left_shift(self.vth_mant[0], sc.vth_shift)
-            self.v_sc[s] = 0
-            np.maximum(self.v_sc, self.v_min[1], out=self.v_sc)
-            self.spiked[:] = s
-            self.s_out.send(s)
-            self.rec_out.send(np.stack([self.u_ic, self.v_ic, self.u_sc, self.v_sc, s.astype(np.int32)]))
-
-    _LAVA = SimpleNamespace(**vars(L), SigmaDeltaNeuron=SigmaDeltaNeuron,
-                            PySigmaDeltaModelBitAcc=PySigmaDeltaModelBitAcc)
+    if _LAVA is None:
+        _LAVA = _import_lava()
     return _LAVA
 
 

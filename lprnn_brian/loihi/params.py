@@ -30,6 +30,10 @@ from ..equations import fixed_point as q
 from ..equations.sigma_delta import ACTIVATION_SHIFT, STATE_LIMIT
 from ..errors import UserInputError
 
+#: The integer registers of a mapped neuron (two compartments: u and v each) and the Brian2 state each one holds.
+REGISTERS = {"u_ic": "i_in", "v_ic": "i_ip", "u_sc": "i_fb", "v_sc": "v"}
+#: What a run records per step: the registers, then the spikes (the rows of the Lava neuron's ``rec_out``).
+RECORDED = (*REGISTERS, "spikes")
 #: Largest magnitude of u and v (Lava: ±(2^23 − 1) for v; u wraps beyond 2^23).
 V_LIMIT = STATE_LIMIT - 1
 #: Offsets added to the u and v decay registers (Lava ``ds_offset``, ``dm_offset``).
@@ -204,73 +208,104 @@ def to_loihi(spec: SNNSpec) -> LoihiNetwork:
         raise UserInputError("the Loihi mapping needs integer weights: convert the model with mode='loihi' "
                              "(lprnn-brian export loihi does)")
     layers, report = [], {"layers": []}
-    try:
-        for k, L in enumerate(spec.layers):
-            steps = []
-            quant = L.quantisation or {}
-            projections = {}
-            if k:
-                projections["ff"] = L.W_snn
-            if L.U_snn is not None:
-                projections["rec"] = L.U_snn
-            built = {}
-            for kind, W in projections.items():
-                per_row = isinstance(quant.get("W" if kind == "ff" else "U", {}).get("exp"), list)
-                p, me = _projection(kind, W, "mixed", per_row)
-                if not me.lossless:
-                    raise UserInputError(f"layer {L.name}: the {kind} weights are not Loihi mantissa·2^exp values "
-                                         "(was the spec edited after conversion?); convert again with mode='loihi'")
-                built[kind] = p
-                rec = quant.get("W" if kind == "ff" else "U", {})
-                steps.append(_step(f"{kind}: weight → mant·2^{exp_text(p.exp)}", rec.get("max_abs_error", 0.0),
-                                   rec.get("rms_error", 0.0), "Loihi weight units"))
-                steps.append(_dense_shift_step(p))
-            fb, me_fb = _projection("fb", np.full(L.n, -L.kick / ACTIVATION_SHIFT), "mixed")
-            kick_err = quant.get("kick", {}).get("max_abs_error", ACTIVATION_SHIFT * me_fb.max_abs_error)
-            steps.append(_step(f"fb: kick → mant·2^{fb.exp}", kick_err, kick_err, "u units"))
-            steps.append(_dense_shift_step(fb))
-            be = q.bias_mant_exp(L.b_tilde)
-            if not be.lossless:
-                raise UserInputError(f"layer {L.name}: the bias is not a Loihi mantissa·2^exp value; convert again "
-                                     "with mode='loihi'")
-            rec = quant.get("b", {})
-            steps.append(_step(f"bias → mant·2^{be.exp}", rec.get("max_abs_error", 0.0), rec.get("rms_error", 0.0),
-                               "v units"))
-            decays = {"IC du (τ_U)": q.decay_register(L.tau_U, U_DECAY_OFFSET),
-                      "IC dv (τ_I)": q.decay_register(L.tau_I, V_DECAY_OFFSET),
-                      "SC du (τ_S)": q.decay_register(L.tau_S, U_DECAY_OFFSET),
-                      "SC dv (τ_V)": q.decay_register(L.tau_V, V_DECAY_OFFSET)}
-            for name, dec in decays.items():
-                note = ""
-                if name.startswith("IC dv") and np.any(np.asarray(dec.tau) == 1):
-                    note = "τ_I = 1 needs dv = 4096: 4095 keeps 1/4096 per step (decision L2)"
-                elif name.startswith("SC dv") and np.any(np.asarray(dec.tau) == 1):
-                    note = (f"τ_V = 1 needs dv = 4096: 4095 keeps ⌊v/4096⌋ of a sub-threshold v, at most "
-                            f"{int(L.threshold) >> q.DECAY_SHIFT} units (θ = {L.threshold:g})")
-                steps.append(_step(f"{name} → 12-bit register", dec.retention_error, dec.retention_error,
-                                   "retention per step", note))
-            cq = quant.get("threshold")
-            if cq is not None:
-                steps.append(_step(f"threshold θ → vth_mant·2^6 (vth_mant {cq['vth_mant']})", cq["max_abs_error"],
-                                   cq["max_abs_error"], "v units",
-                                   "θ centres the band for the kick kept; residual mean error "
-                                   f"{quant['mean_error']['gain']:+.2e}·c {quant['mean_error']['offset_kicks']:+.2e}·Δ"))
-            if k == 0:
-                steps.append(_step("input: X/τ_U → integer", 0.5, 1 / np.sqrt(12), "v units",
-                                   "round half-even per step; RMS for a uniform remainder"))
-            ic = Compartment(du=int(decays["IC du (τ_U)"].register), dv=decays["IC dv (τ_I)"].register,
-                             bias_mant=be.mant.astype(np.int64), bias_exp=be.exp, vth_mant=q.VTH_MANT_MAX,
-                             spikes=False)
-            soma = Compartment(du=int(decays["SC du (τ_S)"].register), dv=decays["SC dv (τ_V)"].register,
-                               bias_mant=np.zeros(L.n, np.int64), bias_exp=0, vth_mant=q.threshold_mant(L.threshold),
-                               spikes=True)
-            layers.append(LoihiLayer(L.name, L.kind, L.n, ic, soma, fb, built.get("ff"), built.get("rec")))
+    for k, L in enumerate(spec.layers):
+        try:
+            layer, steps = _map_layer(k, L)
             report["layers"].append({"name": L.name, "lossy_steps": steps, "headroom": headroom(L, first=k == 0)})
-    except ValueError as err:
-        if isinstance(err, UserInputError):
-            raise
-        raise UserInputError(f"layer {L.name}: {err}") from None
+        except ValueError as err:
+            if isinstance(err, UserInputError):
+                raise
+            raise UserInputError(f"layer {L.name}: {err}") from None
+        layers.append(layer)
     return LoihiNetwork(layers, spec, report)
+
+
+def _map_layer(k: int, L) -> tuple[LoihiLayer, list[dict]]:
+    """Layer ``k`` of the spec as registers, and its lossy steps (synapses, kick, bias, decays, threshold, input)."""
+    quant = L.quantisation or {}
+    built, steps = _synapses(k, L, quant)
+    fb, fb_steps = _feedback(L, quant)
+    be, bias_steps = _bias(L, quant)
+    decays, decay_steps = _decays(L)
+    steps += fb_steps + bias_steps + decay_steps + _threshold_and_input_steps(k, L, quant)
+    ic = Compartment(du=int(decays["IC du (τ_U)"].register), dv=decays["IC dv (τ_I)"].register,
+                     bias_mant=be.mant.astype(np.int64), bias_exp=be.exp, vth_mant=q.VTH_MANT_MAX,
+                     spikes=False)
+    soma = Compartment(du=int(decays["SC du (τ_S)"].register), dv=decays["SC dv (τ_V)"].register,
+                       bias_mant=np.zeros(L.n, np.int64), bias_exp=0, vth_mant=q.threshold_mant(L.threshold),
+                       spikes=True)
+    return LoihiLayer(L.name, L.kind, L.n, ic, soma, fb, built.get("ff"), built.get("rec")), steps
+
+
+def _synapses(k: int, L, quant: dict) -> tuple[dict[str, Projection], list[dict]]:
+    """The feed-forward (not layer 0: its input is X) and recurrent projections, and their lossy steps."""
+    projections = {}
+    if k:
+        projections["ff"] = L.W_snn
+    if L.U_snn is not None:
+        projections["rec"] = L.U_snn
+    built, steps = {}, []
+    for kind, W in projections.items():
+        rec = quant.get("W" if kind == "ff" else "U", {})
+        p, me = _projection(kind, W, "mixed", isinstance(rec.get("exp"), list))
+        if not me.lossless:
+            raise UserInputError(f"layer {L.name}: the {kind} weights are not Loihi mantissa·2^exp values "
+                                 "(was the spec edited after conversion?); convert again with mode='loihi'")
+        built[kind] = p
+        steps.append(_step(f"{kind}: weight → mant·2^{exp_text(p.exp)}", rec.get("max_abs_error", 0.0),
+                           rec.get("rms_error", 0.0), "Loihi weight units"))
+        steps.append(_dense_shift_step(p))
+    return built, steps
+
+
+def _feedback(L, quant: dict) -> tuple[Projection, list[dict]]:
+    """The self-synapse of weight −kick/64, and its lossy steps."""
+    fb, me_fb = _projection("fb", np.full(L.n, -L.kick / ACTIVATION_SHIFT), "mixed")
+    kick_err = quant.get("kick", {}).get("max_abs_error", ACTIVATION_SHIFT * me_fb.max_abs_error)
+    return fb, [_step(f"fb: kick → mant·2^{fb.exp}", kick_err, kick_err, "u units"), _dense_shift_step(fb)]
+
+
+def _bias(L, quant: dict) -> tuple[q.MantExp, list[dict]]:
+    be = q.bias_mant_exp(L.b_tilde)
+    if not be.lossless:
+        raise UserInputError(f"layer {L.name}: the bias is not a Loihi mantissa·2^exp value; convert again "
+                             "with mode='loihi'")
+    rec = quant.get("b", {})
+    return be, [_step(f"bias → mant·2^{be.exp}", rec.get("max_abs_error", 0.0), rec.get("rms_error", 0.0),
+                      "v units")]
+
+
+def _decays(L) -> tuple[dict[str, q.Decay], list[dict]]:
+    """The four 12-bit decay registers and their retention errors (τ = 1 on v: decision L2)."""
+    decays = {"IC du (τ_U)": q.decay_register(L.tau_U, U_DECAY_OFFSET),
+              "IC dv (τ_I)": q.decay_register(L.tau_I, V_DECAY_OFFSET),
+              "SC du (τ_S)": q.decay_register(L.tau_S, U_DECAY_OFFSET),
+              "SC dv (τ_V)": q.decay_register(L.tau_V, V_DECAY_OFFSET)}
+    steps = []
+    for name, dec in decays.items():
+        note = ""
+        if name.startswith("IC dv") and np.any(np.asarray(dec.tau) == 1):
+            note = "τ_I = 1 needs dv = 4096: 4095 keeps 1/4096 per step (decision L2)"
+        elif name.startswith("SC dv") and np.any(np.asarray(dec.tau) == 1):
+            note = (f"τ_V = 1 needs dv = 4096: 4095 keeps ⌊v/4096⌋ of a sub-threshold v, at most "
+                    f"{int(L.threshold) >> q.DECAY_SHIFT} units (θ = {L.threshold:g})")
+        steps.append(_step(f"{name} → 12-bit register", dec.retention_error, dec.retention_error,
+                           "retention per step", note))
+    return decays, steps
+
+
+def _threshold_and_input_steps(k: int, L, quant: dict) -> list[dict]:
+    steps = []
+    cq = quant.get("threshold")
+    if cq is not None:
+        steps.append(_step(f"threshold θ → vth_mant·2^6 (vth_mant {cq['vth_mant']})", cq["max_abs_error"],
+                           cq["max_abs_error"], "v units",
+                           "θ centres the band for the kick kept; residual mean error "
+                           f"{quant['mean_error']['gain']:+.2e}·c {quant['mean_error']['offset_kicks']:+.2e}·Δ"))
+    if k == 0:
+        steps.append(_step("input: X/τ_U → integer", 0.5, 1 / np.sqrt(12), "v units",
+                           "round half-even per step; RMS for a uniform remainder"))
+    return steps
 
 
 def exp_text(exp) -> str:
