@@ -54,8 +54,9 @@ autodoc_typehints = "signature"  # the docstrings describe the parameters; the h
 autodoc_default_options = {"members": True}
 autosummary_generate = False  # the summary tables link to automodule's entries: no stub pages
 # torch is an extra: without it, the torch-dependent modules (ann.torch_model, ann.train, ...) are documented
-# against a mock so that the reference is complete in an environment with only the docs extra.
-autodoc_mock_imports = [] if importlib.util.find_spec("torch") else ["torch"]
+# against a mock so that the reference is complete in an environment with only the docs extra; so is Lava (its
+# own environment, scripts/setup-lava) for loihi.lava_neuron.
+autodoc_mock_imports = [m for m in ("torch", "lava") if not importlib.util.find_spec(m)]
 
 nitpicky = False
 suppress_warnings: list[str] = []

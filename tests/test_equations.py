@@ -354,3 +354,62 @@ def test_every_network_object_has_the_spec_slot(mode, small_model, numpy_runtime
     seq = [rank[op if op not in ("spike_monitor", "stateupdater") else
                 ("threshold" if op == "spike_monitor" else "update")] for op, _ in ops]
     assert seq == sorted(seq), f"execution order {executed} differs from spec §3.3"
+
+
+# --- the numeric form (lprnn_brian.equations.numeric) ---------------------------------------------------
+
+def test_numeric_update_evaluates_in_the_rendered_brian2_order():
+    """The lambdified update of every state prints exactly the right-hand side that Brian2 receives (render's
+    update code), so numpy evaluates the same operations in the same order as the Brian2 network."""
+    import inspect
+
+    from lprnn_brian.equations import numeric
+
+    rendered = dict(line.split(" = ", 1) for line in rd.update_code().splitlines() if "_next = " in line)
+    for variant in sd.VARIANTS:
+        for x, a in numeric.neuron(variant).blocks["update"].items():
+            source = inspect.getsource(a.fn)
+            assert f"return {rendered[f'{x}_next']}\n" in source, (x, source)
+
+
+@pytest.mark.parametrize("variant", ["float", "loihi"])
+def test_numeric_blocks_equal_the_handwritten_oracle_bit_for_bit(variant):
+    """Every block of the numeric form against the formulas typed here by hand (an independent oracle, written
+    in Brian2's order of operations: b̃ + i_in + (1 − 1/τ_I)·i_ip), on random states of both signs beyond the
+    24-bit range: bit for bit; the threshold is strict; the cache returns one object per variant."""
+    from lprnn_brian.equations import numeric
+
+    rng = np.random.default_rng(3)
+    nn = numeric.neuron(variant)
+    assert numeric.neuron(variant) is nn
+    st = {x: rng.normal(0, 2.0, 50) * LIMIT for x in VARS}
+    p = {"tau_I": rng.uniform(1, 300, 50), "tau_U": 37.0, "tau_V": rng.uniform(1, 300, 50), "tau_S": 64.0,
+         "b_tilde": rng.normal(0, 1e3, 50), "kick": 3.5e4, "X": rng.normal(0, 1e5, 50), "w": rng.normal(0, 9, 50)}
+    a = lambda tau: 1 - 1 / tau  # noqa: E731
+    if variant == "loihi":
+        lo = {"i_ip": 0, "v": 0, "i_in": -LIMIT, "i_fb": -LIMIT}
+        want_clip = {x: np.clip(st[x], lo[x], LIMIT) for x in VARS}
+        want_trunc = {x: np.trunc(st[x]) for x in VARS}
+    else:
+        want_clip = {x: np.maximum(st[x], 0) for x in ("i_ip", "v")}
+        want_trunc = {}
+    want = {
+        "clip": want_clip, "truncate": want_trunc,
+        "input": {"i_ip": st["i_ip"] + p["X"] / p["tau_U"]},
+        "update": {"i_ip": p["b_tilde"] + st["i_in"] + st["i_ip"] * a(p["tau_I"]),
+                   "i_in": st["i_in"] * a(p["tau_U"]),
+                   "v": st["i_fb"] + st["i_ip"] + st["v"] * a(p["tau_V"]),
+                   "i_fb": st["i_fb"] * a(p["tau_S"])},
+        "reset": {"v": 0}, "on_spike_self": {"i_fb": st["i_fb"] - p["kick"]},
+        "on_spike_target": {"i_in": st["i_in"] + 64 * p["w"]},
+    }
+    for block, expected in want.items():
+        got = nn.apply(block, {**st, **p})
+        assert set(got) == set(expected), block
+        for x in expected:
+            np.testing.assert_array_equal(np.asarray(got[x]), np.asarray(expected[x]), err_msg=f"{block}: {x}")
+    v = np.array([63.0, 64.0, 64.0 + 2**-40])
+    np.testing.assert_array_equal(nn.spikes(v, 1.0), [False, False, True])
+    assert nn.spike_factor == 64.0
+    with pytest.raises(ValueError, match="variant"):
+        numeric.neuron("fixed_point")

@@ -29,7 +29,7 @@ from lprnn_brian.loihi.emulator import emulate
 from lprnn_brian.loihi.params import V_LIMIT, to_loihi
 
 JOB = Path(__file__).with_name("lava_job.py")
-REGISTERS = ("u_ic", "v_ic", "u_sc", "v_sc")
+REGISTERS = ("u_ic", "v_ic", "u_sc", "v_sc")  # typed here, not imported: part of the oracle
 #: One Lava job (start-up ~1 s, then ~0.5 s compile and ~6 ms/step per sample for the SHD network; measured);
 #: generous for a loaded machine.
 JOB_TIMEOUT_S = 300

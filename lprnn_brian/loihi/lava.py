@@ -39,6 +39,7 @@ Python 3.11 fix of that script) is not importable.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from types import SimpleNamespace
 
 import numpy as np
@@ -50,9 +51,6 @@ from .params import RECORDED, REGISTERS, V_LIMIT, LoihiNetwork, Projection
 SETUP = "scripts/setup-lava"
 #: Steps per Lava run in :func:`run_lava`: the Extractors buffer this many steps between two reads.
 CHUNK = 100
-
-_LAVA: SimpleNamespace | None = None
-
 
 def _import_lava() -> SimpleNamespace:
     """Lava's classes used here and this package's neuron process and model (:mod:`.lava_neuron`), or a
@@ -81,12 +79,10 @@ def _import_lava() -> SimpleNamespace:
         PySigmaDeltaModelBitAcc=PySigmaDeltaModelBitAcc)
 
 
+@lru_cache(maxsize=1)
 def _lava() -> SimpleNamespace:
-    """:func:`_import_lava`, once."""
-    global _LAVA
-    if _LAVA is None:
-        _LAVA = _import_lava()
-    return _LAVA
+    """:func:`_import_lava`, once (a failed import is not cached: it raises again)."""
+    return _import_lava()
 
 
 @dataclass
