@@ -15,7 +15,8 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from lprnn_brian.sweep import load_config, read_table, run_sweep
+from lprnn_brian.sweep import load_config, run_sweep
+from lprnn_brian.sweep_table import read_table
 
 HERE = Path(__file__).resolve().parent
 

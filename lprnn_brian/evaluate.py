@@ -51,7 +51,7 @@ def evaluate(
     ``batch``, ``sampling``, ``propagation`` and ``threads`` choose how the SNN runs
     (:class:`lprnn_brian.targets.Runner`); with ``sampling='readout'`` the hidden layers' state decodes are
     not recorded and their correlations are reported as None. ``scheduler`` (``'local'`` or a Dask scheduler
-    address) splits the samples over a Dask cluster (:func:`lprnn_brian.sweep.simulate_distributed`; ``workers``
+    address) splits the samples over a Dask cluster (:func:`lprnn_brian.sweep_dask.simulate_distributed`; ``workers``
     processes for ``'local'``); the spikes and decodes are those of one serial run. ``threshold`` is the comparator's
     threshold policy (:func:`lprnn_brian.convert.to_snn_spec`)."""
     t0 = time.perf_counter()
@@ -62,7 +62,7 @@ def evaluate(
     spec = to_snn_spec(model, mode=mode, factors=factors, resample=resample, n_frames=x.shape[1],
                        threshold=threshold)
     if scheduler is not None:
-        from .sweep import simulate_distributed
+        from .sweep_dask import simulate_distributed
 
         result = simulate_distributed(spec, x, scheduler=scheduler, workers=workers, target=target,
                                       batch=max(batch, 1), build_root=build_root, progress=progress)
