@@ -13,9 +13,9 @@ import numpy as np
 
 from .analysis.fidelity import Fidelity, fidelity
 from .ann.forward import AnnResult, check_inputs, check_labels, forward
-from .ann.model import LpRNNModel
+from .ann.model import READOUT_WINDOWS, LpRNNModel
 from .convert import DEFAULT_THRESHOLD, SNNSpec, to_snn_spec
-from .simulation import DECODES, WINDOWS, SimulationResult, simulate
+from .simulation import DECODES, SimulationResult, simulate
 
 
 @dataclass
@@ -93,7 +93,7 @@ def evaluate(
                 "class_agreement": {d: fid.class_agreement[d][w] for d in DECODES},
                 "ann_predictions": np.argmax(ann.window_logits[w], axis=1).tolist(),
             }
-            for w in WINDOWS
+            for w in READOUT_WINDOWS
         },
         "spikes_per_sample": result.spikes_per_sample().tolist(),
         "snn": {k: v for k, v in spec.summary().items() if k != "class_names"},
