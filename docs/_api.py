@@ -40,7 +40,7 @@ GROUPS = (
      "(see {doc}`../../loihi`).",
      ("lprnn_brian.loihi", "lprnn_brian.export")),
     ("sweep", "Sweeps on Dask", "Parameter sweeps and whole-dataset evaluation (see {doc}`../../sweeps`).",
-     ("lprnn_brian.sweep",)),
+     ("lprnn_brian.sweep", "lprnn_brian.sweep_tasks", "lprnn_brian.sweep_dask", "lprnn_brian.sweep_table")),
     ("tasks", "Tasks and data",
      "Feature front ends, the bundled digits, the spoken-word datasets and the 2019 sequence tasks.",
      ("lprnn_brian.tasks",)),

@@ -65,14 +65,9 @@ def main(argv=None) -> int:
               f"      {r['accuracy_fb']:.3f}   {r['agreement_fb']:.3f}     {r['spikes_per_clip']:.0f}")
     (out / "custom_neuron_parameters.json").write_text(json.dumps(rows, indent=1))
 
-    import matplotlib
+    from lprnn_brian.analysis.plots import PALETTE, save_figure, subplots
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from lprnn_brian.analysis.plots import PALETTE, save_figure
-
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(7, 2.8))
+    fig, (a1, a2) = subplots(1, 2, figsize=(7, 2.8))
     for i, mode in enumerate(("float", "loihi")):
         rs = [r for r in rows if r["mode"] == mode]
         a1.plot([r["tau_S"] for r in rs], [r["accuracy_fb"] for r in rs], "o-" if i else "s--", color=PALETTE[i],

@@ -15,7 +15,8 @@ import argparse
 import dataclasses
 from pathlib import Path
 
-from lprnn_brian.sweep import load_config, read_table, run_sweep
+from lprnn_brian.sweep import load_config, run_sweep
+from lprnn_brian.sweep_table import read_table
 
 HERE = Path(__file__).resolve().parent
 
@@ -46,14 +47,9 @@ def main(argv=None) -> int:
         print(f"{r['steps_per_frame_effective']:10.2f}  {r.get('weight_bits', '-'):>4}  {r['ann_accuracy']:7.3f}"
               f"  {r['snn_accuracy_fb']:12.3f}  {r['class_agreement_fb']:9.3f}  {r['spikes_per_sample']:11.0f}")
 
-    import matplotlib
+    from lprnn_brian.analysis.plots import PALETTE, save_figure, subplots
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from lprnn_brian.analysis.plots import PALETTE, save_figure
-
-    fig, ax = plt.subplots(figsize=(4, 3))
+    fig, ax = subplots(figsize=(4, 3))
     bits = sorted({r.get("weight_bits") for r in rows}, key=lambda b: -1 if b is None else b)
     for i, b in enumerate(bits):
         rs = sorted((r for r in rows if r.get("weight_bits") == b), key=lambda r: r["steps_per_frame_effective"])

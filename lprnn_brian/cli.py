@@ -255,32 +255,47 @@ def cmd_sweep(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .convert import DEFAULT_THRESHOLD, MODES, RESAMPLE, THRESHOLD_POLICIES
-    from .network import PROPAGATIONS, SAMPLINGS
-    from .targets import TARGETS
-
-    def threshold_option(sp):
-        sp.add_argument("--threshold", choices=THRESHOLD_POLICIES, default=DEFAULT_THRESHOLD,
-                        help="comparator threshold policy: 'unbiased' (default) centres each neuron's reconstruction "
-                             "on its drive; 'zero' is the authors' neuron (threshold 0; docs/method.md)")
-
+    """The ``lprnn-brian`` parser: one sub-parser per command (each added by its own ``_add_*`` function)."""
     p = argparse.ArgumentParser(prog="lprnn-brian", description="Low-pass RNNs as adaptive ΣΔ spiking networks in Brian2.")
     sub = p.add_subparsers(dest="command", required=True)
+    for add in (_add_demo, _add_train, _add_import_reference, _add_simulate, _add_analyse, _add_export, _add_sweep,
+                _add_figures):
+        add(sub)
+    return p
 
-    def common_run(sp):
-        sp.add_argument("--target", choices=TARGETS, default="cpp_standalone", help="Brian2 code generation target")
-        sp.add_argument("--mode", choices=MODES, default="loihi", help="float or Loihi-integer neuron (spec §6.1)")
-        threshold_option(sp)
-        sp.add_argument("--build-dir", default=None, help="root of standalone build directories "
-                        "(default $LPRNN_BRIAN_CACHE or ~/.cache/lprnn_brian)")
-        sp.add_argument("--force", action="store_true", help="replace existing output files")
-        sp.add_argument("--quiet", action="store_true", help="no progress bar")
 
+def _threshold_option(sp) -> None:
+    from .convert import DEFAULT_THRESHOLD, THRESHOLD_POLICIES
+
+    sp.add_argument("--threshold", choices=THRESHOLD_POLICIES, default=DEFAULT_THRESHOLD,
+                    help="comparator threshold policy: 'unbiased' (default) centres each neuron's reconstruction "
+                         "on its drive; 'zero' is the authors' neuron (threshold 0; docs/method.md)")
+
+
+def _common_run(sp) -> None:
+    """Options of the commands that build and run a network (target, mode, threshold, build directory)."""
+    from .convert import MODES
+    from .targets import TARGETS
+
+    sp.add_argument("--target", choices=TARGETS, default="cpp_standalone", help="Brian2 code generation target")
+    sp.add_argument("--mode", choices=MODES, default="loihi", help="float or Loihi-integer neuron (spec §6.1)")
+    _threshold_option(sp)
+    sp.add_argument("--build-dir", default=None, help="root of standalone build directories "
+                    "(default $LPRNN_BRIAN_CACHE or ~/.cache/lprnn_brian)")
+    sp.add_argument("--force", action="store_true", help="replace existing output files")
+    sp.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _add_demo(sub) -> None:
     d = sub.add_parser("demo", help="end-to-end run on the bundled spoken digits")
     d.add_argument("--out", default="lprnn_demo", help="output directory for the report and figures")
     d.add_argument("--limit", type=int, default=None, help="simulate only the first N test clips")
-    common_run(d)
+    _common_run(d)
     d.set_defaults(func=cmd_demo)
+
+
+def _add_train(sub) -> None:
+    from .ann.model import READOUT_WINDOWS
 
     t = sub.add_parser(
         "train", help="train an lpRNN with 3-bit QAT and write our model file (needs the train extra)",
@@ -306,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="signed bits per weight code on the 1/8 grid (default 3: codes −4…3); 32: no limit")
     t.add_argument("--prune", type=int, default=None, metavar="WTH",
                    help="winning-ticket iterations (the authors' --wth; 1: no pruning); writes <out>_nWTH_<k>.npz")
-    t.add_argument("--readout-window", choices=("second_half", "all"), default=None)
+    t.add_argument("--readout-window", choices=READOUT_WINDOWS, default=None)
     t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 2)")
     t.add_argument("--checkpoint", default=None, help="training state file (default <out>.ckpt), written every epoch")
     t.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
@@ -334,12 +349,19 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     t.set_defaults(func=cmd_train)
 
+
+def _add_import_reference(sub) -> None:
     i = sub.add_parser("import-reference", help="convert an authors' PyTorch checkpoint to our model file")
     i.add_argument("checkpoint")
     i.add_argument("--arch", choices=("shd", "gsc"), required=True)
     i.add_argument("--out", required=True)
     i.add_argument("--force", action="store_true")
     i.set_defaults(func=cmd_import_reference)
+
+
+def _add_simulate(sub) -> None:
+    from .convert import RESAMPLE
+    from .network import PROPAGATIONS, SAMPLINGS
 
     s = sub.add_parser("simulate", help="run the ΣΔ network of a model on inputs and compare with the ANN")
     s.add_argument("model")
@@ -360,9 +382,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="evaluate on Dask: 'local' (a LocalCluster of --workers processes) or a scheduler address "
                         "(tcp://host:8786); each worker compiles the network once")
     s.add_argument("--workers", type=int, default=2, help="worker processes of --scheduler local")
-    common_run(s)
+    _common_run(s)
     s.set_defaults(func=cmd_simulate)
 
+
+def _add_analyse(sub) -> None:
     a = sub.add_parser("analyse", help="fidelity, rate vs timing coding and energy report of a simulation result")
     a.add_argument("run", help="simulation result written by `simulate --out run.npz`")
     a.add_argument("--out", default="analysis", help="output directory (report.md, report.json, figures)")
@@ -372,6 +396,10 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--seed", type=int, default=0, help="seed of the jitter and deletion draws")
     a.add_argument("--force", action="store_true", help="replace an existing report in --out")
     a.set_defaults(func=cmd_analyse)
+
+
+def _add_export(sub) -> None:
+    from .convert import MODES
 
     ex = sub.add_parser("export", help="write a model for Loihi (integer bundle), NIR or Lava")
     ex.add_argument("format", choices=("loihi", "lava", "nir"),
@@ -387,7 +415,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "(accuracy, overflows, energy, divergence from the Brian2 Loihi mode)")
     ex.add_argument("--labels", help=".npy class per sample of --inputs")
     ex.add_argument("--factors", default=None, help="'derived' (default), 'shd_reference', or f per layer 'f1,f2,...'")
-    threshold_option(ex)
+    _threshold_option(ex)
     ex.add_argument("--compare-samples", type=int, default=8,
                     help="samples also run in the Brian2 Loihi mode's arithmetic for the divergence report")
     ex.add_argument("--samples", type=int, default=2, help="lava: how many of --inputs run on Lava")
@@ -397,6 +425,8 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--quiet", action="store_true", help="no progress bar")
     ex.set_defaults(func=cmd_export)
 
+
+def _add_sweep(sub) -> None:
     sw = sub.add_parser("sweep", help="a parameter sweep (TOML config) on Dask; resumes an interrupted sweep")
     sw.add_argument("config", help="sweep config (.toml): model, inputs, [grid], target, metrics")
     sw.add_argument("--out", default=None, help="table (.parquet; default: <config name>.parquet here)")
@@ -408,6 +438,8 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=cmd_sweep)
 
+
+def _add_figures(sub) -> None:
     fg = sub.add_parser("figures", help="make every figure (PNG and PDF) and the gallery page")
     fg.add_argument("--out", default="figures_out", help="output directory")
     fg.add_argument("--quick", action="store_true", help="small settings (a few minutes in all; used in CI)")
@@ -416,7 +448,6 @@ def build_parser() -> argparse.ArgumentParser:
     fg.add_argument("--force", action="store_true", help="replace existing figures in --out")
     fg.add_argument("--quiet", action="store_true", help="no progress bar")
     fg.set_defaults(func=cmd_figures)
-    return p
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -54,10 +54,11 @@ from .ann.model import LpRNNModel
 from .equations import derive
 from .equations.fixed_point import DECAY_UNITY as DECAY_DENOMINATOR  # Loihi's 12-bit decays: τ_S = 4096/d steps
 from .equations.fixed_point import bias_mant_exp, weight_mant_exp, weight_mant_exp_rows
-from .equations.sigma_delta import ACTIVATION_SHIFT, STATE_LIMIT
+from .equations.sigma_delta import ACTIVATION_SHIFT, STATE_LIMIT, VARIANTS
 from .errors import UserInputError
 
-MODES = ("float", "loihi")
+#: Conversion modes: the neuron's arithmetic variants (float, Loihi integer) of the ΣΔ declaration.
+MODES = VARIANTS
 RESAMPLE = ("hold", "fft")
 #: Threshold policies of the comparator (:func:`lprnn_brian.equations.derive.policy_parameters`).
 THRESHOLD_POLICIES = derive.THRESHOLD_POLICIES
@@ -370,25 +371,69 @@ def to_snn_spec(
         neuron's reconstruction band on its drive; ``'zero'`` is the authors' neuron (threshold 0), whose
         reconstruction sits about half a kick above the drive (docs/method.md, "The comparator's threshold").
     """
+    _check_options(mode, resample, threshold)
+    model.validate()
+    q = model.quantised()
+    factors = _resolve_factors(factors, len(q.layers))
+    unit_taus, tau_min = _layer_time_constants(q)
+    Iin = float(q.Iin)
+    lp_net = any(L.kind in ("lpff", "lprnn") for L in q.layers)
+    first = _find(tau_min[0], Iin, _w_min(q.layers[0].W), lp_net, mode, dt)
+    grid = _StepGrid(mode=mode, threshold=threshold, Iin=Iin, dt=first.dt, M=q.frame_dt / first.dt)
+    layers: list[LayerParams] = []
+    for k, L in enumerate(q.layers):
+        tau_prev = tau_min[k - 1] if k else tau_min[0]
+        if factors is not None:
+            f = float(factors[k])
+        elif k == 0:
+            f = first.f
+        else:
+            f = _find(tau_prev, Iin, _w_min(L.W), lp_net, mode, grid.dt).f
+        layers.append(_layer_params(L, k, f, tau_min[k], tau_prev, unit_taus[k], grid))
+    T = int(n_frames if n_frames is not None else q.n_frames)
+    return SNNSpec(
+        layers=layers, mode=mode, dt=grid.dt, frame_dt=q.frame_dt, n_frames=T,
+        n_steps=int(math.floor(T * grid.M)), Iin=Iin, readout_window=q.readout_window, resample=resample,
+        class_names=list(q.class_names), d=DECAY_DENOMINATOR * grid.dt / tau_min[0], threshold_policy=threshold,
+    )
+
+
+@dataclass(frozen=True)
+class _StepGrid:
+    """What every layer of one conversion shares: the arithmetic ``mode``, the ``threshold`` policy, the ANN
+    clamp ``Iin``, the SNN step ``dt`` (s) and M = Δt_A/Δt_S SNN steps per frame."""
+
+    mode: str
+    threshold: str
+    Iin: float
+    dt: float
+    M: float
+
+
+def _check_options(mode: str, resample: str, threshold: str) -> None:
     if mode not in MODES:
         raise UserInputError(f"unknown mode {mode!r}; choose one of {MODES}")
     if resample not in RESAMPLE:
         raise UserInputError(f"unknown resample {resample!r}; choose one of {RESAMPLE}")
     if threshold not in THRESHOLD_POLICIES:
         raise UserInputError(f"unknown threshold policy {threshold!r}; choose one of {THRESHOLD_POLICIES}")
-    model.validate()
-    q = model.quantised()
-    Iin = float(q.Iin)
-    lp_net = any(L.kind in ("lpff", "lprnn") for L in q.layers)
+
+
+def _resolve_factors(factors, n_layers: int):
+    """Explicit factors (a preset name resolved), one per layer, or None (derived)."""
     if isinstance(factors, str):
         if factors not in FACTOR_PRESETS:
             raise UserInputError(f"unknown factor preset {factors!r}; choose one of {sorted(FACTOR_PRESETS)}")
         factors = FACTOR_PRESETS[factors]
-    if factors is not None and len(factors) != len(q.layers):
-        raise UserInputError(f"got {len(factors)} factors for {len(q.layers)} layers; give one per layer")
+    if factors is not None and len(factors) != n_layers:
+        raise UserInputError(f"got {len(factors)} factors for {n_layers} layers; give one per layer")
+    return factors
 
-    # τ of every unit (seconds) of the lp layers; τ_min is the layer's fastest unit. The dense read-out has no
-    # filter of its own (τ_I = 1): its feedback and synaptic filters are its predecessor's (τ_min of it).
+
+def _layer_time_constants(q: LpRNNModel) -> tuple[list[np.ndarray | None], list[float]]:
+    """(τ of every unit (s) of each lp layer, None for the dense read-out; τ_min of each layer, its fastest
+    unit). The dense read-out has no filter of its own (τ_I = 1): its feedback and synaptic filters are its
+    predecessor's (τ_min of it)."""
     unit_taus: list[np.ndarray | None] = []
     tau_min: list[float] = []
     for L in q.layers:
@@ -401,61 +446,50 @@ def to_snn_spec(
         else:
             raise UserInputError(f"layer {L.name} has no retention and no low-pass predecessor; the ΣΔ neuron "
                                  "needs a filter time constant")
-    layers: list[LayerParams] = []
-    first = _find(tau_min[0], Iin, _w_min(q.layers[0].W), lp_net, mode, dt)
-    dt_S = first.dt
-    M = q.frame_dt / dt_S
-    for k, L in enumerate(q.layers):
-        tau_prev = tau_min[k - 1] if k else tau_min[0]
-        if factors is not None:
-            f = float(factors[k])
-        elif k == 0:
-            f = first.f
-        else:
-            f = _find(tau_prev, Iin, _w_min(L.W), lp_net, mode, dt_S).f
-        tau_S = _steps(tau_min[k] / dt_S, mode)
-        tau_U = _steps(tau_prev / dt_S, mode)
-        retention: dict = {}
-        if L.kind == "dense":
-            tau_I = tau_V = 1.0
-        else:
-            tau_I = np.array([_steps(t / dt_S, mode) for t in unit_taus[k]])
-            a = L.retention_vector()
-            a_eff = (1.0 - 1.0 / tau_I) ** M
-            retention = {"min": float(a.min()), "max": float(a.max()),
-                         "max_abs_error": float(np.max(np.abs(a_eff - a)))}
-            tau_I = float(tau_I[0]) if np.all(tau_I == tau_I[0]) else tau_I  # one value: a scalar, as before
-            tau_V = tau_I
-        Iin_snn = Iin * f
-        kick, theta, cmp_quant = comparator(threshold, tau_S, Iin_snn, mode)
-        if theta == 0 and L.kind == "dense":
-            tau_V = tau_S  # the authors' registers (v never outlives a step at θ = 0: τ_V plays no part)
-        elif theta > 0:
-            tau_V = 1.0  # v must not carry a sub-threshold margin into the next step (a memoryless comparator)
-        # rows scale with the receiving neuron's τ_I (a column vector when per-unit)
-        scale = Iin_snn / (ACTIVATION_SHIFT * tau_I * tau_U)
-        row_scale = scale[:, None] if isinstance(scale, np.ndarray) else scale
-        W_snn = L.W.astype(np.float64) * row_scale
-        U_snn = L.U.astype(np.float64) * row_scale if (L.kind == "lprnn" and L.U is not None) else None
-        b_tilde = L.b.astype(np.float64) * f / tau_I
-        quant: dict = {}
-        if mode == "loihi":
-            W_snn, U_snn, b_tilde, quant = _loihi_values(L.name, W_snn if k else None, U_snn, b_tilde,
-                                                         per_row=isinstance(tau_I, np.ndarray))
-            W_snn = W_snn if k else L.W.astype(np.float64) * row_scale  # layer 0's W_snn is unused (input drive)
-            quant.update(cmp_quant)
-        layers.append(
-            LayerParams(
-                name=L.name, kind=L.kind, n=L.n_out, tau_I=tau_I, tau_U=tau_U, tau_V=tau_V, tau_S=tau_S,
-                factor=f, Iin_snn=Iin_snn, kick=kick, W_snn=W_snn, b_tilde=b_tilde, U_snn=U_snn,
-                W_ann=L.W.astype(np.float64), quantisation=quant, retention=retention, threshold=theta,
-            )
-        )
-    T = int(n_frames if n_frames is not None else q.n_frames)
-    return SNNSpec(
-        layers=layers, mode=mode, dt=dt_S, frame_dt=q.frame_dt, n_frames=T, n_steps=int(math.floor(T * M)),
-        Iin=Iin, readout_window=q.readout_window, resample=resample, class_names=list(q.class_names),
-        d=DECAY_DENOMINATOR * dt_S / tau_min[0], threshold_policy=threshold,
+    return unit_taus, tau_min
+
+
+def _state_filters(L, unit_taus: np.ndarray | None, grid: _StepGrid):
+    """(τ_I, τ_V, retention record) of a layer: per-neuron filters of an lp layer (a scalar when all agree),
+    1 for the dense read-out."""
+    if L.kind == "dense":
+        return 1.0, 1.0, {}
+    tau_I = np.array([_steps(t / grid.dt, grid.mode) for t in unit_taus])
+    a = L.retention_vector()
+    a_eff = (1.0 - 1.0 / tau_I) ** grid.M
+    retention = {"min": float(a.min()), "max": float(a.max()), "max_abs_error": float(np.max(np.abs(a_eff - a)))}
+    tau_I = float(tau_I[0]) if np.all(tau_I == tau_I[0]) else tau_I  # one value: a scalar, as before
+    return tau_I, tau_I, retention
+
+
+def _layer_params(L, k: int, f: float, tau_min: float, tau_prev: float, unit_taus, grid: _StepGrid) -> LayerParams:
+    """The SNN parameters of layer ``k`` (quantised ANN layer ``L``) with factor ``f``."""
+    mode = grid.mode
+    tau_S = _steps(tau_min / grid.dt, mode)
+    tau_U = _steps(tau_prev / grid.dt, mode)
+    tau_I, tau_V, retention = _state_filters(L, unit_taus, grid)
+    Iin_snn = grid.Iin * f
+    kick, theta, cmp_quant = comparator(grid.threshold, tau_S, Iin_snn, mode)
+    if theta == 0 and L.kind == "dense":
+        tau_V = tau_S  # the authors' registers (v never outlives a step at θ = 0: τ_V plays no part)
+    elif theta > 0:
+        tau_V = 1.0  # v must not carry a sub-threshold margin into the next step (a memoryless comparator)
+    # rows scale with the receiving neuron's τ_I (a column vector when per-unit)
+    scale = Iin_snn / (ACTIVATION_SHIFT * tau_I * tau_U)
+    row_scale = scale[:, None] if isinstance(scale, np.ndarray) else scale
+    W_snn = L.W.astype(np.float64) * row_scale
+    U_snn = L.U.astype(np.float64) * row_scale if (L.kind == "lprnn" and L.U is not None) else None
+    b_tilde = L.b.astype(np.float64) * f / tau_I
+    quant: dict = {}
+    if mode == "loihi":
+        W_snn, U_snn, b_tilde, quant = _loihi_values(L.name, W_snn if k else None, U_snn, b_tilde,
+                                                     per_row=isinstance(tau_I, np.ndarray))
+        W_snn = W_snn if k else L.W.astype(np.float64) * row_scale  # layer 0's W_snn is unused (input drive)
+        quant.update(cmp_quant)
+    return LayerParams(
+        name=L.name, kind=L.kind, n=L.n_out, tau_I=tau_I, tau_U=tau_U, tau_V=tau_V, tau_S=tau_S,
+        factor=f, Iin_snn=Iin_snn, kick=kick, W_snn=W_snn, b_tilde=b_tilde, U_snn=U_snn,
+        W_ann=L.W.astype(np.float64), quantisation=quant, retention=retention, threshold=theta,
     )
 
 

@@ -52,20 +52,18 @@ def run_demo(out: Path, *, target: str = "cpp_standalone", mode: str = "loihi", 
 
 
 def _figures(ev, out: Path) -> list[str]:
-    import matplotlib.pyplot as plt
-
-    from .analysis.plots import PALETTE, plot_raster, plot_state_vs_decode, save_figure
+    from .analysis.plots import PALETTE, plot_raster, plot_state_vs_decode, save_figure, subplots
 
     res, ann, spec = ev.result, ev.ann, ev.spec
     n_hidden = len(spec.layers) - 1
-    fig, axes = plt.subplots(n_hidden, 1, figsize=(7, 2.4 * n_hidden), sharex=True, squeeze=False)
+    fig, axes = subplots(n_hidden, 1, figsize=(7, 2.4 * n_hidden), sharex=True, squeeze=False)
     for k in range(n_hidden):
         state = ann.states[k][0]
         units = np.argsort(state.std(axis=0))[::-1][:3]  # the most active units
         plot_state_vs_decode(state, res.frame_decodes["fb"][k][0], spec.frame_dt, units=units, ax=axes[k, 0],
                              title=f"{spec.layers[k].name}: ANN state vs SNN feedback decode (clip 0)")
     save_figure(fig, out / "state_vs_decode")
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig, ax = subplots(figsize=(7, 4))
     offset = 0
     for k, L in enumerate(spec.layers):
         neuron, step = res.spike_raster(0, k)
@@ -78,6 +76,8 @@ def _figures(ev, out: Path) -> list[str]:
 
 
 def _markdown(s: dict, figures: list[str]) -> str:
+    from .simulation import DECODES
+
     names = s["layer_names"]
     fmt = lambda v: "—" if v is None else f"{v:.4f}"  # noqa: E731
     lines = [
@@ -97,8 +97,8 @@ def _markdown(s: dict, figures: list[str]) -> str:
         "",
         "| | ANN | SNN fb | SNN ip | SNN in | SNN count |",
         "|---|---|---|---|---|---|",
-        f"| accuracy | {fmt(s['ann_accuracy'])} | " + " | ".join(fmt(s['snn_accuracy'][d]) for d in ("fb", "ip", "in", "count")) + " |",
-        "| class agreement with ANN | 1 | " + " | ".join(fmt(s['class_agreement'][d]) for d in ("fb", "ip", "in", "count")) + " |",
+        f"| accuracy | {fmt(s['ann_accuracy'])} | " + " | ".join(fmt(s['snn_accuracy'][d]) for d in DECODES) + " |",
+        "| class agreement with ANN | 1 | " + " | ".join(fmt(s['class_agreement'][d]) for d in DECODES) + " |",
         "",
         "## Per-layer fidelity (correlation with the ANN over samples × frames × units; RMSE in ANN units)",
         "",

@@ -13,9 +13,9 @@ import numpy as np
 
 from .analysis.fidelity import Fidelity, fidelity
 from .ann.forward import AnnResult, check_inputs, check_labels, forward
-from .ann.model import LpRNNModel
+from .ann.model import READOUT_WINDOWS, LpRNNModel
 from .convert import DEFAULT_THRESHOLD, SNNSpec, to_snn_spec
-from .simulation import DECODES, WINDOWS, SimulationResult, simulate
+from .simulation import DECODES, SimulationResult, simulate
 
 
 @dataclass
@@ -51,7 +51,7 @@ def evaluate(
     ``batch``, ``sampling``, ``propagation`` and ``threads`` choose how the SNN runs
     (:class:`lprnn_brian.targets.Runner`); with ``sampling='readout'`` the hidden layers' state decodes are
     not recorded and their correlations are reported as None. ``scheduler`` (``'local'`` or a Dask scheduler
-    address) splits the samples over a Dask cluster (:func:`lprnn_brian.sweep.simulate_distributed`; ``workers``
+    address) splits the samples over a Dask cluster (:func:`lprnn_brian.sweep_dask.simulate_distributed`; ``workers``
     processes for ``'local'``); the spikes and decodes are those of one serial run. ``threshold`` is the comparator's
     threshold policy (:func:`lprnn_brian.convert.to_snn_spec`)."""
     t0 = time.perf_counter()
@@ -62,7 +62,7 @@ def evaluate(
     spec = to_snn_spec(model, mode=mode, factors=factors, resample=resample, n_frames=x.shape[1],
                        threshold=threshold)
     if scheduler is not None:
-        from .sweep import simulate_distributed
+        from .sweep_dask import simulate_distributed
 
         result = simulate_distributed(spec, x, scheduler=scheduler, workers=workers, target=target,
                                       batch=max(batch, 1), build_root=build_root, progress=progress)
@@ -93,7 +93,7 @@ def evaluate(
                 "class_agreement": {d: fid.class_agreement[d][w] for d in DECODES},
                 "ann_predictions": np.argmax(ann.window_logits[w], axis=1).tolist(),
             }
-            for w in WINDOWS
+            for w in READOUT_WINDOWS
         },
         "spikes_per_sample": result.spikes_per_sample().tolist(),
         "snn": {k: v for k, v in spec.summary().items() if k != "class_names"},

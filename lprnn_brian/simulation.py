@@ -27,8 +27,8 @@ from .errors import UserInputError
 from .fileio import atomic_path
 from .targets import RawRun, Runner
 
+#: The decodes of every run, in the order of the module docstring (``fb`` the headline).
 DECODES = ("fb", "ip", "in", "count")
-WINDOWS = READOUT_WINDOWS
 #: Which recorded state each decode reads, and its scale to ANN units (given a layer's f, τ_I, Iin).
 _DECODE_STATE = {"fb": "i_fb", "ip": "i_ip", "in": "i_in"}
 RESULT_FORMAT = "lprnn_brian.simulation"
@@ -123,7 +123,7 @@ class SimulationResult:
                 if self.frame_decodes[d][k] is None:  # not recorded in this layer
                     continue
                 arrays[f"frames/{d}/{name}"] = self.frame_decodes[d][k]
-                for w in WINDOWS:
+                for w in READOUT_WINDOWS:
                     arrays[f"decode/{d}/{w}/{name}"] = self.decodes[d][w][k]
         spec_meta, spec_arrays = self.spec.to_arrays()
         arrays.update(spec_arrays)
@@ -161,7 +161,7 @@ def load_result(path: str | Path) -> SimulationResult:
         spec=spec, target=meta["target"], layer_names=names,
         spikes=[z[f"spikes/{n}"] for n in names],
         frame_decodes={d: [get(f"frames/{d}/{n}") for n in names] for d in present},
-        decodes={d: {w: [get(f"decode/{d}/{w}/{n}") for n in names] for w in WINDOWS} for d in present},
+        decodes={d: {w: [get(f"decode/{d}/{w}/{n}") for n in names] for w in READOUT_WINDOWS} for d in present},
         n_samples=int(meta["n_samples"]), wall_s=meta.get("wall_s", {}), info=meta.get("info", {}),
     )
 
@@ -257,7 +257,7 @@ def _assemble(spec: SNNSpec, target: str, per_sample: list[dict], record: tuple[
     frame_decodes = {d: [_stack([p["frames"][d][k] for p in per_sample]) for k in range(len(names))]
                      for d in present}
     decodes = {d: {w: [_stack([p["means"][d][w][k] for p in per_sample]) for k in range(len(names))]
-                   for w in WINDOWS} for d in present}
+                   for w in READOUT_WINDOWS} for d in present}
     return SimulationResult(spec, target, names, spikes, frame_decodes, decodes, len(per_sample), wall_s)
 
 
@@ -272,7 +272,8 @@ def _summarise(spec: SNNSpec, raw: RawRun, sample: int, record: tuple[str, ...])
     ends = frame_end_steps(spec)
     frames_of_step = step_frames(spec)
     steps_per_frame = np.bincount(frames_of_step, minlength=spec.n_frames)
-    out = {"spikes": [], "frames": {d: [] for d in DECODES}, "means": {d: {w: [] for w in WINDOWS} for d in DECODES}}
+    out = {"spikes": [], "frames": {d: [] for d in DECODES},
+           "means": {d: {w: [] for w in READOUT_WINDOWS} for d in DECODES}}
     sampled = raw.frame_states is not None
     for k, L in enumerate(spec.layers):
         i, n = raw.spike_i[k], raw.spike_step[k]
@@ -283,7 +284,7 @@ def _summarise(spec: SNNSpec, raw: RawRun, sample: int, record: tuple[str, ...])
                 continue  # not recorded at all
             if d != "count" and _DECODE_STATE[d] not in recorded:  # not recorded in this layer
                 out["frames"][d].append(None)
-                for w in WINDOWS:
+                for w in READOUT_WINDOWS:
                     out["means"][d][w].append(None)
                 continue
             scale = decode_scale(d, L, spec.Iin)
@@ -293,17 +294,17 @@ def _summarise(spec: SNNSpec, raw: RawRun, sample: int, record: tuple[str, ...])
                 frames = np.zeros((spec.n_frames, L.n))
                 np.add.at(frames, frames_of_step, per_step)
                 out["frames"][d].append((scale * frames / steps_per_frame[:, None]).astype(np.float32))
-                means = {w: per_step[readout_start(spec.n_steps, w):].mean(axis=0) for w in WINDOWS}
+                means = {w: per_step[readout_start(spec.n_steps, w):].mean(axis=0) for w in READOUT_WINDOWS}
             elif sampled:
                 state = _DECODE_STATE[d]
                 out["frames"][d].append((scale * recorded[state]).astype(np.float32))
                 means = {w: raw.window_sums[k][state][w] / (spec.n_steps - readout_start(spec.n_steps, w))
-                         for w in WINDOWS}
+                         for w in READOUT_WINDOWS}
             else:
                 trace = recorded[_DECODE_STATE[d]]
                 out["frames"][d].append((scale * trace[ends]).astype(np.float32))
-                means = {w: trace[readout_start(spec.n_steps, w):].mean(axis=0) for w in WINDOWS}
-            for w in WINDOWS:
+                means = {w: trace[readout_start(spec.n_steps, w):].mean(axis=0) for w in READOUT_WINDOWS}
+            for w in READOUT_WINDOWS:
                 out["means"][d][w].append(scale * means[w])
     return out
 

@@ -377,7 +377,7 @@ def _load_h5(path: Path) -> dict:
 
 
 def _load_parquet(path: Path) -> dict:
-    from lprnn_brian.sweep import read_table
+    from lprnn_brian.sweep_table import read_table
 
     rows, meta = read_table(path)
     rows = [{k: v for k, v in r.items() if not TIMING_COLUMN.search(k)} for r in rows]

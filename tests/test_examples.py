@@ -77,7 +77,8 @@ def test_sweep_steps_per_frame(tmp_path):
     from lprnn_brian.ann.model import load_model
     from lprnn_brian.bundled import bundled_model_path
     from lprnn_brian.simulation import simulate
-    from lprnn_brian.sweep import point_model, point_spec, read_table
+    from lprnn_brian.sweep_table import read_table
+    from lprnn_brian.sweep_tasks import point_model, point_spec
     from lprnn_brian.tasks.digits import load_digits
 
     out = _run("sweep_steps_per_frame.py", "--quick", "--scheduler", "serial", "--out", str(tmp_path))

@@ -21,7 +21,9 @@ import pytest
 from conftest import random_model
 from lprnn_brian.ann.model import save_model
 from lprnn_brian.errors import UserInputError
-from lprnn_brian.sweep import load_config, parse_config, read_table, run_sweep, simulate_distributed
+from lprnn_brian.sweep import load_config, parse_config, run_sweep
+from lprnn_brian.sweep_dask import simulate_distributed
+from lprnn_brian.sweep_table import read_table
 
 N_SAMPLES = 6
 
@@ -83,7 +85,7 @@ def test_serial_table_equals_direct_computation(serial, files):
     from lprnn_brian.ann.forward import forward
     from lprnn_brian.ann.model import load_model
     from lprnn_brian.simulation import simulate
-    from lprnn_brian.sweep import point_model, point_spec
+    from lprnn_brian.sweep_tasks import point_model, point_spec
 
     run, (rows, meta) = serial
     assert [(r["tau_S"], r["weight_bits"]) for r in rows] == [(32, 2), (32, 3), (64, 2), (64, 3)]
@@ -109,7 +111,7 @@ def test_weight_bits_knob_requantises_the_deployed_weights():
     grid, as QAT leaves them) is deployed unchanged at b = 3 and b = 4 (weights, biases and ANN outputs), and
     coarsened at b = 2."""
     from lprnn_brian.ann.forward import forward
-    from lprnn_brian.sweep import point_model
+    from lprnn_brian.sweep_tasks import point_model
 
     model = random_model(np.random.default_rng(2))
     for L in model.layers:  # latent QAT weights: within half a grid step of the deployed codes
@@ -271,7 +273,7 @@ def test_jitter_knob_replays_the_readout_from_jittered_spikes(files, tmp_path):
     from lprnn_brian.analysis.coding import jitter_events, readout_from_spikes
     from lprnn_brian.ann.model import load_model
     from lprnn_brian.simulation import simulate
-    from lprnn_brian.sweep import _point_seed, point_spec
+    from lprnn_brian.sweep_tasks import _point_seed, point_spec
 
     cfg = parse_config(_config(files, chunk=N_SAMPLES, grid={"jitter": [0, 6.0]}))
     out = tmp_path / "j.parquet"

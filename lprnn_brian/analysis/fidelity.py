@@ -15,8 +15,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ann.forward import AnnResult, forward
-from ..ann.model import LpRNNModel
-from ..simulation import DECODES, WINDOWS, SimulationResult
+from ..ann.model import READOUT_WINDOWS, LpRNNModel
+from ..simulation import DECODES, SimulationResult
 
 
 def ann_counterparts(model: LpRNNModel, x: np.ndarray, ann: AnnResult) -> dict[str, list[np.ndarray]]:
@@ -37,7 +37,7 @@ def ann_counterparts(model: LpRNNModel, x: np.ndarray, ann: AnnResult) -> dict[s
     return {"fb": clamped, "ip": floored, "count": clamped, "in": pre}
 
 
-def _corr(a: np.ndarray, b: np.ndarray) -> float | None:
+def pearson(a: np.ndarray, b: np.ndarray) -> float | None:
     """Pearson correlation over all entries; None where either side is constant (e.g. the synaptic current
     of layer 0, which receives no spikes)."""
     a, b = a.ravel() - a.mean(), b.ravel() - b.mean()
@@ -89,17 +89,17 @@ def fidelity(
                 rmse[d].append(None)
                 continue
             snn = frames.astype(np.float64)
-            corr[d].append(_corr(snn, ref[d][k]))
+            corr[d].append(pearson(snn, ref[d][k]))
             rmse[d].append(float(np.sqrt(np.mean((snn - ref[d][k]) ** 2))))
     ann_pred = ann.window_predictions
     window = model.readout_window
-    snn_pred = {d: {w: result.predictions(d, w) for w in WINDOWS} for d in DECODES if d in result.decodes}
-    agreement = {d: {w: float(np.mean(p[w] == ann_pred[w])) for w in WINDOWS} for d, p in snn_pred.items()}
+    snn_pred = {d: {w: result.predictions(d, w) for w in READOUT_WINDOWS} for d in DECODES if d in result.decodes}
+    agreement = {d: {w: float(np.mean(p[w] == ann_pred[w])) for w in READOUT_WINDOWS} for d, p in snn_pred.items()}
     if labels is not None:
         labels = np.asarray(labels)
-        snn_acc = {d: {w: float(np.mean(p[w] == labels)) for w in WINDOWS} for d, p in snn_pred.items()}
+        snn_acc = {d: {w: float(np.mean(p[w] == labels)) for w in READOUT_WINDOWS} for d, p in snn_pred.items()}
         ann_acc = float(np.mean(ann_pred[window] == labels))
     else:
-        snn_acc = {d: {w: None for w in WINDOWS} for d in snn_pred}
+        snn_acc = {d: {w: None for w in READOUT_WINDOWS} for d in snn_pred}
         ann_acc = None
     return Fidelity(list(result.layer_names), corr, rmse, agreement, snn_acc, ann_acc, ann_pred[window], snn_pred)

@@ -169,12 +169,10 @@ def _robustness_markdown(rob: dict) -> list[str]:
 
 def plot_report(r: dict, out: Path) -> list[str]:
     """Three figures: per-layer rates and ISI CV; agreement vs jitter and deletion; energy per inference."""
-    import matplotlib.pyplot as plt
-
-    from .plots import PALETTE, save_figure
+    from .plots import PALETTE, save_figure, subplots
 
     names = [s["layer"] for s in r["spiking"]]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 3))
+    fig, (a1, a2) = subplots(1, 2, figsize=(8, 3))
     x = np.arange(len(names))
     a1.bar(x, [s["rate_hz"] for s in r["spiking"]], color=PALETTE[0])
     a1.set_xticks(x, names, rotation=20)
@@ -186,7 +184,7 @@ def plot_report(r: dict, out: Path) -> list[str]:
     a2.legend(frameon=False, fontsize=7)
     save_figure(fig, out / "spiking")
     rows = r["robustness"]
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3), sharey=True)
+    fig, axes = subplots(1, 2, figsize=(8, 3), sharey=True)
     for ax, kind, xlabel in ((axes[0], "jitter", "jitter σ (SNN steps)"), (axes[1], "delete", "deleted fraction")):
         sel = [row for row in rows if row["perturbation"] == kind]
         ax.plot([row["level"] for row in sel], [row["agreement"] for row in sel], "o-", color=PALETTE[0],
@@ -199,7 +197,7 @@ def plot_report(r: dict, out: Path) -> list[str]:
     axes[0].set_ylabel("fraction of samples")
     axes[0].legend(frameon=False, fontsize=7)
     save_figure(fig, out / "robustness")
-    fig, ax = plt.subplots(figsize=(5, 3))
+    fig, ax = subplots(figsize=(5, 3))
     e = r["energy"]
     loihi = e["loihi"]["energy_per_inference_j"]
     m4 = e["cortex_m4"]["energy_per_inference_j"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..simulation import SimulationResult
-from .fidelity import _corr
+from .fidelity import pearson
 
 
 def isi_cv(events: np.ndarray, min_spikes: int = 3) -> np.ndarray:
@@ -51,6 +51,6 @@ def layer_statistics(result: SimulationResult) -> list[dict]:
             "spikes_per_neuron_step": float(counts.mean() / spec.n_steps),
             "silent_fraction": float(np.mean(counts.sum(axis=0) == 0)),
             "isi_cv_median": float(np.median(cv)) if cv.size else None,
-            "count_vs_fb_correlation": None if fb is None else _corr(np.asarray(cnt, float), np.asarray(fb, float)),
+            "count_vs_fb_correlation": None if fb is None else pearson(np.asarray(cnt, float), np.asarray(fb, float)),
         })
     return out

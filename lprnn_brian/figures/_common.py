@@ -10,6 +10,13 @@ from ..errors import UserInputError
 from ..fileio import prepare_output_dir
 
 
+def loihi_first() -> tuple[str, ...]:
+    """The conversion modes (:data:`lprnn_brian.convert.MODES`) in the figures' order: the Loihi mode first."""
+    from ..convert import MODES
+
+    return tuple(sorted(MODES, key=lambda mode: mode != "loihi"))
+
+
 def figure_paths(out: Path, name: str) -> list[Path]:
     """The files one figure writes: ``out/name.png`` and ``out/name.pdf``."""
     return [out / f"{name}.png", out / f"{name}.pdf"]

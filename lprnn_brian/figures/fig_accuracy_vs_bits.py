@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import figure_main, figure_paths, write_numbers
+from ._common import figure_main, figure_paths, loihi_first, write_numbers
 
 NAME = "accuracy_vs_bits"
 TITLE = "Accuracy vs weight bits"
@@ -154,7 +154,7 @@ def compute(quick: bool = False, seed: int = 0, *, bits=None, cache: str | Path 
         out["trained"].append(trained)
         out["code_range"].append(tuple(cfg.code_range))
         spec, mode = None, None
-        for mode in ("loihi", "float"):  # float only where Loihi has no integer weights for this model
+        for mode in loihi_first():  # float only where Loihi has no integer weights for this model
             try:
                 # float mode at the package's default step (τ_S = 64, M = 14.28), not its own d = 1 search
                 # (τ_S = 4096: 64× the steps), so that every point runs the same SNN time resolution
@@ -186,11 +186,9 @@ def compute(quick: bool = False, seed: int = 0, *, bits=None, cache: str | Path 
 
 def plot(d: dict, out: Path) -> list[Path]:
     """Draw :func:`compute`'s data to ``out/NAME.png`` and ``.pdf``."""
-    import matplotlib.pyplot as plt
+    from ..analysis.plots import PALETTE, save_figure, subplots
 
-    from ..analysis.plots import PALETTE, save_figure
-
-    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    fig, ax = subplots(figsize=(6.4, 4.2))
     b = np.asarray(d["bits"], dtype=float)
 
     def series(key):

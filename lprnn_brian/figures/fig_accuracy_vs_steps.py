@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import figure_main, figure_paths, write_numbers
+from ._common import figure_main, figure_paths, loihi_first, write_numbers
 
 NAME = "accuracy_vs_steps"
 TITLE = "Accuracy vs SNN steps per ANN step"
@@ -38,7 +38,6 @@ FULL_TAU_S = (8, 16, 32, 64, 128, 256)
 QUICK_TAU_S = (16, 64)
 QUICK_CLIPS = 8
 DEFAULT_TAU_S = 64  # the package's default conversion (spec §4.3)
-_MODES = ("loihi", "float")
 
 
 def compute(quick: bool = False, seed: int = 0, *, tau_S=None, n_clips: int | None = None,
@@ -73,7 +72,7 @@ def compute(quick: bool = False, seed: int = 0, *, tau_S=None, n_clips: int | No
     from ..tasks.digits import load_digits
 
     taus = tuple(tau_S) if tau_S is not None else (QUICK_TAU_S if quick else FULL_TAU_S)
-    modes = tuple(modes) if modes is not None else (("loihi",) if quick else _MODES)
+    modes = tuple(modes) if modes is not None else (("loihi",) if quick else loihi_first())
     target = target or ("numpy" if quick else "cpp_standalone")
     model = load_model(bundled_model_path())
     X, y, _ = load_digits("test")
@@ -115,11 +114,9 @@ def compute(quick: bool = False, seed: int = 0, *, tau_S=None, n_clips: int | No
 
 def plot(d: dict, out: Path) -> list[Path]:
     """Draw :func:`compute`'s data (accuracy and class agreement against M) to ``out/NAME.png`` and ``.pdf``."""
-    import matplotlib.pyplot as plt
+    from ..analysis.plots import PALETTE, save_figure, subplots
 
-    from ..analysis.plots import PALETTE, save_figure
-
-    fig, (acc_ax, agr_ax) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (acc_ax, agr_ax) = subplots(1, 2, figsize=(10, 4))
     # Loihi: large filled markers, solid; float (drawn on top): small open markers, dashed, so both stay visible
     style = {"loihi": dict(ls="-", mfc=None, ms=7, label="Loihi"),
              "float": dict(ls="--", mfc="white", ms=4, label="float")}

@@ -77,12 +77,11 @@ def compute(quick: bool = False, seed: int = 0, *, n_clips: int | None = None) -
 
 def plot(d: dict, out: Path) -> list[Path]:
     """Draw the four panels of :func:`compute`'s data and write ``out/NAME.png`` and ``.pdf``."""
-    import matplotlib.pyplot as plt
     from matplotlib.legend_handler import HandlerTuple
 
-    from ..analysis.plots import PALETTE, save_figure
+    from ..analysis.plots import PALETTE, save_figure, subplots
 
-    fig, axes = plt.subplots(2, 2, figsize=(10, 6.5), sharex=True)
+    fig, axes = subplots(2, 2, figsize=(10, 6.5), sharex=True)
     n_frames = d["ann"][0].shape[0]
     t_ms = (np.arange(n_frames) + 1) * d["frame_dt"] * 1e3
     for k, ax in enumerate(axes.ravel()[: len(d["names"])]):

@@ -55,12 +55,10 @@ def energy_by_model(quick: bool = False) -> dict:
 
 
 def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
-    import matplotlib.pyplot as plt
-
-    from ..analysis.plots import PALETTE, save_figure
+    from ..analysis.plots import PALETTE, save_figure, subplots
 
     reports = energy_by_model(quick)
-    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1.2, 1]})
+    fig, (ax, bx) = subplots(1, 2, figsize=(10, 4), gridspec_kw={"width_ratios": [1.2, 1]})
     width = 0.35
     for g, (name, r) in enumerate(reports.items()):
         e_l = r["loihi"]["energy_per_inference_j"]

@@ -99,15 +99,13 @@ def simulate_neurons() -> dict:
 
 def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     """Write the figure (``quick`` changes nothing: one 1,785-step run of two neurons takes seconds)."""
-    import matplotlib.pyplot as plt
-
-    from ..analysis.plots import PALETTE, save_figure
+    from ..analysis.plots import PALETTE, save_figure, subplots
 
     d = simulate_neurons()
     dt, n = d["dt"], d["n_steps"]
     t_ms = np.arange(n) * dt * 1e3
     t_frame = (np.arange(_FRAMES) + 1) * _FRAME_DT * 1e3
-    fig, axes = plt.subplots(3, 2, figsize=(10, 7), gridspec_kw={"height_ratios": [3, 1.4, 1.4]})
+    fig, axes = subplots(3, 2, figsize=(10, 7), gridspec_kw={"height_ratios": [3, 1.4, 1.4]})
     for col, label in enumerate(("step", "chirp")):
         ax = axes[0, col]
         ax.step(np.arange(_FRAMES) * _FRAME_DT * 1e3, d["drive"][:, col], where="post", color=PALETTE[7], lw=0.8,

@@ -60,14 +60,12 @@ def spectra(quick: bool = False, seed: int = 0) -> dict:
 
 
 def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
-    import matplotlib.pyplot as plt
-
     from ..analysis.comparison import ENCODERS, LABELS
-    from ..analysis.plots import PALETTE, save_figure
+    from ..analysis.plots import PALETTE, save_figure, subplots
     from ..equations import derive
 
     res = spectra(quick, seed)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig, ax = subplots(figsize=(7, 4.5))
     styles = dict(zip(ENCODERS, ("-", "--", "-.", ":", "-")))
     for k, name in enumerate(ENCODERS):
         r = res[name]

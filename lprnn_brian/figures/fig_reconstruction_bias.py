@@ -79,11 +79,13 @@ def smooth(values: np.ndarray, per_kick: int) -> np.ndarray:
 
 
 def compute(quick: bool = False) -> dict:
+    from ..convert import MODES
+
     c = drives(quick)
     per_kick = 5 if quick else 20
     out = {"drive": c, "delta": DELTA, "policies": {}}
     for policy in ("zero", "unbiased"):
-        runs = {mode: measure(c, policy, mode) for mode in ("float", "loihi")}
+        runs = {mode: measure(c, policy, mode) for mode in MODES}
         der = derived(c, runs["float"])
         out["policies"][policy] = {
             "threshold": runs["float"]["threshold"], "kick": runs["float"]["kick"], "derived": der,
@@ -100,13 +102,11 @@ def compute(quick: bool = False) -> dict:
 
 def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     """Write the figure (``quick``: 5 drives per kick instead of 20; ``seed`` is unused: nothing is random)."""
-    import matplotlib.pyplot as plt
-
-    from ..analysis.plots import PALETTE, save_figure
+    from ..analysis.plots import PALETTE, save_figure, subplots
 
     res = compute(quick)
     c = res["drive"]
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.8), sharey=True)
+    fig, axes = subplots(1, 2, figsize=(9, 3.8), sharey=True)
     titles = {"zero": "threshold 0 (the authors' neuron)", "unbiased": "policy 'unbiased' (θ = Δ/2, kick (1 − 1/τ_S)Δ)"}
     for ax, (policy, r) in zip(axes, res["policies"].items()):
         d = r["derived"]

@@ -80,14 +80,12 @@ def network(quick: bool = False, seed: int = 0) -> dict:
 
 
 def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
-    import matplotlib.pyplot as plt
-
     from ..analysis.comparison import ENCODERS, LABELS
-    from ..analysis.plots import PALETTE, save_figure
+    from ..analysis.plots import PALETTE, save_figure, subplots
 
     single = single_neuron(quick, seed)
     net = network(quick, seed)
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    fig, axes = subplots(2, 2, figsize=(10, 7))
     markers = dict(zip(ENCODERS, "os^vD"))
     for k, name in enumerate(ENCODERS):
         r = single[name]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ._common import figure_main, figure_paths, write_numbers
+from ._common import figure_main, figure_paths, loihi_first, write_numbers
 
 NAME = "sequence_tasks"
 TITLE = "Temporal adding and copying: ANN vs ΣΔ network against length"
@@ -44,7 +44,7 @@ def compute(quick: bool = False, *, n: int | None = None, target: str | None = N
             continue
         model = load_model(path)
         lengths = curve_lengths(model, task, (QUICK if quick else LENGTHS)[task], with_longest=not quick)
-        modes = ("loihi",) if quick else ("loihi", "float")
+        modes = ("loihi",) if quick else loihi_first()
         out[task] = {"longest": longest_length(model, task),
                      "rows": task_curve(model, task, lengths, n=n or (20 if quick else 200), modes=modes,
                                         target=target, build_root=build_root)}
@@ -53,15 +53,13 @@ def compute(quick: bool = False, *, n: int | None = None, target: str | None = N
 
 def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     """Write the figure (``seed`` is unused: the test sequences are the models' own seeded streams)."""
-    import matplotlib.pyplot as plt
-
-    from ..analysis.plots import PALETTE, save_figure
+    from ..analysis.plots import PALETTE, save_figure, subplots
     from ..tasks import adding as adding_task
     from ..tasks import copying as copying_task
     from ..tasks.sequence_eval import ANN_GOOD
 
     res = compute(quick)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    fig, axes = subplots(1, 2, figsize=(10, 4))
     colour = {"unbiased": PALETTE[0], "zero": PALETTE[1]}
     style = {"loihi": "-", "float": "--"}
     for ax, task in zip(axes, ("adding", "copying")):

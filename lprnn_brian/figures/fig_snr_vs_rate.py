@@ -26,14 +26,12 @@ CAPTION = (
 
 
 def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
-    import matplotlib.pyplot as plt
-
     from ..analysis.comparison import ENCODERS, LABELS, rate_sweep
-    from ..analysis.plots import PALETTE, save_figure
+    from ..analysis.plots import PALETTE, save_figure, subplots
 
     res = rate_sweep(duration=20.0 if quick else 60.0, quick=quick, seed=seed)
     markers = dict(zip(ENCODERS, "os^vD"))
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4))
+    fig, (a1, a2) = subplots(1, 2, figsize=(10, 4))
     for k, name in enumerate(ENCODERS):
         r = res[name]
         rate, snr, fit = np.array(r["rate_hz"]), np.array(r["snr_db"]), np.array(r["fitted"], bool)
