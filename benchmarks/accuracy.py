@@ -70,7 +70,7 @@ def digits_row(args) -> dict:
     from lprnn_brian.tasks.digits import load_digits
 
     if args.retrain_digits:
-        from lprnn_brian.ann.train import train_digits
+        from lprnn_brian.training.classifier import train_digits
 
         model = train_digits(None, None, log=None).model
     else:
@@ -80,7 +80,7 @@ def digits_row(args) -> dict:
 
 
 def spoken_row(task: str, args) -> dict:
-    from lprnn_brian.ann.train import spoken_config, train_spoken
+    from lprnn_brian.training.classifier import spoken_config, train_spoken
     from lprnn_brian.tasks import spoken
 
     data_dir = args.shd_dir if task == "shd" else args.gsc_dir
@@ -106,7 +106,7 @@ def spoken_row(task: str, args) -> dict:
 
 def sequence_row(task: str, args) -> dict:
     from lprnn_brian.bundled import bundled_sequence_model
-    from lprnn_brian.tasks import sequence_eval
+    from lprnn_brian import evaluate_sequences
 
     path = args.adding_model if task == "adding" else args.copying_model
     if path is None and args.retrain_sequences is None and not bundled_sequence_model(task, False):
@@ -118,13 +118,14 @@ def sequence_row(task: str, args) -> dict:
     log = lambda m: print(f"  {m}", file=sys.stderr, flush=True)  # noqa: E731
     model, source = path, None
     if args.retrain_sequences is not None and path is None:
-        from lprnn_brian.ann.train_sequence import preset, train_adding, train_copying
+        from lprnn_brian.training.sequence import train_adding, train_copying
+        from lprnn_brian.training.sequence_config import preset
 
         train = train_adding if task == "adding" else train_copying
         model = train(preset(task, args.retrain_sequences), progress=False, log=log).model
         source = f"trained here with preset {args.retrain_sequences!r}"
-    return sequence_eval.benchmark_row(task, model, n=args.sequences, target=args.target, build_root=args.build_dir,
-                                       log=log, source=source)
+    return evaluate_sequences.benchmark_row(task, model, n=args.sequences, target=args.target,
+                                            build_root=args.build_dir, log=log, source=source)
 
 
 def curve_markdown(row: dict) -> str:

@@ -23,15 +23,19 @@ GROUPS = (
      "generation targets, multi-sample runs and their decodes.",
      ("lprnn_brian.convert", "lprnn_brian.network", "lprnn_brian.targets", "lprnn_brian.propagation",
       "lprnn_brian.genn", "lprnn_brian.cuda", "lprnn_brian.simulation", "lprnn_brian.evaluate",
-      "lprnn_brian.encoding")),
+      "lprnn_brian.evaluate_sequences", "lprnn_brian.encoding")),
     ("equations", "Equations",
      "The neurons declared once in sympy, their rendering to Brian2 and the facts derived from them (see also "
      "the generated {doc}`../equations` page).",
      ("lprnn_brian.equations",)),
     ("ann", "Rate network (ANN)",
      "The model file, the numpy reference forward, the quantiser, the reader of the authors' checkpoints, and "
-     "the torch model and training (the `train` extra).",
+     "the torch model (the `train` extra).",
      ("lprnn_brian.ann",)),
+    ("training", "Training",
+     "Quantisation-aware training in PyTorch (the `train` extra): the classifiers, and the curricula of the "
+     "adding and copying tasks.",
+     ("lprnn_brian.training",)),
     ("analysis", "Analysis",
      "Fidelity to the ANN, rate vs timing codes, the comparison neurons, energy estimates, reports and plots.",
      ("lprnn_brian.analysis",)),

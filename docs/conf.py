@@ -53,7 +53,7 @@ autodoc_typehints = "signature"  # the docstrings describe the parameters; the h
 # members with a docstring (an option given False would switch it on: absent means off)
 autodoc_default_options = {"members": True}
 autosummary_generate = False  # the summary tables link to automodule's entries: no stub pages
-# torch is an extra: without it, the torch-dependent modules (ann.torch_model, ann.train, ...) are documented
+# torch is an extra: without it, the torch-dependent modules (ann.torch_model, training, ...) are documented
 # against a mock so that the reference is complete in an environment with only the docs extra; so is Lava (its
 # own environment, scripts/setup-lava) for loihi.lava_neuron.
 autodoc_mock_imports = [m for m in ("torch", "lava") if not importlib.util.find_spec(m)]

@@ -119,13 +119,14 @@ def _classifier_config(args, base):
 
 
 def cmd_train(args) -> int:
-    from .ann import train as T
+    from .training import classifier as T
+    from .training.common import default_checkpoint
 
     log = _train_log(args)
-    ckpt = T.default_checkpoint(args.out, args.checkpoint)
+    ckpt = default_checkpoint(args.out, args.checkpoint)
     common = dict(force=args.force, checkpoint=ckpt, resume=args.resume, progress=not args.quiet, log=log)
     if args.task in ("adding", "copying"):
-        from .ann.train_sequence import train_task_cli
+        from .training.sequence import train_task_cli
 
         unused = [flag for flag, v in (("--data-dir", args.data_dir), ("--lpff", args.lpff), ("--prune", args.prune),
                                        ("--readout-window", args.readout_window), ("--limit", args.limit))

@@ -13,7 +13,7 @@ from lprnn_brian.errors import UserInputError
 def test_bundled_models_exist_and_load():
     """Oracle: the package's own data. The digits model and the adding model ship in lprnn_brian/data and load; the
     file names are the ones the trainers write (train.DIGITS_MODEL_FILE)."""
-    from lprnn_brian.ann.train import DIGITS_MODEL_FILE
+    from lprnn_brian.training.classifier import DIGITS_MODEL_FILE
 
     assert bundled.bundled_model_path().name == DIGITS_MODEL_FILE == bundled.DIGITS_MODEL
     assert load_model(bundled.bundled_model_path()).task == "digits"
@@ -43,10 +43,10 @@ def test_old_homes_still_import_for_one_release():
     """The names that moved are still importable from their old modules, as the same objects."""
     from lprnn_brian import cli, demo
     from lprnn_brian.figures import fig_energy
-    from lprnn_brian.tasks import sequence_eval
+    from lprnn_brian import evaluate_sequences
 
     assert demo.bundled_model_path is bundled.bundled_model_path and demo.BUNDLED_MODEL == bundled.DIGITS_MODEL
-    assert sequence_eval.bundled_sequence_model is bundled.bundled_sequence_model
+    assert evaluate_sequences.bundled_sequence_model is bundled.bundled_sequence_model
     assert fig_energy.reference_checkpoint is bundled.reference_checkpoint
     assert cli.load_inputs is fileio.load_inputs and cli.load_labels is fileio.load_labels
 

@@ -1,4 +1,5 @@
-"""Curriculum rules of the sequence tasks (lprnn_brian.tasks.curriculum) on synthetic stage outcomes.
+"""Curriculum rules of the sequence tasks (lprnn_brian.training.curriculum) and their seed streams
+(lprnn_brian.tasks.seeds) on synthetic stage outcomes.
 
 Oracle: the rules of spec §7.1/§7.2 (the 2019 ``add_task_curriculum.py`` / ``copy_task_curriculum.py``),
 typed out here as explicit cases and as a small re-implementation of the lr schedule.
@@ -13,8 +14,9 @@ import pytest
 from lprnn_brian.ann import Layer, LpRNNModel
 from lprnn_brian.errors import UserInputError
 from lprnn_brian.tasks import copying
-from lprnn_brian.tasks.curriculum import (CurriculumState, adding_decision, copying_decision, int_seed,
-                                          load_checkpoint, rng_for, save_checkpoint)
+from lprnn_brian.tasks.seeds import int_seed, rng_for
+from lprnn_brian.training.curriculum import (CurriculumState, adding_decision, copying_decision, load_checkpoint,
+                                             save_checkpoint)
 
 ADD = dict(start_lr=0.01)
 

@@ -98,7 +98,7 @@ def test_accuracy_vs_bits_models_use_only_b_bit_codes_and_are_cached(tmp_path, m
     equals the trainer's own torch evaluation of the same clips to one clip (1/210: float32 ties in the logits
     of two implementations); the agreement and SNN accuracy are multiples of 1/16 (16 clips). A second run with
     training disabled reads every model from the cache and plots the same numbers."""
-    from lprnn_brian.ann import train as T
+    from lprnn_brian.training import classifier as T
     from lprnn_brian.ann.model import load_model
 
     pytest.importorskip("torch")

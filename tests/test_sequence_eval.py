@@ -1,4 +1,4 @@
-"""Task scores of adding/copying models in the rate network and the ΣΔ network (lprnn_brian.tasks.sequence_eval).
+"""Task scores of adding/copying models in the rate network and the ΣΔ network (lprnn_brian.evaluate_sequences).
 
 Oracles: MSE and accuracies computed here directly from the generators' targets and from predictions
 obtained independently (numpy forward; simulate() and its per-frame decodes, read by hand); the tracking
@@ -12,11 +12,10 @@ import pytest
 from lprnn_brian.ann import Layer, LpRNNModel, forward
 from lprnn_brian.convert import to_snn_spec
 from lprnn_brian.errors import UserInputError
+from lprnn_brian.evaluate_sequences import adding_inputs, copying_inputs, evaluate_adding, evaluate_copying, evaluate_snn
 from lprnn_brian.simulation import simulate
 from lprnn_brian.tasks import adding, copying
-from lprnn_brian.tasks.curriculum import rng_for
-from lprnn_brian.tasks.sequence_eval import (adding_inputs, copying_inputs, evaluate_adding,
-                                             evaluate_copying, evaluate_snn)
+from lprnn_brian.tasks.seeds import rng_for
 
 A = np.array([0.5, 0.7, 0.8, 0.9], np.float32)
 
@@ -179,7 +178,7 @@ def test_bundled_adding_network_passes_in_loihi_mode_where_its_ann_is_good(build
     threshold 'unbiased' and the sequence decode 'in' (measured 0.0081); at L = 200 the float-mode network passes
     (0.0097) and the Loihi one stays within 0.006 of its ANN (0.0116); with the authors' threshold 0 both fail the
     mark (0.022 at L = 50: every stored value drifts by the reconstruction's half-kick bias)."""
-    from lprnn_brian.tasks.sequence_eval import benchmark_row
+    from lprnn_brian.evaluate_sequences import benchmark_row
 
     m = _bundled_adding()
     row = benchmark_row("adding", n=200, lengths=(50, m.n_frames), build_root=build_root)

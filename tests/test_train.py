@@ -1,4 +1,4 @@
-"""Tests of lpRNN training (lprnn_brian.ann.train) and of the shipped digits model."""
+"""Tests of lpRNN training (lprnn_brian.training.classifier) and of the shipped digits model."""
 from __future__ import annotations
 
 import dataclasses
@@ -16,7 +16,8 @@ from lprnn_brian.errors import UserInputError
 torch = pytest.importorskip("torch")
 
 from lprnn_brian.ann.torch_model import TorchLpRNN  # noqa: E402
-from lprnn_brian.ann.train import DIGITS_CONFIG, holdout_split, import_torch, train_digits  # noqa: E402
+from lprnn_brian.training.classifier import DIGITS_CONFIG, holdout_split, train_digits  # noqa: E402
+from lprnn_brian.training.common import import_torch  # noqa: E402
 
 TINY = dataclasses.replace(DIGITS_CONFIG, lpff=8, rnn=(12, 12), epochs=2, batch_size=16, code_range=(-4, 3))
 

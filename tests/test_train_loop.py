@@ -1,4 +1,4 @@
-"""Tests of the training loop (lprnn_brian.ann.train): convergence on a task learnable in seconds, QAT grid,
+"""Tests of the training loop (lprnn_brian.training.classifier): convergence on a task learnable in seconds, QAT grid,
 winning-ticket pruning with a real rewind, atomic checkpoints and resume, the read-out range penalty."""
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from lprnn_brian.errors import UserInputError
 
 torch = pytest.importorskip("torch")
 
-from lprnn_brian.ann.train import TrainConfig, pruned_paths, save_result, train_lprnn  # noqa: E402
+from lprnn_brian.training.classifier import TrainConfig, pruned_paths, save_result, train_lprnn  # noqa: E402
 from lprnn_brian.ann.model import load_model  # noqa: E402
 
 #: 4 classes; class c drives input channel c (of 6) with a constant level 1.5 in frames 4…15 of 20, plus
@@ -144,7 +144,7 @@ def test_substep_forward_exact_for_held_input_and_converges():
     sub-stepped network differs from the per-frame one and converges as K grows (K = 64 vs 128 closer than
     K = 1 vs 128): it approaches the continuous-time system the ΣΔ network follows."""
     from lprnn_brian.ann.torch_model import TorchLpRNN
-    from lprnn_brian.ann.train import substep_forward
+    from lprnn_brian.training.classifier import substep_forward
 
     net = TorchLpRNN(3, None, [5], 2, frac_bits=32, seed=0)
     with torch.no_grad():

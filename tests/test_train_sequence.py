@@ -1,4 +1,4 @@
-"""Curriculum training of the adding and copying tasks (lprnn_brian.ann.train_sequence) on tiny budgets.
+"""Curriculum training of the adding and copying tasks (lprnn_brian.training.sequence) on tiny budgets.
 
 Oracles: the task's chance level (adding MSE k/12 = 0.167), the pass criterion MSE < 0.01 (spec §7.1), the
 1/8 grid of the quantiser (spec §2.3), the seeded retention draw a ~ U(0.1, 1) (spec §2.5), and an
@@ -14,13 +14,14 @@ import pytest
 from lprnn_brian.ann.model import load_model
 from lprnn_brian.ann.quantise import quantise
 from lprnn_brian.errors import UserInputError
-from lprnn_brian.tasks.curriculum import load_checkpoint, rng_for
-from lprnn_brian.tasks.sequence_eval import evaluate_adding, evaluate_copying
+from lprnn_brian.evaluate_sequences import evaluate_adding, evaluate_copying
+from lprnn_brian.tasks.seeds import rng_for
+from lprnn_brian.training.curriculum import load_checkpoint
+from lprnn_brian.training.sequence_config import ADDING_QUICK, COPYING_QUICK, AddingConfig, CopyingConfig
 
 torch = pytest.importorskip("torch")
 
-from lprnn_brian.ann.train_sequence import (ADDING_QUICK, COPYING_QUICK, AddingConfig, CopyingConfig,  # noqa: E402
-                                            Plateau, train_adding, train_copying)
+from lprnn_brian.training.sequence import Plateau, train_adding, train_copying  # noqa: E402
 
 #: Adding at L = 10 only (the curriculum finishes when L = 10 passes): 32 units, QAT on the 1/8 grid.
 ADD10 = dataclasses.replace(ADDING_QUICK, max_length=10, n_train=1000, n_test=300, epochs=4, lr=3e-3)
@@ -185,7 +186,7 @@ def test_benchmark_row_of_a_trained_model(adding10, build_root):
     """The accuracy-benchmark row of the L = 10 adding model: strings for the table and the curve behind them (one
     length here, the model's longest); the ANN value is evaluate_adding's MSE on the same sequences, every SNN
     value evaluate_adding's for its mode and threshold policy, and the criterion follows from them."""
-    from lprnn_brian.tasks.sequence_eval import ANN_GOOD, benchmark_row
+    from lprnn_brian.evaluate_sequences import ANN_GOOD, benchmark_row
 
     res, out = adding10
     row = benchmark_row("adding", out, n=20, lengths=(10,), build_root=build_root)
@@ -211,7 +212,7 @@ def test_unbiased_threshold_removes_the_adding_networks_spiking_failure(tmp_path
     Loihi-integer mode at the default step fails with the authors' threshold 0 (MSE > 0.03, measured 0.055: every
     stored value drifts by the reconstruction's half-kick bias) and passes the 2019 criterion under 'unbiased'
     (MSE < 0.01, measured 0.0068; what is left is the reconstruction's ripple, ±Iin/(2τ_S) per unit)."""
-    from lprnn_brian.ann.train_sequence import preset
+    from lprnn_brian.training.sequence_config import preset
 
     cfg = preset("adding", "snn", max_length=20, final_substeps=0, final_epochs=0)
     res = train_adding(cfg, tmp_path / "a.npz", progress=False, log=None, max_stages=12)

@@ -73,7 +73,7 @@ def code_range(bits: int) -> tuple[int, int]:
 def train_config(bits: int, quick: bool = False, seed: int = 0):
     """The training config of one point: the bundled model's recipe with ``bits``-bit weights on [−1/2, 1/2)
     (codes :func:`code_range` on the grid 2^−bits) (full), or a tiny one-epoch network (quick)."""
-    from ..ann.train import DIGITS_CONFIG
+    from ..training.classifier import DIGITS_CONFIG
 
     grid = dict(code_range=code_range(bits), frac_bits=int(bits))  # b bits over [−1/2, 1/2): step 2^−b
     if quick:
@@ -97,7 +97,8 @@ def trained_model(config, cache: Path, n_train: int | None = None, *, log=None):
 
     Returns (model, path, trained) with ``trained`` False when the cache held it. Needs torch to train."""
     from ..ann.model import load_model
-    from ..ann.train import import_torch, train_digits
+    from ..training.classifier import train_digits
+    from ..training.common import import_torch
 
     lo, hi = config.code_range
     path = Path(cache) / f"digits_codes{lo}to{hi}_frac{config.frac_bits}_{cache_key(config, n_train)}.npz"

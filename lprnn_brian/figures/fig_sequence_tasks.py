@@ -34,7 +34,7 @@ def compute(quick: bool = False, *, n: int | None = None, target: str | None = N
     target = target or ("numpy" if quick else "cpp_standalone")
     from ..ann.model import load_model
     from ..bundled import bundled_sequence_model
-    from ..tasks.sequence_eval import curve_lengths, longest_length, task_curve
+    from ..evaluate_sequences import curve_lengths, longest_length, task_curve
 
     out = {}
     for task in ("adding", "copying"):
@@ -56,7 +56,7 @@ def make(out: Path, quick: bool = False, seed: int = 0) -> list[Path]:
     from ..analysis.plots import PALETTE, save_figure, subplots
     from ..tasks import adding as adding_task
     from ..tasks import copying as copying_task
-    from ..tasks.sequence_eval import ANN_GOOD
+    from ..evaluate_sequences import ANN_GOOD
 
     res = compute(quick)
     fig, axes = subplots(1, 2, figsize=(10, 4))

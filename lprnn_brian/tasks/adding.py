@@ -1,4 +1,4 @@
-"""Temporal adding task (Nair & Indiveri 2019; spec §7.1): data generator and curriculum rules.
+"""Temporal adding task (Nair & Indiveri 2019; spec §7.1): data generator, score and curriculum rules.
 
 Each sequence has two channels: channel 0 holds values ~ U(0, 1), channel 1 marks k distinct positions
 (k uniform on [min_entries, max_entries], both ends inclusive: decision §11 D4). The target is the sum of
@@ -62,6 +62,16 @@ def adding_data(n: int, length: int, *, max_entries: int = 2, min_entries: int =
 def chance_mse(k: float) -> float:
     """MSE of always predicting the mean target k/2: Var(sum of k U(0,1)) = k/12."""
     return k / 12.0
+
+
+def adding_mse(pred: np.ndarray, data: AddingData) -> float:
+    """Mean squared error of the predictions (n,) against the sums of the marked values (in float64)."""
+    return float(np.mean((pred - data.y.astype(np.float64)) ** 2))
+
+
+def adding_solved(mse: float) -> bool:
+    """The 2019 success criterion: MSE < :data:`PASS_MSE` (0.01)."""
+    return bool(mse < PASS_MSE)
 
 
 def next_length(length: int) -> int:

@@ -86,6 +86,11 @@ def all_step_accuracy(pred: np.ndarray, data: CopyingData) -> float:
     return float(np.mean(np.asarray(pred) == data.y))
 
 
+def copying_solved(recall: float) -> bool:
+    """The success criterion: recall-window accuracy ≥ :data:`PASS_ACCURACY` (0.96)."""
+    return bool(recall >= PASS_ACCURACY)
+
+
 def all_blank_all_step_accuracy(delay: int, n_recall: int) -> float:
     """Score of an all-blank output over all steps, (T+S)/(T+2S) (spec §7.2, derived)."""
     return (delay + n_recall) / (delay + 2 * n_recall)

@@ -1,4 +1,4 @@
-"""Training of the rate lpRNN with 3-bit quantisation-aware training (spec §2.3–2.4), in PyTorch.
+"""Training of the rate lpRNN classifiers with 3-bit quantisation-aware training (spec §2.3–2.4), in PyTorch.
 
 torch is an extra (``pip install 'lprnn_brian[train]'``); it is imported only when training starts.
 
@@ -29,7 +29,6 @@ import copy
 import dataclasses
 import hashlib
 import json
-import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,27 +36,18 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ..ann.forward import check_inputs, check_labels, forward, readout_start
+from ..ann.model import LpRNNModel, reconstruction_meta, save_model
 from ..bundled import DIGITS_MODEL
 from ..errors import UserInputError
 from ..fileio import atomic_path, check_writable
-from .forward import check_inputs, check_labels, readout_start
-from .model import LpRNNModel, reconstruction_meta, save_model
+from .common import import_torch, seed_everything
 
-__all__ = ["TrainConfig", "TrainResult", "import_torch", "train_lprnn", "holdout_split", "train_digits",
-           "pruned_paths", "readout_range_penalty", "seed_everything", "default_checkpoint", "substep_forward", "check_outputs", "save_result", "DIGITS_CONFIG", "SHD_CONFIG", "GSC_CONFIG", "GSC_HEAD_CONFIG", "spoken_config", "train_spoken",
-           "DIGITS_MODEL_FILE"]
+__all__ = ["TrainConfig", "TrainResult", "train_lprnn", "holdout_split", "train_digits", "pruned_paths",
+           "readout_range_penalty", "substep_forward", "check_outputs", "save_result", "DIGITS_CONFIG", "SHD_CONFIG",
+           "GSC_CONFIG", "GSC_HEAD_CONFIG", "spoken_config", "train_spoken", "DIGITS_MODEL_FILE"]
 
 DIGITS_MODEL_FILE = DIGITS_MODEL
-
-
-def import_torch():
-    """Import torch or raise a :class:`UserInputError` that says how to install it."""
-    try:
-        import torch  # noqa: F401
-    except ImportError:
-        raise UserInputError("training needs PyTorch, which is not installed; install the training extra with: "
-                             "pip install 'lprnn_brian[train]'") from None
-    return torch
 
 
 @dataclass
@@ -212,18 +202,6 @@ def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
-def seed_everything(torch, seed: int) -> None:
-    """Seed python's, numpy's (modulo 2^32, its range) and torch's global generators."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-
-
-def default_checkpoint(out: str | Path, checkpoint: str | Path | None = None) -> Path:
-    """The training checkpoint: ``checkpoint`` if given, else ``<out>`` with the suffix ``.ckpt``."""
-    return Path(checkpoint) if checkpoint else Path(out).with_suffix(".ckpt")
-
-
 def _augment(xb: np.ndarray, rng: np.random.Generator, freq_mask: int, time_shift: int) -> np.ndarray:
     if not freq_mask and not time_shift:
         return xb
@@ -287,68 +265,6 @@ def _fingerprint(X: np.ndarray, y: np.ndarray, cfg: TrainConfig, n_classes: int)
     return h.hexdigest()
 
 
-def train_lprnn(X, y, config: TrainConfig | None = None, *, n_classes: int | None = None,
-                X_val=None, y_val=None, X_test=None, y_test=None, class_names: Sequence[str] = (), features: dict | None = None,
-                task: str = "", provenance: dict | None = None, frame_dt: float | None = None,
-                checkpoint: str | Path | None = None, resume: bool = False, progress: bool = False,
-                log: Callable[[str], None] | None = print) -> TrainResult:
-    """Train an lpRNN on (X, y) with QAT; return the selected model (latent weights) and its history.
-
-    Parameters
-    ----------
-    X, y : array_like
-        Training inputs (samples, frames, features) and integer labels.
-    config : TrainConfig, optional
-        Hyper-parameters; ``TrainConfig()`` by default.
-    n_classes : int, optional
-        Read-out size; ``len(class_names)`` or ``max(y) + 1`` by default.
-    X_val, y_val : array_like, optional
-        Validation set for model selection and the plateau schedule (e.g. GSC's official validation list);
-        by default a seeded ``val_fraction`` hold-out of (X, y).
-    X_test, y_test : array_like, optional
-        Test set, evaluated once on each selected model (never used for selection).
-    class_names, features, task, provenance, frame_dt :
-        Metadata of the returned :class:`LpRNNModel` (frame_dt, in seconds, defaults to 1/T).
-    checkpoint : path, optional
-        Training state written atomically after every epoch (weights, optimiser, scheduler, random
-        generators, history, pruning masks). With ``resume=True`` an existing checkpoint is continued; it
-        must come from the same data and config (else :class:`UserInputError`). Without ``resume`` an
-        existing checkpoint file is an error (nothing is overwritten silently).
-    progress : bool
-        tqdm progress bar on stderr (loss, validation accuracy, learning rate).
-    log : callable or None
-        Progress lines (one per epoch).
-    """
-    torch = import_torch()
-    from .torch_model import TorchLpRNN
-
-    cfg = config or TrainConfig()
-    cfg.validate()
-    if n_classes is None:
-        n_classes = len(class_names) if class_names else int(np.max(y)) + 1
-    X = check_inputs(X, np.shape(X)[-1])
-    y = check_labels(y, X.shape[0], n_classes)
-    has_test = X_test is not None and y_test is not None
-    if has_test:
-        X_test = check_inputs(X_test, X.shape[2])
-        y_test = check_labels(y_test, X_test.shape[0], n_classes)
-    val = None
-    if X_val is not None and y_val is not None:
-        X_val = check_inputs(X_val, X.shape[2])
-        val = (X_val, check_labels(y_val, X_val.shape[0], n_classes))
-    fp = _fingerprint(X, y, cfg, n_classes) + ("" if val is None else _fingerprint(*val, cfg, n_classes))
-    ckpt = _Checkpoint(torch, checkpoint, resume, fp) if checkpoint else None
-    prev_threads, prev_det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
-    torch.set_num_threads(int(cfg.threads))
-    torch.use_deterministic_algorithms(True)
-    try:
-        return _train(torch, TorchLpRNN, X, y, cfg, n_classes, val, X_test, y_test, has_test, class_names,
-                      features, task, provenance, frame_dt, ckpt, progress, log)
-    finally:
-        torch.set_num_threads(prev_threads)
-        torch.use_deterministic_algorithms(prev_det)
-
-
 class _Checkpoint:
     """Atomic per-epoch training state (torch.save of tensors and plain Python values only, so it loads
     with ``weights_only=True``)."""
@@ -389,187 +305,352 @@ def _make_optimiser(torch, net, cfg: TrainConfig):
     return opt, sched
 
 
-def _train(torch, TorchLpRNN, X, y, cfg, n_classes, val, X_test, y_test, has_test, class_names, features, task,
-           provenance, frame_dt, ckpt, progress, log) -> TrainResult:
-    from tqdm.auto import tqdm
+def train_lprnn(X, y, config: TrainConfig | None = None, *, n_classes: int | None = None,
+                X_val=None, y_val=None, X_test=None, y_test=None, class_names: Sequence[str] = (), features: dict | None = None,
+                task: str = "", provenance: dict | None = None, frame_dt: float | None = None,
+                checkpoint: str | Path | None = None, resume: bool = False, progress: bool = False,
+                log: Callable[[str], None] | None = print) -> TrainResult:
+    """Train an lpRNN on (X, y) with QAT; return the selected model (latent weights) and its history.
 
-    n_frames = int(X.shape[1])
-    t0 = time.time()
-    seed_everything(torch, cfg.seed)
-    bs, ebs, n_iter, n_ep = int(cfg.batch_size), int(cfg.eval_batch_size), int(cfg.prune_iterations), int(cfg.epochs)
+    Parameters
+    ----------
+    X, y : array_like
+        Training inputs (samples, frames, features) and integer labels.
+    config : TrainConfig, optional
+        Hyper-parameters; ``TrainConfig()`` by default.
+    n_classes : int, optional
+        Read-out size; ``len(class_names)`` or ``max(y) + 1`` by default.
+    X_val, y_val : array_like, optional
+        Validation set for model selection and the plateau schedule (e.g. GSC's official validation list);
+        by default a seeded ``val_fraction`` hold-out of (X, y).
+    X_test, y_test : array_like, optional
+        Test set, evaluated once on each selected model (never used for selection).
+    class_names, features, task, provenance, frame_dt :
+        Metadata of the returned :class:`LpRNNModel` (frame_dt, in seconds, defaults to 1/T).
+    checkpoint : path, optional
+        Training state written atomically after every epoch (weights, optimiser, scheduler, random
+        generators, history, pruning masks). With ``resume=True`` an existing checkpoint is continued; it
+        must come from the same data and config (else :class:`UserInputError`). Without ``resume`` an
+        existing checkpoint file is an error (nothing is overwritten silently).
+    progress : bool
+        tqdm progress bar on stderr (loss, validation accuracy, learning rate).
+    log : callable or None
+        Progress lines (one per epoch).
+    """
+    torch = import_torch()
+    from ..ann.torch_model import TorchLpRNN
 
-    if val is None:
-        tr_idx, val_idx = holdout_split(len(y), cfg.val_fraction, cfg.seed)
-        X_tr, y_tr, X_val, y_val = X[tr_idx], y[tr_idx], X[val_idx], y[val_idx]
-        selection_set = f"a seeded {cfg.val_fraction:.0%} hold-out of the training set"
+    cfg = config or TrainConfig()
+    cfg.validate()
+    if n_classes is None:
+        n_classes = len(class_names) if class_names else int(np.max(y)) + 1
+    X = check_inputs(X, np.shape(X)[-1])
+    y = check_labels(y, X.shape[0], n_classes)
+    if X_test is not None and y_test is not None:
+        X_test = check_inputs(X_test, X.shape[2])
+        y_test = check_labels(y_test, X_test.shape[0], n_classes)
     else:
-        X_tr, y_tr, (X_val, y_val) = X, y, val
-        tr_idx, val_idx = np.arange(len(y)), np.arange(len(y_val))
-        selection_set = "the given validation set"
-    meta = dict(frame_dt=float(frame_dt if frame_dt is not None else 1.0 / n_frames), n_frames=n_frames,
-                class_names=list(class_names), features=dict(features or {}), task=task, provenance={},
-                reconstruction=reconstruction_meta(cfg.reconstruction, cfg.reconstruction_tau_S))
-    net = TorchLpRNN(X.shape[2], int(cfg.lpff) or None, [int(n) for n in cfg.rnn], n_classes,
-                     retention=cfg.retention, Iin=cfg.Iin, int_bits=cfg.int_bits, frac_bits=cfg.frac_bits,
-                     readout_window=cfg.readout_window, clamp=cfg.clamp, meta=meta, seed=cfg.seed,
-                     substeps=int(cfg.model_substeps))
-    weight_names = [name for name, _ in net.named_parameters() if name.endswith("weight")]  # W, U: not biases
-    params = dict(net.named_parameters())
+        X_test = y_test = None
+    val = None
+    if X_val is not None and y_val is not None:
+        X_val = check_inputs(X_val, X.shape[2])
+        val = (X_val, check_labels(y_val, X_val.shape[0], n_classes))
+    fp = _fingerprint(X, y, cfg, n_classes) + ("" if val is None else _fingerprint(*val, cfg, n_classes))
+    job = _Job(cfg, X, y, n_classes, val, X_test, y_test, class_names, features, task, provenance, frame_dt,
+               _Checkpoint(torch, checkpoint, resume, fp) if checkpoint else None, progress, log)
+    prev_threads, prev_det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
+    torch.set_num_threads(int(cfg.threads))
+    torch.use_deterministic_algorithms(True)
+    try:
+        return _ClassifierRun(torch, TorchLpRNN, job).run()
+    finally:
+        torch.set_num_threads(prev_threads)
+        torch.use_deterministic_algorithms(prev_det)
 
-    def project() -> None:
+
+@dataclass
+class _Job:
+    """One checked call of :func:`train_lprnn`: the configuration, the data (``val``: the given validation set
+    or None for a hold-out; ``X_test``/``y_test`` None without a test set), the model's metadata and how to run."""
+
+    cfg: TrainConfig
+    X: np.ndarray
+    y: np.ndarray
+    n_classes: int
+    val: tuple | None
+    X_test: np.ndarray | None
+    y_test: np.ndarray | None
+    class_names: Sequence[str]
+    features: dict | None
+    task: str
+    provenance: dict | None
+    frame_dt: float | None
+    ckpt: "_Checkpoint | None"
+    progress: bool
+    log: Callable[[str], None] | None
+
+    @property
+    def has_test(self) -> bool:
+        return self.X_test is not None
+
+
+@dataclass
+class _Sets:
+    """The training and validation sets of a run, their indices into the given data and how the validation set
+    was chosen."""
+
+    X_tr: np.ndarray
+    y_tr: np.ndarray
+    X_val: np.ndarray
+    y_val: np.ndarray
+    tr_idx: np.ndarray
+    val_idx: np.ndarray
+    selection_set: str
+
+
+def _split(job: _Job) -> _Sets:
+    """The given validation set, or a seeded ``val_fraction`` hold-out of the training data."""
+    cfg, X, y = job.cfg, job.X, job.y
+    if job.val is None:
+        tr_idx, val_idx = holdout_split(len(y), cfg.val_fraction, cfg.seed)
+        return _Sets(X[tr_idx], y[tr_idx], X[val_idx], y[val_idx], tr_idx, val_idx,
+                     f"a seeded {cfg.val_fraction:.0%} hold-out of the training set")
+    X_val, y_val = job.val
+    return _Sets(X, y, X_val, y_val, np.arange(len(y)), np.arange(len(y_val)), "the given validation set")
+
+
+def _new_net(TorchLpRNN, job: _Job):
+    """The initialised torch network of ``job`` (its metadata included)."""
+    cfg, n_frames = job.cfg, int(job.X.shape[1])
+    meta = dict(frame_dt=float(job.frame_dt if job.frame_dt is not None else 1.0 / n_frames), n_frames=n_frames,
+                class_names=list(job.class_names), features=dict(job.features or {}), task=job.task, provenance={},
+                reconstruction=reconstruction_meta(cfg.reconstruction, cfg.reconstruction_tau_S))
+    return TorchLpRNN(job.X.shape[2], int(cfg.lpff) or None, [int(n) for n in cfg.rnn], job.n_classes,
+                      retention=cfg.retention, Iin=cfg.Iin, int_bits=cfg.int_bits, frac_bits=cfg.frac_bits,
+                      readout_window=cfg.readout_window, clamp=cfg.clamp, meta=meta, seed=cfg.seed,
+                      substeps=int(cfg.model_substeps))
+
+
+@dataclass
+class _RunState:
+    """What a run has done so far; everything here (with the network, optimiser, scheduler and random
+    generators) is restored from a checkpoint when resuming. ``it``/``epoch``: the next iteration and the next
+    epoch within it; ``selected``: the selected state dict of every finished iteration; ``best``: the key
+    (validation accuracy, −loss) of the best epoch of the current iteration."""
+
+    init_state: dict
+    masks: dict
+    history: list = field(default_factory=list)
+    iterations: list = field(default_factory=list)
+    selected: list = field(default_factory=list)
+    it: int = 0
+    epoch: int = 0
+    best: tuple | None = None
+    best_state: dict | None = None
+    best_epoch: int = -1
+
+
+class _ClassifierRun:
+    """The training loop of :func:`train_lprnn`: epochs of QAT with model selection, and the winning-ticket
+    iterations (pruning masks, rewind to the initial weights) between them."""
+
+    def __init__(self, torch, TorchLpRNN, job: _Job) -> None:
+        cfg = job.cfg
+        self.torch, self.job, self.cfg = torch, job, cfg
+        self.t0 = time.time()
+        seed_everything(torch, cfg.seed)
+        self.sets = _split(job)
+        self.net = _new_net(TorchLpRNN, job)
+        self.weight_names = [name for name, _ in self.net.named_parameters() if name.endswith("weight")]  # W, U
+        self.params = dict(self.net.named_parameters())
+        self.project()
+        init_state = copy.deepcopy(self.net.state_dict())  # a real copy: the rewind target (§11 A5)
+        self.shuffle = torch.Generator().manual_seed(cfg.seed)
+        self.aug_rng = np.random.default_rng(cfg.seed)
+        self.substep_rng = np.random.default_rng([cfg.seed, 1])
+        self.substeps = [int(k) for k in cfg.substeps]
+        self.s = _RunState(init_state, {name: torch.ones_like(self.params[name]) for name in self.weight_names})
+        self.opt, self.sched = _make_optimiser(torch, self.net, cfg)
+        self.n_iter, self.n_ep = int(cfg.prune_iterations), int(cfg.epochs)
+        if job.ckpt is not None and job.ckpt.state is not None:
+            self._restore(job.ckpt.state)
+
+    def project(self) -> None:
+        """Clamp the weight matrices to the integer codes ``code_range`` (if set)."""
+        cfg = self.cfg
         if cfg.code_range is not None:
             step = 2.0 ** -int(cfg.frac_bits)
-            with torch.no_grad():
-                for name in weight_names:
-                    params[name].clamp_(int(cfg.code_range[0]) * step, int(cfg.code_range[1]) * step)
+            with self.torch.no_grad():
+                for name in self.weight_names:
+                    self.params[name].clamp_(int(cfg.code_range[0]) * step, int(cfg.code_range[1]) * step)
 
-    project()
-    init_state = copy.deepcopy(net.state_dict())  # a real copy: the rewind target (§11 A5)
-    shuffle = torch.Generator().manual_seed(cfg.seed)
-    aug_rng = np.random.default_rng(cfg.seed)
-    substep_rng = np.random.default_rng([cfg.seed, 1])
-    substeps = [int(k) for k in cfg.substeps]
+    def _restore(self, state: dict) -> None:
+        s = self.s
+        s.it, s.epoch = int(state["iteration"]), int(state["epoch"])
+        s.history, s.iterations, s.selected = state["history"], state["iterations"], state["selected"]
+        s.init_state, s.masks = state["init_state"], state["masks"]
+        self.net.load_state_dict(state["net"])
+        self.opt.load_state_dict(state["opt"])
+        self.sched.load_state_dict(state["sched"])
+        s.best = tuple(state["best"]) if state["best"] is not None else None
+        s.best_state, s.best_epoch = state["best_state"], int(state["best_epoch"])
+        self.shuffle.set_state(state["shuffle"])
+        self.aug_rng.bit_generator.state = state["aug_rng"]
+        self.substep_rng.bit_generator.state = state["substep_rng"]
+        if self.job.log:
+            self.job.log(f"resuming from {self.job.ckpt.path}: iteration {s.it}, {s.epoch} of {self.n_ep} epochs done")
 
-    # --- state of the run (restored from a checkpoint when resuming)
-    history: list[dict] = []
-    iterations: list[dict] = []
-    selected: list[dict] = []  # selected state dict of every finished iteration
-    it, epoch = 0, 0  # next iteration / next epoch within it
-    best, best_state, best_epoch = None, None, -1
-    masks: dict = {name: torch.ones_like(params[name]) for name in weight_names}
-    opt, sched = _make_optimiser(torch, net, cfg)
-    state = ckpt.state if ckpt is not None else None
-    if state is not None:
-        it, epoch = int(state["iteration"]), int(state["epoch"])
-        history, iterations, selected = state["history"], state["iterations"], state["selected"]
-        init_state, masks = state["init_state"], state["masks"]
-        net.load_state_dict(state["net"])
-        opt.load_state_dict(state["opt"])
-        sched.load_state_dict(state["sched"])
-        best = tuple(state["best"]) if state["best"] is not None else None
-        best_state, best_epoch = state["best_state"], int(state["best_epoch"])
-        shuffle.set_state(state["shuffle"])
-        aug_rng.bit_generator.state = state["aug_rng"]
-        substep_rng.bit_generator.state = state["substep_rng"]
-        if log:
-            log(f"resuming from {ckpt.path}: iteration {it}, {epoch} of {n_ep} epochs done")
-
-    def save_state(epoch_done: int) -> None:
+    def _save(self, epoch_done: int) -> None:
         """Checkpoint: everything a resumed run needs to continue bit for bit after ``epoch_done`` epochs."""
-        if ckpt is None:
+        if self.job.ckpt is None:
             return
-        ckpt.save(dict(iteration=it, epoch=epoch_done, history=history, iterations=iterations, selected=selected,
-                       init_state=init_state, masks=masks, net=net.state_dict(), opt=opt.state_dict(),
-                       sched=sched.state_dict(), best=None if best is None else list(best), best_state=best_state,
-                       best_epoch=best_epoch, shuffle=shuffle.get_state(), aug_rng=aug_rng.bit_generator.state,
-                       substep_rng=substep_rng.bit_generator.state))
+        s = self.s
+        self.job.ckpt.save(dict(
+            iteration=s.it, epoch=epoch_done, history=s.history, iterations=s.iterations, selected=s.selected,
+            init_state=s.init_state, masks=s.masks, net=self.net.state_dict(), opt=self.opt.state_dict(),
+            sched=self.sched.state_dict(), best=None if s.best is None else list(s.best), best_state=s.best_state,
+            best_epoch=s.best_epoch, shuffle=self.shuffle.get_state(), aug_rng=self.aug_rng.bit_generator.state,
+            substep_rng=self.substep_rng.bit_generator.state))
 
-    n_batches = -(-len(y_tr) // bs)
-    bar = tqdm(total=n_iter * n_ep * n_batches, initial=(it * n_ep + epoch) * n_batches, unit="batch",
-               disable=not progress, dynamic_ncols=True, leave=True)
-    try:
-        while it < n_iter:
-            for e in range(epoch, n_ep):
-                net.train()
-                bar.set_description(f"iter {it} epoch {e + 1}/{n_ep}" if n_iter > 1 else f"epoch {e + 1}/{n_ep}")
-                order = torch.randperm(len(y_tr), generator=shuffle).numpy()
-                train_loss, seen = 0.0, 0
-                for k in range(0, len(order), bs):
-                    idx = order[k:k + bs]
-                    xb = torch.from_numpy(_augment(X_tr[idx], aug_rng, int(cfg.freq_mask), int(cfg.time_shift)))
-                    yb = torch.from_numpy(y_tr[idx])
-                    o = substep_forward(torch, net, xb, int(substep_rng.choice(substeps)))
-                    loss = torch.nn.functional.cross_entropy(net.logits(o), yb)
-                    total = loss + cfg.readout_penalty * readout_range_penalty(torch, net, o) \
-                        if cfg.readout_penalty else loss
-                    opt.zero_grad()
-                    total.backward()
-                    if it > 0:
-                        for name in weight_names:
-                            params[name].grad.mul_(masks[name])
-                    torch.nn.utils.clip_grad_norm_(net.parameters(), cfg.clip_norm)
-                    torch.nn.utils.clip_grad_value_(net.parameters(), cfg.clip_value)
-                    opt.step()
-                    if it > 0:
-                        with torch.no_grad():
-                            for name in weight_names:
-                                params[name].mul_(masks[name])
-                    project()
-                    train_loss += float(loss.detach()) * len(idx)
-                    seen += len(idx)
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{train_loss / seen:.3f}", refresh=False)
-                val_loss, val_acc = _evaluate(torch, net, X_val, y_val, ebs)
-                sched.step(val_acc if cfg.plateau_mode == "max_val_acc" else val_loss)
-                rec = dict(iteration=it, epoch=e + 1, train_loss=train_loss / seen, val_loss=val_loss,
-                           val_acc=val_acc, lr=float(opt.param_groups[0]["lr"]), wall_s=time.time() - t0)
-                history.append(rec)
-                key = (val_acc, -val_loss)
-                if best is None or key > best:
-                    best, best_epoch = key, e + 1
-                    best_state = copy.deepcopy(net.state_dict())
-                bar.set_postfix(loss=f"{rec['train_loss']:.3f}", val_acc=f"{val_acc:.3f}", lr=f"{rec['lr']:.1e}")
-                save_state(e + 1)
-                if log:
-                    log(f"{'iter %d ' % it if n_iter > 1 else ''}epoch {e + 1:3d}/{n_ep}  train loss "
-                        f"{rec['train_loss']:.4f}  val loss {val_loss:.4f}  val acc {val_acc:.4f}  lr {rec['lr']:.2e}"
-                        f"  {rec['wall_s']:.0f} s" + ("  *" if best_epoch == e + 1 else ""))
-            # --- end of an iteration: its selected model, then the rewind for the next one
-            net.load_state_dict(best_state)
-            summary = dict(iteration=it, best_epoch=best_epoch,
-                           train=_evaluate(torch, net, X_tr, y_tr, ebs)[1],
-                           val=_evaluate(torch, net, X_val, y_val, ebs)[1],
-                           pruned_fraction=_pruned_fraction(torch, net, weight_names, cfg))
-            if has_test:
-                summary["test"] = _evaluate(torch, net, X_test, y_test, ebs)[1]
-            iterations.append(summary)
-            selected.append(copy.deepcopy(best_state))
-            it, epoch = it + 1, 0
-            if it < n_iter:  # winning ticket: mask q(w) ≠ 0 of the selected model, rewind to the initial copy
-                masks = {name: (_quantised(torch, params[name], cfg) != 0).to(params[name].dtype)
-                         for name in weight_names}
-                net.load_state_dict(init_state)
-                with torch.no_grad():
-                    for name in weight_names:
-                        params[name].mul_(masks[name])
-                opt, sched = _make_optimiser(torch, net, cfg)
-                best, best_state, best_epoch = None, None, -1
-                save_state(0)
-    finally:
-        bar.close()
+    def run(self) -> TrainResult:
+        from tqdm.auto import tqdm
 
-    wall = time.time() - t0
-    models = []
-    for k, sd in enumerate(selected):
-        net.load_state_dict(sd)
-        summary = iterations[k]
-        prov = dict(provenance or {})
+        s, n_iter, n_ep = self.s, self.n_iter, self.n_ep
+        n_batches = -(-len(self.sets.y_tr) // int(self.cfg.batch_size))
+        bar = tqdm(total=n_iter * n_ep * n_batches, initial=(s.it * n_ep + s.epoch) * n_batches, unit="batch",
+                   disable=not self.job.progress, dynamic_ncols=True, leave=True)
+        try:
+            while s.it < n_iter:
+                for e in range(s.epoch, n_ep):
+                    self.net.train()
+                    bar.set_description(f"iter {s.it} epoch {e + 1}/{n_ep}" if n_iter > 1 else f"epoch {e + 1}/{n_ep}")
+                    train_loss = self._train_epoch(bar)
+                    self._end_epoch(e, train_loss, bar)
+                self._end_iteration()
+        finally:
+            bar.close()
+        return self._result(time.time() - self.t0)
+
+    def _train_epoch(self, bar) -> float:
+        """One pass over the shuffled training set; the mean training loss (without the penalty)."""
+        torch, cfg, net, sets = self.torch, self.cfg, self.net, self.sets
+        bs = int(cfg.batch_size)
+        order = torch.randperm(len(sets.y_tr), generator=self.shuffle).numpy()
+        train_loss, seen = 0.0, 0
+        for k in range(0, len(order), bs):
+            idx = order[k:k + bs]
+            xb = torch.from_numpy(_augment(sets.X_tr[idx], self.aug_rng, int(cfg.freq_mask), int(cfg.time_shift)))
+            yb = torch.from_numpy(sets.y_tr[idx])
+            o = substep_forward(torch, net, xb, int(self.substep_rng.choice(self.substeps)))
+            loss = torch.nn.functional.cross_entropy(net.logits(o), yb)
+            total = loss + cfg.readout_penalty * readout_range_penalty(torch, net, o) \
+                if cfg.readout_penalty else loss
+            self.opt.zero_grad()
+            total.backward()
+            self._step()
+            train_loss += float(loss.detach()) * len(idx)
+            seen += len(idx)
+            bar.update(1)
+            bar.set_postfix(loss=f"{train_loss / seen:.3f}", refresh=False)
+        return train_loss / seen
+
+    def _step(self) -> None:
+        """Masked gradients (iterations after the first), clipping, the optimiser step, masked weights, the
+        code-range projection."""
+        torch, cfg, params, masks = self.torch, self.cfg, self.params, self.s.masks
+        if self.s.it > 0:
+            for name in self.weight_names:
+                params[name].grad.mul_(masks[name])
+        torch.nn.utils.clip_grad_norm_(self.net.parameters(), cfg.clip_norm)
+        torch.nn.utils.clip_grad_value_(self.net.parameters(), cfg.clip_value)
+        self.opt.step()
+        if self.s.it > 0:
+            with torch.no_grad():
+                for name in self.weight_names:
+                    params[name].mul_(masks[name])
+        self.project()
+
+    def _end_epoch(self, e: int, train_loss: float, bar) -> None:
+        """Validation, the plateau schedule, the record, model selection, the checkpoint and the log line."""
+        cfg, s, sets = self.cfg, self.s, self.sets
+        val_loss, val_acc = _evaluate(self.torch, self.net, sets.X_val, sets.y_val, int(cfg.eval_batch_size))
+        self.sched.step(val_acc if cfg.plateau_mode == "max_val_acc" else val_loss)
+        rec = dict(iteration=s.it, epoch=e + 1, train_loss=train_loss, val_loss=val_loss,
+                   val_acc=val_acc, lr=float(self.opt.param_groups[0]["lr"]), wall_s=time.time() - self.t0)
+        s.history.append(rec)
+        key = (val_acc, -val_loss)
+        if s.best is None or key > s.best:
+            s.best, s.best_epoch = key, e + 1
+            s.best_state = copy.deepcopy(self.net.state_dict())
+        bar.set_postfix(loss=f"{rec['train_loss']:.3f}", val_acc=f"{val_acc:.3f}", lr=f"{rec['lr']:.1e}")
+        self._save(e + 1)
+        if self.job.log:
+            self.job.log(f"{'iter %d ' % s.it if self.n_iter > 1 else ''}epoch {e + 1:3d}/{self.n_ep}  train loss "
+                         f"{rec['train_loss']:.4f}  val loss {val_loss:.4f}  val acc {val_acc:.4f}  lr {rec['lr']:.2e}"
+                         f"  {rec['wall_s']:.0f} s" + ("  *" if s.best_epoch == e + 1 else ""))
+
+    def _end_iteration(self) -> None:
+        """The iteration's selected model and its summary, then (winning ticket) the rewind for the next one."""
+        torch, cfg, s, sets, net = self.torch, self.cfg, self.s, self.sets, self.net
+        ebs = int(cfg.eval_batch_size)
+        net.load_state_dict(s.best_state)
+        summary = dict(iteration=s.it, best_epoch=s.best_epoch,
+                       train=_evaluate(torch, net, sets.X_tr, sets.y_tr, ebs)[1],
+                       val=_evaluate(torch, net, sets.X_val, sets.y_val, ebs)[1],
+                       pruned_fraction=_pruned_fraction(torch, net, self.weight_names, cfg))
+        if self.job.has_test:
+            summary["test"] = _evaluate(torch, net, self.job.X_test, self.job.y_test, ebs)[1]
+        s.iterations.append(summary)
+        s.selected.append(copy.deepcopy(s.best_state))
+        s.it, s.epoch = s.it + 1, 0
+        if s.it < self.n_iter:  # winning ticket: mask q(w) ≠ 0 of the selected model, rewind to the initial copy
+            s.masks = {name: (_quantised(torch, self.params[name], cfg) != 0).to(self.params[name].dtype)
+                       for name in self.weight_names}
+            net.load_state_dict(s.init_state)
+            with torch.no_grad():
+                for name in self.weight_names:
+                    self.params[name].mul_(s.masks[name])
+            self.opt, self.sched = _make_optimiser(torch, net, cfg)
+            s.best, s.best_state, s.best_epoch = None, None, -1
+            self._save(0)
+
+    def _result(self, wall: float) -> TrainResult:
+        """Every iteration's selected model with its provenance; the last one is the result's model."""
+        s, net = self.s, self.net
+        models = []
+        for k, sd in enumerate(s.selected):
+            net.load_state_dict(sd)
+            net.meta["provenance"] = self._provenance(s.iterations[k], k, wall)
+            models.append(net.to_model())
+        last = s.iterations[-1]
+        accuracy = {k: float(last[k]) for k in ("train", "val", "test") if k in last}
+        return TrainResult(model=models[-1], history=s.history, best_epoch=int(last["best_epoch"]), accuracy=accuracy,
+                           wall_s=wall, iterations=s.iterations, models=models)
+
+    def _provenance(self, summary: dict, k: int, wall: float) -> dict:
+        job, cfg, has_test = self.job, self.cfg, self.job.has_test
+        prov = dict(job.provenance or {})
         prov.update({
-            "trainer": "lprnn_brian.ann.train.train_lprnn",
+            "trainer": "lprnn_brian.training.classifier.train_lprnn",
             "seed": int(cfg.seed),
             "epochs": int(cfg.epochs),
             "best_epoch": int(summary["best_epoch"]),
-            "selection": f"best validation accuracy (ties: lower validation loss) on {selection_set}",
-            "n_train": int(len(tr_idx)), "n_val": int(len(val_idx)),
-            "n_test": int(len(y_test)) if has_test else 0,
+            "selection": f"best validation accuracy (ties: lower validation loss) on {self.sets.selection_set}",
+            "n_train": int(len(self.sets.tr_idx)), "n_val": int(len(self.sets.val_idx)),
+            "n_test": int(len(job.y_test)) if has_test else 0,
             "train_accuracy": float(summary["train"]), "val_accuracy": float(summary["val"]),
             "test_accuracy": float(summary["test"]) if has_test else None,
-            "prune_iteration": k, "prune_iterations": n_iter,
+            "prune_iteration": k, "prune_iterations": self.n_iter,
             "pruned_fraction": float(summary["pruned_fraction"]),
             "train_config": cfg.to_dict(),
-            "torch_version": str(torch.__version__),
+            "torch_version": str(self.torch.__version__),
             "train_wall_s": round(wall, 1),
         })
-        net.meta["provenance"] = prov
-        models.append(net.to_model())
-    last = iterations[-1]
-    accuracy = {k: float(last[k]) for k in ("train", "val", "test") if k in last}
-    return TrainResult(model=models[-1], history=history, best_epoch=int(last["best_epoch"]), accuracy=accuracy,
-                       wall_s=wall, iterations=iterations, models=models)
+        return prov
 
 
 def _quantised(torch, w, cfg: TrainConfig):
-    from .torch_model import quantise_ste
+    from ..ann.torch_model import quantise_ste
 
     with torch.no_grad():
         return quantise_ste(w, int(cfg.int_bits), int(cfg.frac_bits))
@@ -589,7 +670,7 @@ def pruned_paths(out: str | Path, n_iterations: int) -> list[Path]:
 
 
 def train_digits(config: TrainConfig | None = None, out: str | Path | None = None, *, force: bool = False,
-                 n_train: int | None = None, n_test: int | None = None, script: str = "lprnn_brian.ann.train",
+                 n_train: int | None = None, n_test: int | None = None, script: str = "lprnn_brian.training.classifier",
                  checkpoint: str | Path | None = None, resume: bool = False, progress: bool = False,
                  log: Callable[[str], None] | None = print) -> TrainResult:
     """Train on the bundled spoken digits (:func:`lprnn_brian.tasks.digits.load_digits`) and optionally save.
@@ -598,7 +679,6 @@ def train_digits(config: TrainConfig | None = None, out: str | Path | None = Non
     accuracy stored in the provenance is the numpy reference forward's (:func:`lprnn_brian.ann.forward`).
     """
     from ..tasks.digits import CLASS_NAMES, digits_meta, load_digits
-    from .forward import forward
 
     cfg = config or DIGITS_CONFIG
     X, y, info = load_digits("train")
@@ -619,15 +699,20 @@ def train_digits(config: TrainConfig | None = None, out: str | Path | None = Non
     res = train_lprnn(X, y, cfg, X_test=Xte, y_test=yte, class_names=list(CLASS_NAMES),
                       features=info["feature_config"], task="digits", provenance=prov, checkpoint=checkpoint,
                       resume=resume, progress=progress, log=log)
-    # the numpy reference forward decides the reported test accuracy
-    for m in res.models:
-        m.provenance["test_accuracy_numpy"] = float(np.mean(forward(m, Xte, keep_states=False).predictions == yte))
-    res.accuracy["test_numpy"] = res.model.provenance["test_accuracy_numpy"]
+    _numpy_test_accuracy(res, Xte, yte)
     if out is not None:
         save_result(res, out, force=force)
     if log:
         log(json.dumps({"accuracy": res.accuracy, "best_epoch": res.best_epoch, "wall_s": round(res.wall_s, 1)}))
     return res
+
+
+def _numpy_test_accuracy(res: TrainResult, Xte: np.ndarray, yte: np.ndarray) -> None:
+    """The numpy reference forward decides the reported test accuracy: ``test_accuracy_numpy`` in every model's
+    provenance and ``test_numpy`` in ``res.accuracy``."""
+    for m in res.models:
+        m.provenance["test_accuracy_numpy"] = float(np.mean(forward(m, Xte, keep_states=False).predictions == yte))
+    res.accuracy["test_numpy"] = res.model.provenance["test_accuracy_numpy"]
 
 
 def check_outputs(out: str | Path, config: TrainConfig, force: bool = False) -> None:
@@ -669,7 +754,7 @@ def train_spoken(task: str, data_dir: str | Path, config: TrainConfig | None = N
                  *, force: bool = False, version: int = 1, protocol: str = "35", pipeline: str = "paper",
                  hop_length: int | None = None, n_frames: int | str | None = None, limit: int | None = None,
                  cache_dir: str | Path | None = None, checkpoint: str | Path | None = None, resume: bool = False,
-                 progress: bool = False, script: str = "lprnn_brian.ann.train.train_spoken",
+                 progress: bool = False, script: str = "lprnn_brian.training.classifier.train_spoken",
                  log: Callable[[str], None] | None = print) -> TrainResult:
     """Train on Heidelberg Digits audio (``task='shd'``, 20 classes) or Google Speech Commands (``'gsc'``).
 
@@ -710,11 +795,7 @@ def train_spoken(task: str, data_dir: str | Path, config: TrainConfig | None = N
                       class_names=list(info["class_names"]), features=info["feature_config"], task=name,
                       provenance=prov, frame_dt=float(info["frame_dt"]), checkpoint=checkpoint, resume=resume,
                       progress=progress, log=log)
-    from .forward import forward
-
-    for m in res.models:
-        m.provenance["test_accuracy_numpy"] = float(np.mean(forward(m, Xte, keep_states=False).predictions == yte))
-    res.accuracy["test_numpy"] = res.model.provenance["test_accuracy_numpy"]
+    _numpy_test_accuracy(res, Xte, yte)
     if out is not None:
         save_result(res, out, force=force)
     return res

@@ -18,7 +18,7 @@ also gives the accuracy of clamp(o, 0, Iin), what the fb decode's range costs be
 See docs/method.md, "Reading out a sequence".
 
 By default the sequences are the trainer's test sequences for that length (the seed stream of
-:func:`lprnn_brian.tasks.curriculum.seed_sequence` with the model's training seed), so
+:func:`lprnn_brian.tasks.seeds.seed_sequence` with the model's training seed), so
 ``evaluate_adding(model)`` reproduces the test MSE recorded in the model's provenance.
 """
 from __future__ import annotations
@@ -29,14 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from ..ann.forward import CLAMPS, forward
-from ..ann.model import LpRNNModel
-from ..bundled import SEQUENCE_MODELS, bundled_sequence_model  # also importable from here for one release
-from ..convert import DEFAULT_THRESHOLD
-from ..errors import UserInputError
-from . import adding as adding_task
-from . import copying as copying_task
-from .curriculum import rng_for
+from .ann.forward import CLAMPS, forward
+from .ann.model import LpRNNModel
+from .bundled import SEQUENCE_MODELS, bundled_sequence_model
+from .convert import DEFAULT_THRESHOLD
+from .errors import UserInputError
+from .tasks import adding as adding_task
+from .tasks import copying as copying_task
+from .tasks.seeds import rng_for
 
 BACKENDS = ("ann", "snn")
 #: Which recorded SNN state each read-out decode needs.
@@ -173,7 +173,7 @@ def copying_inputs(model: LpRNNModel, delay: int, n: int, n_recall: int | None =
 def step_for_tau_S(model: LpRNNModel, tau_S: float) -> float:
     """The SNN step Δt_S (s) that gives the fastest unit of the first layer a feedback time constant of
     ``tau_S`` steps: τ_min/τ_S. The ripple of every decode is about Iin/τ_S ANN units (spec §5.2)."""
-    from ..equations.derive import tau_seconds
+    from .equations.derive import tau_seconds
 
     if not float(tau_S) >= 1:
         raise UserInputError(f"tau_S must be >= 1 SNN step, got {tau_S}")
@@ -185,8 +185,8 @@ def _snn_readout(model: LpRNNModel, x: np.ndarray, *, mode: str, target: str, de
                  dt: float | None, tau_S: float | None, build_root, progress: bool,
                  threshold: str) -> tuple[dict[str, np.ndarray], dict]:
     """Per decode, the (samples, frames, outputs) per-frame read-out of one run of the ΣΔ network; run details."""
-    from ..convert import to_snn_spec
-    from ..simulation import simulate
+    from .convert import to_snn_spec
+    from .simulation import simulate
 
     decodes = tuple(dict.fromkeys(decodes))
     bad = [d for d in decodes if d not in _DECODE_RECORD]
@@ -223,16 +223,17 @@ def _snn_readout(model: LpRNNModel, x: np.ndarray, *, mode: str, target: str, de
 
 def _adding_score(data: adding_task.AddingData, backend: str, pred: np.ndarray, detail: dict) -> AddingEvaluation:
     y = data.y.astype(np.float64)
-    mse = float(np.mean((pred - y) ** 2))
-    return AddingEvaluation(int(data.x.shape[1]), int(len(y)), backend, mse, float(np.mean(data.k)) / 12.0,
-                            bool(mse < adding_task.PASS_MSE), pred, y, detail)
+    mse = adding_task.adding_mse(pred, data)
+    return AddingEvaluation(int(data.x.shape[1]), int(len(y)), backend, mse,
+                            adding_task.chance_mse(float(np.mean(data.k))), adding_task.adding_solved(mse), pred, y,
+                            detail)
 
 
 def _copying_score(data: copying_task.CopyingData, T: int, S: int, backend: str, pred: np.ndarray,
                    detail: dict) -> CopyingEvaluation:
     recall = copying_task.recall_accuracy(pred, data)
     return CopyingEvaluation(int(T), int(S), int(len(pred)), backend, recall, copying_task.all_step_accuracy(pred, data),
-                             bool(recall >= copying_task.PASS_ACCURACY), pred.astype(np.int64), data.y, detail)
+                             copying_task.copying_solved(recall), pred.astype(np.int64), data.y, detail)
 
 
 def _task_data(model: LpRNNModel, task: str, length: int | None, n: int | None, seed: int | None,
@@ -440,7 +441,7 @@ def benchmark_row(task: str, model: LpRNNModel | str | Path | None = None, *, n:
     ----------
     model : LpRNNModel or path, optional
         A trained model or its file; default: the bundled one (:func:`lprnn_brian.bundled.bundled_sequence_model`).
-        To score a model trained on the spot, train it first (:func:`lprnn_brian.ann.train_sequence.train_adding`,
+        To score a model trained on the spot, train it first (:func:`lprnn_brian.training.sequence.train_adding`,
         ``benchmarks/accuracy.py --retrain-sequences``) and pass it.
     n : int
         Test sequences per length (the same seeded ones for every column).
@@ -454,7 +455,7 @@ def benchmark_row(task: str, model: LpRNNModel | str | Path | None = None, *, n:
         ``curve`` (:func:`task_curve`'s rows), ``criterion`` (lengths where the ANN is good, and where its
         Loihi-mode SNN under 'unbiased' then fails) and ``model`` (its source, provenance summary).
     """
-    from ..ann.model import load_model
+    from .ann.model import load_model
 
     if task not in ("adding", "copying"):
         raise UserInputError(f"benchmark_row handles 'adding' and 'copying', got {task!r}")

@@ -1,7 +1,7 @@
-"""Curricula of the 2019 sequence tasks (spec §7.1, §7.2): the stage rules as pure functions, the seeds of
-every stage, and the resumable curriculum state with its checkpoint file.
+"""Curricula of the 2019 sequence tasks (spec §7.1, §7.2): the stage rules as pure functions and the resumable
+curriculum state with its checkpoint file (the random stream of every stage: :mod:`lprnn_brian.tasks.seeds`).
 
-No torch here: the trainers (:mod:`lprnn_brian.ann.train_sequence`) call these rules after every stage,
+No torch here: the trainer (:mod:`lprnn_brian.training.sequence`) calls these rules after every stage,
 and the tests check them on synthetic stage outcomes.
 
 **Adding** (the 2019 ``add_task_curriculum.py``): a stage passes when its final training MSE is below
@@ -32,15 +32,12 @@ import numpy as np
 from ..ann.model import LpRNNModel, model_arrays, model_from_arrays
 from ..errors import UserInputError
 from ..fileio import atomic_path
-from .adding import next_length
-from .copying import next_delay, next_recall
+from ..tasks.adding import MAX_LENGTH, PASS_MSE, next_length
+from ..tasks.copying import MAX_DELAY, PASS_ACCURACY, next_delay, next_recall
 
 ACTIONS = ("advance", "retry", "stop", "finish")
 CHECKPOINT_FORMAT = "lprnn_brian.curriculum"
 CHECKPOINT_VERSION = 1
-#: Task codes mixed into the seeds, so that the tasks never share a random stream.
-_TASK_CODE = {"adding": 1, "copying": 2}
-_PURPOSE_CODE = {"train": 1, "test": 2, "shuffle": 3, "init": 4}
 
 
 @dataclass(frozen=True)
@@ -72,8 +69,8 @@ class Decision:
     reason: str = ""
 
 
-def adding_decision(length: int, lr: float, mse: float, *, start_lr: float, pass_mse: float = 0.01,
-                    give_up_mse: float = 0.16, stop_lr: float = 1e-4, max_length: int = 50_000) -> Decision:
+def adding_decision(length: int, lr: float, mse: float, *, start_lr: float, pass_mse: float = PASS_MSE,
+                    give_up_mse: float = 0.16, stop_lr: float = 1e-4, max_length: int = MAX_LENGTH) -> Decision:
     """Adding-task curriculum rule after a stage at length ``length`` trained with ``lr`` (spec §7.1).
 
     Parameters
@@ -112,7 +109,7 @@ def _advance_adding(length: int, start_lr: float, max_length: int, passed: bool,
 
 
 def copying_decision(delay: int, n_recall: int, lr: float, accuracy: float, *, start_lr: float,
-                     pass_accuracy: float = 0.96, min_lr: float = 1e-6, max_delay: int = 200,
+                     pass_accuracy: float = PASS_ACCURACY, min_lr: float = 1e-6, max_delay: int = MAX_DELAY,
                      max_recall: int | None = None) -> Decision:
     """Copying-task curriculum rule after a stage with delay ``delay`` and ``n_recall`` symbols (spec §7.2).
 
@@ -150,30 +147,6 @@ def copying_decision(delay: int, n_recall: int, lr: float, accuracy: float, *, s
         return Decision("finish", delay, start_lr, True, n_recall, f"{why}; T_max = {max_delay} and S_max = "
                         f"{max_recall} reached")
     return Decision("advance", max_delay, start_lr, True, s, f"{why}: T {delay} → {max_delay}, S {n_recall} → {s}")
-
-
-# --- seeds ------------------------------------------------------------------------------------------------
-
-def seed_sequence(seed: int, task: str, purpose: str, *keys: int) -> np.random.SeedSequence:
-    """The seed of one random stream: (seed, task, purpose, keys…), e.g. ('train', stage) or ('test', L).
-
-    Training data and shuffling are keyed by the stage index (a retry at the same length sees new data, as in
-    the 2019 code); test data by the length, so every run with one seed scores a length on the same
-    sequences (and :func:`lprnn_brian.tasks.sequence_eval.evaluate_adding` finds them again).
-    """
-    if task not in _TASK_CODE or purpose not in _PURPOSE_CODE:
-        raise ValueError(f"unknown seed stream {task!r}/{purpose!r}")
-    return np.random.SeedSequence([int(seed), _TASK_CODE[task], _PURPOSE_CODE[purpose], *(int(k) for k in keys)])
-
-
-def rng_for(seed: int, task: str, purpose: str, *keys: int) -> np.random.Generator:
-    """A numpy Generator on :func:`seed_sequence`."""
-    return np.random.default_rng(seed_sequence(seed, task, purpose, *keys))
-
-
-def int_seed(seed: int, task: str, purpose: str, *keys: int) -> int:
-    """A 63-bit integer seed (for torch generators) from :func:`seed_sequence`."""
-    return int(seed_sequence(seed, task, purpose, *keys).generate_state(2, np.uint64)[0] >> np.uint64(1))
 
 
 # --- state and checkpoint -----------------------------------------------------------------------------------
