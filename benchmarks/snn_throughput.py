@@ -123,7 +123,7 @@ def worker_reference(target: str, spec, x, n: int, tmp: Path) -> dict:
     from lprnn_brian.ann.forward import readout_start
     from lprnn_brian.convert import layer0_drive
     from lprnn_brian.network import build_network
-    from lprnn_brian.targets import COMPILE_ARGS, _read
+    from lprnn_brian.targets import COMPILE_ARGS, read_runs
 
     set_device("runtime")
     prefs.codegen.target = target
@@ -135,7 +135,7 @@ def worker_reference(target: str, spec, x, n: int, tmp: Path) -> dict:
         t0 = time.perf_counter()
         bn = build_network(spec, stimulus_values=layer0_drive(x[s], spec), zero_weight_synapses=True)
         bn.network.run(bn.duration, namespace=bn.namespace)
-        raw = _read(bn, spec.dt)[0]
+        raw = read_runs(bn, spec.dt)[0]
         fb = raw.states[-1]["i_fb"][readout_start(spec.n_steps, spec.readout_window):]
         preds.append(_decode(spec, fb.sum(axis=0)))
         times.append(time.perf_counter() - t0)

@@ -22,8 +22,8 @@ GROUPS = (
      "From an ANN model to a ΣΔ network and its spikes: the parameter mapping, the Brian2 network, the code "
      "generation targets, multi-sample runs and their decodes.",
      ("lprnn_brian.convert", "lprnn_brian.network", "lprnn_brian.targets", "lprnn_brian.propagation",
-      "lprnn_brian.genn", "lprnn_brian.cuda", "lprnn_brian.simulation", "lprnn_brian.evaluate",
-      "lprnn_brian.evaluate_sequences", "lprnn_brian.encoding")),
+      "lprnn_brian.simulation", "lprnn_brian.evaluate", "lprnn_brian.evaluate_sequences",
+      "lprnn_brian.encoding")),
     ("equations", "Equations",
      "The neurons declared once in sympy, their rendering to Brian2 and the facts derived from them (see also "
      "the generated {doc}`../equations` page).",

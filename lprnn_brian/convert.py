@@ -609,3 +609,18 @@ def layer0_drive(x: np.ndarray, spec: SNNSpec) -> np.ndarray:
     if isinstance(L0.tau_I, np.ndarray):
         X = X * (L0.tau_U / L0.tau_I)
     return X
+
+
+# --- the SNN's time grid in ANN frames ------------------------------------------------------------------
+def frame_end_steps(spec: SNNSpec, n_frames: int | None = None) -> np.ndarray:
+    """Record index holding the state at the end of each ANN frame: ⌊(t+1)·M⌋, capped at n_steps − 1.
+
+    Monitors record at ``start``, so index n holds the state after step n − 1.
+    """
+    T = spec.n_frames if n_frames is None else n_frames
+    return np.minimum(np.floor((np.arange(T) + 1) * spec.steps_per_frame).astype(int), spec.n_steps - 1)
+
+
+def step_frames(spec: SNNSpec) -> np.ndarray:
+    """ANN frame of each SNN step under the zero-order hold, ⌊n/M⌋."""
+    return np.minimum(np.floor(np.arange(spec.n_steps) / spec.steps_per_frame).astype(int), spec.n_frames - 1)

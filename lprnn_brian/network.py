@@ -12,7 +12,7 @@ import numpy as np
 from brian2 import (Clock, EventMonitor, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
                     second)
 
-from .convert import SNNSpec
+from .convert import SNNSpec, frame_end_steps
 from .equations.render import STIMULUS, render
 from .equations.sigma_delta import SLOT
 from .errors import UserInputError
@@ -75,7 +75,7 @@ def check_layout(batch: int, sampling: str, propagation: str, target: str | None
         raise UserInputError(f"propagation='rows' is a cpp_standalone kernel; use propagation='synapses' on {target}")
 
 
-def _tile(value, n: int, batch: int) -> np.ndarray:
+def tile_copies(value, n: int, batch: int) -> np.ndarray:
     """A per-layer scalar or per-neuron (n,) parameter for ``batch`` copies of the layer: (batch·n,)."""
     return np.tile(np.broadcast_to(np.asarray(value, dtype=np.float64), (n,)), batch)
 
@@ -83,9 +83,9 @@ def _tile(value, n: int, batch: int) -> np.ndarray:
 def set_parameters(group: NeuronGroup, L, batch: int) -> None:
     """Write a layer's parameters (:class:`lprnn_brian.convert.LayerParams`) into the NeuronGroup of ``batch``
     copies of it: the time constants, the bias, the kick and the threshold mantissa of the declaration."""
-    group.tau_I, group.tau_V = _tile(L.tau_I, L.n, batch), _tile(L.tau_V, L.n, batch)
+    group.tau_I, group.tau_V = tile_copies(L.tau_I, L.n, batch), tile_copies(L.tau_V, L.n, batch)
     group.tau_U, group.tau_S = L.tau_U, L.tau_S
-    group.b_tilde = _tile(L.b_tilde, L.n, batch)
+    group.b_tilde = tile_copies(L.b_tilde, L.n, batch)
     group.kick = L.kick
     group.vth_mant = L.vth_mant
 
@@ -123,7 +123,7 @@ def build_network(
         columns b·n0 … of the drive. Each copy computes exactly what a single network does.
     sampling : {'steps', 'frames', 'readout'}
         ``'steps'``: a StateMonitor records ``record`` every step. ``'frames'``: the states are recorded only at
-        the ANN frame ends (:func:`lprnn_brian.simulation.frame_end_steps`, through a custom event and an
+        the ANN frame ends (:func:`lprnn_brian.convert.frame_end_steps`, through a custom event and an
         EventMonitor) and summed over each read-out window (n ≥ ⌊n_steps/2⌋ and all steps) in per-neuron
         accumulators ``sum_<window>_<state>``: every decode at a fraction of the recording cost.
         ``'readout'``: as ``'frames'``, but in the read-out (last) layer only; the hidden layers record their
@@ -138,87 +138,123 @@ def build_network(
         original research code's way; same spikes, more synaptic events). Default: zero weights, which never
         act, get no synapse.
     """
-    from .ann.forward import readout_start
-    from .simulation import frame_end_steps
-
     check_layout(batch, sampling, propagation)
     B = int(batch)
     eqs = render(spec.mode)
     dt = spec.dt * second
-    n0 = spec.layers[0].n
     if stimulus_values is None:
-        stimulus_values = np.zeros((spec.n_steps, B * n0))
+        stimulus_values = np.zeros((spec.n_steps, B * spec.layers[0].n))
     # one explicitly named clock: generated code (and so the standalone build) does not depend on how
     # many clocks this process created before
     clock = Clock(dt=dt, name=f"{name_prefix}snn_clock")
     stimulus = TimedArray(np.ascontiguousarray(stimulus_values, dtype=np.float64), dt=dt, name=STIMULUS)
-    model = eqs.model
-    events: dict = {}
-    windows: dict = {}
-    sample_flag = None
-    rec_when, rec_order = SLOT["record"]
-    sampled = set(range(len(spec.layers)) if sampling == "frames" else
-                  [len(spec.layers) - 1] if sampling == "readout" else [])
-    if sampled and record:
-        flags = np.zeros(spec.n_steps)
-        flags[frame_end_steps(spec)] = 1.0
-        sample_flag = TimedArray(flags, dt=dt, name=SAMPLE_FLAG)
-        events = {"frame_end": f"{SAMPLE_FLAG}(t) > 0.5"}
-        windows = {w: readout_start(spec.n_steps, w) for w in ("second_half", "all")}
-        model = model + "\n" + "\n".join(f"sum_{w}_{v} : 1" for w in windows for v in record)
-    objects: list = []
-    groups, spike_mons, state_mons, sample_mons, synapses, kernels = [], [], [], [], [], []
+    frames = frame_sampling(spec, record, sampling, dt)
+    parts = _Parts()
     for k, L in enumerate(spec.layers):
-        here = k in sampled and bool(record)
-        g = NeuronGroup(
-            B * L.n, model if here else eqs.model, threshold=eqs.threshold, reset=eqs.reset, clock=clock,
-            order=0, name=f"{name_prefix}{L.name}", events=dict(events) if here else None,
-        )
-        g.thresholder["spike"].when, g.thresholder["spike"].order = SLOT["threshold"]
-        g.resetter["spike"].when, g.resetter["spike"].order = SLOT["reset"]
-        set_parameters(g, L, B)
-        objects.append(g)
-        objects.append(g.run_regularly(eqs.clip, name=f"{g.name}_clip", **_slot("clip")))
-        if eqs.truncate:
-            objects.append(g.run_regularly(eqs.truncate, name=f"{g.name}_truncate", **_slot("truncate")))
-        if k == 0:
-            objects.append(g.run_regularly(eqs.input, name=f"{g.name}_input", **_slot("input")))
-        objects.append(g.run_regularly(eqs.update, name=f"{g.name}_update", **_slot("update")))
-        projections = []
-        if k > 0:
-            projections.append(("ff", groups[-1], L.W_snn))
-        if L.U_snn is not None:
-            projections.append(("rec", g, L.U_snn))
+        sampled = k in frames.layers
+        g = _layer_group(L, k == 0, eqs, frames if sampled else None, clock, f"{name_prefix}{L.name}", B,
+                         parts.objects)
+        projections = ([("ff", parts.groups[-1], L.W_snn)] if k > 0 else []) + \
+                      ([("rec", g, L.U_snn)] if L.U_snn is not None else [])
         for order, (kind, pre, W) in enumerate(projections):
             name = f"{g.name}_{kind}"
             if propagation == "synapses":
-                syn = _all_to_all(pre, g, W, eqs, name, clock, B, zero_weight_synapses)
-                synapses.append(syn)
-                objects.append(syn)
+                syn = all_to_all_synapses(pre, g, W, eqs, name, clock, B, zero_weight_synapses)
+                parts.synapses.append(syn)
+                parts.objects.append(syn)
             else:
-                objects += _row_kernel(pre, g, W, name, clock, B, device, order, kernels)
-        sm = SpikeMonitor(g, name=f"{g.name}_spikes", when="thresholds", order=1)
-        st = em = None
-        if record and sampling == "steps":
-            st = StateMonitor(g, list(record), record=True, name=f"{g.name}_states", when=rec_when,
-                              order=rec_order)
-        elif here:
-            g.thresholder["frame_end"].when, g.thresholder["frame_end"].order = rec_when, rec_order
-            em = EventMonitor(g, "frame_end", variables=list(record), record=True, name=f"{g.name}_frames",
-                              when=rec_when, order=rec_order + 1)
-            sums = "\n".join(f"sum_{w}_{v} += {v} * int(t_in_timesteps >= {start})"
-                             for w, start in windows.items() for v in record)
-            objects.append(g.run_regularly(sums, name=f"{g.name}_window_sums", when=rec_when, order=rec_order))
-            objects.append(em)
-        sample_mons.append(em)
-        objects += [sm] + ([st] if st is not None else [])
-        groups.append(g)
-        spike_mons.append(sm)
-        state_mons.append(st)
-    net = Network(*objects)
-    return BrianNetwork(net, groups, stimulus, spike_mons, state_mons, tuple(record), synapses, n_steps=spec.n_steps,
-                        batch=B, sampling=sampling, propagation=propagation, sample_monitors=sample_mons,
-                        windows=windows, kernels=kernels, sample_flag=sample_flag)
+                parts.objects.extend(_row_kernel(pre, g, W, name, clock, B, device, order, parts.kernels))
+        _layer_monitors(g, record, sampling, frames.windows if sampled else None, parts)
+    return BrianNetwork(Network(*parts.objects), parts.groups, stimulus, parts.spike_mons, parts.state_mons,
+                        tuple(record), parts.synapses, n_steps=spec.n_steps, batch=B, sampling=sampling,
+                        propagation=propagation, sample_monitors=parts.sample_mons, windows=frames.windows,
+                        kernels=parts.kernels, sample_flag=frames.flag)
+
+
+@dataclass
+class FrameSampling:
+    """How states are sampled at the ANN frame ends (``sampling='frames'``/``'readout'``): the layers that do
+    (none under ``'steps'`` or without recorded states), the custom event flagging the frame-end steps, its
+    TimedArray, the read-out windows (name -> first summed step) and the per-neuron window-sum variables."""
+
+    layers: frozenset = frozenset()
+    events: dict = field(default_factory=dict)
+    flag: TimedArray | None = None
+    windows: dict = field(default_factory=dict)
+    sum_variables: str = ""
+
+
+def frame_sampling(spec: SNNSpec, record: tuple[str, ...], sampling: str, dt) -> FrameSampling:
+    """The :class:`FrameSampling` of ``sampling`` (every layer, the read-out only, or none)."""
+    from .ann.forward import readout_start
+
+    layers = frozenset(range(len(spec.layers)) if sampling == "frames" else
+                       [len(spec.layers) - 1] if sampling == "readout" else [])
+    if not (layers and record):
+        return FrameSampling()
+    flags = np.zeros(spec.n_steps)
+    flags[frame_end_steps(spec)] = 1.0
+    windows = {w: readout_start(spec.n_steps, w) for w in ("second_half", "all")}
+    return FrameSampling(layers, {"frame_end": f"{SAMPLE_FLAG}(t) > 0.5"}, TimedArray(flags, dt=dt, name=SAMPLE_FLAG),
+                         windows, "\n".join(f"sum_{w}_{v} : 1" for w in windows for v in record))
+
+
+@dataclass
+class _Parts:
+    """The Brian2 objects of a network under construction, in creation order, and their handles."""
+
+    objects: list = field(default_factory=list)
+    groups: list = field(default_factory=list)
+    spike_mons: list = field(default_factory=list)
+    state_mons: list = field(default_factory=list)
+    sample_mons: list = field(default_factory=list)
+    synapses: list = field(default_factory=list)
+    kernels: list = field(default_factory=list)
+
+
+def _layer_group(L, first: bool, eqs, frames: FrameSampling | None, clock: Clock, name: str, batch: int,
+                 objects: list) -> NeuronGroup:
+    """The NeuronGroup of ``batch`` copies of layer ``L`` with its threshold, reset and per-step operations in their
+    slots (the input only in the first layer; the frame event and window sums where ``frames`` is given),
+    appended to ``objects``."""
+    model = eqs.model if frames is None else eqs.model + "\n" + frames.sum_variables
+    g = NeuronGroup(batch * L.n, model, threshold=eqs.threshold, reset=eqs.reset, clock=clock, order=0, name=name,
+                    events=None if frames is None else dict(frames.events))
+    g.thresholder["spike"].when, g.thresholder["spike"].order = SLOT["threshold"]
+    g.resetter["spike"].when, g.resetter["spike"].order = SLOT["reset"]
+    set_parameters(g, L, batch)
+    objects.append(g)
+    objects.append(g.run_regularly(eqs.clip, name=f"{g.name}_clip", **_slot("clip")))
+    if eqs.truncate:
+        objects.append(g.run_regularly(eqs.truncate, name=f"{g.name}_truncate", **_slot("truncate")))
+    if first:
+        objects.append(g.run_regularly(eqs.input, name=f"{g.name}_input", **_slot("input")))
+    objects.append(g.run_regularly(eqs.update, name=f"{g.name}_update", **_slot("update")))
+    return g
+
+
+def _layer_monitors(g: NeuronGroup, record: tuple[str, ...], sampling: str, windows: dict | None,
+                    parts: _Parts) -> None:
+    """The monitors of one layer: spikes; the recorded states every step (``sampling='steps'``), or at the frame
+    ends with the window sums (a frame-sampled layer, ``windows`` given), or none."""
+    rec_when, rec_order = SLOT["record"]
+    sm = SpikeMonitor(g, name=f"{g.name}_spikes", when="thresholds", order=1)
+    st = em = None
+    if record and sampling == "steps":
+        st = StateMonitor(g, list(record), record=True, name=f"{g.name}_states", when=rec_when, order=rec_order)
+    elif windows is not None:
+        g.thresholder["frame_end"].when, g.thresholder["frame_end"].order = rec_when, rec_order
+        em = EventMonitor(g, "frame_end", variables=list(record), record=True, name=f"{g.name}_frames",
+                          when=rec_when, order=rec_order + 1)
+        sums = "\n".join(f"sum_{w}_{v} += {v} * int(t_in_timesteps >= {start})"
+                         for w, start in windows.items() for v in record)
+        parts.objects.append(g.run_regularly(sums, name=f"{g.name}_window_sums", when=rec_when, order=rec_order))
+        parts.objects.append(em)
+    parts.sample_mons.append(em)
+    parts.objects.extend([sm] + ([st] if st is not None else []))
+    parts.groups.append(g)
+    parts.spike_mons.append(sm)
+    parts.state_mons.append(st)
 
 
 def _row_kernel(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, name: str, clock: Clock, batch: int, device,
@@ -240,10 +276,12 @@ def _row_kernel(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, name: str, c
     return [driver, op]
 
 
-def _all_to_all(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, eqs, name: str, clock: Clock,
-                batch: int = 1, zero_weights: bool = False) -> Synapses:
-    """Dense synapses with weight W[post, pre] within each of ``batch`` network copies; zero weights are not
-    created (they never act) unless ``zero_weights``."""
+def all_to_all_synapses(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, eqs, name: str, clock: Clock,
+                        batch: int = 1, zero_weights: bool = False) -> Synapses:
+    """Dense synapses with weight W[post, pre] within each of ``batch`` network copies (``pre`` and ``post``
+    hold the copies side by side), using the synapse model and ``on_pre`` of ``eqs`` (a
+    :class:`lprnn_brian.equations.render.RenderedNeuron`) and the synapses slot of the schedule; zero weights
+    are not created (they never act) unless ``zero_weights``."""
     post_idx, pre_idx = np.nonzero(np.ones_like(W) if zero_weights else W)
     n_post, n_pre = W.shape
     offsets = np.arange(batch)

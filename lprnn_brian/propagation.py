@@ -38,6 +38,43 @@ def _unavailable(*args):  # pragma: no cover - only a placeholder for Brian2's F
     raise NotImplementedError("row propagation is implemented for cpp_standalone only")
 
 
+def _dense_rows(name: str, rows: np.ndarray) -> tuple[dict, str]:
+    """Namespace and C++ loop adding presynaptic neuron ``_q``'s whole row of ``rows`` (n_pre, n_post) to ``_t``."""
+    n_post = rows.shape[1]
+    key = f"{name}_rows"
+    namespace = {key: rows.ravel()}
+    body = f"""
+            const double* const _row = _namespace{key} + (size_t)_q * {n_post};
+            for (int32_t _j = 0; _j < {n_post}; _j++)
+                _t[_j] += _row[_j];
+    """
+    return namespace, body
+
+
+def _sparse_rows(name: str, rows: np.ndarray) -> tuple[dict, str]:
+    """Namespace (CSR arrays) and C++ loop adding the non-zero weights of presynaptic neuron ``_q``'s row of
+    ``rows`` (n_pre, n_post) to ``_t``."""
+    n_pre = rows.shape[0]
+    pre_idx, post_idx = np.nonzero(rows)  # row-major: per presynaptic neuron, increasing target
+    ptr = np.zeros(n_pre + 1, dtype=np.int32)
+    np.add.at(ptr, pre_idx + 1, 1)
+    ptr = np.cumsum(ptr, dtype=np.int32)
+    namespace = {f"{name}_ptr": ptr, f"{name}_col": post_idx.astype(np.int32),
+                 f"{name}_val": rows[pre_idx, post_idx].astype(np.float64)}
+    if len(pre_idx) == 0:  # Brian2 cannot store empty arrays: one unused entry
+        namespace[f"{name}_col"] = np.zeros(1, dtype=np.int32)
+        namespace[f"{name}_val"] = np.zeros(1, dtype=np.float64)
+    body = f"""
+            for (int32_t _k = _namespace{name}_ptr[_q]; _k < _namespace{name}_ptr[_q + 1]; _k++)
+                _t[_namespace{name}_col[_k]] += _namespace{name}_val[_k];
+    """
+    return namespace, body
+
+
+#: The row storages: namespace and inner loop of each.
+_ROW_LOOPS = {"dense": _dense_rows, "sparse": _sparse_rows}
+
+
 def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device, *, layout: str | None = None):
     """A Brian2 ``Function`` of one argument, a network copy c (returns 0), that propagates one step's
     spikes of copy c of ``pre`` into copy c of ``post`` through ``W_snn`` (post × pre) by weight rows.
@@ -93,30 +130,9 @@ def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device,
         {{
             const int32_t _q = _spikes[_s] - _lo;
     """
-    if layout == "dense":
-        key = f"{name}_rows"
-        namespace = {key: rows.ravel()}
-        body = f"""
-            const double* const _row = _namespace{key} + (size_t)_q * {n_post};
-            for (int32_t _j = 0; _j < {n_post}; _j++)
-                _t[_j] += _row[_j];
-    """
-    elif layout == "sparse":
-        pre_idx, post_idx = np.nonzero(rows)  # row-major: per presynaptic neuron, increasing target
-        ptr = np.zeros(n_pre + 1, dtype=np.int32)
-        np.add.at(ptr, pre_idx + 1, 1)
-        ptr = np.cumsum(ptr, dtype=np.int32)
-        namespace = {f"{name}_ptr": ptr, f"{name}_col": post_idx.astype(np.int32),
-                     f"{name}_val": rows[pre_idx, post_idx].astype(np.float64)}
-        if nnz == 0:  # Brian2 cannot store empty arrays: one unused entry
-            namespace[f"{name}_col"] = np.zeros(1, dtype=np.int32)
-            namespace[f"{name}_val"] = np.zeros(1, dtype=np.float64)
-        body = f"""
-            for (int32_t _k = _namespace{name}_ptr[_q]; _k < _namespace{name}_ptr[_q + 1]; _k++)
-                _t[_namespace{name}_col[_k]] += _namespace{name}_val[_k];
-    """
-    else:
+    if layout not in _ROW_LOOPS:
         raise ValueError(f"layout must be 'dense' or 'sparse', got {layout!r}")
+    namespace, body = _ROW_LOOPS[layout](name, rows)
     code = head + body + """
         }
         return 0;

@@ -22,7 +22,7 @@ import numpy as np
 
 from .ann.forward import check_inputs, readout_start
 from .ann.model import READOUT_WINDOWS
-from .convert import SNNSpec, layer0_drive
+from .convert import SNNSpec, frame_end_steps, layer0_drive, step_frames
 from .errors import UserInputError
 from .fileio import atomic_path
 from .targets import RawRun, Runner
@@ -41,20 +41,6 @@ def decode_scale(decode: str, layer, Iin: float):
     the layer has per-neuron τ_I)."""
     return {"fb": -1.0 / (layer.kick_gain * layer.factor), "ip": 1.0 / layer.factor, "in": layer.tau_I / layer.factor,
             "count": Iin}[decode]
-
-
-def frame_end_steps(spec: SNNSpec, n_frames: int | None = None) -> np.ndarray:
-    """Record index holding the state at the end of each ANN frame: ⌊(t+1)·M⌋, capped at n_steps − 1.
-
-    Monitors record at ``start``, so index n holds the state after step n − 1.
-    """
-    T = spec.n_frames if n_frames is None else n_frames
-    return np.minimum(np.floor((np.arange(T) + 1) * spec.steps_per_frame).astype(int), spec.n_steps - 1)
-
-
-def step_frames(spec: SNNSpec) -> np.ndarray:
-    """ANN frame of each SNN step under the zero-order hold, ⌊n/M⌋."""
-    return np.minimum(np.floor(np.arange(spec.n_steps) / spec.steps_per_frame).astype(int), spec.n_frames - 1)
 
 
 @dataclass

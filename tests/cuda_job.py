@@ -59,7 +59,7 @@ def main(argv=None) -> int:
         info["build_record"] = r.build_record  # which objects make compiled, whether it linked
         info["code_objects"] = sorted(f.stem for f in (r.build_dir / "code_objects").glob("*.cu"))
         if args.target == "cuda_standalone":
-            from lprnn_brian.cuda import configure
+            from lprnn_brian.targets.cuda import configure
 
             s = configure()
             info.update(arch=s.arch, nvcc_release=s.release, gpu=None if s.gpu is None else s.gpu.name)

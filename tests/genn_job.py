@@ -47,8 +47,8 @@ def main(argv=None) -> int:
     with Runner(spec, "genn", build_root=args.build_root, record=record, batch=args.batch) as r:
         info["build_s"] = time.perf_counter() - t0
         info["build_dir"] = str(r.build_dir)
-        info["compiled"] = r._genn.compiled
-        info["gpu"] = r._genn.use_gpu
+        info["compiled"] = r.backend.compiled
+        info["gpu"] = r.backend.use_gpu
         info["run_s"], out = run_and_pack(r, drives, args.batch)
     np.savez(args.out, info=json.dumps(info), **out)
     print(json.dumps(info))

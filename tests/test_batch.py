@@ -14,10 +14,10 @@ import pytest
 
 from lprnn_brian.ann import Layer, LpRNNModel
 from lprnn_brian.ann.forward import readout_start
-from lprnn_brian.convert import layer0_drive, to_snn_spec
+from lprnn_brian.convert import frame_end_steps, layer0_drive, to_snn_spec
 from lprnn_brian.errors import UserInputError
 from lprnn_brian.propagation import DENSE_ABOVE
-from lprnn_brian.simulation import frame_end_steps, simulate
+from lprnn_brian.simulation import simulate
 from lprnn_brian.targets import Runner
 
 RECORD = ("i_fb", "i_ip", "i_in")

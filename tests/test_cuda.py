@@ -1,4 +1,4 @@
-"""The ``cuda_standalone`` target (brian2cuda; :mod:`lprnn_brian.cuda`).
+"""The ``cuda_standalone`` target (brian2cuda; :mod:`lprnn_brian.targets.cuda`).
 
 brian2cuda needs Python ≥ 3.12 and brian2 2.10.1, so it lives in the environment of ``scripts/setup-cuda``
 (``$LPRNN_BRIAN_CUDA_ENV``, default ``<repo>/.venv-cuda``); these tests run ``tests/cuda_job.py`` in that

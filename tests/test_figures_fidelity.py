@@ -28,7 +28,8 @@ def test_ann_vs_snn_traces_are_the_raw_feedback_state_and_track_the_ann(tmp_path
     from lprnn_brian.ann.model import load_model
     from lprnn_brian.convert import to_snn_spec
     from lprnn_brian.bundled import bundled_model_path
-    from lprnn_brian.simulation import frame_end_steps, simulate
+    from lprnn_brian.convert import frame_end_steps
+    from lprnn_brian.simulation import simulate
     from lprnn_brian.tasks.digits import load_digits
 
     d = {}

@@ -1,4 +1,4 @@
-"""The ``genn`` target (brian2genn 1.7 + GeNN 4.9; :mod:`lprnn_brian.genn`) against cpp_standalone.
+"""The ``genn`` target (brian2genn 1.7 + GeNN 4.9; :mod:`lprnn_brian.targets.genn`) against cpp_standalone.
 
 brian2genn needs brian2 2.5 and numpy < 2, so it lives in the environment of ``scripts/setup-genn``
 (``$LPRNN_BRIAN_GENN_ENV``, default ``<repo>/.venv-genn``); these tests write a spec and its drives to a file,
@@ -8,7 +8,7 @@ that creates it.
 
 - **Loihi-integer variant: identical.** Spike trains and every recorded state equal cpp_standalone bit for bit:
   the network is the same model (same code strings, same order within a step, see the module docstring of
-  lprnn_brian.genn) and integer sums do not depend on their order.
+  lprnn_brian.targets.genn) and integer sums do not depend on their order.
 - **Float variant: within rounding.** GeNN sums one projection's spikes of a step in ``inSyn`` and adds the sum
   to ``i_in``; Brian2 adds the spikes to ``i_in`` one at a time. Every other operation is the same IEEE double
   expression, compiled without fast-math or FMA on both sides. The association differs by a few units in the

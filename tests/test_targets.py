@@ -2,7 +2,7 @@
 
 Oracle: the numpy target (Brian2's reference runtime). Every other target must reproduce its spike trains
 and recorded states bit for bit: all targets compile without fast-math and without FMA contraction, so
-they evaluate the same IEEE float64 expressions (targets.py), in both the float and the loihi variant.
+they evaluate the same IEEE float64 expressions (lprnn_brian/targets/), in both the float and the loihi variant.
 Targets are parameters, as in Brian2's own test suite; each target compiles its network once per module.
 Cython compiles every code object separately (≈ 5 s each), so it runs the tiny network (lprnn → dense: it
 still has input, recurrent, feed-forward and self synapses, and per-unit retention: per-neuron τ_I, τ_V);

@@ -1,8 +1,9 @@
 """The ``cuda_standalone`` target: brian2cuda 1.0b1 with the settings that make CUDA 12/13 compile it.
 
-brian2cuda's device derives from Brian2's ``CPPStandaloneDevice``, so :class:`lprnn_brian.targets.Runner` drives
-it like ``cpp_standalone`` (build once, then one ``device.run(run_args=...)`` per batch of samples: brian2cuda's
-``main`` sets TimedArray values from the command line and copies them to the GPU). What this module adds:
+brian2cuda's device derives from Brian2's ``CPPStandaloneDevice``, so :class:`CudaStandaloneBackend` (a subclass
+of :class:`lprnn_brian.targets.standalone.CppStandaloneBackend`) drives it like ``cpp_standalone`` (build once,
+then one ``device.run(run_args=...)`` per batch of samples: brian2cuda's ``main`` sets TimedArray values from the
+command line and copies them to the GPU). What this module adds:
 
 - **C++17.** brian2cuda's makefile template hard-codes ``nvcc -std=c++11``; the Thrust/CUB/libcu++ (CCCL) of
   CUDA 13 refuse anything below C++17 (``#error CUB requires at least C++17``). :class:`Cxx17CUDADevice` writes
@@ -40,7 +41,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import UserInputError
+from ..errors import UserInputError
+from .base import register
+from .standalone import CppStandaloneBackend
 
 #: Name under which :class:`Cxx17CUDADevice` is registered in Brian2's ``all_devices``.
 DEVICE_NAME = "lprnn_cuda_standalone"
@@ -283,7 +286,7 @@ def _device_class():
                               disable_asserts):
             s = self.settings
             if s is None:
-                raise RuntimeError("call lprnn_brian.cuda.configure() before building with the CUDA device")
+                raise RuntimeError("call lprnn_brian.targets.cuda.configure() before building with the CUDA device")
             # host compiler: the same standard as nvcc (a later -std=c++11 would win over nvcc's -std=c++17)
             host = [f for f in cpp_compiler_flags if not f.startswith("-std=")]
             host += [f"-std={CXX_STANDARD}", f"-I{s.curand_include}"]
@@ -384,3 +387,18 @@ def configure(compute_capability: float | str | None = None) -> CudaSettings:
     # a class attribute: Device.reinit() re-runs __init__, which must not lose the settings
     cls.settings = settings
     return settings
+
+
+@register("cuda_standalone")
+class CudaStandaloneBackend(CppStandaloneBackend):
+    """The ``cuda_standalone`` target: :class:`Cxx17CUDADevice`, configured by :func:`configure`, built in a
+    directory of its own per compute capability (``...-cuda-sm_XY``); running checks for a GPU first."""
+
+    def device_name(self) -> str:
+        return DEVICE_NAME
+
+    def tag_suffix(self) -> str:
+        return f"-cuda-{configure().arch}"
+
+    def before_run(self) -> None:
+        require_gpu(self.build_dir)

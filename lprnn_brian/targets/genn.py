@@ -2,8 +2,8 @@
 
 Lives in the environment of ``scripts/setup-genn`` (Python 3.11, brian2 2.5.4, numpy < 2, brian2genn 1.7.0, GeNN
 4.9.0 in ``<env>/genn-4.9.0``). GeNN's single-threaded CPU backend runs the network when no NVIDIA GPU is visible,
-its CUDA backend when one is. :class:`lprnn_brian.targets.Runner` dispatches ``target='genn'`` to
-:class:`GeNNBuild`.
+its CUDA backend when one is. :class:`lprnn_brian.targets.Runner` runs ``target='genn'`` through
+:class:`GeNNBackend`.
 
 **Same model, GeNN's shape.** GeNN runs one fixed step: synaptic input of the previous step's spikes
 (``inSyn``), then the neuron code, threshold and reset. brian2genn maps only a NeuronGroup's state updater,
@@ -31,7 +31,7 @@ the same value at the same step:
   every state to single precision) and its ``int`` accepts only a ``bool``; :func:`configure` replaces both
   with the double-precision versions of Brian2's C++ target (``int``: truncation toward zero).
 - **Same floating-point rules as cpp_standalone.** GeNN compiles its generated code without optimisation by
-  default and with ``-ffast-math`` when asked to optimise; here it gets :data:`lprnn_brian.targets.COMPILE_ARGS`
+  default and with ``-ffast-math`` when asked to optimise; here it gets :data:`lprnn_brian.targets.base.COMPILE_ARGS`
   (``-O3``, no fast-math, no FMA contraction), on the GPU nvcc's ``--fmad=false``.
 
 **Many samples, one build.** brian2genn loads the TimedArray's values from ``static_arrays/stimulus_values`` when
@@ -53,7 +53,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -63,7 +62,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import UserInputError
+from ..errors import UserInputError
+from . import device
+from .base import COMPILE_ARGS, Backend, register
+from .build_dir import BuildDirectory
+from .readback import RawRun, read_runs
 
 #: Name of this target in :data:`lprnn_brian.targets.TARGETS`.
 TARGET = "genn"
@@ -145,7 +148,7 @@ def configure(use_gpu: bool) -> None:
     """Import brian2genn (registering the ``genn`` device), point it at GeNN, and give GeNN code the
     double-precision ``clip`` and ``int`` of Brian2's C++ target."""
     try:
-        import brian2genn  # noqa: F401  (registers the 'genn' device)
+        # importing brian2genn (the package of genn_generator) registers the 'genn' device
         from brian2genn.genn_generator import GeNNCodeGenerator
     except ImportError as exc:
         raise UserInputError(f"target 'genn' needs brian2genn ({exc}): {_SETUP_HINT}") from None
@@ -183,8 +186,8 @@ def neuron_code(variant: str, *, layer0: bool, record: tuple[str, ...]) -> str:
     import sympy as sp
     from brian2.parsing.sympytools import sympy_to_str
 
-    from .equations import sigma_delta as sd
-    from .equations.render import render
+    from ..equations import sigma_delta as sd
+    from ..equations.render import render
 
     eqs = render(variant)
     blocks = [eqs.clip, eqs.truncate]
@@ -201,7 +204,7 @@ def on_pre_code() -> str:
     ``addToInSyn``."""
     from brian2.parsing.sympytools import sympy_to_str
 
-    from .equations import sigma_delta as sd
+    from ..equations import sigma_delta as sd
 
     ((var, expr),) = sd.ON_SPIKE_TARGET.items()
     return f"{var}_post += {sympy_to_str(expr - var)}"
@@ -218,7 +221,7 @@ def _fixed_state_update(updater, code: str) -> None:
 
 
 class _Copies:
-    """A StateMonitor of the ``rec_<state>`` copies, read under the state names (as ``targets._read`` reads)."""
+    """A StateMonitor of the ``rec_<state>`` copies, read under the state names (as :func:`lprnn_brian.targets.readback.read_runs` reads)."""
 
     def __init__(self, monitor):
         self._monitor = monitor
@@ -235,8 +238,8 @@ def build_genn_network(spec, *, record: tuple[str, ...], batch: int = 1):
     under the state names."""
     from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, TimedArray, defaultclock, second
 
-    from .equations.render import STIMULUS, render
-    from .network import BrianNetwork, _all_to_all, set_parameters
+    from ..equations.render import STIMULUS, render
+    from ..network import BrianNetwork, all_to_all_synapses, set_parameters
 
     B = int(batch)
     eqs = render(spec.mode)
@@ -260,7 +263,7 @@ def build_genn_network(spec, *, record: tuple[str, ...], batch: int = 1):
         projections = ([("ff", groups[-1], L.W_snn)] if k > 0 else []) + \
                       ([("rec", g, L.U_snn)] if L.U_snn is not None else [])
         for kind, pre, W in projections:
-            syn = _all_to_all(pre, g, W, syn_eqs, f"{g.name}_{kind}", defaultclock, B)
+            syn = all_to_all_synapses(pre, g, W, syn_eqs, f"{g.name}_{kind}", defaultclock, B)
             synapses.append(syn)
             objects.append(syn)
         sm = SpikeMonitor(g, name=f"{g.name}_spikes", when="thresholds", order=1)
@@ -303,84 +306,79 @@ def _build_key(build_dir: Path, model_code: str) -> str:
     return h.hexdigest()
 
 
-class GeNNBuild:
+@register(TARGET)
+class GeNNBackend(Backend):
     """The GeNN build of one :class:`lprnn_brian.targets.Runner` (``target='genn'``): generated and compiled in
-    ``build_dir`` when the runner opens (skipped when an identical build is there), run once per batch."""
+    :attr:`build_dir` when the runner opens (skipped when an identical build is there), run once per batch."""
 
-    def __init__(self, runner, root: Path):
-        from brian2 import device, prefs, set_device
-        from filelock import FileLock, Timeout
+    directory: BuildDirectory | None = None
+    #: Whether opening this runner compiled (False: an identical build was re-used).
+    compiled: bool = False
+    #: Whether GeNN's CUDA backend runs the network (a GPU is visible), else its CPU backend.
+    use_gpu: bool = False
 
-        from . import targets
+    def check(self) -> None:
+        c = self.config
+        check_layout(c.batch, c.sampling, c.propagation)
 
-        check_layout(runner.batch, runner.sampling, runner.propagation)
+    def tag(self) -> str:
+        """The build directory's name: spec digest, recorded states, batch, GeNN backend."""
+        c = self.config
+        batch = f"-b{c.batch}" if c.batch > 1 else ""
+        return f"{c.spec.digest()}-{'-'.join(c.record) or 'norecord'}{batch}-genn-{'cuda' if self.use_gpu else 'cpu'}"
+
+    def build(self) -> None:
         gc.collect()  # objects of closed runners not yet collected would give this build's objects new names
-        if targets._standalone_active:
-            raise RuntimeError("only one standalone Runner (cpp_standalone, cuda_standalone, genn) can be open per "
-                               "process; close the other first")
-        self.runner = runner
-        self._lock = None
-        self._active = False
+        device.require_free()
         self.use_gpu = gpu_available()
         configure(self.use_gpu)
-        root.mkdir(parents=True, exist_ok=True)
-        batch = f"-b{runner.batch}" if runner.batch > 1 else ""
-        tag = (f"{runner.spec.digest()}-{'-'.join(runner.record) or 'norecord'}{batch}"
-               f"-genn-{'cuda' if self.use_gpu else 'cpu'}")
-        build_dir = root / tag
-        lock = FileLock(str(build_dir) + ".lock")
-        try:
-            lock.acquire(timeout=0)
-        except Timeout:  # another process holds this model's directory: build beside it
-            build_dir, lock = root / f"{tag}-pid{os.getpid()}", None
-        self._lock = lock
-        self.build_dir = build_dir
-        #: Whether opening this runner compiled (False: an identical build was re-used).
-        self.compiled = False
-        targets._standalone_active = self._active = True
-        # brian2genn's activation changes these for the whole process: given back on close
-        self._saved_prefs = {name: prefs[name] for name in _GENN_PREFS}
-        try:
-            # brian2genn generates the project inside the run statement (build_on_run); compiled below, if needed
-            set_device("genn", build_on_run=True, directory=str(build_dir), compile=False, run=False,
-                       use_GPU=self.use_gpu, with_output=False)
-            prefs.codegen.cpp.extra_compile_args_gcc = list(targets.COMPILE_ARGS)
-            flags = " ".join(targets.COMPILE_ARGS)
-            # GeNN's own generated code: Brian2's flags instead of GeNN's default (no -O, or -O3 -ffast-math);
-            # the guard keeps the line out of main.cpp, which gets the same 'before_start' code
-            device.insert_code("before_start", "#ifdef BACKEND_NAMESPACE\n"
-                                               f'GENN_PREFERENCES.userCxxFlagsGNU = "{flags}";\n#endif')
-            self.bn = build_genn_network(runner.spec, record=runner.record, batch=runner.batch)
-            with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # brian2genn's progress prints
-                self.bn.network.run(self.bn.duration, namespace=self.bn.namespace)
-                key = _build_key(build_dir, self._model_code())
-                record_path = build_dir / GENN_BUILD_RECORD
-                old = json.loads(record_path.read_text()) if record_path.exists() else {}
-                if old.get("key") != key or not (build_dir / "main").exists():
-                    record_path.unlink(missing_ok=True)
-                    device.compile_source(debug=False, directory=str(build_dir), use_GPU=self.use_gpu)
-                    self.compiled = True
-                    record_path.write_text(json.dumps({"key": key, "spec_digest": runner.spec.digest(),
-                                                       "gpu": self.use_gpu, "genn": GENN_VERSION}))
-        except Exception:
-            self.close()
-            raise
+        # brian2genn's activation changes _GENN_PREFS for the whole process: given back on close
+        device.claim_standalone(self, _GENN_PREFS)
+        self.directory = BuildDirectory(self.build_root, self.tag())
+        self.build_dir = self.directory.path
+        self._generate()
+        with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # brian2genn's progress prints
+            self.bn.network.run(self.bn.duration, namespace=self.bn.namespace)
+            key = _build_key(self.build_dir, self._model_code())
+            old = self.directory.read_json(GENN_BUILD_RECORD)
+            if old.get("key") != key or not (self.build_dir / "main").exists():
+                self._compile(key)
+
+    def _generate(self) -> None:
+        """Select brian2genn's device (it generates the project inside the run statement, ``build_on_run``;
+        compiled by :meth:`_compile` if needed) and create the network."""
+        from brian2 import prefs
+
+        device.activate("genn", build_on_run=True, directory=str(self.build_dir), compile=False, run=False,
+                        use_GPU=self.use_gpu, with_output=False)
+        prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
+        flags = " ".join(COMPILE_ARGS)
+        # GeNN's own generated code: Brian2's flags instead of GeNN's default (no -O, or -O3 -ffast-math);
+        # the guard keeps the line out of main.cpp, which gets the same 'before_start' code
+        device.active_device().insert_code("before_start", "#ifdef BACKEND_NAMESPACE\n"
+                                                           f'GENN_PREFERENCES.userCxxFlagsGNU = "{flags}";\n#endif')
+        c = self.config
+        self.bn = build_genn_network(c.spec, record=c.record, batch=c.batch)
+
+    def _compile(self, key: str) -> None:
+        """Compile the generated project and record its key."""
+        (self.build_dir / GENN_BUILD_RECORD).unlink(missing_ok=True)
+        device.active_device().compile_source(debug=False, directory=str(self.build_dir), use_GPU=self.use_gpu)
+        self.compiled = True
+        self.directory.write_json(GENN_BUILD_RECORD, {"key": key, "spec_digest": self.config.spec.digest(),
+                                                      "gpu": self.use_gpu, "genn": GENN_VERSION})
 
     def _model_code(self) -> str:
         """Every layer's per-step neuron code, threshold and reset, and the synaptic effect, in order."""
-        from .equations.render import render
+        from ..equations.render import render
 
-        eqs = render(self.runner.spec.mode)
-        layers = [neuron_code(self.runner.spec.mode, layer0=k == 0, record=self.runner.record)
-                  for k in range(len(self.runner.spec.layers))]
+        c = self.config
+        eqs = render(c.spec.mode)
+        layers = [neuron_code(c.spec.mode, layer0=k == 0, record=c.record) for k in range(len(c.spec.layers))]
         return "\n--\n".join(layers + [eqs.threshold, eqs.reset, on_pre_code()])
 
-    def run(self, drive: np.ndarray, n_used: int):
+    def run(self, drive: np.ndarray, n_used: int) -> list[RawRun]:
         """Simulate one batch: ``drive`` (n_steps, batch·n0) becomes the TimedArray's values, ``main`` runs."""
-        from brian2 import device
-
-        from .targets import _read
-
         values = np.ascontiguousarray(drive, dtype=np.float64)
         path = self.build_dir / "static_arrays" / STIMULUS_FILE
         if path.stat().st_size != values.nbytes:
@@ -390,25 +388,14 @@ class GeNNBuild:
         values.tofile(tmp)
         os.replace(tmp, path)
         with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
-            device.run(str(self.build_dir), self.use_gpu, False)
-        return _read(self.bn, self.runner.spec.dt, n_used)
+            device.active_device().run(str(self.build_dir), self.use_gpu, False)
+        return read_runs(self.bn, self.config.spec.dt, n_used)
 
     def close(self) -> None:
-        """Reset Brian2's device, free the Brian2 objects and release the build directory."""
-        from brian2 import device, prefs, set_device
-
-        from . import targets
-
-        if self._active:
-            device.reinit()
-            set_device("runtime")
-            for name, value in self._saved_prefs.items():
-                prefs[name] = value
-            targets._standalone_active = self._active = False
+        """Reset Brian2's device (and the preferences brian2genn changed), free the Brian2 objects and release the
+        build directory."""
+        device.release_standalone(self)
         self.bn = None
         gc.collect()
-        if self._lock is None and self.build_dir.name.endswith(f"pid{os.getpid()}"):
-            shutil.rmtree(self.build_dir, ignore_errors=True)
-        if self._lock is not None:
-            self._lock.release()
-            self._lock = None
+        if self.directory is not None:
+            self.directory.release()

@@ -1,0 +1,111 @@
+"""What every target is: a :class:`Backend` class registered under its target name, built from one
+:class:`RunConfig`.
+
+:class:`lprnn_brian.targets.Runner` looks its backend up with :func:`backend_for`; adding a target is writing one
+:class:`Backend` subclass and decorating it with :func:`register`.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, TypeVar
+
+import numpy as np
+
+from ..convert import SNNSpec
+from ..errors import UserInputError
+
+#: Compiler flags shared by cython, cpp_standalone and GeNN (no fast-math, no FMA contraction). GCC treats
+#: Brian2's ``__restrict`` local pointers as possibly aliasing and gives up vectorising a neuron loop that touches
+#: more than a few arrays (default limit: 10 run-time alias checks); raising the limit vectorises the per-neuron
+#: updates. Element-wise IEEE operations give the same doubles in vector and scalar form, and without
+#: fast-math GCC never reorders a floating-point sum, so results are unchanged bit for bit.
+COMPILE_ARGS = ["-w", "-O3", "-ffp-contract=off", "-fno-fast-math", "-march=native", "-std=c++11",
+                "--param=vect-max-version-for-alias-checks=64"]
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What a runner builds: the network of ``spec`` on ``target``, recording ``record``, in the layout
+    ``batch``/``sampling``/``propagation`` with ``threads`` OpenMP threads (see :class:`lprnn_brian.targets.Runner`)."""
+
+    spec: SNNSpec
+    target: str
+    record: tuple[str, ...]
+    batch: int = 1
+    sampling: str = "steps"
+    propagation: str = "synapses"
+    threads: int = 0
+
+    @property
+    def layout(self) -> dict:
+        """Keyword arguments of :func:`lprnn_brian.network.build_network` for this layout."""
+        return {"batch": self.batch, "sampling": self.sampling, "propagation": self.propagation}
+
+    @property
+    def default_layout(self) -> bool:
+        """One copy, every step recorded, Brian2 synapses."""
+        return (self.batch, self.sampling, self.propagation) == (1, "steps", "synapses")
+
+
+class Backend(ABC):
+    """One target's build of a network: :meth:`build` once, :meth:`run` per batch of samples, :meth:`close`.
+
+    Subclasses set :attr:`bn` (the :class:`lprnn_brian.network.BrianNetwork`) when built, and for a target with
+    a build directory :attr:`build_dir` (and :attr:`build_record`, what the build compiled)."""
+
+    #: Target name, set by :func:`register`.
+    name: str = ""
+
+    def __init__(self, config: RunConfig, build_root: Path):
+        self.config = config
+        self.build_root = build_root
+        self.bn = None
+        self.build_dir: Path | None = None
+        self.build_record: dict | None = None
+
+    def check(self) -> None:
+        """Refuse a configuration this target cannot run (called before anything is built); default: none."""
+
+    @abstractmethod
+    def build(self) -> None:
+        """Create (and for a compiled target, compile) the network."""
+
+    @abstractmethod
+    def run(self, drive: np.ndarray, n_used: int) -> list:
+        """Simulate one batch: ``drive`` (n_steps, batch·n0) is every copy's layer-0 input side by side; one
+        :class:`lprnn_brian.targets.RawRun` for each of the first ``n_used`` copies."""
+
+    def close(self) -> None:
+        """Free what :meth:`build` took (default: the Brian2 objects)."""
+        self.bn = None
+
+
+_REGISTRY: dict[str, type[Backend]] = {}
+B = TypeVar("B", bound=type)
+
+
+def register(name: str) -> Callable[[B], B]:
+    """Class decorator: make ``cls`` the backend of target ``name``."""
+    def decorate(cls: B) -> B:
+        if name in _REGISTRY:
+            raise ValueError(f"target {name!r} is registered twice ({_REGISTRY[name].__name__}, {cls.__name__})")
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return decorate
+
+
+def registered() -> tuple[str, ...]:
+    """The registered target names, in registration order."""
+    return tuple(_REGISTRY)
+
+
+def backend_for(target: str) -> type[Backend]:
+    """The backend class of ``target``; UserInputError for an unknown target."""
+    try:
+        return _REGISTRY[target]
+    except KeyError:
+        raise UserInputError(f"unknown target {target!r}; choose one of {registered()}") from None
