@@ -26,6 +26,7 @@ from .convert import SNNSpec, frame_end_steps, layer0_drive, step_frames
 from .errors import UserInputError
 from .fileio import atomic_path
 from .targets import RawRun, Runner
+from .compat import moved_attribute
 
 #: The decodes of every run, in the order of the module docstring (``fb`` the headline).
 DECODES = ("fb", "ip", "in", "count")
@@ -318,3 +319,8 @@ def merge_results(results: list[SimulationResult]) -> SimulationResult:
     wall = {k: float(sum(r.wall_s.get(k, 0.0) for r in results)) for k in first.wall_s}
     return SimulationResult(first.spec, first.target, list(first.layer_names), spikes, frame_decodes, decodes,
                             int(sum(r.n_samples for r in results)), wall)
+
+
+def __getattr__(name: str):
+    """Names that moved out of this module still answer for one release, with a warning (:mod:`lprnn_brian.compat`)."""
+    return moved_attribute(__name__, name)

@@ -52,6 +52,7 @@ from .errors import UserInputError
 from .fileio import atomic_path, check_writable
 from .sweep_tasks import TARGETS, chunk_bounds, combine, point_id, run_chunk
 from .sweep_table import write_table
+from .compat import moved_attribute
 
 #: ``model = "bundled:digits"`` names the package's bundled digits model (works from a plain pip install).
 BUNDLED = "bundled:digits"
@@ -268,7 +269,7 @@ class SweepRun:
 def _versions() -> dict:
     import brian2
 
-    from ._version import __version__
+    from .version import __version__
 
     out = {"lprnn_brian": __version__, "brian2": brian2.__version__, "numpy": np.__version__,
            "python": platform.python_version()}
@@ -397,3 +398,8 @@ def _run_tasks(tasks: list, cfg: SweepConfig, x: np.ndarray, labels, record, *, 
         run_on_dask(tasks, cfg, cfg_d, x, labels, scheduler, workers, build_root, record, bar, say)
     if bar is not None:
         bar.close()
+
+
+def __getattr__(name: str):
+    """Names that moved out of this module still answer for one release, with a warning (:mod:`lprnn_brian.compat`)."""
+    return moved_attribute(__name__, name)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .analysis.coding import READOUT_DECODES
 from .convert import DEFAULT_THRESHOLD
-from .genn import TARGET as GENN_TARGET
+from .targets.genn import TARGET as GENN_TARGET
 from .simulation import DECODES
 from .targets import TARGETS as ALL_TARGETS
 

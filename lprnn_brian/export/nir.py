@@ -65,7 +65,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._version import __version__
+from ..version import __version__
 from ..convert import SNNSpec
 from ..equations.sigma_delta import ACTIVATION_SHIFT
 from ..errors import UserInputError

@@ -1,6 +1,6 @@
 """Figure: test accuracy of digits lpRNNs trained with signed b-bit weights on [−1/2, 1/2), as ANNs and as ΣΔ networks.
 
-Every point is a model trained by the package trainer (:func:`lprnn_brian.ann.train.train_digits`) with its weight
+Every point is a model trained by the package trainer (:func:`lprnn_brian.training.classifier.train_digits`) with its weight
 codes −2^(b−1) … 2^(b−1) − 1 on the 2^−b grid (the paper's 3 bits: codes −4…3 on the 1/8 grid, spec §2.3), converted (spec §4) and simulated with Brian2.
 """
 from __future__ import annotations
@@ -93,7 +93,7 @@ def cache_key(config, n_train: int | None) -> str:
 
 def trained_model(config, cache: Path, n_train: int | None = None, *, log=None):
     """The model trained with ``config`` (on ``n_train`` seeded training clips, all by default): read from
-    ``cache`` if it is there, else trained with :func:`lprnn_brian.ann.train.train_digits` and saved there.
+    ``cache`` if it is there, else trained with :func:`lprnn_brian.training.classifier.train_digits` and saved there.
 
     Returns (model, path, trained) with ``trained`` False when the cache held it. Needs torch to train."""
     from ..ann.model import load_model

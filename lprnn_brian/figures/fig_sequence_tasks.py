@@ -29,7 +29,7 @@ QUICK = {"adding": (10, 25), "copying": (3, 5)}
 
 
 def compute(quick: bool = False, *, n: int | None = None, target: str | None = None, build_root=None) -> dict:
-    """Scores of the bundled sequence models at each length (:func:`lprnn_brian.tasks.sequence_eval.task_curve`;
+    """Scores of the bundled sequence models at each length (:func:`lprnn_brian.evaluate_sequences.task_curve`;
     target cpp_standalone, numpy with ``quick``)."""
     target = target or ("numpy" if quick else "cpp_standalone")
     from ..ann.model import load_model

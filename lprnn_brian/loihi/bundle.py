@@ -22,12 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .._version import __version__
+from ..version import __version__
 from ..convert import SNNSpec
 from ..errors import UserInputError
 from ..fileio import atomic_path, file_sha256, prepare_output_dir, write_text_atomic
 from .emulator import LOIHI_SEMANTICS
 from .params import Compartment, LoihiLayer, LoihiNetwork, Projection
+from ..compat import moved_attribute
 
 FORMAT = "lprnn_brian.loihi_bundle"
 VERSION = 1
@@ -184,3 +185,8 @@ def load_bundle(path: str | Path) -> LoihiBundle:
     except (KeyError, TypeError, ValueError) as e:
         raise UserInputError(f"{path} is incomplete or inconsistent ({e}); export the bundle again") from None
     return LoihiBundle(LoihiNetwork(layers, spec, meta.get("quantisation_report", {})), meta)
+
+
+def __getattr__(name: str):
+    """Names that moved out of this module still answer for one release, with a warning (:mod:`lprnn_brian.compat`)."""
+    return moved_attribute(__name__, name)

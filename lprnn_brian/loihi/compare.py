@@ -14,6 +14,7 @@ import numpy as np
 from ..simulation import result_from_raw
 from .emulator import emulate
 from .params import LoihiNetwork
+from ..compat import moved_attribute
 
 #: The runs compared with ``semantics='brian2'``: name → emulate() keywords (not the neuron variants of
 #: :data:`lprnn_brian.equations.sigma_delta.VARIANTS`).
@@ -77,3 +78,8 @@ def divergence_markdown(d: dict) -> str:
                          f"{corr} | {ov} |")
         lines.append("")
     return "\n".join(lines)
+
+
+def __getattr__(name: str):
+    """Names that moved out of this module still answer for one release, with a warning (:mod:`lprnn_brian.compat`)."""
+    return moved_attribute(__name__, name)

@@ -36,6 +36,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ..ann.checkpoint import ARCHS
 from ..ann.forward import check_inputs, check_labels, forward, readout_start
 from ..ann.model import LpRNNModel, reconstruction_meta, save_model
 from ..bundled import DIGITS_MODEL
@@ -738,7 +739,8 @@ def save_result(res: TrainResult, out: str | Path, *, force: bool = False) -> li
 GSC_HEAD_CONFIG = dataclasses.replace(GSC_CONFIG, lpff=128, readout_window="all", plateau_mode="max_val_acc",
                                       plateau_factor=0.7, plateau_patience=1, plateau_threshold=1e-4, min_lr=1e-6)
 
-SPOKEN_TASKS = ("shd", "gsc")
+#: The spoken-word tasks with a recipe: those of the authors' checkpoints (their architectures are named after them).
+SPOKEN_TASKS = ARCHS
 
 
 def spoken_config(task: str, pipeline: str = "paper") -> TrainConfig:
