@@ -80,7 +80,8 @@ def digits_row(args) -> dict:
 
 
 def spoken_row(task: str, args) -> dict:
-    from lprnn_brian.training.classifier import spoken_config, train_spoken
+    from lprnn_brian.training.classifier import train_spoken
+    from lprnn_brian.training.classifier_config import spoken_config
     from lprnn_brian.tasks import spoken
 
     data_dir = args.shd_dir if task == "shd" else args.gsc_dir

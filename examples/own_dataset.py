@@ -21,7 +21,8 @@ import numpy as np
 
 from lprnn_brian.ann.forward import forward
 from lprnn_brian.ann.model import save_model
-from lprnn_brian.training.classifier import TrainConfig, train_lprnn
+from lprnn_brian.training.classifier import train_lprnn
+from lprnn_brian.training.classifier_config import TrainConfig
 from lprnn_brian.convert import to_snn_spec
 from lprnn_brian.simulation import simulate
 

@@ -120,6 +120,7 @@ def _classifier_config(args, base):
 
 def cmd_train(args) -> int:
     from .training import classifier as T
+    from .training import classifier_config as C
     from .training.common import default_checkpoint
 
     log = _train_log(args)
@@ -139,13 +140,13 @@ def cmd_train(args) -> int:
     if args.task == "digits":
         if args.data_dir:
             raise UserInputError("train digits uses the bundled data; --data-dir is for shd and gsc")
-        cfg = _classifier_config(args, T.DIGITS_CONFIG)
+        cfg = _classifier_config(args, C.DIGITS_CONFIG)
         res = T.train_digits(cfg, args.out, script="lprnn-brian train digits", **common)
     else:
         if not args.data_dir:
             raise UserInputError(f"train {args.task} needs --data-dir (where the dataset lies in its own layout); "
                                  f"see `lprnn-brian train --help` for where to download it")
-        cfg = _classifier_config(args, T.spoken_config(args.task, args.pipeline))
+        cfg = _classifier_config(args, C.spoken_config(args.task, args.pipeline))
         frames = None if args.frames is None else (args.frames if args.frames == "p90" else int(args.frames))
         res = T.train_spoken(args.task, args.data_dir, cfg, args.out, version=args.version, protocol=args.protocol,
                              pipeline=args.pipeline, hop_length=args.hop, n_frames=frames, limit=args.limit,

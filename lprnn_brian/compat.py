@@ -36,6 +36,8 @@ MOVED: dict[str, str] = {
 MOVED_NAMES: dict[tuple[str, str], tuple[str, str]] = {
     ("lprnn_brian.loihi.quantise", "VTH_SHIFT"): ("lprnn_brian.equations.fixed_point", "ACTIVATION_SHIFT_BITS"),
     ("lprnn_brian.ann.train", "default_checkpoint"): ("lprnn_brian.training.common", "default_checkpoint"),
+    **{("lprnn_brian.ann.train", n): ("lprnn_brian.training.classifier_config", n)
+       for n in ("SHD_CONFIG", "GSC_CONFIG", "GSC_HEAD_CONFIG", "OPTIMIZERS", "PLATEAU_MODES")},
     **{("lprnn_brian.ann.train_sequence", n): ("lprnn_brian.training.sequence_config", n)
        for n in ("ADDING_PAPER", "ADDING_QUICK_SNN", "ADDING_SNN", "COPYING_PAPER", "COPYING_QUICK_SNN",
                  "COPYING_SNN", "OPTIMISERS", "PRESETS")},

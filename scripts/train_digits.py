@@ -3,7 +3,7 @@
 
 Recipe: :mod:`lprnn_brian.training.classifier` (3-bit QAT, a = 0.8, Iin = 6, Adam 1e-3, second-half read-out, seed 0)
 on :func:`lprnn_brian.tasks.digits.load_digits`; architecture lpff → lpRNN → lpRNN → dense 10
-(:data:`lprnn_brian.training.classifier.DIGITS_CONFIG`). Needs torch (``pip install 'lprnn_brian[train]'``).
+(:data:`lprnn_brian.training.classifier_config.DIGITS_CONFIG`). Needs torch (``pip install 'lprnn_brian[train]'``).
 
 Usage::
 
@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from lprnn_brian.training.classifier import DIGITS_CONFIG, train_digits  # noqa: E402
+from lprnn_brian.training.classifier import train_digits  # noqa: E402
+from lprnn_brian.training.classifier_config import DIGITS_CONFIG  # noqa: E402
 from lprnn_brian.errors import UserInputError  # noqa: E402
 
 

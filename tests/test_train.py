@@ -16,7 +16,8 @@ from lprnn_brian.errors import UserInputError
 torch = pytest.importorskip("torch")
 
 from lprnn_brian.ann.torch_model import TorchLpRNN  # noqa: E402
-from lprnn_brian.training.classifier import DIGITS_CONFIG, holdout_split, train_digits  # noqa: E402
+from lprnn_brian.training.classifier import holdout_split, train_digits  # noqa: E402
+from lprnn_brian.training.classifier_config import DIGITS_CONFIG  # noqa: E402
 from lprnn_brian.training.common import import_torch  # noqa: E402
 
 TINY = dataclasses.replace(DIGITS_CONFIG, lpff=8, rnn=(12, 12), epochs=2, batch_size=16, code_range=(-4, 3))

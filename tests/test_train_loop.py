@@ -12,7 +12,8 @@ from lprnn_brian.errors import UserInputError
 
 torch = pytest.importorskip("torch")
 
-from lprnn_brian.training.classifier import TrainConfig, pruned_paths, save_result, train_lprnn  # noqa: E402
+from lprnn_brian.training.classifier import pruned_paths, save_result, train_lprnn  # noqa: E402
+from lprnn_brian.training.classifier_config import TrainConfig  # noqa: E402
 from lprnn_brian.ann.model import load_model  # noqa: E402
 
 #: 4 classes; class c drives input channel c (of 6) with a constant level 1.5 in frames 4…15 of 20, plus

@@ -73,7 +73,7 @@ def code_range(bits: int) -> tuple[int, int]:
 def train_config(bits: int, quick: bool = False, seed: int = 0):
     """The training config of one point: the bundled model's recipe with ``bits``-bit weights on [−1/2, 1/2)
     (codes :func:`code_range` on the grid 2^−bits) (full), or a tiny one-epoch network (quick)."""
-    from ..training.classifier import DIGITS_CONFIG
+    from ..training.classifier_config import DIGITS_CONFIG
 
     grid = dict(code_range=code_range(bits), frac_bits=int(bits))  # b bits over [−1/2, 1/2): step 2^−b
     if quick:
