@@ -18,6 +18,11 @@ from typing import Sequence
 #: group with a prefix it starts with (a prefix matches the module itself and its submodules; the top-level package
 #: ``lprnn_brian`` only itself).
 GROUPS = (
+    ("public", "The public API",
+     "What `import lprnn_brian as lb` gives: load a model, convert it, build and run its Brian2 network, simulate "
+     "and evaluate, and the result types; each name links to the module that defines it (see "
+     "{doc}`../../architecture`).",
+     ("lprnn_brian",)),
     ("conversion", "Conversion and simulation",
      "From an ANN model to a ΣΔ network and its spikes: the parameter mapping, the Brian2 network, the code "
      "generation targets, multi-sample runs and their decodes.",
@@ -49,10 +54,10 @@ GROUPS = (
      "Feature front ends, the bundled digits, the spoken-word datasets and the 2019 sequence tasks.",
      ("lprnn_brian.tasks",)),
     ("cli", "Command line, figures, files",
-     "The `lprnn-brian` command, the demo, the figure scripts, the file helpers and the bundled data.",
+     "The `lprnn-brian` command, the demo, the figure scripts, the file helpers, the bundled data, the version and "
+     "the old import paths kept for one release.",
      ("lprnn_brian.cli", "lprnn_brian.demo", "lprnn_brian.figures", "lprnn_brian.fileio", "lprnn_brian.bundled",
-      "lprnn_brian.errors",
-      "lprnn_brian")),
+      "lprnn_brian.errors", "lprnn_brian.version", "lprnn_brian.compat")),
 )
 OTHER = ("other", "Other modules", "Modules no group above claims.", ())
 
