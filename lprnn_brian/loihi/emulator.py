@@ -29,7 +29,7 @@ from ..equations import numeric
 from ..equations.fixed_point import ACTIVATION_SHIFT_BITS, DECAY_SHIFT, DECAY_UNITY
 from ..equations.sigma_delta import STATE_LIMIT
 from ..errors import UserInputError
-from ..simulation import frame_end_steps
+from ..convert import frame_end_steps
 from ..targets import RawRun
 from .params import REGISTERS, U_DECAY_OFFSET, V_DECAY_OFFSET, V_LIMIT, LoihiNetwork, Projection
 
