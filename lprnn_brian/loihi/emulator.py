@@ -25,11 +25,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..ann.forward import readout_start
+from ..convert import frame_end_steps
 from ..equations import numeric
 from ..equations.fixed_point import ACTIVATION_SHIFT_BITS, DECAY_SHIFT, DECAY_UNITY
 from ..equations.sigma_delta import STATE_LIMIT
 from ..errors import UserInputError
-from ..convert import frame_end_steps
 from ..targets import RawRun
 from .params import REGISTERS, U_DECAY_OFFSET, V_DECAY_OFFSET, V_LIMIT, LoihiNetwork, Projection
 
