@@ -32,7 +32,7 @@ import numpy as np
 from .ann.forward import CLAMPS, forward
 from .ann.model import LpRNNModel
 from .bundled import SEQUENCE_MODELS, bundled_sequence_model
-from .convert import DEFAULT_THRESHOLD
+from .convert import DEFAULT_THRESHOLD, MODES
 from .errors import UserInputError
 from .tasks import adding as adding_task
 from .tasks import copying as copying_task
@@ -381,7 +381,7 @@ BUNDLED = SEQUENCE_MODELS
 ANN_GOOD = {"adding": 0.005, "copying": 0.99}
 
 
-def task_curve(model: LpRNNModel, task: str, lengths, *, n: int = 100, modes=("float", "loihi"),
+def task_curve(model: LpRNNModel, task: str, lengths, *, n: int = 100, modes=MODES,
                thresholds=("unbiased", "zero"), decodes=(SEQUENCE_DECODE, "fb"), target: str = "cpp_standalone",
                build_root: str | Path | None = None, log=None) -> list[dict]:
     """The task's score of the ANN and of its ΣΔ network at several sequence lengths (adding: L; copying: the

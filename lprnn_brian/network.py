@@ -12,6 +12,7 @@ import numpy as np
 from brian2 import (Clock, EventMonitor, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
                     second)
 
+from .ann.model import READOUT_WINDOWS
 from .convert import SNNSpec, frame_end_steps
 from .equations.render import STIMULUS, render
 from .equations.sigma_delta import SLOT
@@ -194,7 +195,7 @@ def frame_sampling(spec: SNNSpec, record: tuple[str, ...], sampling: str, dt) ->
         return FrameSampling()
     flags = np.zeros(spec.n_steps)
     flags[frame_end_steps(spec)] = 1.0
-    windows = {w: readout_start(spec.n_steps, w) for w in ("second_half", "all")}
+    windows = {w: readout_start(spec.n_steps, w) for w in READOUT_WINDOWS}
     return FrameSampling(layers, {"frame_end": f"{SAMPLE_FLAG}(t) > 0.5"}, TimedArray(flags, dt=dt, name=SAMPLE_FLAG),
                          windows, "\n".join(f"sum_{w}_{v} : 1" for w in windows for v in record))
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..ann.forward import readout_start
+from ..ann.model import READOUT_WINDOWS
 from ..convert import frame_end_steps
 from ..equations import numeric
 from ..equations.fixed_point import ACTIVATION_SHIFT_BITS, DECAY_SHIFT, DECAY_UNITY
@@ -159,7 +160,7 @@ def emulate(net: LoihiNetwork, drive: np.ndarray, *, semantics: str = "loihi", o
     states = [{r: np.zeros((S, T, L.n), step.dtype) for r in REGISTERS} for L in layers] if record == "steps" else None
     # the simulator's convention (record index n = state before step n): frame ends and window sums
     ends = frame_end_steps(net.spec)
-    starts = {w: readout_start(T, w) for w in ("second_half", "all")}
+    starts = {w: readout_start(T, w) for w in READOUT_WINDOWS}
     frames = [{r: np.zeros((S, len(ends), L.n)) for r in REGISTERS} for L in layers]
     sums = [{r: {w: np.zeros((S, L.n)) for w in starts} for r in REGISTERS} for L in layers]
     frames_at: dict[int, list[int]] = {}  # record index → the frames ending there (the last ones may share one)
