@@ -57,6 +57,15 @@ MOVED_NAMES: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 
+def moved_names_of(module: str):
+    """The module-level ``__getattr__`` of ``module`` (a module that some names left):
+    ``__getattr__ = moved_names_of(__name__)`` makes each old name answer through :func:`moved_attribute`."""
+    def __getattr__(name: str):
+        return moved_attribute(module, name)
+
+    return __getattr__
+
+
 def moved_attribute(module: str, name: str):
     """The object that ``module.name`` was before it moved (with a warning), or :class:`AttributeError`."""
     new = MOVED_NAMES.get((module, name))

@@ -26,7 +26,7 @@ from .convert import SNNSpec, frame_end_steps, layer0_drive, step_frames
 from .errors import UserInputError
 from .fileio import atomic_path
 from .targets import RawRun, Runner
-from .compat import moved_attribute
+from .compat import moved_names_of
 
 #: The decodes of every run, in the order of the module docstring (``fb`` the headline).
 DECODES = ("fb", "ip", "in", "count")
@@ -321,6 +321,5 @@ def merge_results(results: list[SimulationResult]) -> SimulationResult:
                             int(sum(r.n_samples for r in results)), wall)
 
 
-def __getattr__(name: str):
-    """Names that moved out of this module still answer for one release, with a warning (:mod:`lprnn_brian.compat`)."""
-    return moved_attribute(__name__, name)
+#: Names that moved out of this module still answer for one release, with a warning (:mod:`lprnn_brian.compat`).
+__getattr__ = moved_names_of(__name__)

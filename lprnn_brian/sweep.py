@@ -52,7 +52,7 @@ from .errors import UserInputError
 from .fileio import atomic_path, check_writable
 from .sweep_tasks import TARGETS, chunk_bounds, combine, point_id, run_chunk
 from .sweep_table import write_table
-from .compat import moved_attribute
+from .compat import moved_names_of
 
 #: ``model = "bundled:digits"`` names the package's bundled digits model (works from a plain pip install).
 BUNDLED = "bundled:digits"
@@ -400,6 +400,5 @@ def _run_tasks(tasks: list, cfg: SweepConfig, x: np.ndarray, labels, record, *, 
         bar.close()
 
 
-def __getattr__(name: str):
-    """Names that moved out of this module still answer for one release, with a warning (:mod:`lprnn_brian.compat`)."""
-    return moved_attribute(__name__, name)
+#: Names that moved out of this module still answer for one release, with a warning (:mod:`lprnn_brian.compat`).
+__getattr__ = moved_names_of(__name__)

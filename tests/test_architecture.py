@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -199,7 +200,7 @@ def test_public_api_resolves():
 
 
 def _fresh_python(code: str) -> str:
-    env_clean = {k: v for k, v in __import__("os").environ.items() if k != "MPLBACKEND"}
+    env_clean = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env_clean, cwd=REPO,
                          timeout=300)
     assert out.returncode == 0, out.stderr

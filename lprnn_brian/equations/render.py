@@ -13,7 +13,7 @@ from brian2.parsing.sympytools import sympy_to_str
 
 from . import sigma_delta as sd
 from .numeric import brian_form
-from ..compat import moved_attribute
+from ..compat import moved_names_of
 
 #: Name of the TimedArray that carries the layer-0 input X (spec §3.4).
 STIMULUS = "stimulus"
@@ -133,6 +133,5 @@ def render(variant: str) -> RenderedNeuron:
     )
 
 
-def __getattr__(name: str):
-    """Names that moved out of this module still answer for one release, with a warning (:mod:`lprnn_brian.compat`)."""
-    return moved_attribute(__name__, name)
+#: Names that moved out of this module still answer for one release, with a warning (:mod:`lprnn_brian.compat`).
+__getattr__ = moved_names_of(__name__)

@@ -28,7 +28,7 @@ from ..errors import UserInputError
 from ..fileio import atomic_path, file_sha256, prepare_output_dir, write_text_atomic
 from .emulator import LOIHI_SEMANTICS
 from .params import Compartment, LoihiLayer, LoihiNetwork, Projection
-from ..compat import moved_attribute
+from ..compat import moved_names_of
 
 FORMAT = "lprnn_brian.loihi_bundle"
 VERSION = 1
@@ -187,6 +187,5 @@ def load_bundle(path: str | Path) -> LoihiBundle:
     return LoihiBundle(LoihiNetwork(layers, spec, meta.get("quantisation_report", {})), meta)
 
 
-def __getattr__(name: str):
-    """Names that moved out of this module still answer for one release, with a warning (:mod:`lprnn_brian.compat`)."""
-    return moved_attribute(__name__, name)
+#: Names that moved out of this module still answer for one release, with a warning (:mod:`lprnn_brian.compat`).
+__getattr__ = moved_names_of(__name__)

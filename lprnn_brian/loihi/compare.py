@@ -14,7 +14,7 @@ import numpy as np
 from ..simulation import result_from_raw
 from .emulator import emulate
 from .params import LoihiNetwork
-from ..compat import moved_attribute
+from ..compat import moved_names_of
 
 #: The runs compared with ``semantics='brian2'``: name → emulate() keywords (not the neuron variants of
 #: :data:`lprnn_brian.equations.sigma_delta.VARIANTS`).
@@ -80,6 +80,5 @@ def divergence_markdown(d: dict) -> str:
     return "\n".join(lines)
 
 
-def __getattr__(name: str):
-    """Names that moved out of this module still answer for one release, with a warning (:mod:`lprnn_brian.compat`)."""
-    return moved_attribute(__name__, name)
+#: Names that moved out of this module still answer for one release, with a warning (:mod:`lprnn_brian.compat`).
+__getattr__ = moved_names_of(__name__)
