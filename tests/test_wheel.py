@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import configparser
 import email.parser
-import importlib.util
 import json
 import os
 import subprocess
@@ -42,12 +41,14 @@ def _source_version() -> str:
 
 
 def _build(outdir: Path, *args: str) -> tuple[Path, Path]:
-    """``python -m build`` (sdist, then the wheel from the sdist) of the checkout into ``outdir``."""
-    if importlib.util.find_spec("build") is None:
+    """``python -m build`` (sdist, then the wheel from the sdist) of the checkout into ``outdir``. It runs in
+    ``outdir``: a ``build/`` folder in the checkout (setuptools' own) would stand in for the ``build`` package."""
+    outdir.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run([sys.executable, "-m", "build", *args, "--outdir", str(outdir), str(REPO)],
+                          capture_output=True, text=True, timeout=600, cwd=outdir)
+    if proc.returncode != 0 and "No module named build" in proc.stderr:
         pytest.fail("the `build` package is missing: install the test extra (pip install -c constraints.txt -e "
                     "'.[test]')")
-    proc = subprocess.run([sys.executable, "-m", "build", *args, "--outdir", str(outdir), str(REPO)],
-                          capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, f"python -m build failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
     wheels, sdists = sorted(outdir.glob("*.whl")), sorted(outdir.glob("*.tar.gz"))
     assert len(wheels) == 1 and len(sdists) == 1, sorted(p.name for p in outdir.iterdir())
