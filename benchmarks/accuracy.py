@@ -8,17 +8,17 @@
 
 Every row evaluates one model three ways on one test set: the numpy float32 ANN (the model's clamp
 convention), and its ΣΔ network simulated by Brian2 (``--target``, default cpp_standalone) in float and in
-Loihi-integer mode. Classification rows report accuracy with the fb decode (the headline, spec §3.4) and
-the ip decode; the sequence tasks report their success measure at the longest length the ANN solved
-(adding: MSE, pass < 0.01; copying: recall-window accuracy, pass ≥ 0.96) under the default threshold policy
-(threshold 0 beside it), and a second table at every length with the criterion "wherever the ANN is good
-(MSE ≤ 0.005, recall ≥ 0.99) its Loihi-mode SNN passes". Spoken-word datasets are read from
+Loihi-integer mode. Classification rows report accuracy with the fb decode (the headline,
+docs/method.md#input-decoding-and-compartments) and the ip decode; the sequence tasks report their success measure at
+the longest length the ANN solved (adding: MSE, pass < 0.01; copying: recall-window accuracy, pass ≥ 0.96) under the
+default threshold policy (threshold 0 beside it), and a second table at every length with the criterion "wherever the
+ANN is good (MSE ≤ 0.005, recall ≥ 0.99) its Loihi-mode SNN passes". Spoken-word datasets are read from
 ``--shd-dir`` / ``--gsc-dir`` (not downloadable here); without a data folder their row lists only the
 published numbers. Training the paper's SHD/GSC networks takes days on a CPU: pass ``--shd-model`` /
 ``--gsc-model`` (trained with ``lprnn-brian train shd|gsc``), or ``--epochs`` for a shorter run.
 
-Published numbers (spec §8): the 2024 paper's per-task table is not transcribed in the spec (take it from
-arXiv 2407.13534); the anchors below are marked "verify" there.
+Published numbers (docs/method.md#published-results): the 2024 paper's per-task table is not transcribed in the
+package (take it from arXiv 2407.13534); the figures below are quoted, not re-checked against their sources.
 """
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ from lprnn_brian.ann.forward import forward
 from lprnn_brian.ann.model import LpRNNModel, load_model
 from lprnn_brian.evaluate import evaluate
 
-#: Published figures beside each task (spec §8.2, §8.3; all "verify" in the spec).
+#: Published figures beside each task (docs/method.md#nair-and-indiveri-2019,
+#: docs/method.md#other-spiking-networks; quoted, not re-checked against their sources).
 PUBLISHED = {
     "digits": "— (our espeak-ng data set)",
     "adding": "2019: max length in the paper's figures (no number published)",

@@ -1,4 +1,5 @@
-"""Writes the equations page (``_generated/equations.md``) from the sympy declarations; called by conf.py.
+"""Writes the equations page (``_generated/equations.md``) and the method page's snippets of the neuron
+(``_generated/snippets/neuron_*.md``) from the sympy declarations; called by conf.py.
 
 Every formula on the page is ``sympy.latex`` of an object of :mod:`lprnn_brian.equations` (or the string one of
 its functions returns), every number is computed from those objects when the documentation is built, and the
@@ -93,8 +94,20 @@ def sigma_delta_section() -> list[str]:
             f"`STATE_LIMIT` = 2^{sd.STATE_LIMIT.bit_length() - 1} = {sd.STATE_LIMIT:,} "
             f"({_md_cell(docs.get('STATE_LIMIT', ''))}).", ""]
 
-    out += ["### One SNN step", "",
-            "The per-step map and spike condition as {func}`lprnn_brian.equations.sigma_delta.latex` prints them "
+    out += ["### One SNN step", ""] + neuron_update_lines()
+    out += ["### Float and Loihi variants", ""] + conditioning_lines()
+    out += ["### Per-step schedule", "",
+            "`SCHEDULE`: every operation has an explicit Brian2 slot (`when`, `order`); nothing relies on Brian2 "
+            "sorting objects by name ([decision S1](../decisions.md#snn)).", ""] + schedule_lines()
+    return out
+
+
+def neuron_update_lines() -> list[str]:
+    """The one-step map, threshold, reset, spike effects, layer-0 input and continuous form, as LaTeX of the
+    declaration (the equations page and the snippet ``neuron_update.md`` of the method page)."""
+    from lprnn_brian.equations import sigma_delta as sd
+
+    return ["The per-step map and spike condition as {func}`lprnn_brian.equations.sigma_delta.latex` prints them "
             "(`UPDATE` and `THRESHOLD`; right-hand sides at pre-step values):", "", _math(sd.latex()),
             "Reset (`RESET`), the spike's effect on its own feedback current (`ON_SPIKE_SELF`, the self-synapse) "
             "and on every target neuron (`ON_SPIKE_TARGET`), applied where $s_n = 1$:", "",
@@ -104,19 +117,28 @@ def sigma_delta_section() -> list[str]:
             "The continuous-time form whose forward-Euler step at $\\Delta t_S$ is the update "
             "({func}`~lprnn_brian.equations.sigma_delta.continuous_form`):", "",
             _math(_assign({sp.Derivative(x, sp.Symbol("t")): sp.expand(v * sd.dt_S) / sd.dt_S
-                           for x, v in sd.continuous_form().items()}, "=")),
-            "### Float and Loihi variants", "",
-            "The two variants share the update and differ only in the conditioning of the state at the start of "
-            "each step (`CLIP`, then `TRUNCATE`; `int` truncates toward zero):", ""]
+                           for x, v in sd.continuous_form().items()}, "="))]
+
+
+def conditioning_lines() -> list[str]:
+    """The per-variant conditioning at ``start`` (``CLIP``, then ``TRUNCATE``) as LaTeX of the declaration."""
+    from lprnn_brian.equations import sigma_delta as sd
+
+    out = ["The two variants share the update and differ only in the conditioning of the state at the start of "
+           "each step (`CLIP`, then `TRUNCATE`; `int` truncates toward zero):", ""]
     for variant in sd.VARIANTS:
         body = _assign(sd.CLIP[variant])
         if sd.TRUNCATE[variant]:
             body += " \\\\\n" + _assign(sd.TRUNCATE[variant])
         out += [f"Variant `{variant}`:", "", _math(body)]
-    out += ["### Per-step schedule", "",
-            "`SCHEDULE`: every operation has an explicit Brian2 slot (`when`, `order`); nothing relies on Brian2 "
-            "sorting objects by name (decision S1).", "",
-            "| order of execution | operation | `when` | `order` | what |", "|---|---|---|---|---|"]
+    return out
+
+
+def schedule_lines() -> list[str]:
+    """``SCHEDULE`` as a table, in order of execution."""
+    from lprnn_brian.equations import sigma_delta as sd
+
+    out = ["| order of execution | operation | `when` | `order` | what |", "|---|---|---|---|---|"]
     out += [f"| {k} | {op.name} | `{op.when}` | {op.order} | {_md_cell(op.description)} |"
             for k, op in enumerate(sd.SCHEDULE, 1)]
     out.append("")
@@ -170,7 +192,8 @@ def derive_section() -> list[str]:
             f"Computed at build time for $a = {a_}$, $\\Delta t_A = 1/{round(1 / dt_a)}$ s (the bundled digits "
             f"model) and $\\tau_S = {tau_s:g}$ steps:", "",
             "| call | value |", "|---|---|",
-            f"| `tau_seconds({a_}, 1/{round(1 / dt_a)})` | {tau * 1e3:.4f} ms (τ = −Δt_A/ln a; decision A3) |",
+            f"| `tau_seconds({a_}, 1/{round(1 / dt_a)})` | {tau * 1e3:.4f} ms (τ = −Δt_A/ln a; "
+            "[decision A3](../decisions.md#ann-and-data)) |",
             f"| `n_steps(125, {a_}, {tau_s:g})` | {derive.n_steps(125, a_, tau_s)} SNN steps for 125 frames |"]
     values = {"filter_b": (tau_s,), "filter_a": (tau_s,), "error_power_gain": (3.141592653589793, tau_s),
               "error_corner": (tau_s,), "filter_noise_gain": (tau_s,), "rate_code_snr": (0.01, 0.2, tau_s),
@@ -273,14 +296,30 @@ def equations_markdown() -> str:
     return "\n".join(out) + "\n"
 
 
-def write_equations_page(path: Path) -> bool:
-    """Write the page to ``path`` if its text changed (an unchanged file keeps Sphinx's cache valid).
-    Returns whether it was written."""
+#: The snippets of the method page (``docs/method.md`` includes them from ``_generated/snippets/``): the
+#: neuron's update, its per-variant conditioning and its per-step schedule, each the same text as on the equations
+#: page, so the method page shows the declaration, not a hand-typed copy of it.
+SNIPPETS = {"neuron_update.md": neuron_update_lines, "neuron_conditioning.md": conditioning_lines,
+            "neuron_schedule.md": schedule_lines}
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
     path.parent.mkdir(parents=True, exist_ok=True)
-    text = equations_markdown()
     if path.is_file() and path.read_text(encoding="utf-8") == text:
         return False
     tmp = path.with_suffix(".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(path)  # atomic: a concurrent build never reads half a page
     return True
+
+
+def write_snippets(directory: Path) -> None:
+    """Write the method page's snippets (:data:`SNIPPETS`) into ``directory``, each only if its text changed."""
+    for name, lines in SNIPPETS.items():
+        _write_if_changed(directory / name, "\n".join(lines()) + "\n")
+
+
+def write_equations_page(path: Path) -> bool:
+    """Write the page to ``path`` if its text changed (an unchanged file keeps Sphinx's cache valid).
+    Returns whether it was written."""
+    return _write_if_changed(path, equations_markdown())

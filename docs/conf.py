@@ -3,7 +3,8 @@
 Build: ``python -m sphinx -W -b html docs docs/_build/html`` (``pip install -c constraints.txt -e ".[docs]"``).
 
 At every build, before any page is read (``builder-inited``), these are written to ``docs/_generated/``
-(git-ignored): the equations page from the sympy declarations (``_equations.py``), the API reference pages from
+(git-ignored): the equations page and the method page's neuron snippets from the sympy declarations
+(``_equations.py``), the API reference pages from
 the package's module tree (``_api.py``), the Loihi constants table (``_loihi.py``) and the tutorial's figure with
 its declared caption (``fig_neuron_dynamics``, numpy target, a few seconds; remade when its code changes).
 Docstrings pass through ``_docstrings.py`` (absolute values ``|x|`` in plain text).
@@ -93,10 +94,11 @@ def _write_figure_snippet(out: Path) -> None:
 
 def _generate(app) -> None:
     from _api import write_api_pages
-    from _equations import write_equations_page
+    from _equations import write_equations_page, write_snippets
     from _loihi import write_constants
 
     write_equations_page(GENERATED / "equations.md")
+    write_snippets(GENERATED / "snippets")
     write_api_pages(GENERATED / "api", app.config.autodoc_mock_imports)
     _write_tutorial_figure(GENERATED / "figures")
     _write_figure_snippet(GENERATED / "snippets")

@@ -1,9 +1,9 @@
 #!/usr/bin/env python
 """Custom ΣΔ-neuron parameters: the same trained lpRNN converted with other SNN steps, modes and factors.
 
-The ΣΔ network's parameters all follow from the ANN and two choices (spec §4): the SNN step (here given as
-τ_S, SNN steps per lp time constant: Δt_S = τ/τ_S) and the factor f of each layer (derived, or given). This
-script converts the bundled digits model for several τ_S in float and Loihi-integer mode, simulates a few
+The ΣΔ network's parameters all follow from the ANN and two choices (docs/method.md#parameter-mapping): the SNN step
+(here given as τ_S, SNN steps per lp time constant: Δt_S = τ/τ_S) and the factor f of each layer (derived, or given).
+This script converts the bundled digits model for several τ_S in float and Loihi-integer mode, simulates a few
 bundled test clips and prints accuracy, agreement with the ANN, spikes per clip and the per-frame retention
 that the SNN's decays realise; a figure shows accuracy and spikes against τ_S.
 

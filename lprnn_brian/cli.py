@@ -113,7 +113,8 @@ def _classifier_config(args, base):
                                    ("batch_size", args.batch_size), ("prune_iterations", args.prune),
                                    ("readout_window", args.readout_window), ("threads", args.threads))
                  if v is not None}
-    if args.weight_bits < 32:  # keep every weight code in the signed n-bit range (3 bits: −4…3, spec §2.3)
+    # keep every weight code in the signed n-bit range (3 bits: −4…3, docs/method.md#quantisation-export-and-pruning)
+    if args.weight_bits < 32:
         overrides["code_range"] = (-(2 ** (args.weight_bits - 1)), 2 ** (args.weight_bits - 1) - 1)
     return dataclasses.replace(base, **overrides)
 
@@ -271,7 +272,8 @@ def _threshold_option(sp) -> None:
 
     sp.add_argument("--threshold", choices=THRESHOLD_POLICIES, default=DEFAULT_THRESHOLD,
                     help="comparator threshold policy: 'unbiased' (default) centres each neuron's reconstruction "
-                         "on its drive; 'zero' is the authors' neuron (threshold 0; docs/method.md)")
+                         "on its drive; 'zero' is the authors' neuron (threshold 0; "
+                         "docs/method.md#the-comparators-threshold)")
 
 
 def _common_run(sp) -> None:
@@ -280,7 +282,8 @@ def _common_run(sp) -> None:
     from .targets import TARGETS
 
     sp.add_argument("--target", choices=TARGETS, default="cpp_standalone", help="Brian2 code generation target")
-    sp.add_argument("--mode", choices=MODES, default="loihi", help="float or Loihi-integer neuron (spec §6.1)")
+    sp.add_argument("--mode", choices=MODES, default="loihi",
+                    help="float or Loihi-integer neuron (docs/method.md#simulation-modes)")
     _threshold_option(sp)
     sp.add_argument("--build-dir", default=None, help="root of standalone build directories "
                     "(default $LPRNN_BRIAN_CACHE or ~/.cache/lprnn_brian)")
@@ -302,7 +305,9 @@ def _add_train(sub) -> None:
     t = sub.add_parser(
         "train", help="train an lpRNN with 3-bit QAT and write our model file (needs the train extra)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Train a task's lpRNN (3-bit QAT, spec §2.3–2.4; adding/copying: the 2019 curricula, §7.1–7.2).",
+        description="Train a task's lpRNN with 3-bit quantisation-aware training "
+                    "(docs/method.md#quantisation-export-and-pruning); adding/copying: the 2019 curricula "
+                    "(docs/method.md#temporal-adding).",
         epilog="data for --data-dir (not downloadable from here):\n"
                "  shd  Heidelberg Digits audio, hd_audio.tar.gz from https://zenkelab.org/datasets/ (folder with\n"
                "       audio/*.flac, train_filenames.txt, test_filenames.txt)\n"

@@ -1,19 +1,21 @@
-"""ANN model → SNN spec: the parameter mapping of spec §4 as formulas.
+"""ANN model → SNN spec: the parameter mapping (docs/method.md#parameter-mapping) as formulas.
 
-The SNN step Δt_S and the factor f of every layer come from :func:`find_params` (spec §4.2), with one
-Δt_S per network (chosen for layer 0) and f per layer from the fixed-Δt_S search (decision §11 B5).
-Explicit factors, including the preset ``'shd_reference'`` (spec §4.4), reproduce the reference code.
+The SNN step Δt_S and the factor f of every layer come from :func:`find_params`
+(docs/method.md#choosing-the-step-and-the-factors), with one Δt_S per network (chosen for layer 0) and f per layer
+from the fixed-Δt_S search (decision B5 in docs/decisions.md). Explicit factors, including the preset
+``'shd_reference'`` (docs/method.md#reference-factor-presets), reproduce the reference code.
 
-**Per-unit retention** (the 2019 cell, spec §2.5: one a_i per unit, τ_i = −Δt_A/ln a_i). Spec §3/§4 give
-every layer one τ, with τ_I = τ_V = τ_S = τ/Δt_S and τ_U = τ_prev/Δt_S. The mapping generalises as
-follows, and reduces exactly (bit for bit) to that one when all units of a layer share one retention:
+**Per-unit retention** (the 2019 cell, docs/method.md#the-2019-lprnn-cell: one a_i per unit,
+τ_i = −Δt_A/ln a_i). The method (docs/method.md#mapping-formulas) gives every layer one τ, with
+τ_I = τ_V = τ_S = τ/Δt_S and τ_U = τ_prev/Δt_S. The mapping generalises as follows, and reduces exactly (bit
+for bit) to that one when all units of a layer share one retention:
 
 - **state filter per neuron**: τ_I,i = τ_V,i = τ_i/Δt_S (per-neuron vectors; the dense read-out keeps
   τ_I = 1), so that α_I,i^M ≈ a_i;
 - **one reconstruction (feedback) time constant per layer**, that of its fastest unit:
   τ_S = min_i τ_i/Δt_S, kick = Iin_snn/τ_S, w_fb = −Iin_snn/(64 τ_S). Every neuron's spikes then encode
-  its own filtered state h_i: tracking needs τ_I,i ≥ τ_S (true by construction, spec §5.2), and the ripple
-  stays ≈ Iin/τ_S ANN units;
+  its own filtered state h_i: tracking needs τ_I,i ≥ τ_S (true by construction,
+  docs/method.md#why-the-spikes-reproduce-the-rate-network), and the ripple stays ≈ Iin/τ_S ANN units;
 - **synaptic current** with the sending layer's τ_S, τ_U = τ_S of the previous layer (layer 0: its own
   τ_S, for its input), so that i_in decodes the presynaptic spikes with the same filter as the sender's
   reconstruction. A neuron has one i_in, so recurrent synapses share it: they are decoded with the same τ_U
@@ -25,10 +27,10 @@ follows, and reduces exactly (bit for bit) to that one when all units of a layer
 - **layer-0 input** X_i = f0·(W0 x)_i·τ_U/τ_I,i (:func:`layer0_drive`), injected as X_i/τ_U as before.
 
 What the network integrates is the continuous-time lpRNN τ_i dh_i/dt = −h_i + z_i(t) (filter-then-clamp,
-spec §5.4), with the recurrent input refreshed every SNN step. The paper's ANN updates once per frame; the two
-agree while every τ_i spans several frames (a = 0.8: τ = 4.5 frames), but a 2019 cell with fast units
-(a = 0.1: τ = 0.43 frames) and recurrence computes something else in the SNN. Models trained with
-``substeps`` K > 1 (:class:`lprnn_brian.ann.model.LpRNNModel`) and filter-then-clamp approach the SNN's
+docs/method.md#one-update-per-frame-or-many), with the recurrent input refreshed every SNN step. The paper's ANN
+updates once per frame; the two agree while every τ_i spans several frames (a = 0.8: τ = 4.5 frames), but a
+2019 cell with fast units (a = 0.1: τ = 0.43 frames) and recurrence computes something else in the SNN. Models
+trained with ``substeps`` K > 1 (:class:`lprnn_brian.ann.model.LpRNNModel`) and filter-then-clamp approach the SNN's
 dynamics (K → ∞ is its limit); the mapping itself does not depend on K.
 
 In Loihi mode every τ is snapped to a 12-bit decay, τ = 4096/max(1, round(4096/τ)), which caps τ at 4096
@@ -62,9 +64,11 @@ MODES = VARIANTS
 RESAMPLE = ("hold", "fft")
 #: Threshold policies of the comparator (:func:`lprnn_brian.equations.derive.policy_parameters`).
 THRESHOLD_POLICIES = derive.THRESHOLD_POLICIES
-#: The policy every conversion uses unless told otherwise: the one that measures best (docs/method.md).
+#: The policy every conversion uses unless told otherwise: the one that measures best
+#: (docs/method.md#the-comparators-threshold).
 DEFAULT_THRESHOLD = "unbiased"
-#: Reference factors of spec §4.4 for the SHD network (lp layers, lp layers, lp layers, read-out).
+#: Reference factors for the SHD network (lp layers, lp layers, lp layers, read-out;
+#: docs/method.md#reference-factor-presets).
 FACTOR_PRESETS = {"shd_reference": (2**21 / 6, 2**21 / 6, 2**21 / 6, 2.0**15)}
 
 
@@ -101,7 +105,8 @@ def find_params(
     mode: str = "loihi",
     dt: float | None = None,
 ) -> FactorChoice:
-    """Choose Δt_S and f so that decays are exact 12-bit fractions and weights integers (spec §4.2).
+    """Choose Δt_S and f so that decays are exact 12-bit fractions and weights integers
+    (docs/method.md#choosing-the-step-and-the-factors).
 
     Parameters
     ----------
@@ -224,7 +229,7 @@ class LayerParams:
 
 @dataclass
 class SNNSpec:
-    """Everything needed to build and run the ΣΔ network of a model (spec §4)."""
+    """Everything needed to build and run the ΣΔ network of a model (docs/method.md#parameter-mapping)."""
 
     layers: list[LayerParams]
     mode: str
@@ -317,7 +322,8 @@ def _tau_summary(value):
 def _find(tau_prev: float, Iin: float, w_min: float, lp_net: bool, mode: str, dt: float | None) -> FactorChoice:
     """:func:`find_params` for a network. Float mode takes the integer (Loihi) choice when one exists, so the
     two modes run the same network in time and differ only in arithmetic (in float mode f only scales
-    every state); otherwise it falls back to the float branch of spec §4.2 (d = 1)."""
+    every state); otherwise it falls back to the float branch of the search (d = 1;
+    docs/method.md#choosing-the-step-and-the-factors)."""
     if mode == "float":
         try:
             return find_params(tau_prev, Iin, w_min, lp_net=lp_net, mode="loihi", dt=dt)
@@ -350,7 +356,7 @@ def to_snn_spec(
     n_frames: int | None = None,
     threshold: str = DEFAULT_THRESHOLD,
 ) -> SNNSpec:
-    """Convert a (latent-float) ANN model into an :class:`SNNSpec` (spec §4.1).
+    """Convert a (latent-float) ANN model into an :class:`SNNSpec` (docs/method.md#mapping-formulas).
 
     Parameters
     ----------
@@ -359,17 +365,18 @@ def to_snn_spec(
     mode : {'float', 'loihi'}
         ``loihi`` rounds weights and biases to Loihi mantissa·2^exponent and runs 24-bit integer states.
     factors : sequence of float or {'shd_reference'}, optional
-        Explicit factor f per layer (reproduction of the reference code); by default derived (§4.2).
+        Explicit factor f per layer (reproduction of the reference code); by default derived
+        (docs/method.md#choosing-the-step-and-the-factors).
     dt : float, optional
         SNN step Δt_S in seconds; by default the one :func:`find_params` picks for layer 0.
     resample : {'hold', 'fft'}
-        Input resampling to SNN steps (decision §11 B8).
+        Input resampling to SNN steps (decision B8 in docs/decisions.md).
     n_frames : int, optional
         Frames per input (default: the model's ``n_frames``).
     threshold : {'unbiased', 'zero'}
         Threshold policy of the comparator (:func:`comparator`): ``'unbiased'`` (default) centres every
         neuron's reconstruction band on its drive; ``'zero'`` is the authors' neuron (threshold 0), whose
-        reconstruction sits about half a kick above the drive (docs/method.md, "The comparator's threshold").
+        reconstruction sits about half a kick above the drive (docs/method.md#the-comparators-threshold).
     """
     _check_options(mode, resample, threshold)
     model.validate()
@@ -587,7 +594,8 @@ def _row_errors(requested: np.ndarray, got: np.ndarray, per_row: bool) -> dict:
 
 
 def resample_input(x: np.ndarray, spec: SNNSpec) -> np.ndarray:
-    """Frames (..., T, F) → SNN steps (..., n_steps, F): zero-order hold x[⌊n/M⌋] or FFT (spec §3.4)."""
+    """Frames (..., T, F) → SNN steps (..., n_steps, F): zero-order hold x[⌊n/M⌋] or FFT
+    (docs/method.md#input-decoding-and-compartments)."""
     T = x.shape[-2]
     n = spec.n_steps if T == spec.n_frames else int(math.floor(T * spec.steps_per_frame))
     if spec.resample == "fft":
@@ -599,11 +607,12 @@ def resample_input(x: np.ndarray, spec: SNNSpec) -> np.ndarray:
 
 
 def layer0_drive(x: np.ndarray, spec: SNNSpec) -> np.ndarray:
-    """X = f0·W0·x_res per SNN step, shape (..., n_steps, n0) (spec §3.4).
+    """X = f0·W0·x_res per SNN step, shape (..., n_steps, n0) (docs/method.md#input-decoding-and-compartments).
 
     Layer 0 adds X/τ_U to i_ip every step, so its steady state is i_ip = (τ_I/τ_U)·X. With per-unit
     retention (τ_I,i ≠ τ_U) each unit's drive is scaled by τ_U/τ_I,i, like the rows of W_snn, so that
-    i_ip,i settles at f0·(W0 x)_i; with one τ per layer nothing is scaled (spec §3.4 exactly)."""
+    i_ip,i settles at f0·(W0 x)_i; with one τ per layer nothing is scaled (exactly the layer-0 input of
+    docs/method.md#input-decoding-and-compartments)."""
     L0 = spec.layers[0]
     X = L0.factor * (resample_input(np.asarray(x, dtype=np.float64), spec) @ L0.W_ann.T)
     if isinstance(L0.tau_I, np.ndarray):

@@ -15,7 +15,7 @@ by at most one kick Iin/τ_S per step: a read-out that must change within a fram
 the last marked value, a new symbol every recall frame) lags by up to τ_S steps, and values outside [0, Iin] are
 clamped (logits below 0 tie at 0). Both are recorded in one run (:func:`evaluate_snn`); the ANN report of copying
 also gives the accuracy of clamp(o, 0, Iin), what the fb decode's range costs before any spike.
-See docs/method.md, "Reading out a sequence".
+See docs/method.md#reading-out-a-sequence.
 
 By default the sequences are the trainer's test sequences for that length (the seed stream of
 :func:`lprnn_brian.tasks.seeds.seed_sequence` with the model's training seed), so
@@ -59,7 +59,7 @@ class AddingEvaluation:
     chance_mse : float
         MSE of predicting the mean target, k/12 averaged over the sequences' k.
     solved : bool
-        mse < 0.01 (spec §7.1).
+        mse < 0.01 (docs/method.md#temporal-adding).
     predictions, targets : numpy.ndarray
         (n,) float64.
     detail : dict
@@ -172,7 +172,8 @@ def copying_inputs(model: LpRNNModel, delay: int, n: int, n_recall: int | None =
 
 def step_for_tau_S(model: LpRNNModel, tau_S: float) -> float:
     """The SNN step Δt_S (s) that gives the fastest unit of the first layer a feedback time constant of
-    ``tau_S`` steps: τ_min/τ_S. The ripple of every decode is about Iin/τ_S ANN units (spec §5.2)."""
+    ``tau_S`` steps: τ_min/τ_S. The ripple of every decode is about Iin/τ_S ANN units
+    (docs/method.md#why-the-spikes-reproduce-the-rate-network)."""
     from .equations.derive import tau_seconds
 
     if not float(tau_S) >= 1:

@@ -1,7 +1,7 @@
 """SNN spec → Brian2 objects: one NeuronGroup per layer, synapses, input, monitors, explicit schedule.
 
 Every operation gets its slot from :data:`lprnn_brian.equations.sigma_delta.SCHEDULE`; nothing relies on
-Brian2 sorting objects by name (decision §11 S1). The code strings come from
+Brian2 sorting objects by name (decision S1 in docs/decisions.md). The code strings come from
 :func:`lprnn_brian.equations.render.render`.
 """
 from __future__ import annotations

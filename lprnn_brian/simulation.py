@@ -1,7 +1,7 @@
 """Simulate an SNN spec on many input samples and collect spikes, sampled states and every decode.
 
-Decodes (spec §3.4, §5), each in ANN units, for both windows (``'second_half'``: n ≥ ⌊n_steps/2⌋,
-``'all'``):
+Decodes (docs/method.md#input-decoding-and-compartments, docs/method.md#why-the-spikes-reproduce-the-rate-network), each
+in ANN units, for both windows (``'second_half'``: n ≥ ⌊n_steps/2⌋, ``'all'``):
 
 * ``fb``    = −i_fb/(κ f): the neuron's reconstruction of its own state (headline; κ = kick·τ_S/Iin_snn is
   the layer's kick relative to the nominal one, 1 for the threshold policy ``zero``);

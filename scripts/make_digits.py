@@ -11,8 +11,8 @@ The train/test split is FIXED and by speaker: every accent occurs in both splits
 variants (espeak-ng's speaker models) never occur in train (generator version 3; version 2 also held out
 whole accents, which no front end or training recipe can bridge: Caribbean "tree" for *three*). Features: the paper-era GSC front end (:func:`lprnn_brian.tasks.features.gsc_paper`, 16 kHz, n_fft
 1024, hop 128, 80 Slaney mel bands 40 Hz–8 kHz, T = 125) with keep-last/left padding (``pad='left'``,
-spec §7.3) so the spoken word lies in the second-half read-out window. The file stores the dB features
-(per-file max 0, floor −80 dB, first frame dropped) quantised to uint8 at 0.5 dB steps (dB = −0.5·q); the
+docs/method.md#heidelberg-digits-shd) so the spoken word lies in the second-half read-out window. The file stores the dB
+features (per-file max 0, floor −80 dB, first frame dropped) quantised to uint8 at 0.5 dB steps (dB = −0.5·q); the
 per-file z-score is applied at load (:func:`lprnn_brian.tasks.digits.load_digits`).
 
 WAVs are written to a temporary work directory (``--work-dir`` to keep them) and are not part of the package.
@@ -162,7 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--front-end", choices=sorted(FRONT_ENDS), default="gsc_paper",
                     help="gsc_paper: 16 kHz, hop 128 (the bundled model's input); shd: 48 kHz, hop 256 "
-                         "(spec §7.3, the input of the authors' SHD checkpoint)")
+                         "(docs/method.md#heidelberg-digits-shd, the input of the authors' SHD checkpoint)")
     ap.add_argument("--split", choices=("all", "train", "test"), default="all", help="which clips to write")
     ap.add_argument("--out", default=None, help="default: lprnn_brian/data/<file of the front end>")
     ap.add_argument("--force", action="store_true", help="replace an existing output file")

@@ -186,9 +186,10 @@ def test_storage_beyond_bounds_is_refused(tmp_path):
 
 @needs_ckpt
 def test_reference_checkpoint_mapping(shd_model):
-    """Oracle: spec §2.3/§2.4 and the authors' loader (shd_dataset.py: label = digit + 10·english): layer
-    names/kinds/sizes, a = 0.8, Iin 6, F = 3, T = 125, Δt_A = 1/125 s, second-half read-out, German digits at
-    outputs 0–9 and English at 10–19; provenance carries the file name and sha256 from the README."""
+    """Oracle: docs/method.md#quantisation-export-and-pruning, docs/method.md#architectures-read-out-and-training and
+    the authors' loader (shd_dataset.py: label = digit + 10·english): layer names/kinds/sizes, a = 0.8, Iin 6, F = 3,
+    T = 125, Δt_A = 1/125 s, second-half read-out, German digits at outputs 0–9 and English at 10–19; provenance carries
+    the file name and sha256 from the README."""
     m = shd_model
     assert [(l.name, l.kind, l.n_in, l.n_out) for l in m.layers] == [
         ("lpff_1", "lpff", 80, 128), ("lprnn_1", "lprnn", 128, 512), ("lprnn_2", "lprnn", 512, 512),
@@ -236,8 +237,9 @@ def test_bad_checkpoints_name_the_key(tmp_path, edit, msg):
 
 @needs_ckpt
 def test_gsc_arch_accepts_80_input_model_with_gsc_classes(tmp_path):
-    """Oracle: spec §7.4: a paper-era GSC model (80 inputs) with 12 outputs is read with the v2 12-command
-    class order (unknown 0, silence 1, yes … go 2–11), T = 125 and second-half read-out; 20 outputs is refused."""
+    """Oracle: docs/method.md#google-speech-commands: a paper-era GSC model (80 inputs) with 12 outputs is read with the
+    v2 12-command class order (unknown 0, silence 1, yes … go 2–11), T = 125 and second-half read-out; 20 outputs is
+    refused."""
     torch = _torch()
     sd = torch.load(CKPT, weights_only=True, map_location="cpu")
     sd["out.linear.weight"], sd["out.linear.bias"] = sd["out.linear.weight"][:12], sd["out.linear.bias"][:12]

@@ -149,9 +149,9 @@ def test_torch_twin_loads_authors_state_dict_and_matches_numpy(shd_model, torch_
 
 @needs_ckpt
 def test_quantised_checkpoint_codes_are_3_bit(shd_model):
-    """Oracle: spec §2.3 / reference README: with F = 3 every tensor's codes lie in {−4…3} (3 bits). Codes
-    recorded when written: lpff W {−3…3}, b {−1,0,1}; lprnn_1 W {−3…2}, U {−3…2}, b {0,1}; lprnn_2 W
-    {−4,−2…3}, U {−2…3}, b {0,1}; output W {−4…2}, b {0}."""
+    """Oracle: docs/method.md#quantisation-export-and-pruning / reference README: with F = 3 every tensor's codes lie in
+    {−4…3} (3 bits). Codes recorded when written: lpff W {−3…3}, b {−1,0,1}; lprnn_1 W {−3…2}, U {−3…2}, b {0,1};
+    lprnn_2 W {−4,−2…3}, U {−2…3}, b {0,1}; output W {−4…2}, b {0}."""
     seen = {}
     for layer in shd_model.layers:
         for name, t in layer.tensors().items():
@@ -168,8 +168,8 @@ def test_quantised_checkpoint_codes_are_3_bit(shd_model):
 
 @needs_ckpt
 def test_shd_checkpoint_counts(shd_model):
-    """Oracle: spec §2.4 (derived): 873,620 parameters = 10,368 + 328,192 + 524,800 + 10,260, 1,172 biases,
-    1,172 neurons."""
+    """Oracle: docs/method.md#architectures-read-out-and-training (derived): 873,620 parameters = 10,368 + 328,192 +
+    524,800 + 10,260, 1,172 biases, 1,172 neurons."""
     assert shd_model.n_parameters() == 873_620
     assert [layer.n_parameters() for layer in shd_model.layers] == [10_368, 328_192, 524_800, 10_260]
     assert sum(layer.b.size for layer in shd_model.layers) == 1_172
@@ -202,8 +202,8 @@ def _small_model(W_scale: float, b_val: float, seed: int = 0) -> LpRNNModel:
 
 
 def test_clamp_conventions_agree_when_preactivations_in_range():
-    """Oracle: spec §2.2: with 0 ≤ z ≤ Iin everywhere the two conventions are the same arithmetic. Model:
-    non-negative W and U ≤ 0.05, b = 0.1, inputs in [0, 1]; the pre-activations of both layers are
+    """Oracle: docs/method.md#two-clamp-conventions: with 0 ≤ z ≤ Iin everywhere the two conventions are the same
+    arithmetic. Model: non-negative W and U ≤ 0.05, b = 0.1, inputs in [0, 1]; the pre-activations of both layers are
     recomputed from the states and checked to lie in [0, Iin]. States and logits then agree bit for bit."""
     model = _small_model(0.05, 0.1)
     x = np.random.default_rng(1).uniform(0, 1, (4, 20, 4)).astype(np.float32)
@@ -222,8 +222,8 @@ def test_clamp_conventions_agree_when_preactivations_in_range():
 
 
 def test_clamp_conventions_differ_when_preactivations_leave_range():
-    """Oracle: spec §2.2: a pre-activation above Iin (large positive weights) or below 0 makes the
-    conventions differ: hidden states differ by more than 1e-3; filter_then_clamp states stay in [0, Iin]."""
+    """Oracle: docs/method.md#two-clamp-conventions: a pre-activation above Iin (large positive weights) or below 0
+    makes the conventions differ: hidden states differ by more than 1e-3; filter_then_clamp states stay in [0, Iin]."""
     model = _small_model(3.0, 2.0)
     x = np.random.default_rng(2).uniform(-1, 1, (3, 20, 4)).astype(np.float32)
     a = forward(model, x, clamp="clamp_then_filter")
@@ -234,8 +234,8 @@ def test_clamp_conventions_differ_when_preactivations_leave_range():
 
 
 def test_single_layer_filter_then_clamp_by_hand():
-    """Oracle: hand evaluation of spec §2.2 for one unit, a = 0.5, Iin = 6, z = 20, −20, 20: h̃ = 10, 0, 10 →
-    ĥ = 6, 0, 6; clamp_then_filter: h = 3, 1.5, 3.75."""
+    """Oracle: hand evaluation of docs/method.md#two-clamp-conventions for one unit, a = 0.5, Iin = 6, z = 20, −20, 20:
+    h̃ = 10, 0, 10 → ĥ = 6, 0, 6; clamp_then_filter: h = 3, 1.5, 3.75."""
     layers = [Layer("lpff_1", "lpff", [[1.0]], [0.0], retention=0.5), Layer("output", "dense", [[1.0]], [0.0])]
     model = LpRNNModel(layers=layers, frac_bits=32, n_frames=3)
     x = np.array([[[20.0], [-20.0], [20.0]]], np.float32)
@@ -277,9 +277,9 @@ def test_reconstruction_is_the_mean_transfer_inside_the_one_update_range(tmp_pat
 # --- read-out windows and inputs ------------------------------------------------------------------------
 
 def test_readout_windows():
-    """Oracle: definition (spec §2.4): second half averages frames t ≥ ⌊T/2⌋ (0-based), 'all' every frame;
-    with T = 5 and a read-out that copies a lpff state that rises monotonically, the second-half mean
-    (frames 2, 3, 4) is larger than the all-frame mean."""
+    """Oracle: definition (docs/method.md#architectures-read-out-and-training): second half averages frames t ≥ ⌊T/2⌋
+    (0-based), 'all' every frame; with T = 5 and a read-out that copies a lpff state that rises monotonically, the
+    second-half mean (frames 2, 3, 4) is larger than the all-frame mean."""
     layers = [Layer("lpff_1", "lpff", [[1.0]], [0.0], retention=0.5), Layer("output", "dense", [[1.0]], [0.0])]
     model = LpRNNModel(layers=layers, frac_bits=32, n_frames=5)
     x = np.ones((1, 5, 1), np.float32)
@@ -343,9 +343,9 @@ def test_keep_states_false_keeps_only_readout():
 # --- quantiser ------------------------------------------------------------------------------------------
 
 def test_quantise_matches_definition_and_torch():
-    """Oracle: spec §2.3 definition and torch.round (half-to-even): ties 0.0625 → 0, 0.1875 → 0.25,
-    −0.0625 → +0; clip at ±(2^(I−1)−1) for I = 3; identity for F ≥ 32; random weights equal the authors'
-    quantize_weight bit for bit."""
+    """Oracle: the definition in docs/method.md#quantisation-export-and-pruning and torch.round (half-to-even): ties
+    0.0625 → 0, 0.1875 → 0.25, −0.0625 → +0; clip at ±(2^(I−1)−1) for I = 3; identity for F ≥ 32; random weights
+    equal the authors' quantize_weight bit for bit."""
     w = np.array([0.0625, 0.1875, -0.0625, 0.3, -0.49, 7.0, -9.0], np.float32)
     np.testing.assert_array_equal(quantise(w, 32, 3), [0.0, 0.25, 0.0, 0.25, -0.5, 7.0, -9.0])
     assert not np.signbit(quantise(w, 32, 3)[2])  # +0 like the authors' (q − w) + w

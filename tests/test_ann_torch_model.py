@@ -113,8 +113,9 @@ def test_model_round_trip_is_bit_exact():
 
 
 def test_straight_through_gradient():
-    """Oracle: spec §2.3 STE: the forward value is q(w) and d loss/d w equals the gradient of the same loss
-    taken with respect to q(w) itself (an unquantised net holding q(w) as its weights), to 1e-6."""
+    """Oracle: docs/method.md#quantisation-export-and-pruning STE: the forward value is q(w) and d loss/d w equals the
+    gradient of the same loss taken with respect to q(w) itself (an unquantised net holding q(w) as its weights), to
+    1e-6."""
     model = _model(scale=0.9)
     x = torch.from_numpy(np.random.default_rng(2).standard_normal((3, 16, 3)).astype(np.float32))
     latent = TorchLpRNN.from_model(model)
@@ -136,8 +137,8 @@ def test_straight_through_gradient():
 
 
 def test_initialisation_is_seeded_xavier_orthogonal_zero():
-    """Oracle: the authors' init (spec §2.1): same seed -> same weights; U orthogonal (U Uᵀ = I to 1e-5); zero
-    biases; Xavier-uniform bound sqrt(6/(in+out))."""
+    """Oracle: the authors' init (docs/method.md#layers-and-time-constant): same seed -> same weights; U orthogonal
+    (U Uᵀ = I to 1e-5); zero biases; Xavier-uniform bound sqrt(6/(in+out))."""
     a, b = TorchLpRNN(10, 8, [6], 3, seed=3), TorchLpRNN(10, 8, [6], 3, seed=3)
     for (n, p), (_, q) in zip(a.state_dict().items(), b.state_dict().items()):
         assert torch.equal(p, q), n

@@ -136,8 +136,8 @@ def test_alif_interspike_intervals_grow_after_a_step():
 # --- SFA -----------------------------------------------------------------------------------------------
 
 def _spec_sfa(drive, tau_m=20.0, tau_ahp=2000.0, v_th=1.0, R=1.0, beta_a=0.01):
-    """numpy transcription of spec §9.2: I_t = ρ_a I_{t−1} + β_a s_{t−1}; V_t = αV_{t−1} + (1−α)(R x_t − I_t)
-    − v_th s_{t−1}; s_t = [V_t > v_th]."""
+    """numpy transcription of docs/method.md#ahp-neuron-plank-et-al-2022: I_t = ρ_a I_{t−1} + β_a s_{t−1};
+    V_t = αV_{t−1} + (1−α)(R x_t − I_t) − v_th s_{t−1}; s_t = [V_t > v_th]."""
     alpha, rho = math.exp(-1 / tau_m), math.exp(-1 / tau_ahp)
     V = np.zeros(drive.shape[1])
     I = np.zeros_like(V)
@@ -189,7 +189,8 @@ def test_sfa_steady_rate_is_self_consistent_with_mean_ahp_current():
 # --- DPI (Nair & Indiveri 2019) ------------------------------------------------------------------------
 
 def test_dpi_time_constant_is_1477_us_for_50_pA():
-    """Spec §2.5: τ = C U_T/(κ I_τ) = 1.477 ms for C = 2 pF, T = 300 K, κ = 0.7, I_τ = 50 pA."""
+    """docs/method.md#the-2019-lprnn-cell: τ = C U_T/(κ I_τ) = 1.477 ms for C = 2 pF, T = 300 K, κ = 0.7,
+    I_τ = 50 pA."""
     tau = bl.DPI.numeric(bl.dpi_tau(bl.I_tau_ip))
     assert tau == pytest.approx(1.477e-3, abs=0.5e-6)
 

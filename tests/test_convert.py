@@ -1,10 +1,12 @@
-"""ANN → SNN parameter mapping (lprnn_brian.convert) against spec §4 and §6.
+"""ANN → SNN parameter mapping (lprnn_brian.convert) against docs/method.md#parameter-mapping and
+docs/method.md#loihi-integer-mode.
 
-Oracles: the reproduced numbers of spec §4.3 and §6.2/§6.4 (derived by hand there: 2^21/6, 8W, 512·W, 48·W,
-862,208 synapses), each re-derived here from the formulas of spec §4.1 in plain arithmetic; the
-zero-order hold of spec §3.4 written as an index formula. Tolerances: exact where the spec's arithmetic is
-exact in float64 (powers of two, integer weights), else float64 rounding (1e-15 relative) or the printed
-digits.
+Oracles: the reproduced numbers of docs/method.md#reproduced-numbers, docs/method.md#weights-as-mantissa-and-exponent
+and docs/method.md#decays-threshold-and-refractory-period (derived by hand there: 2^21/6, 8W, 512·W, 48·W, 862,208
+synapses), each re-derived here from the formulas of docs/method.md#mapping-formulas in plain arithmetic; the
+zero-order hold of docs/method.md#input-decoding-and-compartments written as an index formula. Tolerances: exact
+where the method's arithmetic is exact in float64 (powers of two, integer weights), else float64 rounding (1e-15
+relative) or the printed digits.
 """
 from __future__ import annotations
 
@@ -19,18 +21,18 @@ from lprnn_brian.errors import UserInputError
 from lprnn_brian.equations.fixed_point import bias_mant_exp, weight_mant_exp
 from conftest import random_model
 
-TAU = 0.035851360941796404  # τ(0.8, 1/125), spec §2.1
+TAU = 0.035851360941796404  # τ(0.8, 1/125), docs/method.md#layers-and-time-constant
 
 
-# --- find_params: spec §4.3 table -------------------------------------------------------------------
+# --- find_params: the table of docs/method.md#reproduced-numbers -------------------------------------
 
 @pytest.mark.parametrize(
     "w_min, d, wfb, tau_S, Iin_snn",
     [(1 / 8, 64, 512, 64, 2**21), (1 / 4, 32, 512, 128, 2**22), (1 / 16, 64, 1024, 64, 2**22)],
 )
 def test_find_params_reproduces_spec_table(w_min, d, wfb, tau_S, Iin_snn):
-    """Spec §4.3: d, wfb, τ_S = 4096/d, Iin_snn = 64·wfb·τ_S (exact: powers of two), f = Iin_snn/6 (1e-15),
-    Δt_S = d·τ/4096, and wsn = wfb·w_min/τ_S = 1 (exact)."""
+    """docs/method.md#reproduced-numbers: d, wfb, τ_S = 4096/d, Iin_snn = 64·wfb·τ_S (exact: powers of two),
+    f = Iin_snn/6 (1e-15), Δt_S = d·τ/4096, and wsn = wfb·w_min/τ_S = 1 (exact)."""
     fc = find_params(TAU, 6.0, w_min)
     assert (fc.d, fc.wfb, fc.tau_S) == (d, wfb, tau_S)
     assert fc.f * 6 == pytest.approx(Iin_snn, rel=1e-15)
@@ -41,7 +43,8 @@ def test_find_params_reproduces_spec_table(w_min, d, wfb, tau_S, Iin_snn):
 
 
 def test_find_params_printed_factors():
-    """The factors as spec §4.3 prints them: 349,525.33 (= 2^21/6), 699,050.67, float mode 4,369,066.67."""
+    """The factors as docs/method.md#reproduced-numbers prints them: 349,525.33 (= 2^21/6), 699,050.67, float mode
+    4,369,066.67."""
     assert round(find_params(TAU, 6.0, 1 / 8).f, 2) == 349525.33
     assert find_params(TAU, 6.0, 1 / 8).f == pytest.approx(2**21 / 6, rel=1e-15)
     assert round(find_params(TAU, 6.0, 1 / 4).f, 2) == 699050.67
@@ -91,7 +94,8 @@ def test_shd_unbiased_comparator(shd_model, shd_spec):
 
 def test_shd_time_base(shd_spec):
     """Δt_S = τ/64 = 0.5601775147155688e-3 s (1e-15 absolute, i.e. float64 rounding), n_steps 1785, τ_S = 64 in
-    every layer, τ_I = τ_S for lp layers and 1 for the read-out (spec §4.1, §4.3)."""
+    every layer, τ_I = τ_S for lp layers and 1 for the read-out (docs/method.md#mapping-formulas,
+    docs/method.md#reproduced-numbers)."""
     assert abs(shd_spec.dt - 0.5601775147155688e-3) <= 1e-15
     assert shd_spec.n_steps == 1785
     for L in shd_spec.layers:
@@ -101,7 +105,7 @@ def test_shd_time_base(shd_spec):
 
 def test_shd_lp_layers_weights_are_8W(shd_model, shd_spec):
     """Lp layers: W_snn = W·2^21/64³ = 8W and U_snn = 8U (exact: lossless mantissas); kick 2^21/64 = 32,768,
-    w_fb = −512 (spec §4.3, §6.2)."""
+    w_fb = −512 (docs/method.md#reproduced-numbers, docs/method.md#weights-as-mantissa-and-exponent)."""
     q = shd_model.quantised()
     for L, Lq in zip(shd_spec.layers[1:3], q.layers[1:3]):
         np.testing.assert_array_equal(L.W_snn, 8.0 * Lq.W.astype(np.float64))
@@ -112,8 +116,8 @@ def test_shd_lp_layers_weights_are_8W(shd_model, shd_spec):
 
 
 def test_shd_mantissas_are_lossless_and_even(shd_model, shd_spec):
-    """Spec §6.2: lp-layer mantissas are 512·W at exponent −6, or 256·W at −5 when some |W| = 0.5; lossless
-    and even (valid in mixed-sign mode, −256…254)."""
+    """docs/method.md#weights-as-mantissa-and-exponent: lp-layer mantissas are 512·W at exponent −6, or 256·W at −5 when
+    some |W| = 0.5; lossless and even (valid in mixed-sign mode, −256…254)."""
     q = shd_model.quantised()
     for L, Lq in zip(shd_spec.layers[1:3], q.layers[1:3]):
         for key, latent in (("W", Lq.W), ("U", Lq.U)):
@@ -129,7 +133,8 @@ def test_shd_mantissas_are_lossless_and_even(shd_model, shd_spec):
 
 def test_shd_readout_default_and_reference_factors(shd_model, shd_spec, shd_spec_reference):
     """Read-out weights: 512·W at the derived f = 2^21/6 (τ_I = 1: W·2^21/(64·64)); 48·W and w_fb = −48 with
-    the reference preset f = 32,768 (Iin_snn 196,608, W·196,608/4096; spec §4.4, §6.2). Exact."""
+    the reference preset f = 32,768 (Iin_snn 196,608, W·196,608/4096; docs/method.md#reference-factor-presets,
+    docs/method.md#weights-as-mantissa-and-exponent). Exact."""
     Wo = shd_model.quantised().layers[3].W.astype(np.float64)
     out, ref = shd_spec.layers[3], shd_spec_reference.layers[3]
     np.testing.assert_array_equal(out.W_snn, 512.0 * Wo)
@@ -142,7 +147,8 @@ def test_shd_readout_default_and_reference_factors(shd_model, shd_spec, shd_spec
 
 
 def test_shd_bias_is_f_b_over_tau_I(shd_model, shd_spec):
-    """b̃ = f·b/τ_I (spec §4.1), rounded to a 13-bit mantissa with exponent 0…7 (spec §6.3): error ≤ 2^(e−1)."""
+    """b̃ = f·b/τ_I (docs/method.md#mapping-formulas), rounded to a 13-bit mantissa with exponent 0…7
+    (docs/method.md#biases-as-mantissa-and-exponent): error ≤ 2^(e−1)."""
     q = shd_model.quantised()
     for L, Lq in zip(shd_spec.layers, q.layers):
         exact = L.factor * Lq.b.astype(np.float64) / L.tau_I
@@ -152,9 +158,9 @@ def test_shd_bias_is_f_b_over_tau_I(shd_model, shd_spec):
 
 
 def test_shd_counts(shd_model, shd_spec):
-    """Spec §6.4: 128·512 + 3·512² + 512·20 = 862,208 static synapses on Loihi (the full W/U shapes of
-    layers 1…3, zero entries included: the reference allocates them), 1,044 neurons with self-feedback there
-    (layers 1…3), and 1,172 neurons in all (spec §2.4)."""
+    """docs/method.md#decays-threshold-and-refractory-period: 128·512 + 3·512² + 512·20 = 862,208 static synapses on
+    Loihi (the full W/U shapes of layers 1…3, zero entries included: the reference allocates them), 1,044 neurons with
+    self-feedback there (layers 1…3), and 1,172 neurons in all (docs/method.md#architectures-read-out-and-training)."""
     static = sum(L.W_snn.size + (L.U_snn.size if L.U_snn is not None else 0) for L in shd_spec.layers[1:])
     assert static == 128 * 512 + 3 * 512**2 + 512 * 20 == 862_208
     assert sum(L.n for L in shd_spec.layers[1:]) == 1_044
@@ -172,8 +178,9 @@ def _tiny_model(n_frames=7):
 
 
 def test_hold_resampling_is_zero_order_hold():
-    """x_res[n] = x[⌊n/M⌋] with M = Δt_A/Δt_S (spec §3.4, decision §11 B8): with x[t] = t the resampled value
-    is the frame index; every frame is held for ⌊M⌋ or ⌈M⌉ steps; n_steps = ⌊T·M⌋."""
+    """x_res[n] = x[⌊n/M⌋] with M = Δt_A/Δt_S (docs/method.md#input-decoding-and-compartments, decision B8 in
+    docs/decisions.md): with x[t] = t the resampled value is the frame index; every frame is held for ⌊M⌋ or ⌈M⌉ steps;
+    n_steps = ⌊T·M⌋."""
     model = _tiny_model()
     spec = to_snn_spec(model)
     M = spec.frame_dt / spec.dt
@@ -198,7 +205,8 @@ def test_fft_resampling_shape_and_mean():
 
 
 def test_layer0_drive_is_f0_W0_x():
-    """X = f0·W0·x_res (spec §3.4), with W0 the quantised ANN weight; float64 rounding (1e-12 relative)."""
+    """X = f0·W0·x_res (docs/method.md#input-decoding-and-compartments), with W0 the quantised ANN weight; float64
+    rounding (1e-12 relative)."""
     model = _tiny_model()
     spec = to_snn_spec(model)
     x = np.random.default_rng(3).normal(size=(model.n_frames, 2))
@@ -220,11 +228,13 @@ def test_bad_options_are_refused(kwargs, message):
 
 
 @pytest.mark.parametrize("codes,exp,mant_per_w", [
-    (np.arange(-3, 4), -6, 512),  # max|8W| = 3: e = −6, mant = 512·W (spec §6.2, SHD derived)
+    # max|8W| = 3: e = −6, mant = 512·W (the SHD case of docs/method.md#weights-as-mantissa-and-exponent)
+    (np.arange(-3, 4), -6, 512),
     (np.arange(-4, 4), -5, 256),  # a weight −0.5 (max|8W| = 4): e = −5, mant = 256·W
 ])
 def test_weight_mantissas_of_shd_lp_layers(codes, exp, mant_per_w):
-    """Spec §6.2: W_snn = 8W with W = codes/8 maps losslessly to even mantissas in mixed-sign mode."""
+    """docs/method.md#weights-as-mantissa-and-exponent: W_snn = 8W with W = codes/8 maps losslessly to even mantissas in
+    mixed-sign mode."""
     W = codes / 8.0
     me = weight_mant_exp(8 * W)
     assert me.exp == exp and me.lossless
@@ -248,7 +258,8 @@ def test_weight_mantissa_range_and_rounding():
 
 
 def test_bias_mantissa_rule():
-    """Spec §6.3: the smallest e ∈ [0, 7] with |round(b/2^e)| ≤ 4095; SHD lp biases 682.67·k round to integers."""
+    """docs/method.md#biases-as-mantissa-and-exponent: the smallest e ∈ [0, 7] with |round(b/2^e)| ≤ 4095; SHD lp biases
+    682.67·k round to integers."""
     b = 2**21 / 6 / 64 * np.arange(-4, 4) / 8  # b̃ = f·b/τ_I for b = k/8
     me = bias_mant_exp(b)
     assert me.exp == 0 and me.max_abs_error <= 0.5

@@ -1,8 +1,9 @@
 """Curriculum rules of the sequence tasks (lprnn_brian.training.curriculum) and their seed streams
 (lprnn_brian.tasks.seeds) on synthetic stage outcomes.
 
-Oracle: the rules of spec §7.1/§7.2 (the 2019 ``add_task_curriculum.py`` / ``copy_task_curriculum.py``),
-typed out here as explicit cases and as a small re-implementation of the lr schedule.
+Oracle: the rules of docs/method.md#temporal-adding, docs/method.md#temporal-copying (the 2019
+``add_task_curriculum.py`` / ``copy_task_curriculum.py``), typed out here as explicit cases and as a small
+re-implementation of the lr schedule.
 """
 from __future__ import annotations
 

@@ -1,8 +1,10 @@
-"""Symbolic facts about the ΣΔ neuron (lprnn_brian.equations.derive) against the numbers of spec §2.1, §4.3, §5.
+"""Symbolic facts about the ΣΔ neuron (lprnn_brian.equations.derive) against the numbers of
+docs/method.md#layers-and-time-constant, docs/method.md#reproduced-numbers and
+docs/method.md#why-the-spikes-reproduce-the-rate-network.
 
-Oracles: the derived values printed in the spec (τ, Δt_S, M, n_steps, (1−1/64)^M), each also recomputed
+Oracles: the derived values printed in docs/method.md (τ, Δt_S, M, n_steps, (1−1/64)^M), each also recomputed
 here from its elementary formula with ``math``; geometric-series sums for the feedback fixed point.
-Tolerances: the digits the spec prints, or float64 rounding (1e-15 relative) for recomputed values.
+Tolerances: the digits docs/method.md prints, or float64 rounding (1e-15 relative) for recomputed values.
 """
 from __future__ import annotations
 
@@ -26,8 +28,8 @@ def _num(expr, **values) -> float:
 
 
 def test_filter_time_constant_shd():
-    """τ(0.8, 1/125) = 0.035851360941796404 s (spec §2.1), to float64 precision; the sympy form evaluated at
-    30 digits agrees with −Δt_A/ln a from ``math``."""
+    """τ(0.8, 1/125) = 0.035851360941796404 s (docs/method.md#layers-and-time-constant), to float64 precision; the sympy
+    form evaluated at 30 digits agrees with −Δt_A/ln a from ``math``."""
     assert derive.tau_seconds(A, FRAME_DT) == pytest.approx(0.035851360941796404, rel=1e-15)
     assert _num(derive.filter_time_constant(), a=A, dt_A=FRAME_DT) == pytest.approx(-FRAME_DT / math.log(A),
                                                                                     rel=1e-15)
@@ -35,13 +37,14 @@ def test_filter_time_constant_shd():
 
 
 def test_snn_step_is_tau_over_64():
-    """Δt_S = τ/64 = 0.5601775 ms (spec §4.3, 7 significant digits as printed)."""
+    """Δt_S = τ/64 = 0.5601775 ms (docs/method.md#reproduced-numbers, 7 significant digits as printed)."""
     dt_S = derive.tau_seconds(A, FRAME_DT) / 64
     assert round(dt_S * 1e3, 7) == 0.5601775
 
 
 def test_steps_per_frame_and_run_lengths():
-    """M = −τ_S ln a = 14.2812 (4 decimals, spec §4.3); n_steps = ⌊T·M⌋ = 1785 (T 125) and 1399 (T 98)."""
+    """M = −τ_S ln a = 14.2812 (4 decimals, docs/method.md#reproduced-numbers); n_steps = ⌊T·M⌋ = 1785 (T 125) and
+    1399 (T 98)."""
     M = _num(derive.steps_per_frame(), a=A, tau_S=64)
     assert round(M, 4) == 14.2812
     assert M == pytest.approx(-64 * math.log(A), rel=1e-15)
@@ -50,7 +53,8 @@ def test_steps_per_frame_and_run_lengths():
 
 
 def test_retention_per_frame_matches_ann():
-    """(1 − 1/64)^M = 0.79859 against a = 0.8 (spec §5.5), 5 decimals; exactly a in the limit τ_S → ∞."""
+    """(1 − 1/64)^M = 0.79859 against a = 0.8 (docs/method.md#why-the-spikes-reproduce-the-rate-network), 5 decimals;
+    exactly a in the limit τ_S → ∞."""
     r = _num(derive.retention_per_frame(), a=A, tau_S=64)
     assert round(r, 5) == 0.79859
     assert r == pytest.approx((63 / 64) ** (-64 * math.log(A)), rel=1e-14)
@@ -70,8 +74,8 @@ def test_feedback_fixed_point_is_geometric_sum():
 
 
 def test_steady_state_rate_and_tracking_bound():
-    """Spike probability per step for drive c is c/I_in (spec §12 oracle 8) and the ripple bound is one
-    kick, I_in/τ_S in ANN units (spec §5.2); exact (sympy)."""
+    """Spike probability per step for drive c is c/I_in (docs/method.md#what-the-tests-check) and the ripple bound is
+    one kick, I_in/τ_S in ANN units (docs/method.md#why-the-spikes-reproduce-the-rate-network); exact (sympy)."""
     assert sp.simplify(derive.steady_state_rate() - derive.c / derive.Iin) == 0
     assert sp.simplify(derive.tracking_error_bound() - derive.Iin / sd.tau_S) == 0
     assert _num(derive.tracking_error_bound(), Iin=6, tau_S=64) == pytest.approx(0.09375, rel=1e-15)
@@ -92,7 +96,7 @@ def test_tau_seconds_rejects_retention_outside_unit_interval(bad):
         derive.tau_seconds(bad, FRAME_DT)
 
 
-# --- the comparator's threshold (docs/method.md, "The comparator's threshold") ------------------------------
+# --- the comparator's threshold (docs/method.md#the-comparators-threshold) ------------------------------
 # Hand derivation (independent of derive.py's sympy manipulations). With the drive held at c·f and r = −i_fb,
 # one step is s = [c f − r > θ], r' = α r + K s (α = 1 − 1/τ_S, K = κ Iin f/τ_S). Let r* = c f − θ. From r ≥ r*
 # (no spike) r' = α r ≥ α r*; from r < r* (spike) r' = α r + K < α r* + K: the band [α r*, α r* + K) is

@@ -27,7 +27,7 @@ def test_file_size_at_most_7mb():
 
 def test_shd_front_end_holds_the_same_test_clips(splits):
     """The SHD-front-end file has the same 210 test clips (labels, voices) as the default file, through the
-    spec §7.3 front end (48 kHz, hop 256, 80 mel bands, T = 125), z-scored per file."""
+    docs/method.md#heidelberg-digits-shd front end (48 kHz, hop 256, 80 mel bands, T = 125), z-scored per file."""
     X, y, info = load_digits("test", front_end="shd")
     X0, y0, info0 = splits["test"]
     assert X.shape == X0.shape == (210, 125, 80)

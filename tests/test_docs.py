@@ -5,7 +5,8 @@ the tests of this file. Oracles, each computed here independently of the docs' g
 
 - the equations page: ``sympy.latex`` of the declared objects themselves (``sigma_delta.UPDATE``, its ``latex()``,
   derived expressions, every comparison neuron's ``PointNeuron.latex()``) must appear verbatim in the generated
-  source: it is generated at build time, never typed;
+  source: it is generated at build time, never typed; so must the method page's neuron snippets be, which the
+  method page includes instead of typing the update rules;
 - the API reference: the package's module tree walked with ``pkgutil`` here; every public module must have its
   entry, and a few key functions their anchors;
 - the docstring preprocessor: hand-written inputs and expected outputs;
@@ -67,12 +68,38 @@ def test_equations_page_is_the_latex_of_the_current_declarations(html):
     for fact in (derive.steady_state_rate(), derive.tracking_error_bound(), derive.error_power_gain(),
                  derive.filter_noise_gain()):
         assert sp.latex(fact) in page
-    assert f"{derive.tau_seconds(0.8, 1 / 125) * 1e3:.4f} ms" in page  # 35.8514 ms: decision A3's value
+    assert f"{derive.tau_seconds(0.8, 1 / 125) * 1e3:.4f} ms" in page  # 35.8514 ms: decision A3 (docs/decisions.md)
     for neuron in baselines.BASELINES.values():
         assert neuron.latex() in page, neuron.name
     # MathJax renders it: the HTML carries the math, and the page loads MathJax
     rendered = (html / "_generated" / "equations.html").read_text(encoding="utf-8")
     assert "mathjax" in rendered.lower() and r"\leftarrow" in rendered
+
+
+def test_method_page_shows_the_declared_neuron(html):
+    """The method page's update rules, per-variant conditioning and schedule are the generated snippets of the
+    declaration, included at build time, never typed: method.md includes each snippet and states no update rule of
+    the neuron itself; each snippet holds the declaration's own LaTeX (or its schedule table); the page renders it."""
+    import sympy as sp
+
+    from lprnn_brian.equations import sigma_delta as sd
+
+    method = (DOCS / "method.md").read_text(encoding="utf-8")
+    snippets = DOCS / "_generated" / "snippets"
+    for name in ("neuron_update.md", "neuron_conditioning.md", "neuron_schedule.md"):
+        assert f"```{{include}} _generated/snippets/{name}\n```" in method, name
+    for x in sd.STATE:
+        assert rf"{sp.latex(x)} &\leftarrow" not in method and rf"{sp.latex(x)} \leftarrow" not in method, x
+    assert sd.latex() in (snippets / "neuron_update.md").read_text(encoding="utf-8")
+    conditioning = (snippets / "neuron_conditioning.md").read_text(encoding="utf-8")
+    for variant in sd.VARIANTS:
+        for x, expr in {**sd.CLIP[variant], **sd.TRUNCATE[variant]}.items():
+            assert rf"{sp.latex(x)} &\leftarrow {sp.latex(expr)}" in conditioning, (variant, x)
+    schedule = (snippets / "neuron_schedule.md").read_text(encoding="utf-8")
+    for op in sd.SCHEDULE:
+        assert f"| {op.name} | `{op.when}` | {op.order} |" in schedule, op.name
+    rendered = (html / "method.html").read_text(encoding="utf-8")
+    assert r"\leftarrow" in rendered and all(f"<td><p>{op.name}</p></td>" in rendered for op in sd.SCHEDULE)
 
 
 def _public_modules() -> list[str]:

@@ -7,7 +7,8 @@ Oracles:
 * a hand-made two-layer result whose counts are worked out by hand in the test;
 * the published 2019 Cortex-M4 back-of-envelope (``manuvn/sigma-delta-neural-networks`` ``Cortex.md``), within
   the rounding of its published values;
-* the Loihi formula evaluated by hand with the Davies et al. 2018 constants typed in from spec §10.4.
+* the Loihi formula evaluated by hand with the Davies et al. 2018 constants typed in from
+  docs/method.md#energy-per-operation.
 
 Counts are integers, so they are compared exactly; energies are sums of a few products, compared to 1e-12
 relative (float rounding).
@@ -154,8 +155,8 @@ def test_hand_made_result_counts():
 
 
 def test_loihi_energy_equals_hand_computation_with_davies_constants():
-    """E per sample = N_syn·23.6 pJ + N_act·81 pJ + N_inact·52 pJ + N_msg·1.7 pJ (spec §10.4). Sample 0:
-    N_syn 11, N_act 17, N_inact 23, messages: 3 A spikes × (1 own core, recurrent + 1 core of B) + 1 B spike ×
+    """E per sample = N_syn·23.6 pJ + N_act·81 pJ + N_inact·52 pJ + N_msg·1.7 pJ (docs/method.md#energy-per-operation).
+    Sample 0: N_syn 11, N_act 17, N_inact 23, messages: 3 A spikes × (1 own core, recurrent + 1 core of B) + 1 B spike ×
     1 (self) = 7. Sample 1: N_act 8, N_inact 32. Time, sample 0: Σ_steps max(A load, B load)·3.5 ns =
     (3 + 1 + 2)·3.5 ns = 21 ns; sample 1: 0."""
     est = loihi_estimate(count_operations(_hand_result()))

@@ -1,8 +1,10 @@
-"""The ΣΔ neuron declaration (lprnn_brian.equations) and its Brian2 rendering, against spec §3.
+"""The ΣΔ neuron declaration (lprnn_brian.equations) and its Brian2 rendering, against
+docs/method.md#the-adaptive-sigma-delta-neuron.
 
-Oracles: the equations and per-step order of spec §3.1–3.3, typed out again here by hand (as sympy
-expressions and as a plain numpy step function), never derived from the package's own sympy objects;
-Brian2's own Euler integrator for the ODE form of spec §3.1; Brian2's scheduling summary for the order.
+Oracles: the equations and per-step order of docs/method.md#the-adaptive-sigma-delta-neuron, typed out again here by
+hand (as sympy expressions and as a plain numpy step function), never derived from the package's own sympy objects;
+Brian2's own Euler integrator for the ODE form of docs/method.md#state-and-update; Brian2's scheduling summary for the
+order.
 """
 from __future__ import annotations
 
@@ -19,10 +21,11 @@ VARS = ("i_ip", "i_in", "v", "i_fb")
 LIMIT = 2.0**23
 
 
-# --- the sympy declaration against the spec's tables --------------------------------------------------
+# --- the sympy declaration against the method's tables (docs/method.md#state-and-update) ---------------
 
 def test_update_matches_spec_table():
-    """UPDATE equals the "exact one-step update" column of spec §3.1, typed here by hand; exact (sympy)."""
+    """UPDATE equals the "exact one-step update" column of docs/method.md#state-and-update, typed here by hand; exact
+    (sympy)."""
     a = lambda tau: 1 - 1 / tau  # noqa: E731
     by_hand = {
         sd.i_ip: a(sd.tau_I) * sd.i_ip + sd.i_in + sd.b_tilde,
@@ -37,7 +40,7 @@ def test_update_matches_spec_table():
 
 def test_continuous_form_euler_step_is_the_update():
     """continuous_form()·Δt_S + x == UPDATE (forward Euler at Δt_S is the exact map), and the ODE equals the
-    "Brian2 ODE" column of spec §3.1 typed by hand; exact (sympy simplification to 0)."""
+    "Brian2 ODE" column of docs/method.md#state-and-update typed by hand; exact (sympy simplification to 0)."""
     cf = sd.continuous_form()
     dt = sd.dt_S
     ode_by_hand = {
@@ -52,7 +55,8 @@ def test_continuous_form_euler_step_is_the_update():
 
 
 def test_spike_reset_synapse_input_and_conditioning_match_spec():
-    """Threshold, reset, spike effects, input and the per-variant clip/truncation of spec §3.1–3.3; exact."""
+    """Threshold, reset, spike effects, input and the per-variant clip/truncation of
+    docs/method.md#the-adaptive-sigma-delta-neuron; exact."""
     assert sp.simplify(sd.THRESHOLD.lhs - sd.v) == 0 and sp.simplify(sd.THRESHOLD.rhs - 64 * sd.vth_mant) == 0
     assert isinstance(sd.THRESHOLD, sp.StrictGreaterThan)
     assert sd.RESET == {sd.v: 0}
@@ -68,7 +72,7 @@ def test_spike_reset_synapse_input_and_conditioning_match_spec():
 
 
 def test_schedule_matches_spec_order():
-    """SCHEDULE is the table of spec §3.3 (when, order, operation), typed by hand; exact."""
+    """SCHEDULE is the table of docs/method.md#per-step-order (when, order, operation), typed by hand; exact."""
     by_hand = [("clip", "start", 0), ("truncate", "start", 1), ("input", "start", 2), ("record", "start", 3),
                ("update", "groups", 0), ("threshold", "thresholds", 0), ("synapses", "synapses", 0),
                ("reset", "resets", 0)]
@@ -144,8 +148,9 @@ def _initial_states(spec: SNNSpec, rng: np.random.Generator) -> list[dict[str, n
 
 
 def handwritten_run(spec: SNNSpec, init, X: np.ndarray):
-    """Spec §3.3, step by step: clip (and truncate) every layer; layer-0 input; record; update (§3.1, all
-    right-hand sides at pre-step values); s = [v > 0]; synapses (i_in += 64 W s, own i_fb −= kick s); reset."""
+    """docs/method.md#per-step-order, step by step: clip (and truncate) every layer; layer-0 input; record; update
+    (docs/method.md#state-and-update, all right-hand sides at pre-step values); s = [v > 0]; synapses (i_in += 64 W s,
+    own i_fb −= kick s); reset."""
     loihi = spec.mode == "loihi"
     S = [{x: init[k][x].astype(np.float64).copy() for x in VARS} for k in range(len(spec.layers))]
     rec = [{x: np.empty((spec.n_steps, L.n)) for x in VARS} for L in spec.layers]
@@ -204,8 +209,8 @@ def _brian_run(spec: SNNSpec, init, X: np.ndarray):
 
 @pytest.mark.parametrize("variant", ["float", "loihi"])
 def test_rendered_network_step_matches_handwritten_step(variant, numpy_runtime):
-    """The Brian2 network (rendered code, numpy target) against the hand-written §3.3 step, from random
-    states, over 40 steps of a 3-layer network with input, feed-forward, recurrent and self synapses.
+    """The Brian2 network (rendered code, numpy target) against the hand-written docs/method.md#per-step-order step,
+    from random states, over 40 steps of a 3-layer network with input, feed-forward, recurrent and self synapses.
 
     loihi: bit for bit (every value is an integer or an exact dyadic fraction, see ``_spec``).
     float: relative 1e-12 of the layer's Iin_snn scale: the only differences allowed are float64 rounding
@@ -239,8 +244,8 @@ def test_rendered_network_step_matches_handwritten_step(variant, numpy_runtime):
 
 def test_rendered_update_equals_brian2_euler_of_spec_ode(numpy_runtime):
     """The rendered explicit update equals Brian2's own forward-Euler integration of the ODE column of spec
-    §3.1 (typed here as Brian2 equations), for random states over 10 steps. Tolerance: relative 1e-12, since
-    Euler computes x + dt·(f/Δt_S) with dt/Δt_S = 1 only up to one rounding per step."""
+    docs/method.md#state-and-update (typed here as Brian2 equations), for random states over 10 steps. Tolerance:
+    relative 1e-12, since Euler computes x + dt·(f/Δt_S) with dt/Δt_S = 1 only up to one rounding per step."""
     from brian2 import Network, NeuronGroup, StateMonitor, defaultclock, ms
 
     rng = np.random.default_rng(3)
@@ -280,7 +285,7 @@ def test_rendered_update_equals_brian2_euler_of_spec_ode(numpy_runtime):
 # --- explicit scheduling of every Brian2 object -------------------------------------------------------
 
 def _operation(obj, group_names) -> str | None:
-    """Which operation of spec §3.3 a Brian2 object performs, judged by its type and name."""
+    """Which operation of docs/method.md#per-step-order a Brian2 object performs, judged by its type and name."""
     from brian2 import SpikeMonitor, StateMonitor
     from brian2.groups.neurongroup import Resetter, StateUpdater, Thresholder
     from brian2.synapses.synapses import SynapticPathway
@@ -305,8 +310,9 @@ def _operation(obj, group_names) -> str | None:
 
 @pytest.mark.parametrize("mode", ["float", "loihi"])
 def test_every_network_object_has_the_spec_slot(mode, small_model, numpy_runtime):
-    """Every object that runs in the network built by build_network sits in its spec §3.3 slot, and Brian2's
-    actual execution order per layer is the order of spec §3.3 (oracle: Network.scheduling_summary).
+    """Every object that runs in the network built by build_network sits in its docs/method.md#per-step-order slot, and
+    Brian2's actual execution order per layer is the order of docs/method.md#per-step-order (oracle:
+    Network.scheduling_summary).
 
     Objects outside the table: the spike monitor must run in the threshold slot after the thresholder (it
     reads this step's spikes); the groups' own StateUpdater must be empty (no ODEs: the update is the
@@ -326,7 +332,8 @@ def test_every_network_object_has_the_spec_slot(mode, small_model, numpy_runtime
     seen = set()
     for obj in runnable:
         op = _operation(obj, names)
-        assert op is not None, f"object {obj.name} of type {type(obj).__name__} has no place in spec §3.3"
+        assert op is not None, (f"object {obj.name} of type {type(obj).__name__} has no place in the per-step order "
+                                "(docs/method.md#per-step-order)")
         seen.add(op)
         if op == "spike_monitor":
             assert (obj.when, obj.order) == ("thresholds", 1), obj.name
@@ -353,7 +360,7 @@ def test_every_network_object_has_the_spec_slot(mode, small_model, numpy_runtime
     ops = [(_operation(next(o for o in runnable if o.name == name), names), name) for name in executed]
     seq = [rank[op if op not in ("spike_monitor", "stateupdater") else
                 ("threshold" if op == "spike_monitor" else "update")] for op, _ in ops]
-    assert seq == sorted(seq), f"execution order {executed} differs from spec §3.3"
+    assert seq == sorted(seq), f"execution order {executed} differs from docs/method.md#per-step-order"
 
 
 # --- the numeric form (lprnn_brian.equations.numeric) ---------------------------------------------------

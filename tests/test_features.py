@@ -1,5 +1,6 @@
-"""Tests of the log-mel and Kaldi fbank front ends (spec §7.3/§7.4, §11 A1/A2/A4/A6/A7), against definitions and
-second implementations (librosa; a per-frame Kaldi reference written here)."""
+"""Tests of the log-mel and Kaldi fbank front ends (docs/method.md#heidelberg-digits-shd,
+docs/method.md#google-speech-commands, decisions A1/A2/A4/A6/A7 in docs/decisions.md), against definitions and second
+implementations (librosa; a per-frame Kaldi reference written here)."""
 from __future__ import annotations
 
 import json
@@ -90,8 +91,8 @@ def test_power_spectrogram_centred_reflect():
 
 
 def test_db_floor_and_max_before_zscore():
-    """Oracle: definition of step 4 (spec §11 A2). For a tone burst after silence: dB features lie in
-    [−80, 0], reach exactly 0 (the per-file maximum, not in the dropped first frame) and exactly −80 (the
+    """Oracle: definition of step 4 (decision A2 in docs/decisions.md). For a tone burst after silence: dB features lie
+    in [−80, 0], reach exactly 0 (the per-file maximum, not in the dropped first frame) and exactly −80 (the
     silent part, where 10·log10(1e-10) − max < −80)."""
     cfg = F.gsc_paper(normalise=False)
     t = np.arange(cfg.clip_samples) / cfg.sample_rate
@@ -117,8 +118,9 @@ def test_zscore_output_mean0_std1():
 @pytest.mark.parametrize("cfg", [F.shd(), F.gsc_paper(), F.gsc_paper(hop_length=256, n_frames=62)],
                          ids=["shd", "gsc_paper", "custom"])
 def test_frame_count_is_T(cfg):
-    """Oracle: arithmetic of spec §11 A1. With centring, L = T·hop samples give 1 + L/hop frames; dropping the
-    first leaves T, whatever the input length (fix_length makes it L). SHD: L = 32,000, T = 125 (§12 item 7)."""
+    """Oracle: arithmetic of decision A1 in docs/decisions.md. With centring, L = T·hop samples give 1 + L/hop frames;
+    dropping the first leaves T, whatever the input length (fix_length makes it L). SHD: L = 32,000, T = 125
+    (docs/method.md#what-the-tests-check)."""
     assert cfg.clip_samples == cfg.n_frames * cfg.hop_length
     if cfg.name == "shd":
         assert cfg.clip_samples == 32000
@@ -130,8 +132,8 @@ def test_frame_count_is_T(cfg):
 
 
 def test_fix_length_keep_last_left_pad():
-    """Oracle: definition (spec §7.3 item 2). pad='left' keeps the last L samples / left-pads with zeros;
-    pad='right' keeps the first / right-pads. Exact."""
+    """Oracle: definition (step 2 of docs/method.md#heidelberg-digits-shd). pad='left' keeps the last L samples /
+    left-pads with zeros; pad='right' keeps the first / right-pads. Exact."""
     x = np.arange(1, 11, dtype=float)
     np.testing.assert_array_equal(F.fix_length(x, 4, "left"), [7, 8, 9, 10])
     np.testing.assert_array_equal(F.fix_length(x, 13, "left"), [0, 0, 0] + list(range(1, 11)))
@@ -159,7 +161,8 @@ def test_gain_invariance(gain, n):
 
 
 def test_config_roundtrip_and_errors():
-    """Oracle: to_dict/from_dict round-trip exactly; bad values are UserInputErrors; presets match spec §7.3/7.4."""
+    """Oracle: to_dict/from_dict round-trip exactly; bad values are UserInputErrors; presets match
+    docs/method.md#heidelberg-digits-shd and docs/method.md#google-speech-commands."""
     for cfg in (F.shd(), F.gsc_paper(), F.gsc_paper(mel_norm="slaney", pad="left")):
         assert F.FeatureConfig.from_dict(cfg.to_dict()) == cfg
     s, g = F.shd(), F.gsc_paper()
@@ -221,8 +224,8 @@ def test_power_spectrogram_matches_librosa_stft(pad_mode):
 def test_log_mel_db_matches_librosa(cfg):
     """Oracle: librosa up to the dB step: power_to_db(sqrt(melspectrogram(power=2, center=True,
     pad_mode='reflect', htk=False, norm=…)), ref=np.max, amin=1e-10, top_db=80), first frame dropped, which is
-    exactly step 4 of spec §7.3 (10·log10 of the magnitude minus the per-file maximum, floor −80 dB).
-    Tolerance 1e-5 dB: librosa's melspectrogram builds its mel basis in float32 (relative rounding ≤ 6e-8,
+    exactly step 4 of docs/method.md#heidelberg-digits-shd (10·log10 of the magnitude minus the per-file maximum, floor
+    −80 dB). Tolerance 1e-5 dB: librosa's melspectrogram builds its mel basis in float32 (relative rounding ≤ 6e-8,
     i.e. ≤ 3e-7 dB after the square root); observed ≈ 2e-7 dB."""
     lr = _librosa()
     rng = np.random.default_rng(7)
@@ -239,8 +242,8 @@ def test_log_mel_db_matches_librosa(cfg):
 
 
 def test_features_of_a_clip_do_not_depend_on_other_clips():
-    """Oracle: spec §11 A2 (per-file dB reference, per-file z-score). A clip's features are the same whether it
-    is computed alone or after/among louder and quieter clips (exact equality)."""
+    """Oracle: decision A2 in docs/decisions.md (per-file dB reference, per-file z-score). A clip's features are the
+    same whether it is computed alone or after/among louder and quieter clips (exact equality)."""
     rng = np.random.default_rng(11)
     clips = [g * rng.standard_normal(16000) for g in (0.01, 1.0, 30.0)]
     for cfg in (F.gsc_paper(), F.gsc_head(), F.gsc_head(normalise=True)):
@@ -309,9 +312,9 @@ def test_kaldi_fbank_matches_per_frame_reference():
 
 
 def test_kaldi_fbank_frame_count_and_defaults():
-    """Oracle: spec §7.4 arithmetic and torchaudio defaults. 25 ms / 10 ms at 16 kHz = 400 / 160 samples, FFT
-    512, T = 1 + (16,000 − 400)//160 = 98; Δt_A = 1/98; mel edge 20 Hz to 8 kHz; no normalisation. Without
-    snip_edges T = (N + 80)//160 = 100. The config round-trips through to_dict/config_from_dict."""
+    """Oracle: docs/method.md#google-speech-commands arithmetic and torchaudio defaults. 25 ms / 10 ms at 16 kHz = 400 /
+    160 samples, FFT 512, T = 1 + (16,000 − 400)//160 = 98; Δt_A = 1/98; mel edge 20 Hz to 8 kHz; no normalisation.
+    Without snip_edges T = (N + 80)//160 = 100. The config round-trips through to_dict/config_from_dict."""
     cfg = F.gsc_head()
     assert (cfg.window_size, cfg.window_shift, cfg.padded_window_size) == (400, 160, 512)
     assert cfg.n_frames == 98 == 1 + (16000 - 400) // 160

@@ -2,7 +2,7 @@
 page embeds each figure with its command, and existing figures are never replaced without ``--force``.
 
 The figures' numbers are checked where they are computed (tests of the analysis modules); here a few quantities a
-reader takes from a figure are checked against the spec's derived values.
+reader takes from a figure are checked against the derived values of docs/method.md.
 """
 from __future__ import annotations
 
@@ -33,10 +33,11 @@ def test_quick_figure_writes_png_and_pdf(module, tmp_path):
 
 
 def test_neuron_dynamics_rate_follows_the_drive():
-    """Spec §12 oracle 8 (p = c/Iin, `derive.steady_state_rate`) on the figure's own run: over the last 600 ms of
-    the step (drive c = 4, Iin = 6) the spike probability is 2/3 within the ripple bound, i.e. the mean
+    """docs/method.md#what-the-tests-check (p = c/Iin, `derive.steady_state_rate`) on the figure's own run: over the
+    last 600 ms of the step (drive c = 4, Iin = 6) the spike probability is 2/3 within the ripple bound, i.e. the mean
     reconstruction is within one kick Iin/τ_S of c, so |p − c/Iin| ≤ (Iin/τ_S)/Iin = 1/τ_S = 1/64; and the
-    reconstruction never leaves i_ip ± one kick after the first 50 steps (spec §5.2; Loihi truncation adds < 1e-4)."""
+    reconstruction never leaves i_ip ± one kick after the first 50 steps
+    (docs/method.md#why-the-spikes-reproduce-the-rate-network; Loihi truncation adds < 1e-4)."""
     from lprnn_brian.figures.fig_neuron_dynamics import simulate_neurons
 
     d = simulate_neurons()
@@ -65,10 +66,10 @@ def test_unknown_figure_name_is_a_clear_error(tmp_path, capsys):
 
 
 def test_reconstruction_bias_figure_shows_the_derived_bias_and_its_removal():
-    """The numbers behind the figure, against the hand-derived mean (docs/method.md): at threshold 0 the mean
-    error is Δ(1/2 − c/Iin) (Δ = Iin/τ_S = 6/64), under 'unbiased' 0; the measured error averaged over ±1 kick of
-    drive (the figure's thick line) stays within Δ/20 of it in both modes (quick grid of 5 drives per kick:
-    measured within 0.04Δ), and the derived band is one kick wide around the mean."""
+    """The numbers behind the figure, against the hand-derived mean (docs/method.md#the-comparators-threshold): at
+    threshold 0 the mean error is Δ(1/2 − c/Iin) (Δ = Iin/τ_S = 6/64), under 'unbiased' 0; the measured error averaged
+    over ±1 kick of drive (the figure's thick line) stays within Δ/20 of it in both modes (quick grid of 5 drives per
+    kick: measured within 0.04Δ), and the derived band is one kick wide around the mean."""
     from lprnn_brian.figures.fig_reconstruction_bias import compute
 
     res = compute(quick=True)

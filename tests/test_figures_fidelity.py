@@ -21,9 +21,10 @@ def test_ann_vs_snn_traces_are_the_raw_feedback_state_and_track_the_ann(tmp_path
     """The plotted SNN markers are the fb decode −i_fb/(κ f) of the recorded raw state at the frame-end steps
     ⌊(t+1)M⌋ (recomputed here from a second numpy run kept raw: Brian2's numpy target is deterministic, so equal
     up to the float32 the result stores, half an ulp); the plotted ANN lines are a fresh `forward` (clamp(o, 0, Iin) for the read-out, float32:
-    1e-6); and the annotated r is the Pearson correlation of exactly those arrays (np.corrcoef, 1e-9). Spec §5:
-    the fb decode reconstructs h_t within a few kicks, so every layer's r on this clip exceeds 0.95 (measured
-    0.99–0.999) and lpff_1's RMSE is below two kicks 2·Iin/τ_S = 0.19 (measured 0.03)."""
+    1e-6); and the annotated r is the Pearson correlation of exactly those arrays (np.corrcoef, 1e-9).
+    docs/method.md#why-the-spikes-reproduce-the-rate-network: the fb decode reconstructs h_t within a few kicks, so
+    every layer's r on this clip exceeds 0.95 (measured 0.99–0.999) and lpff_1's RMSE is below two kicks 2·Iin/τ_S =
+    0.19 (measured 0.03)."""
     from lprnn_brian.ann.forward import forward
     from lprnn_brian.ann.model import load_model
     from lprnn_brian.convert import to_snn_spec
@@ -63,11 +64,12 @@ def test_ann_vs_snn_traces_are_the_raw_feedback_state_and_track_the_ann(tmp_path
 
 
 def test_accuracy_vs_steps_M_is_minus_tau_S_ln_a_and_default_point_is_the_default_conversion(tmp_path):
-    """M of every point: the converted spec's Δt_A/Δt_S equals −τ_S ln a (spec §4.3, analytic; float rounding:
-    1e-12); the τ_S = 64 point is the package's default conversion (same spec digest) at M = 14.28 (spec §4.3:
-    14.2812); the ANN line equals a fresh numpy forward's accuracy on the same clips, and every accuracy and
-    agreement is a multiple of 1/8 (8 clips). The bundled model's SNN agrees with its ANN on 98 % of all 210
-    clips at the default M (measured by the full figure), so at least 7 of the 8 quick clips must agree there."""
+    """M of every point: the converted spec's Δt_A/Δt_S equals −τ_S ln a (docs/method.md#reproduced-numbers, analytic;
+    float rounding: 1e-12); the τ_S = 64 point is the package's default conversion (same spec digest) at M = 14.28
+    (docs/method.md#reproduced-numbers: 14.2812); the ANN line equals a fresh numpy forward's accuracy on the same
+    clips, and every accuracy and agreement is a multiple of 1/8 (8 clips). The bundled model's SNN agrees with its ANN
+    on 98 % of all 210 clips at the default M (measured by the full figure), so at least 7 of the 8 quick clips must
+    agree there."""
     from lprnn_brian.ann.forward import forward
     from lprnn_brian.ann.model import load_model
     from lprnn_brian.convert import to_snn_spec

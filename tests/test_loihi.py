@@ -1,10 +1,12 @@
 """The Loihi mapping helper: integer formats, registers, the bit-exact emulator, core placement, the bundle.
 
-Oracles: hand calculations of Loihi's formats (spec §6, §10.2–10.3); a per-neuron transcription of the Lava
-arithmetic in Python integers (arbitrary precision, one neuron and one synapse at a time) for the emulator's
-``'loihi'`` semantics; the Brian2 network itself for its ``'brian2'`` semantics; the ΣΔ steady state
-(spike rate = drive/Iin_snn, spec §5) for both; the authors' SHD checkpoint's weights (spec §6.2, §12 item 5).
-The Lava comparison itself is tests/test_lava.py (in the Lava environment).
+Oracles: hand calculations of Loihi's formats (docs/method.md#loihi-integer-mode, docs/method.md#compartment-arithmetic,
+docs/method.md#synaptic-weight-format); a per-neuron transcription of the Lava arithmetic in Python integers (arbitrary
+precision, one neuron and one synapse at a time) for the emulator's ``'loihi'`` semantics; the Brian2 network itself for
+its ``'brian2'`` semantics; the ΣΔ steady state (spike rate = drive/Iin_snn,
+docs/method.md#why-the-spikes-reproduce-the-rate-network) for both; the authors' SHD checkpoint's weights
+(docs/method.md#weights-as-mantissa-and-exponent, docs/method.md#what-the-tests-check). The Lava comparison itself is
+tests/test_lava.py (in the Lava environment).
 """
 from __future__ import annotations
 
@@ -82,7 +84,8 @@ def test_special_cases_of_the_weight_rule():
     tiny = q.weight_mant_exp(np.array([1e-6, -2e-6]))
     assert tiny.exp == -8 and np.all(tiny.mant == 0) and tiny.max_abs_error == pytest.approx(2e-6)
     assert q.weight_mant_exp(np.array([-254.0, 254.0])).lossless
-    # the exponent comes from max|w| (decision B2), so −256·2^e itself takes the next exponent (one bit lost)
+    # the exponent comes from max|w| (decision B2 in docs/decisions.md), so −256·2^e itself takes the next exponent (one
+    # bit lost)
     assert q.weight_mant_exp(np.array([-256.0, 254.0])).exp == 1
     odd = np.array([-255.0, -3.0])
     assert q.weight_mant_exp(odd, sign_mode="inhibitory").lossless
@@ -116,7 +119,8 @@ def test_bias_decay_and_threshold_registers():
     gives 4095 with a retention error of exactly 1/4096 (L2); threshold 0 is vth_mant 0, 64·k is k."""
     b = q.bias_mant_exp(np.array([4095.0, -4094.0 * 2, 0.4]))
     assert b.exp == 1 and list(b.mant) == [2048.0, -4094.0, 0.0] and b.max_abs_error == 1.0
-    assert q.bias_mant_exp(np.array([-4096.0 * 2])).exp == 2  # |mant| ≤ 4095 (spec §6.3)
+    # |mant| ≤ 4095 (docs/method.md#biases-as-mantissa-and-exponent)
+    assert q.bias_mant_exp(np.array([-4096.0 * 2])).exp == 2
     u = q.decay_register(64.0, 1)
     v = q.decay_register(64.0, 0)
     assert (u.register, v.register, u.retention_error, v.retention_error) == (63, 64, 0.0, 0.0)
@@ -160,7 +164,7 @@ def test_registers_equal_the_spec_values(small_net):
         if L.kind != "dense":
             assert np.all(4096 - np.asarray(P.ic.dv) == np.round(4096 * (1 - 1 / np.asarray(L.tau_I))))
         else:
-            assert P.ic.dv == 4095  # τ_I = 1 (decision L2)
+            assert P.ic.dv == 4095  # τ_I = 1 (decision L2 in docs/decisions.md)
         assert P.soma.vth_mant * 64 == L.threshold and P.soma.spikes and not P.ic.spikes
 
 
@@ -179,11 +183,12 @@ def test_headroom_is_the_hand_computed_worst_case(small_net):
 
 @pytest.mark.parametrize("policy", ["zero", "unbiased"])
 def test_shd_checkpoint_registers_follow_spec(shd_model, policy):
-    """Spec §6.2 and §12 item 5 on the authors' network: lp mantissas 512·W at exponent −6, or 256·W at −5 where
-    a weight is −0.5; decays du 63, dv 64; every layer's mapping lossless except the biases (b̃ = 682.67·k is not
-    an integer) and the read-out's dv (L2). Threshold 'zero': kick −128·2^(6+2) = −32,768, vth_mant 0, soma dv 64.
-    'unbiased' (derived: kick (63/64)·32,768 = 32,256, θ = 32,768/2): kick −252·2^(6+1), vth_mant 256, both exact
-    registers, and a memoryless soma (τ_V = 1: dv 4095, the one more lossy step, as L2)."""
+    """docs/method.md#weights-as-mantissa-and-exponent and docs/method.md#what-the-tests-check on the authors' network:
+    lp mantissas 512·W at exponent −6, or 256·W at −5 where a weight is −0.5; decays du 63, dv 64; every layer's mapping
+    lossless except the biases (b̃ = 682.67·k is not an integer) and the read-out's dv (L2). Threshold 'zero': kick
+    −128·2^(6+2) = −32,768, vth_mant 0, soma dv 64. 'unbiased' (derived: kick (63/64)·32,768 = 32,256, θ = 32,768/2):
+    kick −252·2^(6+1), vth_mant 256, both exact registers, and a memoryless soma (τ_V = 1: dv 4095, the one more lossy
+    step, as L2)."""
     net = to_loihi(to_snn_spec(shd_model, mode="loihi", threshold=policy))
     for layer, P in zip(shd_model.quantised().layers, net.layers):
         for kind, W in (("ff", layer.W), ("rec", layer.U)):
@@ -377,11 +382,12 @@ def test_brian2_semantics_equals_the_brian2_network(small_net, numpy_runtime):
 
 @pytest.mark.parametrize("semantics", ["loihi", "brian2"])
 def test_constant_drive_spike_rate_is_drive_over_Iin(small_net, semantics):
-    """Spec §5 / §12 item 8 on layer 0: with a constant drive the integrated input settles at X + f·b and the
-    spike probability per step at (X + f·b)/Iin_snn. The reconstruction −i_fb = Iin_snn·(filtered spike rate)
-    stays within one kick of the drive (it fires when it falls below, and a spike lifts it by one kick), so over
-    the last 2/3 of a long run the rate is within 1/τ_S per step of the oracle (n/τ_S spikes, plus 2 for the
-    window's edges); the input's rounding (0.5·τ_I per step, relative 32/Iin_snn) is negligible."""
+    """docs/method.md#why-the-spikes-reproduce-the-rate-network, docs/method.md#what-the-tests-check on layer 0: with a
+    constant drive the integrated input settles at X + f·b and the spike probability per step at (X + f·b)/Iin_snn. The
+    reconstruction −i_fb = Iin_snn·(filtered spike rate) stays within one kick of the drive (it fires when it falls
+    below, and a spike lifts it by one kick), so over the last 2/3 of a long run the rate is within 1/τ_S per step of
+    the oracle (n/τ_S spikes, plus 2 for the window's edges); the input's rounding (0.5·τ_I per step, relative
+    32/Iin_snn) is negligible."""
     import copy
 
     net = copy.deepcopy(small_net)

@@ -146,8 +146,8 @@ def test_nodes_follow_the_documented_encoding(which, mode):
 
 
 def test_float_nodes_equal_the_ann_parameters():
-    """Independent of the spec's arrays, from the quantised ANN (spec §4.1, float mode): a spike of layer k−1
-    adds W·Iin·f·Δ to the syn state's Dirac weight (64·W_snn·τ_I·τ_U·Δ = W·Iin_snn·Δ), an own spike
+    """Independent of the spec's arrays, from the quantised ANN (docs/method.md#mapping-formulas, float mode): a spike
+    of layer k−1 adds W·Iin·f·Δ to the syn state's Dirac weight (64·W_snn·τ_I·τ_U·Δ = W·Iin_snn·Δ), an own spike
     −(1 − 1/τ_S)·Iin·f·Δ (−kick·τ_S·Δ with the default threshold policy's kick), the soma's threshold is half a
     nominal kick, Iin·f/(2τ_S), the bias sets v_leak = f·b (τ_I·b̃), lp filters have τ = −Δt_A/ln 0.8 s, the
     read-out's ip τ = Δ (τ_I = 1) and the input projection is f0·W0. Float64 rounding of the mapping: 1e-12
@@ -179,8 +179,8 @@ def test_float_nodes_equal_the_ann_parameters():
 
 @pytest.mark.parametrize("which", ["random", "per_unit"])
 def test_input_projection_carries_the_layer0_drive(which):
-    """w_x·x equals τ_I·X/τ_U with X = convert.layer0_drive (the injection X/τ_U of spec §3.3 through the ip
-    LI's gain τ_I), per unit also under per-unit retention. 1e-12 relative."""
+    """w_x·x equals τ_I·X/τ_U with X = convert.layer0_drive (the injection X/τ_U of docs/method.md#per-step-order
+    through the ip LI's gain τ_I), per unit also under per-unit retention. 1e-12 relative."""
     model = _per_unit_model() if which == "per_unit" else random_model(np.random.default_rng(11))
     spec = to_snn_spec(model, mode="float")
     L0 = spec.layers[0]
@@ -409,14 +409,16 @@ def test_norse_simulates_the_export_like_our_network(tmp_path, norse_api):
     """Float mode, non-negative network and inputs (the floor i_ip ≥ 0 never acts), 40 frames = 571 steps.
 
     * Layer 0's i_ip in norse is our recorded i_ip plus b̃·α_I^n (norse adds the bias already in step 0, spec
-      §3.3 from step 1 on; no spike is involved), to float32 precision: 1e-5 of its largest value (norse runs in
-      float32: 6e-8 per operation, accumulated over the ~τ_I = 64 steps the filter remembers). Measured 3e-7.
+      docs/method.md#per-step-order from step 1 on; no spike is involved), to float32 precision: 1e-5 of its largest
+      value (norse runs in float32: 6e-8 per operation, accumulated over the ~τ_I = 64 steps the filter remembers).
+      Measured 3e-7.
     * Every layer's decode −i_fb/f, time-averaged over the second half, within half a kick Iin/(2τ_S) = 0.047 ANN
-      units of ours. Both ΣΔ loops track the same drive within a kick (spec §5); norse passes a spike along
-      syn → ip → soma and on to the next layer within the step where spec §3.3 takes a step per stage. During
-      the start-up (the recurrent layer settles over a few τ) that lag biases the means (up to 0.09 over steps
-      142-285 of a 20-frame run); the window here starts 4.5 τ later, where only spike timing differs.
-      Measured: 0.001, 0.019, 0.033 (lpff, lprnn, read-out; ≤ 0.033 over six seeds).
+      units of ours. Both ΣΔ loops track the same drive within a kick
+      (docs/method.md#why-the-spikes-reproduce-the-rate-network); norse passes a spike along syn → ip → soma and on to
+      the next layer within the step where docs/method.md#per-step-order takes a step per stage. During the start-up
+      (the recurrent layer settles over a few τ) that lag biases the means (up to 0.09 over steps 142-285 of a 20-frame
+      run); the window here starts 4.5 τ later, where only spike timing differs. Measured: 0.001, 0.019, 0.033 (lpff,
+      lprnn, read-out; ≤ 0.033 over six seeds).
     * The graph's output is the read-out's spike train ((steps, 3), values 0/1); its spike count over the window
       within 3 of ours (half a kick of decode is 0.047·286/6 = 2.2 spikes, plus one for the window's edges).
     """

@@ -1,10 +1,11 @@
-"""Per-unit retention (the 2019 lpRNN cell, spec §2.5) through the model, its file, both forwards, the ANN → SNN
-mapping (convert.py docstring) and the ΣΔ network.
+"""Per-unit retention (the 2019 lpRNN cell, docs/method.md#the-2019-lprnn-cell) through the model, its file, both
+forwards, the ANN → SNN mapping (convert.py docstring) and the ΣΔ network.
 
-Oracles: a hand-written per-unit loop of spec §2.1/§2.2; the formulas of the per-unit mapping typed out here
-(τ_i = −Δt_A/ln a_i, τ_I,i = τ_i/Δt_S, τ_S = min_i, W_snn rows ∝ 1/τ_I,i, b̃_i = f b_i/τ_I,i, 12-bit snapping
-in Loihi mode); the shared-retention mapping (a vector of equal retentions must give exactly the spec of the
-scalar retention); and the tracking bound of spec §5.2 (ripple ≈ Iin/τ_S) for the SNN.
+Oracles: a hand-written per-unit loop of docs/method.md#layers-and-time-constant, docs/method.md#two-clamp-conventions;
+the formulas of the per-unit mapping typed out here (τ_i = −Δt_A/ln a_i, τ_I,i = τ_i/Δt_S, τ_S = min_i, W_snn rows ∝
+1/τ_I,i, b̃_i = f b_i/τ_I,i, 12-bit snapping in Loihi mode); the shared-retention mapping (a vector of equal retentions
+must give exactly the spec of the scalar retention); and the tracking bound of
+docs/method.md#why-the-spikes-reproduce-the-rate-network (ripple ≈ Iin/τ_S) for the SNN.
 """
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def _model(retention=A, n_frames=12, frame_dt=1 / 50, seed=0) -> LpRNNModel:
 
 
 def _loop(model: LpRNNModel, x: np.ndarray, clamp: str) -> np.ndarray:
-    """Spec §2.1/§2.2 per sample, frame and unit, in float64 (h: clamp_then_filter; ĥ: filter_then_clamp)."""
+    """docs/method.md#layers-and-time-constant, docs/method.md#two-clamp-conventions per sample, frame and unit, in
+    float64 (h: clamp_then_filter; ĥ: filter_then_clamp)."""
     q = model.quantised()
     L, out = q.layers
     a = L.retention.astype(np.float64)
@@ -253,8 +255,9 @@ def tracking(build_root):
 
 def test_per_unit_snn_tracks_every_units_state_float(tracking):
     """Float mode: after 3 frames of settling, every unit's fb decode follows its own ANN state: correlation
-    > 0.99, and |error| ≤ 2·Iin/τ_S (spec §5.2: ripple about one kick Iin/τ_S = 0.094; the second kick covers
-    the Euler error of the filter, (1 − 1/τ_I)^M vs a, ≤ 0.2 % here, and a step of latency)."""
+    > 0.99, and |error| ≤ 2·Iin/τ_S (docs/method.md#why-the-spikes-reproduce-the-rate-network: ripple about one kick
+    Iin/τ_S = 0.094; the second kick covers the Euler error of the filter, (1 − 1/τ_I)^M vs a, ≤ 0.2 % here, and a step
+    of latency)."""
     ann, out = tracking
     spec, fb = out["float"]
     L = spec.layers[0]

@@ -1,5 +1,6 @@
-"""Tests of the spoken-word loaders (spec §7.3, §7.4, §11 A1/A8) on small fixtures written in each data set's
-exact on-disk layout (the real archives cannot be downloaded here).
+"""Tests of the spoken-word loaders (docs/method.md#heidelberg-digits-shd, docs/method.md#google-speech-commands,
+decisions A1/A8 in docs/decisions.md) on small fixtures written in each data set's exact on-disk layout (the real
+archives cannot be downloaded here).
 
 Fixture audio: a pure tone whose frequency depends on the class, so that a clip's label can be read back from
 its features (the mel band or fbank bin that peaks) and checked against the loader's label.
@@ -180,8 +181,8 @@ def test_shd_labels_follow_h5_convention_and_features_line_up(hd_dir):
 
 
 def test_shd_reference_label_order(hd_dir):
-    """Oracle: the authors' HD loader order puts German at 0–9 and English at 10–19 (spec §11 A8): the same
-    clip's label moves by ±10 and its class name stays the same."""
+    """Oracle: the authors' HD loader order puts German at 0–9 and English at 10–19 (decision A8 in docs/decisions.md):
+    the same clip's label moves by ±10 and its class name stays the same."""
     root = hd_dir[0]
     _, y, info = S.load_shd(root, "test", limit=20, progress=False)
     _, yr, infor = S.load_shd(root, "test", limit=20, progress=False, label_order="reference")
@@ -190,8 +191,8 @@ def test_shd_reference_label_order(hd_dir):
 
 
 def test_shd_p90_is_computed_on_train_only(hd_dir):
-    """Oracle: spec §11 A1. With n_frames='p90', T = ⌊L90/hop⌋ where L90 = int(90th percentile of the train
-    clip lengths) — for the test split as well (the fixture's test clips are all longer than every train
+    """Oracle: decision A1 in docs/decisions.md. With n_frames='p90', T = ⌊L90/hop⌋ where L90 = int(90th percentile of
+    the train clip lengths) — for the test split as well (the fixture's test clips are all longer than every train
     clip, so a test-based percentile would give a larger T). Recorded in info; hop 128 doubles T."""
     root, train, _ = hd_dir
     l90 = int(np.percentile(train, 90))
@@ -211,8 +212,8 @@ def test_shd_p90_is_computed_on_train_only(hd_dir):
 
 
 def test_shd_per_file_independence(hd_dir, tmp_path):
-    """Oracle: spec §11 A2 (no batch-dependent dB reference). A clip's features are identical when it is loaded
-    among all others or alone from a folder that holds only it."""
+    """Oracle: decision A2 in docs/decisions.md (no batch-dependent dB reference). A clip's features are identical when
+    it is loaded among all others or alone from a folder that holds only it."""
     root = hd_dir[0]
     X, _, info = S.load_shd(root, "test", progress=False)
     solo = tmp_path / "solo"
@@ -313,9 +314,9 @@ def test_shd_malformed_datasets(tmp_path, monkeypatch):
 
 # ---------------------------------------------------------------------------------------------- GSC
 def test_gsc_class_orders():
-    """Oracle: spec §7.4. v1 35-word: 36 classes, unknown/silence 0, nine 1, yes…go 2–11, zero…eight 12–20,
-    backward…wow 21–35 (the reference code's map, e.g. learn 30, wow 35); 12-command: unknown 0, silence 1,
-    yes…go 2–11; v2 35-word: alphabetical. Vocabularies: 30 words in v1, 35 in v2."""
+    """Oracle: docs/method.md#google-speech-commands. v1 35-word: 36 classes, unknown/silence 0, nine 1, yes…go 2–11,
+    zero…eight 12–20, backward…wow 21–35 (the reference code's map, e.g. learn 30, wow 35); 12-command: unknown 0,
+    silence 1, yes…go 2–11; v2 35-word: alphabetical. Vocabularies: 30 words in v1, 35 in v2."""
     v1 = S.gsc_class_names(1, "35")
     assert len(v1) == 36 and v1[0] == "_unknown_" and v1[1] == "nine"
     assert v1[2:12] == S.GSC_COMMANDS == ("yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go")
@@ -358,10 +359,10 @@ def test_gsc_v1_35_labels_splits_and_features(gsc_v1_dir):
 
 
 def test_gsc_v2_12_command_silence(gsc_v2_dir):
-    """Oracle: spec §7.4 / §11 A8 and Warden's input_data.py. Commands → 2–11, other words → 0, silence → 1.
-    Every split gets ceil(0.1 · n_command_clips) silence crops of 16,000 samples, from that split's segment
-    of a background-noise file (train 0–80 %, validation 80–90 %, test 90–100 %), seeded: the same seed gives
-    the same crops, another seed others."""
+    """Oracle: docs/method.md#google-speech-commands / decision A8 in docs/decisions.md and Warden's input_data.py.
+    Commands → 2–11, other words → 0, silence → 1. Every split gets ceil(0.1 · n_command_clips) silence crops of 16,000
+    samples, from that split's segment of a background-noise file (train 0–80 %, validation 80–90 %, test 90–100 %),
+    seeded: the same seed gives the same crops, another seed others."""
     root = gsc_v2_dir[0]
     n_noise = 170_000
     for split in ("train", "validation", "test"):
@@ -404,9 +405,9 @@ def test_gsc_v2_35_alphabetical_and_v1_silence_option(gsc_v2_dir, gsc_v1_dir):
 
 
 def test_gsc_head_pipeline(gsc_v1_dir):
-    """Oracle: spec §7.4 HEAD. Kaldi fbank (N, 98, 40) of the last 16,000 samples (left-padded), no
-    normalisation (features equal kaldi_features of the raw clip), Δt_A = 1/98; the tone of each word peaks in
-    the fbank bin whose centre (Kaldi mel) is nearest its frequency (±1)."""
+    """Oracle: docs/method.md#google-speech-commands HEAD. Kaldi fbank (N, 98, 40) of the last 16,000 samples
+    (left-padded), no normalisation (features equal kaldi_features of the raw clip), Δt_A = 1/98; the tone of each word
+    peaks in the fbank bin whose centre (Kaldi mel) is nearest its frequency (±1)."""
     root = gsc_v1_dir[0]
     X, y, info = S.load_gsc(root, version=1, protocol="12", split="validation", pipeline="head",
                             silence_fraction=0, progress=False)
@@ -425,8 +426,8 @@ def test_gsc_head_pipeline(gsc_v1_dir):
 
 
 def test_gsc_per_file_independence_limit_and_cache(gsc_v1_dir, tmp_path):
-    """Oracle: per-file features (spec §11 A2): a clip loaded alone from a one-word folder equals its row in the
-    full load; limit keeps the first clips; the cache round-trips exactly."""
+    """Oracle: per-file features (decision A2 in docs/decisions.md): a clip loaded alone from a one-word folder equals
+    its row in the full load; limit keeps the first clips; the cache round-trips exactly."""
     root = gsc_v1_dir[0]
     X, y, info = S.load_gsc(root, version=1, protocol="35", split="validation", progress=False)
     k = info["files"].index("nine/00000001_nohash_0.wav")

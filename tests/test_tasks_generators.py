@@ -1,4 +1,5 @@
-"""Adding and copying generators (spec §7.1, §7.2; decisions §11 D2–D5) against direct definitions."""
+"""Adding and copying generators (docs/method.md#temporal-adding, docs/method.md#temporal-copying; decisions D2–D5 in
+docs/decisions.md) against direct definitions."""
 from __future__ import annotations
 
 import numpy as np
@@ -21,7 +22,8 @@ def test_adding_target_is_the_masked_sum():
 
 
 def test_adding_entries_inclusive():
-    """§11 D4: k is uniform on [min, max] with both ends reachable (the 2019 code excluded max)."""
+    """Decision D4 in docs/decisions.md: k is uniform on [min, max] with both ends reachable (the 2019 code
+    excluded max)."""
     k = adding.adding_data(3000, 20, min_entries=2, max_entries=9, rng=2).k
     assert k.min() == 2 and k.max() == 9
     counts = np.bincount(k, minlength=10)[2:]
@@ -31,8 +33,8 @@ def test_adding_entries_inclusive():
 
 @pytest.mark.parametrize("k", [2, 4])
 def test_adding_chance_mse(k):
-    """Predicting the mean k/2 gives MSE = k/12 (spec §12 oracle 12). n = 40,000 → relative standard error
-    of the estimate ≈ 0.6 %; tolerance 5 %."""
+    """Predicting the mean k/2 gives MSE = k/12 (docs/method.md#what-the-tests-check). n = 40,000 → relative standard
+    error of the estimate ≈ 0.6 %; tolerance 5 %."""
     d = adding.adding_data(40_000, 30, min_entries=k, max_entries=k, rng=3)
     mse = float(np.mean((d.y.astype(np.float64) - k / 2) ** 2))
     assert mse == pytest.approx(adding.chance_mse(k), rel=0.05)
@@ -48,7 +50,7 @@ def test_adding_is_seeded_and_checks_input():
 
 
 def test_adding_curriculum_rule():
-    """L += max(10, min(2000, round(L/5))) (spec §7.1)."""
+    """L += max(10, min(2000, round(L/5))) (docs/method.md#temporal-adding)."""
     assert adding.next_length(10) == 20
     assert adding.next_length(100) == 120
     assert adding.next_length(20_000) == 22_000
@@ -69,8 +71,8 @@ def test_copying_layout():
 
 
 def test_all_blank_output_fails_recall_but_passes_the_original_criterion_late():
-    """Spec §7.2 (derived): all-blank scores (T+S)/(T+2S) over all steps — ≥ 0.96 from T = 23·S = 184 — and 0
-    on the recall window; a perfect output scores 1 on both."""
+    """docs/method.md#temporal-copying (derived): all-blank scores (T+S)/(T+2S) over all steps — ≥ 0.96 from T = 23·S =
+    184 — and 0 on the recall window; a perfect output scores 1 on both."""
     S = 8
     for T, passes in ((183, False), (184, True)):
         d = copying.copying_data(20, T, n_recall=S, rng=5)
@@ -83,7 +85,7 @@ def test_all_blank_output_fails_recall_but_passes_the_original_criterion_late():
 
 
 def test_copying_curriculum_rule_and_errors():
-    """T += max(1, min(8, ⌊T/5⌋)) (spec §7.2)."""
+    """T += max(1, min(8, ⌊T/5⌋)) (docs/method.md#temporal-copying)."""
     assert [copying.next_delay(t) for t in (3, 10, 60)] == [4, 12, 68]
     with pytest.raises(UserInputError):
         copying.copying_data(3, 0)

@@ -51,9 +51,9 @@ def test_tiny_training_runs_and_saves(tiny):
 
 
 def test_stored_weights_are_latent_and_3bit(tiny):
-    """Oracle: spec §2.3. Stored tensors are the latent floats (some not on the 1/8 grid); q(w; 32, 3) of every
-    tensor is an exact multiple of 1/8; with ``code_range=(-4, 3)`` every weight matrix (W, U) gives integer
-    codes in {−4…3} ("3-bit"), although Xavier init of these 12-unit layers reaches ±0.55 (code ±4)."""
+    """Oracle: docs/method.md#quantisation-export-and-pruning. Stored tensors are the latent floats (some not on the 1/8
+    grid); q(w; 32, 3) of every tensor is an exact multiple of 1/8; with ``code_range=(-4, 3)`` every weight matrix (W,
+    U) gives integer codes in {−4…3} ("3-bit"), although Xavier init of these 12-unit layers reaches ±0.55 (code ±4)."""
     m = load_model(tiny[1])
     off_grid = False
     for layer in m.layers:
@@ -122,7 +122,8 @@ def test_bad_reconstruction_policy_or_model_substeps_is_refused():
 
 
 def test_training_is_deterministic(tiny):
-    """Oracle: seeding (spec §2.4, seed 0 everywhere). A second identical run gives bit-identical weights."""
+    """Oracle: seeding (docs/method.md#architectures-read-out-and-training, seed 0 everywhere). A second identical run
+    gives bit-identical weights."""
     res2 = train_digits(TINY, None, n_train=64, n_test=20, log=None)
     for a, b in zip(tiny[0].model.layers, res2.model.layers):
         for k in a.tensors():

@@ -16,9 +16,10 @@ TINY = ["--epochs", "2", "--lpff", "4", "--rnn", "6", "--batch-size", "4", "--qu
 
 
 def test_train_gsc_on_fixture_with_pruning(tmp_path, capsys):
-    """Oracle: the CLI contract and spec §2.3/§7.4. GSC v1 35-word protocol gives a 36-output model whose
-    class names are the protocol's, paper-era features (80 mel, T 125), provenance naming version/protocol;
-    `--prune 2` writes <out>_nWTH_0/1 and <out> (= iteration 1); the checkpoint is removed after success."""
+    """Oracle: the CLI contract and docs/method.md#quantisation-export-and-pruning,
+    docs/method.md#google-speech-commands. GSC v1 35-word protocol gives a 36-output model whose class names are the
+    protocol's, paper-era features (80 mel, T 125), provenance naming version/protocol; `--prune 2` writes
+    <out>_nWTH_0/1 and <out> (= iteration 1); the checkpoint is removed after success."""
     root = tmp_path / "gsc"
     _write_gsc(root, GSC_V1_FIXTURE_WORDS)
     out = tmp_path / "gsc.npz"
@@ -37,8 +38,8 @@ def test_train_gsc_on_fixture_with_pruning(tmp_path, capsys):
 
 
 def test_train_shd_on_fixture_and_resume(tmp_path, capsys):
-    """Oracle: the CLI contract and spec §7.3. HD audio in its archive layout gives a 20-class model in the
-    h5 label order (English 0–9, German 10–19) with SHD features (48 kHz, hop 256); a run with
+    """Oracle: the CLI contract and docs/method.md#heidelberg-digits-shd. HD audio in its archive layout gives a
+    20-class model in the h5 label order (English 0–9, German 10–19) with SHD features (48 kHz, hop 256); a run with
     --keep-checkpoint leaves its checkpoint, and re-running with --resume --force on it finishes at once with
     the same weights (the checkpoint already holds every epoch)."""
     pytest.importorskip("soundfile")

@@ -45,7 +45,7 @@ def _weights(model):
 def test_toy_task_converges_and_lies_on_3bit_grid(toy):
     """Oracle: chance. Cross-entropy starts near ln 4 = 1.386 (zero-initialised biases, small logits) and the
     selected model classifies held-out toy data far above chance 0.25 (≥ 0.9); every quantised tensor is an
-    exact multiple of 1/8 (spec §2.3)."""
+    exact multiple of 1/8 (docs/method.md#quantisation-export-and-pruning)."""
     (X, y), (Xt, yt) = toy
     res = train_lprnn(X, y, SMALL, X_test=Xt, y_test=yt, log=None)
     first, last = res.history[0]["train_loss"], min(h["train_loss"] for h in res.history)
@@ -58,10 +58,10 @@ def test_toy_task_converges_and_lies_on_3bit_grid(toy):
 
 
 def test_winning_ticket_rewinds_and_keeps_mask(toy, tmp_path):
-    """Oracle: spec §2.3 / §11 A5. Iteration 1 keeps every weight that iteration 0's selected model quantised to
-    0 at exactly 0 (mask on weights and gradients), so its pruned fraction is ≥ iteration 0's; it restarts
-    from a copy of the initial weights, so a run of 1 iteration reproduces iteration 0 of a 2-iteration run
-    bit for bit; files are written as <stem>_nWTH_<k>."""
+    """Oracle: docs/method.md#quantisation-export-and-pruning / decision A5 in docs/decisions.md. Iteration 1 keeps
+    every weight that iteration 0's selected model quantised to 0 at exactly 0 (mask on weights and gradients), so its
+    pruned fraction is ≥ iteration 0's; it restarts from a copy of the initial weights, so a run of 1 iteration
+    reproduces iteration 0 of a 2-iteration run bit for bit; files are written as <stem>_nWTH_<k>."""
     (X, y), _ = toy
     cfg = dataclasses.replace(SMALL, prune_iterations=2, epochs=3)
     res = train_lprnn(X, y, cfg, log=None)

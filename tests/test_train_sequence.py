@@ -1,8 +1,9 @@
 """Curriculum training of the adding and copying tasks (lprnn_brian.training.sequence) on tiny budgets.
 
-Oracles: the task's chance level (adding MSE k/12 = 0.167), the pass criterion MSE < 0.01 (spec §7.1), the
-1/8 grid of the quantiser (spec §2.3), the seeded retention draw a ~ U(0.1, 1) (spec §2.5), and an
-uninterrupted run as the oracle of an interrupted-and-resumed one (bit-identical weights and history).
+Oracles: the task's chance level (adding MSE k/12 = 0.167), the pass criterion MSE < 0.01
+(docs/method.md#temporal-adding), the 1/8 grid of the quantiser (docs/method.md#quantisation-export-and-pruning), the
+seeded retention draw a ~ U(0.1, 1) (docs/method.md#the-2019-lprnn-cell), and an uninterrupted run as the oracle of an
+interrupted-and-resumed one (bit-identical weights and history).
 """
 from __future__ import annotations
 

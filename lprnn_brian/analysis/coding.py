@@ -29,7 +29,8 @@ _REPLAY_BYTES = 256e6
 # --- reconstruction and decoding ------------------------------------------------------------------------
 
 def filter_spikes(spikes, tau_steps: float) -> np.ndarray:
-    r"""The ΣΔ neuron's reconstruction of a spike train (spec §5.1), causal and of unit DC gain.
+    r"""The ΣΔ neuron's reconstruction of a spike train (docs/method.md#why-the-spikes-reproduce-the-rate-network),
+    causal and of unit DC gain.
 
     :math:`\bar r(n) = \frac1\tau \sum_{k\ge0} (1 - 1/\tau)^k s_{n-1-k}`: exactly −i_fb/Iin_snn of a neuron
     with τ_S = ``tau_steps`` (coefficients from :func:`lprnn_brian.equations.derive.reconstruction_transfer`).
@@ -322,8 +323,8 @@ def readout_from_spikes(spec, events_last_hidden, n_samples: int, window: str | 
                         decode: str = "in") -> np.ndarray:
     """The dense read-out's time-mean decode recomputed offline from the last hidden layer's spikes.
 
-    Replays the read-out's per-step order (spec §3.3) on the recorded value of each step n (Brian2 monitors
-    record at ``start``, after clipping/truncation, before the update):
+    Replays the read-out's per-step order (docs/method.md#per-step-order) on the recorded value of each step n (Brian2
+    monitors record at ``start``, after clipping/truncation, before the update):
 
     * i_in(n) = C(α_U·i_in(n−1) + 64·W_snn·s(n−1)), i.e. 64·W_snn·τ_U times the τ_U-filtered spike train
       (:func:`filter_spikes`) in float mode;

@@ -3,13 +3,14 @@ per inference they imply on Loihi 1 and on a Cortex-M4, with every formula and i
 
 Both figures are estimates from published per-operation numbers, not measurements:
 
-* **Loihi 1** (spec §10.4, Davies et al. 2018, Table 2; core limits spec §10.1):
+* **Loihi 1** (docs/method.md#energy-per-operation, Davies et al. 2018, Table 2; core limits docs/method.md#loihi-1):
   E = N_syn·E_syn + N_act·E_act + N_inact·E_inact + N_msg·E_tile, and a compute time per step bounded below by
   the most loaded core's synaptic operations × 3.5 ns. Static and idle power (Davies 2021), mesh hops,
   neuron-update and barrier-synchronisation time, and the host's cost of writing the layer-0 drive are left out.
-* **Cortex-M4** (spec §8.2, the 2019 back-of-envelope of ``manuvn/sigma-delta-neural-networks`` ``Cortex.md``):
-  per ANN frame update one multiply and one add per weight plus the per-neuron filter, 26 clocks per multiply,
-  1 per add, 10 pJ per clock (10 µW/MHz), and the weights moved through DRAM at 6–25 pJ/bit.
+* **Cortex-M4** (docs/method.md#nair-and-indiveri-2019, the 2019 back-of-envelope of
+  ``manuvn/sigma-delta-neural-networks`` ``Cortex.md``): per ANN frame update one multiply and one add per weight plus
+  the per-neuron filter, 26 clocks per multiply, 1 per add, 10 pJ per clock (10 µW/MHz), and the weights moved through
+  DRAM at 6–25 pJ/bit.
 """
 from __future__ import annotations
 
@@ -24,14 +25,15 @@ from ..equations.fixed_point import COMPARTMENTS_PER_NEURON
 from ..errors import UserInputError
 from ..simulation import SimulationResult
 
-#: "At least 500× higher energy-efficiency … in comparison to Cortex-M4" (Nair & Indiveri 2019, spec §8.2).
+#: "At least 500× higher energy-efficiency … in comparison to Cortex-M4" (Nair & Indiveri 2019,
+#: docs/method.md#nair-and-indiveri-2019).
 CLAIM_2019 = 500.0
 CLAIM_2019_SOURCE = ("Nair & Indiveri 2019, arXiv 1905.10692: ≥ 500× vs Cortex-M4, for their analog in-memory "
                      "chip (10 pJ/spike, 180 nm), not for Loihi")
 
 _DAVIES = "Davies et al. 2018, IEEE Micro 38(1):82, Table 2 (verify)"
-_LOIHI_LIMITS = "Davies et al. 2018; spec §10.1"
-_CORTEX = "manuvn/sigma-delta-neural-networks Cortex.md (Nair & Indiveri 2019; spec §8.2)"
+_LOIHI_LIMITS = "Davies et al. 2018; docs/method.md#loihi-1"
+_CORTEX = "manuvn/sigma-delta-neural-networks Cortex.md (Nair & Indiveri 2019; docs/method.md#nair-and-indiveri-2019)"
 
 
 def _const(value, unit: str, source: str, meaning: str):
@@ -210,10 +212,12 @@ def count_operations(result: SimulationResult, *, dense: bool = False) -> Operat
     Notes
     -----
     * **Fan-out** of a neuron: its synapses into the next layer (column of the next layer's ``W_snn``) plus its
-      recurrent synapses (column of its layer's ``U_snn``) plus 1 for its self-feedback synapse (spec §3.2).
-      Synaptic events = Σ over spikes of the sender's fan-out, counted in the step of the spike (the synapse
-      slot of that step; the event first acts on the target's update of the next step, spec §3.2).
-    * **Compartment updates**: 2 compartments per neuron (spec §3.4), each updated every step: 2·n·n_steps.
+      recurrent synapses (column of its layer's ``U_snn``) plus 1 for its self-feedback synapse
+      (docs/method.md#synapses). Synaptic events = Σ over spikes of the sender's fan-out, counted in the step of the
+      spike (the synapse slot of that step; the event first acts on the target's update of the next step,
+      docs/method.md#synapses).
+    * **Compartment updates**: 2 compartments per neuron (docs/method.md#input-decoding-and-compartments), each updated
+      every step: 2·n·n_steps.
     * **Active** compartment-step: the compartment receives input in that step. The input compartment (i_in,
       i_ip) is active when at least one feed-forward or recurrent synaptic event reaches it, and in layer 0 at
       every step, because the layer-0 drive X_n/τ_U is injected into i_ip every step like a bias (no spikes, no

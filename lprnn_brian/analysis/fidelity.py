@@ -4,9 +4,11 @@ SNN decode against its ANN counterpart, class agreement and accuracy.
 ANN counterpart of each decode (per frame, ANN units):
 
 * ``fb``, ``count`` → the layer's ANN state h_t; for the dense read-out, clamp(o_t, 0, Iin): the feedback
-  reconstruction spans [0, Iin_snn] by construction, so that is what it can encode (spec §2.2, §3.4);
+  reconstruction spans [0, Iin_snn] by construction, so that is what it can encode
+  (docs/method.md#two-clamp-conventions, docs/method.md#input-decoding-and-compartments);
 * ``ip`` → h_t; for the read-out max(o_t, 0) (i_ip is floored at 0 every step);
-* ``in`` → the pre-activation less the bias, W x_t + U h_{t−1} (spec §5.3).
+* ``in`` → the pre-activation less the bias, W x_t + U h_{t−1}
+  (docs/method.md#why-the-spikes-reproduce-the-rate-network).
 """
 from __future__ import annotations
 

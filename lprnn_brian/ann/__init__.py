@@ -1,4 +1,5 @@
-"""Rate lpRNN (spec §2): quantiser, model and file format, numpy reference forward, checkpoint import.
+"""Rate lpRNN (docs/method.md#the-rate-network-the-low-pass-rnn): quantiser, model and file format, numpy reference
+forward, checkpoint import.
 
 torch is optional: :mod:`lprnn_brian.ann.torch_model` (training twin) is the only module that imports it,
 and it is not imported here.

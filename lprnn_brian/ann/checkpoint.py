@@ -2,9 +2,11 @@
 
 Their ``small_lprnn_net`` state_dict has the keys ``lpff.linear.{weight,bias}``,
 ``rnn_layers.<k>.linear.{weight,bias}``, ``rnn_layers.<k>.linear_hh.weight`` and ``out.linear.{weight,bias}``;
-they become the layers ``lpff_1``, ``lprnn_<k+1>`` and ``output`` (spec §2.3). Retention, Iin, the quantiser,
-T, the read-out window, features and class order are not in the file: they come from ``arch`` (spec §2.4,
-§7.3, §7.4, §11 A1/A8/A9/A11). The file is read with :mod:`.torch_pickle` (no torch, no code execution).
+they become the layers ``lpff_1``, ``lprnn_<k+1>`` and ``output`` (docs/method.md#quantisation-export-and-pruning).
+Retention, Iin, the quantiser, T, the read-out window, features and class order are not in the file: they come from
+``arch`` (docs/method.md#architectures-read-out-and-training, docs/method.md#heidelberg-digits-shd,
+docs/method.md#google-speech-commands, decisions A1/A8/A9/A11 in docs/decisions.md). The file is read with
+:mod:`.torch_pickle` (no torch, no code execution).
 """
 from __future__ import annotations
 
@@ -26,7 +28,7 @@ FRAC_BITS = 3
 
 #: Output order of the authors' SHD model. Their HD-audio loader labels a file ``digit + (10 if english
 #: else 0)`` (``shd/shdANN/shd_dataset.py``), so German digits are outputs 0–9 and English 10–19 — the
-#: reverse of the SHD h5 convention (spec §11 A8). The imported model keeps this order.
+#: reverse of the SHD h5 convention (decision A8 in docs/decisions.md). The imported model keeps this order.
 #: File name of the authors' trained SHD model (gauthierboeshertz/lpRNN_loihi), the reference checkpoint.
 SHD_REFERENCE_FILE = "shd_QlpRNN_128_2x512_ret0.8_mel80_hop256.pth"
 SHD_CHECKPOINT_CLASS_NAMES = [f"de_{d}" for d in range(10)] + [f"en_{d}" for d in range(10)]
@@ -37,7 +39,7 @@ _GSC_V1_36 = ["unknown", "nine", "yes", "no", "up", "down", "left", "right", "on
               "sheila", "tree", "visual", "wow"]
 _GSC_V2_12 = ["unknown", "silence", "yes", "no", "up", "down", "left", "right", "on", "off", "stop", "go"]
 #: Output orders of the authors' GSC models by number of classes (``SpeechDownloader.py`` category dicts,
-#: ``speech_datasetv2.py`` label list; spec §7.4).
+#: ``speech_datasetv2.py`` label list; docs/method.md#google-speech-commands).
 GSC_CLASS_NAMES = {36: _GSC_V1_36, 12: _GSC_V2_12, 35: sorted(_GSC_V1_36[1:])}
 
 #: Feature configurations (keys of :class:`lprnn_brian.tasks.features.FeatureConfig`).
@@ -47,7 +49,7 @@ SHD_FEATURES = dict(sample_rate=48000, n_fft=1024, hop_length=256, n_mels=80, fm
 GSC_PAPER_FEATURES = dict(sample_rate=16000, n_fft=1024, hop_length=128, n_mels=80, fmin=40.0, fmax=8000.0,
                           n_frames=125, mel_norm="l1", win_length=None, pad="right", pad_mode="reflect",
                           db_floor=-80.0, amin=1e-10, drop_first=True, normalise=True, name="gsc_paper")
-#: GSC HEAD front end (spec §7.4): Kaldi fbank, not a log-mel FeatureConfig.
+#: GSC HEAD front end (docs/method.md#google-speech-commands): Kaldi fbank, not a log-mel FeatureConfig.
 GSC_HEAD_FEATURES = dict(name="gsc_head", kind="kaldi_fbank", sample_rate=16000, num_mel_bins=40,
                          frame_length_ms=25.0, frame_shift_ms=10.0, window_type="povey", preemphasis=0.97,
                          remove_dc_offset=True, dither=0.0, snip_edges=True, low_freq=20.0, high_freq=0.0,
@@ -213,7 +215,7 @@ def read_reference_checkpoint(path: str | os.PathLike, arch: str = "shd") -> LpR
             raise UserInputError(f"{source}: 'out.linear.weight' has {n_out} outputs; arch 'shd' has 20 classes")
         class_names = list(SHD_CHECKPOINT_CLASS_NAMES)
         notes.append("class order as trained by the authors: German digits 0-9 at outputs 0-9, English at "
-                     "10-19 (spec 11 A8)")
+                     "10-19 (decision A8 in docs/decisions.md)")
     else:
         if n_out not in GSC_CLASS_NAMES:
             raise UserInputError(f"{source}: 'out.linear.weight' has {n_out} outputs; arch 'gsc' models have "

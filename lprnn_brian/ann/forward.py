@@ -1,13 +1,14 @@
-r"""Numpy float32 reference forward pass of the rate lpRNN (spec §2.1–2.2), vectorised over samples.
+r"""Numpy float32 reference forward pass of the rate lpRNN (docs/method.md#the-rate-network-the-low-pass-rnn),
+vectorised over samples.
 
 clamp_then_filter (the trained model):
 
 .. math:: z_t = W x_t + b + U h_{t-1},\quad h_t = a\,h_{t-1} + (1-a)\,\mathrm{clamp}(z_t, 0, I_{in})
 
-with one retention a per layer or one per unit (element-wise: the 2019 cell of spec §2.5). A model with
-``substeps`` K > 1 repeats the update K times per frame with the input held and retention a^(1/K)
+with one retention a per layer or one per unit (element-wise: the 2019 cell of docs/method.md#the-2019-lprnn-cell). A
+model with ``substeps`` K > 1 repeats the update K times per frame with the input held and retention a^(1/K)
 (:func:`substep_retention`), refreshing the recurrent input each time; K → ∞ is the continuous-time lpRNN
-τ dh/dt = −h + act(z) that the ΣΔ network integrates (spec §5.4).
+τ dh/dt = −h + act(z) that the ΣΔ network integrates (docs/method.md#one-update-per-frame-or-many).
 
 filter_then_clamp (what the ΣΔ network computes):
 
@@ -34,7 +35,8 @@ CLAMPS = ("clamp_then_filter", "filter_then_clamp")
 def readout_start(n_frames: int, window: str) -> int:
     """First frame (0-based) of the read-out window: ⌊T/2⌋ for ``'second_half'``, 0 for ``'all'``.
 
-    The same rule picks the first SNN step of a decode window (n ≥ ⌊n_steps/2⌋, spec §3.4)."""
+    The same rule picks the first SNN step of a decode window (n ≥ ⌊n_steps/2⌋,
+    docs/method.md#input-decoding-and-compartments)."""
     if window not in READOUT_WINDOWS:
         raise UserInputError(f"read-out window must be one of {READOUT_WINDOWS}, got {window!r}")
     return n_frames // 2 if window == "second_half" else 0
@@ -65,7 +67,7 @@ class AnnResult:
         The clamp convention used.
     output_decode : numpy.ndarray
         clamp(o_t, 0, Iin), (samples, frames, classes): the read-out as the ΣΔ network's feedback decode
-        sees it (spec §2.2).
+        sees it (docs/method.md#two-clamp-conventions).
     """
 
     states: list[np.ndarray]
@@ -181,7 +183,7 @@ def lowpass_layer(layer: Layer, x: np.ndarray, Iin: float, clamp: str = "clamp_t
     Iin : float
         Clamp level.
     clamp : {'clamp_then_filter', 'filter_then_clamp'}
-        Convention of spec §2.2.
+        Convention of docs/method.md#two-clamp-conventions.
     substeps : int
         Updates per frame (input held, retention a^(1/K)); the output is the state at the frame end.
     reconstruction : (drives, decodes), optional
@@ -240,7 +242,8 @@ def forward(model: LpRNNModel, x, *, clamp: str = "clamp_then_filter", quantise:
         (samples, frames, features) floating-point inputs; a single (frames, features) sample is treated as
         a batch of one.
     clamp : {'clamp_then_filter', 'filter_then_clamp'}, optional
-        Clamp convention (spec §2.2, §11 B4); the trained models use clamp_then_filter.
+        Clamp convention (docs/method.md#two-clamp-conventions, decision B4 in docs/decisions.md); the trained models
+        use clamp_then_filter.
     quantise : bool, optional
         Pass W, U, b through the model's quantiser first (what the authors' forward does).
     keep_states : bool, optional

@@ -1,8 +1,8 @@
-"""The in-memory rate lpRNN (spec §2) and its versioned ``.npz`` model file.
+"""The in-memory rate lpRNN (docs/method.md#the-rate-network-the-low-pass-rnn) and its versioned ``.npz`` model file.
 
-A model is a list of layers in export order (spec §2.3: ``lpff_1``, ``lprnn_1``, ``lprnn_2``, ``output``)
-plus the scalars that fix its arithmetic (Iin, quantisation bits, frame step, read-out window) and the
-metadata that travels with it (class names, feature configuration, task, provenance).
+A model is a list of layers in export order (docs/method.md#quantisation-export-and-pruning: ``lpff_1``, ``lprnn_1``,
+``lprnn_2``, ``output``) plus the scalars that fix its arithmetic (Iin, quantisation bits, frame step, read-out window)
+and the metadata that travels with it (class names, feature configuration, task, provenance).
 
 File format: a pickle-free ``.npz`` holding one float32 array per tensor, named ``<layer>/W``,
 ``<layer>/b`` and (lpRNN layers) ``<layer>/U``, and an entry ``meta``: a 0-d unicode array holding a JSON
@@ -10,8 +10,8 @@ object with ``format = "lprnn_brian.model"``, ``format_version``, every scalar f
 and, per layer, its name, kind, retention and sizes.
 
 - ``format_version`` 1: every retention is one number per layer (``"retention": 0.8``).
-- ``format_version`` 2: some layer has one retention per unit (the 2019 cell, spec §2.5): its metadata
-  says ``"retention": "per_unit"`` and the float32 vector is the array ``<layer>/retention``; and/or the
+- ``format_version`` 2: some layer has one retention per unit (the 2019 cell, docs/method.md#the-2019-lprnn-cell): its
+  metadata says ``"retention": "per_unit"`` and the float32 vector is the array ``<layer>/retention``; and/or the
   model updates its states ``substeps`` > 1 times per frame (meta key ``substeps``, absent means 1).
 - ``format_version`` 3: the hidden layers output the ΣΔ neuron's mean reconstruction of their clamped state
   (meta key ``reconstruction``: ``{"policy": ..., "tau_S": ...}``, absent means none).
@@ -81,8 +81,8 @@ class Layer:
         (out, out) float32 recurrent weights (acting on the previous state); only for ``lprnn``.
     retention : float, numpy.ndarray or None
         Retention ratio a in [0, 1) of lpff/lprnn layers: one number for the layer (0.8 in the 2024 paper)
-        or a float32 vector with one value per unit (the 2019 cell, spec §2.5: fixed a ~ U(0.1, 1));
-        None for ``dense``.
+        or a float32 vector with one value per unit (the 2019 cell, docs/method.md#the-2019-lprnn-cell: fixed
+        a ~ U(0.1, 1)); None for ``dense``.
 
     Numeric array-likes are converted to float32 on construction (a retention given as a sequence or
     array of one or more dimensions becomes a float32 vector; a number stays a Python float).
@@ -222,16 +222,17 @@ class LpRNNModel:
     Iin : float, optional
         Clamp level of the activation clamp(z, 0, Iin) (ReLU6: 6).
     int_bits, frac_bits : int, optional
-        Quantiser bits I and F (spec §2.3); F ≥ 32 disables quantisation. One F for every tensor (§11 A11).
+        Quantiser bits I and F (docs/method.md#quantisation-export-and-pruning); F ≥ 32 disables quantisation. One F for
+        every tensor (decision A11 in docs/decisions.md).
     frame_dt : float, optional
-        ANN frame step Δt_A in seconds (1/T by default, §11 A1).
+        ANN frame step Δt_A in seconds (1/T by default, decision A1 in docs/decisions.md).
     n_frames : int, optional
         T, frames per sample the model was trained with.
     substeps : int, optional
         State updates per frame (1: the paper's lpRNN). K > 1 runs K exponential-Euler sub-steps with the
         input held and per-sub-step retention a^(1/K): the same filter time constant τ, with the recurrence
         refreshed K times per frame, which approaches the continuous-time dynamics the ΣΔ network computes
-        (spec §5.4) as K grows.
+        (docs/method.md#one-update-per-frame-or-many) as K grows.
     readout_window : {'second_half', 'all'}, optional
         Frames averaged into the logits: t ≥ ⌊T/2⌋ (0-based) or every frame.
     reconstruction : dict, optional
@@ -289,7 +290,8 @@ class LpRNNModel:
         raise UserInputError(f"model has no layer {name!r}; its layers are {self.layer_names}")
 
     def n_parameters(self) -> int:
-        """Weights plus biases of all layers (873,620 for the SHD model, spec §2.4)."""
+        """Weights plus biases of all layers (873,620 for the SHD model,
+        docs/method.md#architectures-read-out-and-training)."""
         return sum(layer.n_parameters() for layer in self.layers)
 
     def n_neurons(self) -> int:

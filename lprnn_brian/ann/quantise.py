@@ -1,4 +1,5 @@
-"""Fixed-point weight quantiser of the lpRNN (spec §2.3) and the integer codes it produces.
+"""Fixed-point weight quantiser of the lpRNN (docs/method.md#quantisation-export-and-pruning) and the integer codes it
+produces.
 
 q(w; I, F) = round_half_even(2^F · clip(w, −(2^{I−1}−1), 2^{I−1}−1)) / 2^F, the identity when F ≥ 32.
 """

@@ -3,9 +3,9 @@
 State-dict keys are the authors' (``lpff.linear.*``, ``rnn_layers.<k>.linear.*``,
 ``rnn_layers.<k>.linear_hh.weight``, ``out.linear.*``), so their checkpoints load with ``load_state_dict``.
 The latent float weights are the parameters; every forward pass quantises them with a straight-through
-estimator, w + stopgrad(q(w) − w) (spec §2.3). Retention is a non-persistent float32 buffer with one value
-per unit (not trained, not stored in the state dict): the same value for every unit (the 2024 model) or one
-per unit (the 2019 cell, spec §2.5).
+estimator, w + stopgrad(q(w) − w) (docs/method.md#quantisation-export-and-pruning). Retention is a non-persistent
+float32 buffer with one value per unit (not trained, not stored in the state dict): the same value for every unit (the
+2024 model) or one per unit (the 2019 cell, docs/method.md#the-2019-lprnn-cell).
 """
 from __future__ import annotations
 
@@ -171,7 +171,7 @@ class TorchLpRNN(nn.Module):
     readout_window : {'second_half', 'all'}, optional
         Default window of :meth:`logits`.
     clamp : {'clamp_then_filter', 'filter_then_clamp'}, optional
-        Clamp convention (spec §2.2); training uses clamp_then_filter.
+        Clamp convention (docs/method.md#two-clamp-conventions); training uses clamp_then_filter.
     substeps : int, optional
         State updates per frame (:class:`LpRNNModel` ``substeps``; 1: the paper's lpRNN).
     meta : dict, optional

@@ -1,4 +1,5 @@
-r"""Comparison neurons (spec §9, §3.5) declared as :class:`.point.PointNeuron` one-step maps.
+r"""Comparison neurons (docs/method.md#comparison-neurons, docs/method.md#the-analog-antecedent) declared as
+:class:`.point.PointNeuron` one-step maps.
 
 LIF (rate code), ALIF (Yin 2021), SFA/AHP (Plank 2021), the 2019 analog DPI ΣΔ neuron (Nair & Indiveri) and
 the package's own ΣΔ neuron as a single encoder; :data:`BASELINES` names them for the analysis.
@@ -32,7 +33,7 @@ tau_m, theta, R = _p("tau_m", "theta", "R")
 alpha = sp.exp(-1 / tau_m)
 
 #: Rate-coded leaky integrate-and-fire neuron, reset by subtraction (a textbook discrete LIF, e.g.
-#: Gerstner et al. 2014 "Neuronal Dynamics" §1.3 with the exact exponential step; subtraction keeps the
+#: Gerstner et al. 2014 "Neuronal Dynamics", Sect. 1.3, with the exact exponential step; subtraction keeps the
 #: overshoot, so the count is an unbiased rate code). Per step (τ_m in steps of 1 ms):
 #: u ← α u + (1−α) R I, α = e^{−1/τ_m}; spike u > θ; u ← u − θ.
 #: Defaults τ_m = 20, θ = 1, R = 1. Drive I dimensionless: for R I > θ the rate is ≈ 1/(τ_m ln(RI/(RI−θ)))
@@ -97,7 +98,7 @@ I_ahp_next = rho_a * I_ahp + beta_a * s
 
 #: LIF with a slow after-hyperpolarising current, Plank, Rao, Wild & Maass, "A long short-term memory for AI
 #: applications in spike-based neuromorphic hardware", Nat. Mach. Intell. 4:467 (2022), arXiv 2107.03992
-#: (spec §9.2 form; per step of 1 ms, τ in steps):
+#: (docs/method.md#ahp-neuron-plank-et-al-2022 form; per step of 1 ms, τ in steps):
 #:
 #: I^AHP_t = ρ_a I^AHP_{t−1} + β_a s_{t−1};  V_t = α V_{t−1} + (1−α)(R I_t − I^AHP_t) − v_th s_{t−1};
 #: s_t = [V_t > v_th].
@@ -153,8 +154,8 @@ _DPI_DEFAULTS = {
 
 
 def dpi(mode: str = "dm") -> PointNeuron:
-    r"""The 2019 analog adaptive ΣΔ neuron of Nair & Indiveri (arXiv 1905.10692; spec §3.5), transcribed
-    from ``Neuron.upd_state`` of ``manuvn/sigma-delta-neural-networks`` with three DPI filters:
+    r"""The 2019 analog adaptive ΣΔ neuron of Nair & Indiveri (arXiv 1905.10692; docs/method.md#the-analog-antecedent),
+    transcribed from ``Neuron.upd_state`` of ``manuvn/sigma-delta-neural-networks`` with three DPI filters:
 
     * input DPI: I_ip ← DPI(I_ip; drive), the drive an input current in amperes;
     * feedback DPI: I_fb ← DPI(I_fb; I_in·s_{n−1}), a pulse of width T_p = T_s and amplitude I_in after each
@@ -166,10 +167,10 @@ def dpi(mode: str = "dm") -> PointNeuron:
     I_err > thresh outside a refractory period t_refr (a per-neuron counter ``ref`` in steps; their code
     uses one timer shared by all neurons and restarted at every check, which this does not copy).
 
-    Defaults (spec §3.5): T_s = T_p = 1 µs, C = 2 pF, κ = 0.7, T = 300 K, input/feedback I_τ = I_th = 50 pA
-    (τ = C U_T/(κ I_τ) = 1.477 ms), I_in = 40 nA, error I_τ = 10 pA, I_th = 50 nA, thresh = 0.1 nA,
-    refractory 1 ms (``if`` only). k and q are CODATA (scipy.constants). The pulse width is one step: a
-    wider T_p would need a pulse counter and is not declared.
+    Defaults (docs/method.md#the-analog-antecedent): T_s = T_p = 1 µs, C = 2 pF, κ = 0.7, T = 300 K,
+    input/feedback I_τ = I_th = 50 pA (τ = C U_T/(κ I_τ) = 1.477 ms), I_in = 40 nA, error I_τ = 10 pA, I_th = 50 nA,
+    thresh = 0.1 nA, refractory 1 ms (``if`` only). k and q are CODATA (scipy.constants). The pulse width is one
+    step: a wider T_p would need a pulse counter and is not declared.
 
     Rate: in ``dm`` the feedback tracks I_ip − thresh, so a constant drive I gives a spike probability per
     step p ≈ (I − thresh)/(g_fb I_in) (derived from the feedback filter's fixed point, mean I_fb =
@@ -219,15 +220,15 @@ drive_c = sp.Symbol("c", real=True)
 _sd_names = (sd.i_ip, sd.v, sd.i_fb)
 _sd_subs = {sd.i_in: drive_c, sd.kick: Iin_snn / sd.tau_S}
 
-#: The adaptive ΣΔ neuron of :mod:`.sigma_delta` (spec §3) driven directly: the drive c replaces i_in in
-#: the i_ip update, with the float variant's floors (``sd.CLIP['float']``) as ``pre``, the own-spike
-#: feedback ``sd.ON_SPIKE_SELF`` (kick = Iin_snn/τ_S) and ``sd.RESET`` at a spike, threshold
+#: The adaptive ΣΔ neuron of :mod:`.sigma_delta` (docs/method.md#the-adaptive-sigma-delta-neuron) driven directly: the
+#: drive c replaces i_in in the i_ip update, with the float variant's floors (``sd.CLIP['float']``) as ``pre``, the
+#: own-spike feedback ``sd.ON_SPIKE_SELF`` (kick = Iin_snn/τ_S) and ``sd.RESET`` at a spike, threshold
 #: ``sd.THRESHOLD``. Defaults τ_I = 1 (i_ip = c: the comparator sees the drive, like the dense read-out),
 #: τ_V = 1 (irrelevant: v is reset or floored every step), τ_S = 64, Iin_snn = 1, b̃ = 0, vth_mant = 0.
 #: Drive c ∈ [0, Iin_snn]: spike probability per step c/Iin_snn (:func:`.derive.steady_state_rate`), and
 #: −i_fb is the reconstruction of c in drive units, within one kick; the leaky feedback leaves a rate bias
 #: of at most one kick, |p − c/Iin_snn| ≤ 1/τ_S (measured ≤ 0.4 kick at c = 0.1, 0 at c = 0.5).
-#: ``dt`` = 1 ms is nominal: in a network Δt_S follows from the ANN mapping (spec §4).
+#: ``dt`` = 1 ms is nominal: in a network Δt_S follows from the ANN mapping (docs/method.md#parameter-mapping).
 SIGMA_DELTA = PointNeuron(
     name="sigma_delta",
     title="adaptive ΣΔ neuron (ΣΔ-lpRNN, arXiv 2407.13534), single encoder",

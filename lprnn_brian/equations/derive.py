@@ -1,6 +1,7 @@
 """Symbolic facts about the ΣΔ neuron, derived from the declaration in :mod:`.sigma_delta`.
 
-Used elsewhere (conversion, tests, reports) instead of hand-typed constants (spec §4, §5):
+Used elsewhere (conversion, tests, reports) instead of hand-typed constants (docs/method.md#parameter-mapping,
+docs/method.md#why-the-spikes-reproduce-the-rate-network):
 
 * :func:`feedback_fixed_point` / :func:`steady_state_rate`: firing probability per step for a constant drive;
 * :func:`filter_time_constant`, :func:`steps_per_frame`, :func:`retention_per_frame`: a ↔ τ ↔ τ_S ↔ M;
@@ -28,7 +29,7 @@ f = sp.Symbol("f", positive=True)
 c = sp.Symbol("c", nonnegative=True)
 p = sp.Symbol("p", nonnegative=True)
 
-#: Iin_snn = Iin·f; the feedback kick is Iin_snn/τ_S (spec §3.2).
+#: Iin_snn = Iin·f; the feedback kick is Iin_snn/τ_S (docs/method.md#synapses).
 IIN_SNN = Iin * f
 KICK = IIN_SNN / sd.tau_S
 
@@ -64,14 +65,15 @@ def steady_state_rate() -> sp.Expr:
     """Spike probability per step for constant drive c ∈ [0, Iin] (i_ip held at c·f).
 
     The ΣΔ loop makes the reconstruction −i_fb track the drive on average, −E[i_fb] = c·f; solving with
-    :func:`feedback_fixed_point` gives p = c/Iin (spec §12 oracle 8).
+    :func:`feedback_fixed_point` gives p = c/Iin (docs/method.md#what-the-tests-check).
     """
     (sol,) = sp.solve(sp.Eq(-feedback_fixed_point(), c * f), p)
     return sp.simplify(sol.subs(sd.kick, KICK))
 
 
 def tracking_error_bound() -> sp.Expr:
-    """Ripple bound of the reconstruction in ANN units: one kick, Iin/τ_S (spec §5.2)."""
+    """Ripple bound of the reconstruction in ANN units: one kick, Iin/τ_S
+    (docs/method.md#why-the-spikes-reproduce-the-rate-network)."""
     return sp.simplify(KICK / f)
 
 
@@ -91,7 +93,7 @@ def _tau_function():
 
 
 def n_steps(n_frames: int, retention: float, tau_S: float) -> int:
-    """Number of SNN steps for ``n_frames`` ANN frames: ⌊T·M⌋ (spec §4.3)."""
+    """Number of SNN steps for ``n_frames`` ANN frames: ⌊T·M⌋ (docs/method.md#reproduced-numbers)."""
     M = sp.lambdify((a, sd.tau_S), steps_per_frame(), "math")(retention, tau_S)
     return int(math.floor(n_frames * M))
 
@@ -106,7 +108,8 @@ bern_var = sp.Symbol("m_pq", positive=True)
 
 
 def reconstruction_transfer() -> sp.Expr:
-    """R(z): spikes → normalised reconstruction −i_fb/Iin_snn, read off the declaration (spec §5.1).
+    """R(z): spikes → normalised reconstruction −i_fb/Iin_snn, read off the declaration
+    (docs/method.md#why-the-spikes-reproduce-the-rate-network).
 
     One step of i_fb is the leak :data:`.sigma_delta.UPDATE` followed by the own-spike kick
     :data:`.sigma_delta.ON_SPIKE_SELF`; in the z-domain z·I = α_S·I − kick·S. Solving gives
@@ -226,7 +229,7 @@ def coding_functions() -> dict:
     }
 
 
-# --- the comparator's threshold: reconstruction bias and threshold policies (docs/method.md) -----------------
+# --- reconstruction bias and threshold policies (docs/method.md#the-comparators-threshold) -----------------
 #: Comparator threshold θ (integer units: the spike condition is v > θ = 64·vth_mant) and kick gain κ: the kick
 #: is κ·Iin_snn/τ_S, and the fb decode divides by it, ĥ = −i_fb/(κ f).
 theta = sp.Symbol("theta", nonnegative=True)

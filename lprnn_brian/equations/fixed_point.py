@@ -1,7 +1,9 @@
 """Loihi's integer formats: weights and biases as mantissa·2^exponent, 12-bit decays, threshold mantissas.
 
-Spec §6.2–§6.4 and §10.2–§10.3, decisions §11 B2 (exponent from max|w|, range checks, LSBs of the sign mode),
-B3 (13-bit bias mantissa with a 3-bit exponent) and L2 (τ = 1 needs a decay of 4096). Plain numpy; nothing here
+The method's integer mode (docs/method.md#loihi-integer-mode) and Loihi's formats
+(docs/method.md#compartment-arithmetic, docs/method.md#synaptic-weight-format), with decisions B2 (exponent from
+max|w|, range checks, LSBs of the sign mode), B3 (13-bit bias mantissa with a 3-bit exponent) and L2 (τ = 1 needs a
+decay of 4096) in docs/decisions.md. Plain numpy; nothing here
 is ever wrapped silently: a value that does not fit raises, a value that fits only approximately is returned
 with its rounding error. The u increment of a weight is ``mant·2^(6+exp)`` (activation shift 6).
 
@@ -24,7 +26,8 @@ WEIGHT_MANT_RANGE = {"mixed": (-256, 255), "excitatory": (0, 255), "inhibitory":
 SIGN_MODES = tuple(WEIGHT_MANT_RANGE)
 BIAS_MANT_MAX = 4095
 BIAS_EXP_RANGE = (0, 7)
-#: Decays are 12-bit fractions of 4096: x ← x·(4096 − d)/4096 (spec §10.2), the product shifted right by 12.
+#: Decays are 12-bit fractions of 4096: x ← x·(4096 − d)/4096 (docs/method.md#compartment-arithmetic), the product
+#: shifted right by 12.
 DECAY_SHIFT = 12
 DECAY_UNITY = 1 << DECAY_SHIFT
 DECAY_REGISTER_MAX = DECAY_UNITY - 1
@@ -35,7 +38,8 @@ ACTIVATION_SHIFT_BITS = ACTIVATION_SHIFT.bit_length() - 1
 STATE_BITS = STATE_LIMIT.bit_length()
 #: Threshold mantissa: unsigned 17-bit, threshold = vth_mant·2^6.
 VTH_MANT_MAX = 2**17 - 1
-#: Compartments per ΣΔ neuron on Loihi: input (u = i_in, v = i_ip) and soma (u = i_fb, v) (docs/method.md).
+#: Compartments per ΣΔ neuron on Loihi: input (u = i_in, v = i_ip) and soma (u = i_fb, v)
+#: (docs/method.md#input-decoding-and-compartments).
 COMPARTMENTS_PER_NEURON = 2
 
 
@@ -76,7 +80,8 @@ def sign_mode_of(w: np.ndarray) -> str:
 
 
 def weight_step(num_weight_bits: int, sign_mode: str) -> int:
-    """Mantissas are multiples of 2^(8 − (numWeightBits − isMixed)) (spec §10.3; decision B2)."""
+    """Mantissas are multiples of 2^(8 − (numWeightBits − isMixed)) (docs/method.md#synaptic-weight-format;
+    decision B2 in docs/decisions.md)."""
     if not 1 <= num_weight_bits <= 8:
         raise ValueError(f"num_weight_bits must be 1…8, got {num_weight_bits}")
     if sign_mode not in WEIGHT_MANT_RANGE:
@@ -92,9 +97,9 @@ def _errors(got: np.ndarray, want: np.ndarray) -> tuple[float, float]:
 
 
 def weight_mant_exp(w: np.ndarray, num_weight_bits: int = 8, sign_mode: str = "mixed") -> MantExp:
-    """One exponent per matrix (spec §6.2, package rule): e ∈ [−8, 7] with max|w|/2^e ∈ [128, 256); mantissas
-    rounded half-even to the sign mode's precision (:func:`weight_step`); a mantissa out of the sign mode's range
-    (:data:`WEIGHT_MANT_RANGE`) raises the exponent by one.
+    """One exponent per matrix (docs/method.md#weights-as-mantissa-and-exponent, package rule): e ∈ [−8, 7] with
+    max|w|/2^e ∈ [128, 256); mantissas rounded half-even to the sign mode's precision (:func:`weight_step`); a mantissa
+    out of the sign mode's range (:data:`WEIGHT_MANT_RANGE`) raises the exponent by one.
 
     Parameters
     ----------
@@ -156,8 +161,9 @@ def weight_mant_exp_rows(w: np.ndarray, num_weight_bits: int = 8, sign_mode: str
 
 
 def bias_mant_exp(b: np.ndarray) -> MantExp:
-    """Smallest e ∈ [0, 7] with |round(b/2^e)| ≤ 4095 (13-bit signed mantissa, spec §6.3); one exponent per
-    layer. Raises ValueError when even e = 7 does not fit."""
+    """Smallest e ∈ [0, 7] with |round(b/2^e)| ≤ 4095 (13-bit signed mantissa,
+    docs/method.md#biases-as-mantissa-and-exponent); one exponent per layer. Raises ValueError when even e = 7 does not
+    fit."""
     b = np.asarray(b, dtype=np.float64)
     if not np.all(np.isfinite(b)):
         raise ValueError("biases contain NaN or infinity")
@@ -185,8 +191,8 @@ class Decay:
 
 def decay_register(tau_steps, offset: int) -> Decay:
     """Register for ``x ← x·(1 − 1/τ)``: round(4096/τ) − offset, within 0…4095. τ = 1 (the dense read-out) needs
-    4096 on v, one more than the register holds: it gets 4095 and keeps 1/4096 per step (decision L2),
-    reported in ``retention_error``. Raises ValueError for τ < 1 (not a decay)."""
+    4096 on v, one more than the register holds: it gets 4095 and keeps 1/4096 per step (decision L2 in
+    docs/decisions.md), reported in ``retention_error``. Raises ValueError for τ < 1 (not a decay)."""
     tau = np.asarray(tau_steps, dtype=np.float64)
     if np.any(~np.isfinite(tau)) or np.any(tau < 1):
         raise ValueError(f"time constants must be ≥ 1 step, got {tau.min() if tau.size else tau}")

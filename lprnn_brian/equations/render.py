@@ -15,7 +15,7 @@ from . import sigma_delta as sd
 from .numeric import brian_form
 from ..compat import moved_names_of
 
-#: Name of the TimedArray that carries the layer-0 input X (spec §3.4).
+#: Name of the TimedArray that carries the layer-0 input X (docs/method.md#input-decoding-and-compartments).
 STIMULUS = "stimulus"
 
 

@@ -1,7 +1,8 @@
 r"""The adaptive sigma-delta (ΣΔ) neuron of the ΣΔ-lpRNN, declared once as sympy objects.
 
 Every other form of the neuron (Brian2 code strings, the numpy oracle used in tests, LaTeX for the docs,
-the Loihi integer parameters) is produced from the objects in this module (spec §3).
+the Loihi integer parameters) is produced from the objects in this module
+(docs/method.md#the-adaptive-sigma-delta-neuron).
 
 All variables are dimensionless "Loihi integer units"; one SNN step is one unit step. Per step ``n``
 (explicit Brian2 ``when``/``order`` in :data:`SCHEDULE`):
@@ -18,7 +19,8 @@ All variables are dimensionless "Loihi integer units"; one SNN step is one unit 
 reset :math:`v \leftarrow 0`, own feedback :math:`i_{fb} \mathrel{-}= I_{in}^{snn}/\tau_S`, and on every
 target :math:`i_{in} \mathrel{+}= 64\, w`.
 
-Two variants share these updates and differ only in the per-step conditioning at ``start`` (spec §6.1):
+Two variants share these updates and differ only in the per-step conditioning at ``start``
+(docs/method.md#simulation-modes):
 
 * ``float``: :math:`v, i_{ip} \leftarrow \max(\cdot, 0)`;
 * ``loihi``: 24-bit clipping of every state, then truncation toward zero (``int``).
@@ -36,9 +38,9 @@ STATE_LIMIT = 2**23
 
 # --- symbols -------------------------------------------------------------------------------------------
 i_ip, i_in, v, i_fb = sp.symbols("i_ip i_in v i_fb", real=True)
-#: Time constants in SNN steps (spec §1): integrated input, synaptic current, soma, feedback.
+#: Time constants in SNN steps (docs/method.md#notation): integrated input, synaptic current, soma, feedback.
 tau_I, tau_U, tau_V, tau_S = sp.symbols("tau_I tau_U tau_V tau_S", positive=True)
-#: Bias in integer units, added to i_ip every step (b̃ = f·b/τ_I, spec §3.1).
+#: Bias in integer units, added to i_ip every step (b̃ = f·b/τ_I, docs/method.md#state-and-update).
 b_tilde = sp.Symbol("b_tilde", real=True)
 #: Feedback kick per own spike, Iin_snn/τ_S (positive; subtracted from i_fb).
 kick = sp.Symbol("kick", positive=True)
@@ -47,7 +49,7 @@ kick = sp.Symbol("kick", positive=True)
 vth_mant = sp.Symbol("vth_mant", nonnegative=True)
 #: Synaptic weight of one connection (integer units before the activation shift).
 w = sp.Symbol("w", real=True)
-#: External input to layer 0 at this step (X_n = f0·W0·x_res, spec §3.4).
+#: External input to layer 0 at this step (X_n = f0·W0·x_res, docs/method.md#input-decoding-and-compartments).
 X = sp.Symbol("X", real=True)
 #: SNN time step Δt_S (only used for the continuous-time form).
 dt_S = sp.Symbol("Delta_t_S", positive=True)
@@ -57,7 +59,8 @@ clip = sp.Function("clip")
 trunc = sp.Function("int")
 
 #: Parameters that may differ between the neurons of one layer (besides the bias b̃): the state filters
-#: τ_I and τ_V follow each unit's own retention (per-unit retention, spec §2.5); τ_U and τ_S are per layer.
+#: τ_I and τ_V follow each unit's own retention (per-unit retention, docs/method.md#the-2019-lprnn-cell); τ_U and τ_S
+#: are per layer.
 PER_NEURON = (tau_I, tau_V)
 
 #: State variables in declaration order.
@@ -66,7 +69,7 @@ STATE = (i_ip, i_in, v, i_fb)
 TAU_OF = {i_ip: tau_I, i_in: tau_U, v: tau_V, i_fb: tau_S}
 
 # --- dynamics ------------------------------------------------------------------------------------------
-#: Exact one-step update (spec §3.1), right-hand sides evaluated at pre-step values.
+#: Exact one-step update (docs/method.md#state-and-update), right-hand sides evaluated at pre-step values.
 UPDATE = {
     i_ip: (1 - 1 / tau_I) * i_ip + i_in + b_tilde,
     i_in: (1 - 1 / tau_U) * i_in,
@@ -84,7 +87,7 @@ ON_SPIKE_TARGET = {i_in: i_in + ACTIVATION_SHIFT * w}
 #: Layer-0 input injection at ``start`` (X_n/τ_U into i_ip).
 INPUT = {i_ip: i_ip + X / tau_U}
 
-#: Per-step conditioning at ``start``, per variant (spec §3.3, order 0 and 1).
+#: Per-step conditioning at ``start``, per variant (docs/method.md#per-step-order, order 0 and 1).
 CLIP = {
     "float": {v: sp.Max(v, 0), i_ip: sp.Max(i_ip, 0)},
     "loihi": {
@@ -105,7 +108,7 @@ def continuous_form() -> dict[sp.Symbol, sp.Expr]:
 
 @dataclass(frozen=True)
 class Operation:
-    """One scheduled operation of the per-step order (spec §3.3)."""
+    """One scheduled operation of the per-step order (docs/method.md#per-step-order)."""
 
     name: str
     when: str

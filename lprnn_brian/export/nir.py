@@ -1,14 +1,15 @@
 r"""NIR export and import of a converted ΣΔ network (nir 1.0.x graphs in HDF5).
 
-NIR has no ΣΔ node, so each layer's neuron (spec §3.1) becomes a small circuit of standard NIR primitives whose
-continuous-time dynamics are the neuron's. The exact :class:`~lprnn_brian.convert.SNNSpec` travels in the
-graph's metadata, and :func:`from_nir` checks that the nodes still agree with it.
+NIR has no ΣΔ node, so each layer's neuron (docs/method.md#state-and-update) becomes a small circuit of standard NIR
+primitives whose continuous-time dynamics are the neuron's. The exact :class:`~lprnn_brian.convert.SNNSpec` travels in
+the graph's metadata, and :func:`from_nir` checks that the nodes still agree with it.
 
 **Conventions.** Δ = ``spec.dt`` (Δt_S, s); every time constant is in seconds, τ_X·Δ. A spike is a unit-area
 Dirac impulse δ(t − t_k) (NIR's convention; a simulator that passes a spike as a one-step pulse of height 1, such
-as norse, divides the spike-driven weights by its dt). States are in the SNN's integer units of spec §3.1, not
-divided by the factor f (the read-out's decode in ANN units is −i_fb/(κ f), κ = kick·τ_S/Iin_snn, docs/method.md). Every neuron node has
-``r = 1`` (some consumers, e.g. norse, ignore ``r``), so each scale sits in a ``Linear`` weight or a ``v_leak``.
+as norse, divides the spike-driven weights by its dt). States are in the SNN's integer units of
+docs/method.md#state-and-update, not divided by the factor f (the read-out's decode in ANN units is −i_fb/(κ f),
+κ = kick·τ_S/Iin_snn, docs/method.md#input-decoding-and-compartments). Every neuron node has ``r = 1`` (some
+consumers, e.g. norse, ignore ``r``), so each scale sits in a ``Linear`` weight or a ``v_leak``.
 
 Nodes of layer ``L`` (n neurons; τ_I may be a per-neuron vector under per-unit retention):
 
@@ -39,16 +40,17 @@ The circuit's equations (NIR: LI τ v̇ = v_leak − v + r·I; inputs of a node 
         \quad\Leftrightarrow\quad \Delta\,\dot i_{fb} = -i_{fb}/\tau_S, \; i_{fb} \mathrel{-}= \mathrm{kick} \\
     \Delta\,\dot v &= -v + i_{ip} + i_{fb}, \quad s = [v > \theta], \; v \leftarrow 0,
 
-the continuous form of spec §3.1 (X: the layer-0 drive of spec §3.4, :func:`~lprnn_brian.convert.layer0_drive`).
-The soma's τ = Δ makes it the memoryless comparator of spec §3.3: one forward-Euler step at dt = Δ gives
-v = i_ip + i_fb (v holds no margin from one step to the next, as the spec's τ_V = 1 for θ > 0 and the floor at θ = 0
-give; τ_V is kept in the metadata only).
+the continuous form of docs/method.md#state-and-update (X: the layer-0 drive of
+docs/method.md#input-decoding-and-compartments, :func:`~lprnn_brian.convert.layer0_drive`). The soma's τ = Δ makes it
+the memoryless comparator of docs/method.md#per-step-order: one forward-Euler step at dt = Δ gives v = i_ip + i_fb (v
+holds no margin from one step to the next, as the spec's τ_V = 1 for θ > 0 and the floor at θ = 0 give; τ_V is kept in
+the metadata only).
 
 **What NIR cannot express** (the metadata keeps it, a NIR consumer does not see it): the floor i_ip ≥ 0 of
-spec §3.3 (no rectifier primitive: the graph's i_ip may go negative where the spec's is held at 0, so the two
-agree while every neuron's drive stays ≥ 0); in ``loihi`` mode the 24-bit clipping and truncation of every
+docs/method.md#per-step-order (no rectifier primitive: the graph's i_ip may go negative where the spec's is held at 0,
+so the two agree while every neuron's drive stays ≥ 0); in ``loihi`` mode the 24-bit clipping and truncation of every
 state (the nodes carry the mode's Loihi-rounded weights, biases and 12-bit time constants, as floats); the per-step
-order of spec §3.3 (one simulator step of delay per stage), which is the simulator's discretisation.
+order of docs/method.md#per-step-order (one simulator step of delay per stage), which is the simulator's discretisation.
 
 **Metadata** (graph level): ``format`` = ``'lprnn_brian.nir'``, ``format_version``, ``lprnn_brian_version``,
 ``dt``, ``spike``, ``state_units``, ``spec`` (the JSON of :meth:`SNNSpec.summary`) and ``arrays``

@@ -1,7 +1,8 @@
 """Figure: test accuracy of digits lpRNNs trained with signed b-bit weights on [−1/2, 1/2), as ANNs and as ΣΔ networks.
 
 Every point is a model trained by the package trainer (:func:`lprnn_brian.training.classifier.train_digits`) with its weight
-codes −2^(b−1) … 2^(b−1) − 1 on the 2^−b grid (the paper's 3 bits: codes −4…3 on the 1/8 grid, spec §2.3), converted (spec §4) and simulated with Brian2.
+codes −2^(b−1) … 2^(b−1) − 1 on the 2^−b grid (the paper's 3 bits: codes −4…3 on the 1/8 grid,
+docs/method.md#quantisation-export-and-pruning), converted (docs/method.md#parameter-mapping) and simulated with Brian2.
 """
 from __future__ import annotations
 
@@ -112,7 +113,8 @@ def trained_model(config, cache: Path, n_train: int | None = None, *, log=None):
 
 
 def default_step(model) -> float:
-    """Δt_S of the package's default conversion of a 1/8-grid model: τ/64 (spec §4.3), τ = −Δt_A/ln a."""
+    """Δt_S of the package's default conversion of a 1/8-grid model: τ/64 with τ = −Δt_A/ln a
+    (docs/method.md#reproduced-numbers)."""
     from ..equations.derive import tau_seconds
 
     retention = next(L.retention for L in model.layers if L.retention is not None)

@@ -1,7 +1,8 @@
 """Figure: test accuracy of the bundled digits model's ΣΔ network against the number M of SNN steps per ANN step.
 
-Each point converts the same ANN with a different SNN step Δt_S = τ/τ_S (spec §4.2–4.3: M = Δt_A/Δt_S = −τ_S ln a),
-simulates the test clips with Brian2 and scores the fb and count decodes against the labels and the ANN.
+Each point converts the same ANN with a different SNN step Δt_S = τ/τ_S (M = Δt_A/Δt_S = −τ_S ln a,
+docs/method.md#reproduced-numbers), simulates the test clips with Brian2 and scores the fb and count decodes against
+the labels and the ANN.
 """
 from __future__ import annotations
 
@@ -30,14 +31,15 @@ CAPTION = (
     "0.95 at M = 14.3 and beyond, against the ANN's 0.96; agreement 0.88 → 0.98): the feedback kick Iin/τ_S, the "
     "decode's resolution, shrinks as 1/τ_S, and with few steps per frame the ΣΔ neurons are too coarse to follow "
     "the state; beyond M ≈ 14 what remains is the continuous-time vs per-frame difference of the recurrence "
-    "(spec §5.4), which more steps do not remove. Float and Loihi modes agree within two clips. Quick settings: "
+    "(docs/method.md#one-update-per-frame-or-many), which more steps do not remove. Float and Loihi modes agree "
+    "within two clips. Quick settings: "
     "τ_S ∈ {16, 64}, ""8 test clips, Loihi mode only, numpy target."
 )
 
 FULL_TAU_S = (8, 16, 32, 64, 128, 256)
 QUICK_TAU_S = (16, 64)
 QUICK_CLIPS = 8
-DEFAULT_TAU_S = 64  # the package's default conversion (spec §4.3)
+DEFAULT_TAU_S = 64  # the package's default conversion (docs/method.md#reproduced-numbers)
 
 
 def compute(quick: bool = False, seed: int = 0, *, tau_S=None, n_clips: int | None = None,

@@ -1,7 +1,8 @@
 """Figure: the ANN state against the ΣΔ network's feedback decode, layer by layer, on one test clip.
 
-The bundled digits model (spec §7) is converted with the package defaults (Loihi mode, τ_S = 64, M = 14.28) and
-run by Brian2; every panel overlays the ANN's h_t on the SNN's −i_fb/f at frame ends (spec §3.4, §5).
+The bundled digits model is converted with the package defaults (Loihi mode, τ_S = 64, M = 14.28) and run by Brian2;
+every panel overlays the ANN's h_t on the SNN's −i_fb/f at frame ends
+(docs/method.md#input-decoding-and-compartments, docs/method.md#why-the-spikes-reproduce-the-rate-network).
 """
 from __future__ import annotations
 
@@ -25,8 +26,9 @@ CAPTION = (
     "(`analysis.fidelity`; full figure: over 10 seeded test clips, quick: the shown clip). Look for the markers "
     "on the lines: in lpff_1 the decode tracks h_t within about one feedback kick (Iin/τ_S ≈ 0.09); deeper layers "
     "drift further (RMSE grows layer by layer) because the ΣΔ network integrates the continuous-time lpRNN, with "
-    "the recurrent input refreshed every SNN step rather than once per frame (spec §5.4), so recurrent units can "
-    "lead or lag the per-frame ANN by a few frames; the title gives both networks' predicted class."
+    "the recurrent input refreshed every SNN step rather than once per frame "
+    "(docs/method.md#one-update-per-frame-or-many), so recurrent units can lead or lag the per-frame ANN by a few "
+    "frames; the title gives both networks' predicted class."
 )
 
 #: Test clips whose correlation is reported (the first is the one plotted).

@@ -1,7 +1,8 @@
 """Figure: the state variables of one ΣΔ neuron of the network under a step and a chirp in its drive.
 
 The neuron is a one-unit lpff layer (a = 0.8, Δt_A = 8 ms, Loihi-integer mode), run through the package's own
-Brian2 network, so what is plotted is exactly what the converted networks compute (spec §3, §5).
+Brian2 network, so what is plotted is exactly what the converted networks compute
+(docs/method.md#the-adaptive-sigma-delta-neuron, docs/method.md#why-the-spikes-reproduce-the-rate-network).
 """
 from __future__ import annotations
 
@@ -26,7 +27,8 @@ CAPTION = (
     " the rate follows the drive, not the state, because the spikes must also supply the reconstruction's own leak "
     "(K s_n = y_{n+1} − (1 − 1/τ_S) y_n with τ dh/dt = c − h). Bottom (60 ms zoom): the comparator margin "
     "(i_ip + i_fb)/f and the spikes; the neuron fires exactly at the steps where the margin exceeds the threshold θ/f "
-    "(half a kick under the default threshold policy 'unbiased'; 0 for the authors' neuron; docs/method.md). "
+    "(half a kick under the default threshold policy 'unbiased'; 0 for the authors' neuron; "
+    "docs/method.md#the-comparators-threshold). "
     "Latency (`analysis.coding.step_latency`): the first spike follows the step within a step or two, and the "
     "reconstruction settles within two kicks of the new drive as fast as the lpRNN filter itself does "
     "(τ ln(c/tol)): the spikes add no delay beyond the rate network's own dynamics."
@@ -40,7 +42,8 @@ _IIN = 6.0
 def _model():
     from ..ann import Layer, LpRNNModel
 
-    W0 = np.eye(2, dtype=np.float32) / 8  # on the 1/8 grid: find_params picks τ_S = 64 (spec §4.3)
+    # on the 1/8 grid: find_params picks τ_S = 64 (docs/method.md#reproduced-numbers)
+    W0 = np.eye(2, dtype=np.float32) / 8
     return LpRNNModel([Layer("lpff_1", "lpff", W0, np.zeros(2, np.float32), retention=0.8),
                        Layer("output", "dense", np.full((1, 2), 0.125, np.float32), np.zeros(1, np.float32))],
                       Iin=_IIN, n_frames=_FRAMES, frame_dt=_FRAME_DT)

@@ -1,5 +1,5 @@
 """Figure: the reconstruction error of one ΣΔ neuron against its constant drive, for each threshold policy: the
-derived band and mean (docs/method.md, "The comparator's threshold") beside the Brian2 simulation in both modes."""
+derived band and mean (docs/method.md#the-comparators-threshold) beside the Brian2 simulation in both modes."""
 from __future__ import annotations
 
 import sys

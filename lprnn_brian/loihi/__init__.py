@@ -1,4 +1,4 @@
-"""The Loihi mapping helper (spec §6, §10; issue 7).
+"""The Loihi mapping helper (docs/method.md#loihi-integer-mode, docs/method.md#loihi-and-lava-constants; issue 7).
 
 :mod:`lprnn_brian.equations.fixed_point` (integer formats) → ``params`` (the two-compartment register map, lossy-step and headroom report)
 → ``cores`` (placement, resources) → ``emulator`` (bit-exact, Lava arithmetic; and the Brian2 Loihi mode's)

@@ -2,8 +2,8 @@
 
 :func:`divergence` runs the same drives through :func:`lprnn_brian.loihi.emulator.emulate` with
 ``semantics='brian2'`` (bit-identical to the Brian2 network, tests/test_loihi.py) and ``'loihi'``, plus two
-variants of ``'loihi'`` that each undo one deviation of decision §11 B7 (u clipped instead of wrapped; the sum
-truncated instead of the decayed product), and reports per layer how many spikes agree, the decode errors and
+variants of ``'loihi'`` that each undo one deviation of decision B7 in docs/decisions.md (u clipped instead of wrapped;
+the sum truncated instead of the decayed product), and reports per layer how many spikes agree, the decode errors and
 the class agreement. What is left between the "loihi, Brian2 overflow and rounding" variant and Brian2 is the
 timing of the two-compartment join and of the layer-0 input (module docstring of the emulator).
 """

@@ -1,7 +1,7 @@
 """Core allocation of the mapped network on Loihi 1, and the resource report a Loihi user reads.
 
-Limits per neuro-core (spec §10.1): 1,024 compartments, 128 KB of synaptic memory, 4,096 input and 4,096 output
-axons; 128 cores per chip. Every ΣΔ neuron takes two compartments of one core. Layers do not share cores
+Limits per neuro-core (docs/method.md#loihi-1): 1,024 compartments, 128 KB of synaptic memory, 4,096 input and 4,096
+output axons; 128 cores per chip. Every ΣΔ neuron takes two compartments of one core. Layers do not share cores
 (each layer's neurons are split evenly over the fewest cores that hold them), the usual layout for layered
 networks and the one the energy estimate's message count assumes.
 
@@ -26,7 +26,8 @@ from .params import LoihiNetwork, Projection
 
 @dataclass(frozen=True)
 class CoreLimits:
-    """Per-core limits of Loihi 1 (spec §10.1; the synaptic memory and axon counts are marked *verify* there)."""
+    """Per-core limits of Loihi 1 (docs/method.md#loihi-1; the synaptic memory and axon counts are quoted, not
+    checked against Intel's documentation)."""
 
     compartments: int = 1024
     synaptic_memory_bits: int = 128 * 1024 * 8

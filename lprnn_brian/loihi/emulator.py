@@ -1,18 +1,18 @@
 """Bit-exact integer emulator of the mapped Loihi network, and the Brian2 Loihi mode's arithmetic beside it.
 
-``semantics='loihi'`` (the export oracle, docs/method.md) runs the registers of :class:`LoihiNetwork` with Lava's
-bit-accurate arithmetic (``PyLifModelBitAcc``, ``PyDenseModelBitAcc``), per timestep t, every layer in parallel on
-the spikes s[t−1] of the previous step, as :data:`LOIHI_STEP` writes it (and every bundle carries, as
+``semantics='loihi'`` (the export oracle, docs/method.md#simulation-modes) runs the registers of :class:`LoihiNetwork`
+with Lava's bit-accurate arithmetic (``PyLifModelBitAcc``, ``PyDenseModelBitAcc``), per timestep t, every layer in
+parallel on the spikes s[t−1] of the previous step, as :data:`LOIHI_STEP` writes it (and every bundle carries, as
 :data:`LOIHI_SEMANTICS`); its shifts and decay unity are those of :mod:`lprnn_brian.equations.fixed_point`.
 
-``semantics='brian2'`` is the network of the Brian2 ``loihi`` mode (spec §3.3; the reference emulation): float
-states clipped to 24 bits and truncated at the start of each step, the layer-0 input X/τ_U added to i_ip
-before the update, every right-hand side at pre-step values: the declaration's own formulas, from
+``semantics='brian2'`` is the network of the Brian2 ``loihi`` mode (docs/method.md#per-step-order; the reference
+emulation): float states clipped to 24 bits and truncated at the start of each step, the layer-0 input X/τ_U added to
+i_ip before the update, every right-hand side at pre-step values: the declaration's own formulas, from
 :func:`lprnn_brian.equations.numeric.neuron`. It reproduces the Brian2 network bit for bit
 (tests/test_loihi.py) and is much faster than it, so the two modes can be compared on many samples.
 
-They differ in four ways (decision §11 B7), each switchable here so that :func:`divergence` can say how much
-each costs: (1) u wraps instead of clipping (``overflow``); (2) the decayed product is truncated before the
+They differ in four ways (decision B7 in docs/decisions.md), each switchable here so that :func:`divergence` can say how
+much each costs: (1) u wraps instead of clipping (``overflow``); (2) the decayed product is truncated before the
 integer input is added (``rounding``); (3) the soma adds the input compartment's v of the same step (the
 join) where Brian2 uses i_ip of the previous step, and layer-0 input enters after the decay: spikes of layer k
 lead by about one step per layer (timing, inherent to the semantics); (4) Dense floors Σ mant at negative
@@ -43,12 +43,14 @@ LOIHI_STEP = (
     "v_SC = clip(decay(v_SC, dv_SC) + u_SC + v_IC, ±(2^23 − 1));  s = v_SC > vth·2^6;  v_SC ← 0 if s;  floor 0",
 )
 #: The integer semantics every bundle is meant to be run with (``bundle.json``'s ``semantics``). Its bytes are part
-#: of the written bundles, so it keeps the wording (and the spec references) it was first written with.
+#: of the written bundles: a change of wording changes every bundle written afterwards (and a golden-output check
+#: across it, ``scripts/golden_outputs.py``), so it changes only with a reason.
 LOIHI_SEMANTICS = (
     "Bit-exact integer emulator of the mapped Loihi network, and the Brian2 Loihi mode's arithmetic beside it.\n\n"
-    "``semantics='loihi'`` (the export oracle, spec §6.1 and §10.2) runs the registers of :class:`LoihiNetwork`\n"
-    "with Lava's bit-accurate arithmetic (``PyLifModelBitAcc``, ``PyDenseModelBitAcc``), per timestep t, every\n"
-    "layer in parallel on the spikes s[t−1] of the previous step::\n\n"
+    "``semantics='loihi'`` (the export oracle, docs/method.md#simulation-modes and\n"
+    "docs/method.md#compartment-arithmetic) runs the registers of :class:`LoihiNetwork` with Lava's bit-accurate\n"
+    "arithmetic (``PyLifModelBitAcc``, ``PyDenseModelBitAcc``), per timestep t, every layer in parallel on the\n"
+    "spikes s[t−1] of the previous step::\n\n"
     + "\n".join(f"    {line}" for line in LOIHI_STEP)
 )
 SEMANTICS = ("loihi", "brian2")
@@ -275,8 +277,8 @@ class _LoihiStep:
 
 
 class _BrianStep:
-    """Float states of the Brian2 ``loihi`` mode (spec §3.3), in register names; every formula is the
-    declaration's (:func:`lprnn_brian.equations.numeric.neuron`), in Brian2's order of operations."""
+    """Float states of the Brian2 ``loihi`` mode (docs/method.md#per-step-order), in register names; every formula is
+    the declaration's (:func:`lprnn_brian.equations.numeric.neuron`), in Brian2's order of operations."""
 
     dtype = np.float64
 

@@ -12,12 +12,12 @@ Per layer k:
   ``sign_mode``) for the feed-forward (layer k−1 → IC), recurrent (layer k → IC) and self-feedback (layer k →
   its own SC, a diagonal matrix) synapses;
 - one :class:`~lprnn_brian.loihi.lava_neuron.SigmaDeltaNeuron` process (:mod:`.lava_neuron`, imported on first
-  use): the two compartments of the ΣΔ neuron (docs/method.md) with in-ports ``a_ic`` (ff + rec; Lava adds the inputs of several connections), ``a_sc`` (self-feedback) and ``x_in``
-  (layer-0 drive), an out-port ``s_out`` of binary spikes and the Vars ``u_ic``, ``v_ic``, ``u_sc``, ``v_sc``
-  and ``spiked`` (the last step's spikes); for recording, an out-port ``rec_out`` sends all five every step
-  (to a Lava ``Extractor`` in :func:`run_lava`: ``Var.get`` sends one element at a time, ~10 µs each, and
-  reading the registers that way after every step made an 85-step SHD run 6× slower, 8.8 s instead of 1.4 s).
-  Its bit-accurate model calls Lava's own fixed-point
+  use): the two compartments of the ΣΔ neuron (docs/method.md#input-decoding-and-compartments) with in-ports ``a_ic``
+  (ff + rec; Lava adds the inputs of several connections), ``a_sc`` (self-feedback) and ``x_in`` (layer-0 drive), an
+  out-port ``s_out`` of binary spikes and the Vars ``u_ic``, ``v_ic``, ``u_sc``, ``v_sc`` and ``spiked`` (the last
+  step's spikes); for recording, an out-port ``rec_out`` sends all five every step (to a Lava ``Extractor`` in
+  :func:`run_lava`: ``Var.get`` sends one element at a time, ~10 µs each, and reading the registers that way after every
+  step made an 85-step SHD run 6× slower, 8.8 s instead of 1.4 s). Its bit-accurate model calls Lava's own fixed-point
   LIF arithmetic (``AbstractPyLifModelFixed.scale_bias`` and ``.subthr_dynamics``: decays truncated toward zero,
   activation ``<< 6``, u wrapped and v clipped at 24 bits) once per compartment; the compartment join (the IC's
   v of the same step is the SC's bias), the IC's floor at ``v_min`` and the threshold ``v > vth_mant·2^6``

@@ -1,7 +1,8 @@
 """The mapped Loihi network: every integer register of the two-compartment ΣΔ neurons and their synapses.
 
 :func:`to_loihi` turns an SNN spec converted in Loihi mode into :class:`LoihiNetwork` and reports every lossy
-step of the way (spec §6; decisions §11 B2, B3, B7, L1, L2). Each ΣΔ neuron is two compartments (spec §3.4):
+step of the way (docs/method.md#loihi-integer-mode; decisions B2, B3, B7, L1, L2 in docs/decisions.md). Each ΣΔ neuron
+is two compartments (docs/method.md#input-decoding-and-compartments):
 
 ========================  =====================================  ==========================================
 register                  input compartment (IC)                 soma compartment (SC)
@@ -16,8 +17,8 @@ threshold                 none (no output axon; v floored at 0)  v > vth_mant·2
 
 Synapses: feed-forward (previous layer → IC), recurrent (layer → IC) and self (neuron → its own SC), one
 mantissa matrix and one exponent each; a spike adds ``(Σ mant) shifted by exp`` then ``<< 6`` to u.
-Layer 0 receives the network input X (spec §3.4) as a per-step integer round(X/τ_U) added to the IC's v
-(a time-varying bias: written by the host on Loihi 1, an input port in the Lava export).
+Layer 0 receives the network input X (docs/method.md#input-decoding-and-compartments) as a per-step integer round(X/τ_U)
+added to the IC's v (a time-varying bias: written by the host on Loihi 1, an input port in the Lava export).
 """
 from __future__ import annotations
 
@@ -38,18 +39,22 @@ RECORDED = (*REGISTERS, "spikes")
 V_LIMIT = STATE_LIMIT - 1
 #: Offsets added to the u and v decay registers (Lava ``ds_offset``, ``dm_offset``).
 U_DECAY_OFFSET, V_DECAY_OFFSET = 1, 0
-#: The minimum refractory period is emitted (decision L1: whether Loihi 1 allows a spike every step with it is
-#: unverified on hardware).
+#: The minimum refractory period is emitted (decision L1 in docs/decisions.md: whether Loihi 1 allows a spike every
+#: step with it is unverified on hardware).
 REFRACTORY_STEPS = 1
 #: The rounding rules of the mapping, recorded in every bundle.
 ROUNDING = {
     "weights": "one exponent per matrix from max|w| (mantissa in [128, 256)); mantissas rounded half-even to the "
-               "sign mode's precision, 8 bits (mixed: even mantissas); converted with the SNN spec (spec §6.2)",
-    "bias": "smallest exponent 0…7 with |round_half_even(b/2^e)| ≤ 4095 (spec §6.3)",
-    "decays": "u: round(4096/τ) − 1 (ds_offset 1); v: round(4096/τ), 4095 at most (τ_I = 1: decision L2)",
+               "sign mode's precision, 8 bits (mixed: even mantissas); converted with the SNN spec "
+               "(docs/method.md#weights-as-mantissa-and-exponent)",
+    "bias": "smallest exponent 0…7 with |round_half_even(b/2^e)| ≤ 4095 "
+            "(docs/method.md#biases-as-mantissa-and-exponent)",
+    "decays": "u: round(4096/τ) − 1 (ds_offset 1); v: round(4096/τ), 4095 at most (τ_I = 1: decision L2 in "
+              "docs/decisions.md)",
     "input": "layer 0: round_half_even(X_n/τ_U) added to the input compartment's v each step",
-    "arithmetic": "Lava PyLifModelBitAcc / PyDenseModelBitAcc (spec §10.2): decayed products truncated toward "
-                  "zero, u wraps at 24 bits, v clipped to ±(2^23 − 1); v floored at 0 (vMin) in both compartments",
+    "arithmetic": "Lava PyLifModelBitAcc / PyDenseModelBitAcc (docs/method.md#compartment-arithmetic): decayed "
+                  "products truncated toward zero, u wraps at 24 bits, v clipped to ±(2^23 − 1); v floored at 0 "
+                  "(vMin) in both compartments",
 }
 
 
@@ -276,7 +281,8 @@ def _bias(L, quant: dict) -> tuple[q.MantExp, list[dict]]:
 
 
 def _decays(L) -> tuple[dict[str, q.Decay], list[dict]]:
-    """The four 12-bit decay registers and their retention errors (τ = 1 on v: decision L2)."""
+    """The four 12-bit decay registers and their retention errors (τ = 1 on v: decision L2 in
+    docs/decisions.md)."""
     decays = {"IC du (τ_U)": q.decay_register(L.tau_U, U_DECAY_OFFSET),
               "IC dv (τ_I)": q.decay_register(L.tau_I, V_DECAY_OFFSET),
               "SC du (τ_S)": q.decay_register(L.tau_S, U_DECAY_OFFSET),
@@ -285,7 +291,7 @@ def _decays(L) -> tuple[dict[str, q.Decay], list[dict]]:
     for name, dec in decays.items():
         note = ""
         if name.startswith("IC dv") and np.any(np.asarray(dec.tau) == 1):
-            note = "τ_I = 1 needs dv = 4096: 4095 keeps 1/4096 per step (decision L2)"
+            note = "τ_I = 1 needs dv = 4096: 4095 keeps 1/4096 per step (decision L2 in docs/decisions.md)"
         elif name.startswith("SC dv") and np.any(np.asarray(dec.tau) == 1):
             note = (f"τ_V = 1 needs dv = 4096: 4095 keeps ⌊v/4096⌋ of a sub-threshold v, at most "
                     f"{int(L.threshold) >> q.DECAY_SHIFT} units (θ = {L.threshold:g})")

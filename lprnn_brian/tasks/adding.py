@@ -1,8 +1,9 @@
-"""Temporal adding task (Nair & Indiveri 2019; spec §7.1): data generator, score and curriculum rules.
+"""Temporal adding task (Nair & Indiveri 2019; docs/method.md#temporal-adding): data generator, score and curriculum
+rules.
 
 Each sequence has two channels: channel 0 holds values ~ U(0, 1), channel 1 marks k distinct positions
-(k uniform on [min_entries, max_entries], both ends inclusive: decision §11 D4). The target is the sum of
-the marked values. Predicting the mean scores MSE = k/12 (the variance of a sum of k uniforms).
+(k uniform on [min_entries, max_entries], both ends inclusive: decision D4 in docs/decisions.md). The target is the sum
+of the marked values. Predicting the mean scores MSE = k/12 (the variance of a sum of k uniforms).
 """
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from ..errors import UserInputError
 
-#: Curriculum (spec §7.1): start length, maximum length, pass criterion and growth cap.
+#: Curriculum (docs/method.md#temporal-adding): start length, maximum length, pass criterion and growth cap.
 START_LENGTH = 10
 MAX_LENGTH = 50_000
 PASS_MSE = 0.01

@@ -1,11 +1,12 @@
-"""Temporal copying task (Nair & Indiveri 2019; spec §7.2): data generator, loss weights and scores.
+"""Temporal copying task (Nair & Indiveri 2019; docs/method.md#temporal-copying): data generator, loss weights and
+scores.
 
 A sequence has T + 2S steps, one-hot over ``n_symbols + 2`` classes (0 = blank, 1…n_symbols = symbols,
-``n_symbols + 1`` = delimiter; decision §11 D5). Steps 0…S−1 hold S random symbols, then T blanks, the
+``n_symbols + 1`` = delimiter; decision D5 in docs/decisions.md). Steps 0…S−1 hold S random symbols, then T blanks, the
 delimiter at step S+T, and blanks to the end. The target is blank except in the **recall window**
 S+T … T+2S−1, which repeats the S symbols. Loss weights are 1 on each sequence's own recall window
-(decision §11 D2), and success is judged on the recall window (decision §11 D3): an all-blank output
-scores (T+S)/(T+2S) over all steps (≥ 0.96 once T ≥ 23·S) but 0 on the recall window.
+(decision D2 in docs/decisions.md), and success is judged on the recall window (decision D3 in docs/decisions.md): an
+all-blank output scores (T+S)/(T+2S) over all steps (≥ 0.96 once T ≥ 23·S) but 0 on the recall window.
 """
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import numpy as np
 from ..errors import UserInputError
 
 BLANK = 0
-#: Curriculum (spec §7.2).
+#: Curriculum (docs/method.md#temporal-copying).
 N_RECALL = 8
 START_DELAY = 3
 MAX_DELAY = 200
@@ -76,7 +77,7 @@ def copying_data(n: int, delay: int, *, n_recall: int = N_RECALL, n_symbols: int
 
 
 def recall_accuracy(pred: np.ndarray, data: CopyingData) -> float:
-    """Fraction of recall-window steps predicted correctly (the success criterion, §11 D3)."""
+    """Fraction of recall-window steps predicted correctly (the success criterion, decision D3 in docs/decisions.md)."""
     w = data.recall_window
     return float(np.mean(np.asarray(pred)[:, w] == data.y[:, w]))
 
@@ -92,7 +93,7 @@ def copying_solved(recall: float) -> bool:
 
 
 def all_blank_all_step_accuracy(delay: int, n_recall: int) -> float:
-    """Score of an all-blank output over all steps, (T+S)/(T+2S) (spec §7.2, derived)."""
+    """Score of an all-blank output over all steps, (T+S)/(T+2S) (docs/method.md#temporal-copying, derived)."""
     return (delay + n_recall) / (delay + 2 * n_recall)
 
 
@@ -102,5 +103,6 @@ def next_delay(delay: int) -> int:
 
 
 def next_recall(n_recall: int) -> int:
-    """Recall length after a passed stage beyond the largest delay: S + max(1, min(3, ⌊S/3⌋)) (spec §7.2)."""
+    """Recall length after a passed stage beyond the largest delay: S + max(1, min(3, ⌊S/3⌋))
+    (docs/method.md#temporal-copying)."""
     return n_recall + max(1, min(3, n_recall // 3))

@@ -18,7 +18,8 @@ from .features import FeatureConfig, zscore
 __all__ = ["DATA_FILE", "DATA_FILES", "CLASS_NAMES", "load_digits", "digits_feature_config", "digits_meta"]
 
 #: Bundled feature files per front end: the default (16 kHz GSC paper-era, the bundled model's input) and
-#: the SHD front end (48 kHz, hop 256, spec §7.3; test clips only) for the authors' SHD checkpoint.
+#: the SHD front end (48 kHz, hop 256, docs/method.md#heidelberg-digits-shd; test clips only) for the authors' SHD
+#: checkpoint.
 DATA_FILES = {"gsc_paper": "digits_features.npz", "shd": "digits_shd_features.npz"}
 DATA_FILE = DATA_FILES["gsc_paper"]
 CLASS_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")

@@ -1,16 +1,18 @@
-"""Log-mel front end of spec §7.3/§7.4, in plain numpy/scipy (no librosa).
+"""Log-mel front end of docs/method.md#heidelberg-digits-shd, docs/method.md#google-speech-commands, in plain
+numpy/scipy (no librosa).
 
 Pipeline (:func:`log_mel`), for one clip ``audio`` sampled at ``config.sample_rate``:
 
 1. clip length L = T·hop (:func:`fix_length`): ``pad='left'`` keeps the **last** L samples and left-pads
-   shorter clips with zeros (SHD, spec §7.3; GSC HEAD); ``pad='right'`` keeps the first L and right-pads
-   (paper-era GSC, spec §11 A6);
+   shorter clips with zeros (SHD, docs/method.md#heidelberg-digits-shd; GSC HEAD); ``pad='right'`` keeps the first L and
+   right-pads (paper-era GSC, decision A6 in docs/decisions.md);
 2. centred power spectrogram (:func:`power_spectrogram`): periodic Hann window of ``n_fft``, hop
    ``hop_length``, the signal padded by n_fft//2 on both sides (``pad_mode='reflect'`` like librosa's
    ``center=True``), |FFT|²;
 3. mel magnitude sqrt(M·P) with our own Slaney-scale filterbank (:func:`mel_filterbank`), built at the true
-   sample rate (spec §11 A6), normalised per ``mel_norm`` (spec §11 A7);
-4. dB (:func:`to_db`): 10·log10(max(x, 1e-10)) minus the per-file maximum (spec §11 A2), floored at −80 dB;
+   sample rate (decision A6 in docs/decisions.md), normalised per ``mel_norm`` (decision A7 in docs/decisions.md);
+4. dB (:func:`to_db`): 10·log10(max(x, 1e-10)) minus the per-file maximum (decision A2 in docs/decisions.md), floored at
+   −80 dB;
 5. drop the first frame, so that 1 + L/hop centred frames leave exactly T = L/hop;
 6. per-file z-score over (time, mel): (x − mean)/(std_unbiased + 1e-10) (:func:`zscore`).
 
@@ -20,9 +22,9 @@ the reference is its transpose).
 Steps 1–5 are :func:`log_mel_db` (values in [−80, 0] dB with maximum exactly 0); the bundled digits file
 stores those, quantised, and applies step 6 at load time.
 
-The GSC HEAD front end (spec §7.4) is a Kaldi log filterbank (:class:`KaldiFbankConfig`, :func:`gsc_head`,
-:func:`kaldi_fbank`), a numpy re-implementation of ``torchaudio.compliance.kaldi.fbank`` with its defaults
-and 40 bins: (98, 40) per 16,000-sample clip. :func:`compute_features` dispatches on the config type and
+The GSC HEAD front end (docs/method.md#google-speech-commands) is a Kaldi log filterbank (:class:`KaldiFbankConfig`,
+:func:`gsc_head`, :func:`kaldi_fbank`), a numpy re-implementation of ``torchaudio.compliance.kaldi.fbank`` with its
+defaults and 40 bins: (98, 40) per 16,000-sample clip. :func:`compute_features` dispatches on the config type and
 :func:`config_from_dict` rebuilds either config from its ``to_dict()`` form.
 """
 from __future__ import annotations
@@ -104,12 +106,14 @@ class _DictConfig:
 
 @dataclass(frozen=True)
 class FeatureConfig(_DictConfig):
-    """Parameters of the log-mel front end (spec §7.3/§7.4). All frequencies in Hz, lengths in samples.
+    """Parameters of the log-mel front end (docs/method.md#heidelberg-digits-shd,
+    docs/method.md#google-speech-commands). All frequencies in Hz, lengths in samples.
 
-    ``n_frames`` is T; the clip length is L = T·hop_length samples (spec §11 A1). ``fmax=None`` means the
-    Nyquist frequency. ``mel_norm``: ``'l1'`` (each filter sums to 1; librosa ≥ 0.8 ``norm=1``) or
+    ``n_frames`` is T; the clip length is L = T·hop_length samples (decision A1 in docs/decisions.md). ``fmax=None``
+    means the Nyquist frequency. ``mel_norm``: ``'l1'`` (each filter sums to 1; librosa ≥ 0.8 ``norm=1``) or
     ``'slaney'`` (area normalisation 2/(f_hi − f_lo)). ``pad``: ``'left'`` keeps the last L samples and
-    left-pads (spec §7.3), ``'right'`` keeps the first L and right-pads (paper-era GSC, §11 A6).
+    left-pads (docs/method.md#heidelberg-digits-shd), ``'right'`` keeps the first L and right-pads (paper-era GSC,
+    decision A6 in docs/decisions.md).
     """
 
     _label = "feature config"
@@ -150,7 +154,8 @@ class FeatureConfig(_DictConfig):
 
     @property
     def frame_dt(self) -> float:
-        """Δt_A = 1/T (spec §7.3 item 8, §11 B8): each clip is treated as 1 s."""
+        """Δt_A = 1/T (step 8 of docs/method.md#heidelberg-digits-shd, decision B8 in docs/decisions.md): each clip
+        is treated as 1 s."""
         return 1.0 / float(self.n_frames)
 
     @property
@@ -184,8 +189,8 @@ class FeatureConfig(_DictConfig):
             bad(f"amin must be positive, got {self.amin}")
 
 def shd(**overrides: Any) -> FeatureConfig:
-    """SHD / Heidelberg Digits audio (spec §7.3): 48 kHz, n_fft 1024, hop 256, 80 mels 0–24 kHz, T 125,
-    keep-last/left-pad, L = 32,000 samples."""
+    """SHD / Heidelberg Digits audio (docs/method.md#heidelberg-digits-shd): 48 kHz, n_fft 1024, hop 256, 80 mels
+    0–24 kHz, T 125, keep-last/left-pad, L = 32,000 samples."""
     kw: dict[str, Any] = dict(sample_rate=48000, n_fft=1024, hop_length=256, n_mels=80, fmin=0.0, fmax=24000.0,
                               n_frames=125, mel_norm="l1", pad="left", name="shd")
     kw.update(overrides)
@@ -193,8 +198,9 @@ def shd(**overrides: Any) -> FeatureConfig:
 
 
 def gsc_paper(**overrides: Any) -> FeatureConfig:
-    """Paper-era Google Speech Commands (spec §7.4): 16 kHz, n_fft 1024, hop 128, 80 mels 40 Hz–8 kHz built at
-    16 kHz (§11 A6), T 125 (Δt_A = 8 ms = hop exactly), right-padded to 16,000 samples."""
+    """Paper-era Google Speech Commands (docs/method.md#google-speech-commands): 16 kHz, n_fft 1024, hop 128, 80
+    mels 40 Hz–8 kHz built at 16 kHz (decision A6 in docs/decisions.md), T 125 (Δt_A = 8 ms = hop exactly),
+    right-padded to 16,000 samples."""
     kw: dict[str, Any] = dict(sample_rate=16000, n_fft=1024, hop_length=128, n_mels=80, fmin=40.0, fmax=8000.0,
                               n_frames=125, mel_norm="l1", pad="right", name="gsc_paper")
     kw.update(overrides)
@@ -299,7 +305,8 @@ def power_spectrogram(x: np.ndarray, n_fft: int, hop_length: int, win_length: in
 
 
 def to_db(x: np.ndarray, amin: float = 1e-10, floor: float = -80.0) -> np.ndarray:
-    """10·log10(max(x, amin)) minus its maximum (per-file reference, spec §11 A2), floored at ``floor`` dB."""
+    """10·log10(max(x, amin)) minus its maximum (per-file reference, decision A2 in docs/decisions.md), floored at
+    ``floor`` dB."""
     db = 10.0 * np.log10(np.maximum(x, amin))
     db = db - db.max()
     return np.maximum(db, floor)
@@ -367,8 +374,9 @@ def log_mel(audio: Any, config: FeatureConfig, sample_rate: int | None = None) -
 
 
 # ============================================================================================== Kaldi fbank
-# HEAD pipeline of the GSC code (spec §7.4): ``torchaudio.compliance.kaldi.fbank(waveform, num_mel_bins=40)``
-# with every other argument at its default. Re-implemented here in numpy, step for step:
+# HEAD pipeline of the GSC code (docs/method.md#google-speech-commands):
+# ``torchaudio.compliance.kaldi.fbank(waveform, num_mel_bins=40)`` with every other argument at its default.
+# Re-implemented here in numpy, step for step:
 #   frames of window_size = int(sr·frame_length_ms/1000) samples every window_shift = int(sr·frame_shift_ms/1000)
 #   (snip_edges: only frames that fit, T = 1 + (N − size)//shift); per frame: subtract the frame mean
 #   (remove_dc_offset); pre-emphasis x[j] −= k·x[max(0, j−1)] (the first sample uses itself); window (povey =
@@ -383,15 +391,16 @@ KALDI_EPS = float(np.finfo(np.float32).eps)
 
 @dataclass(frozen=True)
 class KaldiFbankConfig(_DictConfig):
-    """Parameters of the Kaldi-compatible log filterbank front end (GSC HEAD pipeline, spec §7.4).
+    """Parameters of the Kaldi-compatible log filterbank front end (GSC HEAD pipeline,
+    docs/method.md#google-speech-commands).
 
     Times in milliseconds, frequencies in Hz, lengths in samples. Defaults are those of
     ``torchaudio.compliance.kaldi.fbank`` with ``num_mel_bins=40`` (dither 0). The clip is first cut or
     zero-padded to ``n_samples`` (``pad='left'``: keep the last samples / left-pad, as the HEAD code does);
     the waveform is float in [−1, 1] (PCM integers are divided by 2^(bits−1)). ``high_freq <= 0`` means an
-    offset from the Nyquist frequency (Kaldi convention). ``normalise`` adds a per-file z-score (spec §11 A4
-    option; the HEAD definition has none). ``front_end`` is a constant tag that tells the dict form of this
-    config from a :class:`FeatureConfig` (see :func:`config_from_dict`).
+    offset from the Nyquist frequency (Kaldi convention). ``normalise`` adds a per-file z-score (an option of
+    decision A4 in docs/decisions.md; the HEAD definition has none). ``front_end`` is a constant tag that tells the
+    dict form of this config from a :class:`FeatureConfig` (see :func:`config_from_dict`).
     """
 
     _label = "kaldi fbank config"
@@ -448,7 +457,7 @@ class KaldiFbankConfig(_DictConfig):
 
     @property
     def frame_dt(self) -> float:
-        """Δt_A = 1/T (spec §11 B8: 10.2 ms for T = 98; the true shift is 10 ms)."""
+        """Δt_A = 1/T (decision B8 in docs/decisions.md: 10.2 ms for T = 98; the true shift is 10 ms)."""
         return 1.0 / float(self.n_frames)
 
     @property
@@ -494,8 +503,8 @@ class KaldiFbankConfig(_DictConfig):
 
 
 def gsc_head(**overrides: Any) -> KaldiFbankConfig:
-    """GSC HEAD pipeline (spec §7.4): Kaldi fbank with torchaudio defaults and 40 bins on the last 16,000
-    samples (left-padded), float waveform, no normalisation; T = 98 frames of 25 ms every 10 ms."""
+    """GSC HEAD pipeline (docs/method.md#google-speech-commands): Kaldi fbank with torchaudio defaults and 40 bins on
+    the last 16,000 samples (left-padded), float waveform, no normalisation; T = 98 frames of 25 ms every 10 ms."""
     kw: dict[str, Any] = dict(n_mels=40, n_samples=16000, pad="left", normalise=False, name="gsc_head")
     kw.update(overrides)
     return KaldiFbankConfig(**kw)

@@ -1,19 +1,20 @@
 """Spoken-word data sets read from their unpacked archives: Heidelberg Digits audio and Google Speech Commands.
 
-**Heidelberg Digits (HD) audio** — the SHD task of the paper (spec §7.3, §11 A1/A8), 20 classes. The archive
-``hd_audio.tar.gz`` (https://zenkelab.org/datasets/) unpacks to a folder holding
+**Heidelberg Digits (HD) audio** — the SHD task of the paper (docs/method.md#heidelberg-digits-shd, decisions A1/A8 in
+docs/decisions.md), 20 classes. The archive ``hd_audio.tar.gz`` (https://zenkelab.org/datasets/) unpacks to a
+folder holding
 
 - ``audio/`` with 48 kHz mono FLAC files named ``lang-{english|german}_speaker-{NN}_trial-{N}_digit-{D}.flac``;
 - ``train_filenames.txt`` and ``test_filenames.txt``: the official split, one file base name per line.
 
 Labels follow the SHD h5 convention: English digit d is label d (``en_d``), German digit d is 10 + d (``de_d``).
 ``label_order='reference'`` gives the order of the authors' HD-audio loader (German 0–9, English 10–19), which
-the authors' checkpoint was trained with (spec §11 A8). Validation is a seeded 10 % hold-out of train, made by
-the trainer, not here.
+the authors' checkpoint was trained with (decision A8 in docs/decisions.md). Validation is a seeded 10 % hold-out of
+train, made by the trainer, not here.
 
-**Google Speech Commands (GSC) v1/v2** (spec §7.4): one folder per word holding 16 kHz 16-bit mono WAV files
-``<speaker>_nohash_<n>.wav``, ``_background_noise_/`` (a few long noise recordings), and the split lists
-``validation_list.txt`` and ``testing_list.txt`` (paths such as ``right/bb05582b_nohash_3.wav``); train is
+**Google Speech Commands (GSC) v1/v2** (docs/method.md#google-speech-commands): one folder per word holding 16 kHz
+16-bit mono WAV files ``<speaker>_nohash_<n>.wav``, ``_background_noise_/`` (a few long noise recordings), and the split
+lists ``validation_list.txt`` and ``testing_list.txt`` (paths such as ``right/bb05582b_nohash_3.wav``); train is
 every other word clip. Protocols (``protocol``):
 
 - ``"12"`` (v1 or v2): ``_unknown_`` 0 (every non-command word), ``_silence_`` 1, yes, no, up, down, left, right,
@@ -23,9 +24,9 @@ every other word clip. Protocols (``protocol``):
   backward, follow, forward, learn or visual, so those five classes stay empty;
 - ``"35"`` with ``version=2``: the 35 words in alphabetical order (labels 0–34).
 
-Silence (spec §11 A8): 1 s crops of the ``_background_noise_`` recordings, in every split, following Warden's
-``input_data.py`` (arXiv 1804.03209): ceil(``silence_fraction`` · n) crops per split, where n is the number of
-clips of the protocol's named words in that split (the ten commands for ``"12"``), each crop scaled by a gain
+Silence (decision A8 in docs/decisions.md): 1 s crops of the ``_background_noise_`` recordings, in every split,
+following Warden's ``input_data.py`` (arXiv 1804.03209): ceil(``silence_fraction`` · n) crops per split, where n is the
+number of clips of the protocol's named words in that split (the ten commands for ``"12"``), each crop scaled by a gain
 drawn uniformly from [0, 1). ``silence_fraction`` defaults to 0.1 for ``"12"`` (about one average command class)
 and 0 otherwise. Crops are seeded, and split-disjoint: each noise file's first 80 % feeds train, the next 10 %
 validation, the last 10 % test.
@@ -324,7 +325,7 @@ def load_shd(data_dir: str | os.PathLike, split: str = "train", *, config: F.Fea
              n_frames: int | str | None = None, hop_length: int | None = None, label_order: str = "h5",
              limit: int | None = None, progress: bool = True, cache_dir: str | os.PathLike | None = None
              ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Load Heidelberg Digits audio as SHD-front-end features (spec §7.3).
+    """Load Heidelberg Digits audio as SHD-front-end features (docs/method.md#heidelberg-digits-shd).
 
     Parameters
     ----------
@@ -334,10 +335,10 @@ def load_shd(data_dir: str | os.PathLike, split: str = "train", *, config: F.Fea
     config : log-mel configuration; default :func:`lprnn_brian.tasks.features.shd` (48 kHz, n_fft 1024,
         hop 256 samples, 80 mel bands 0–24 kHz, T = 125, keep-last/left-pad).
     n_frames : T. ``None`` keeps the config's (125); an int sets it; ``'p90'`` sets T = ⌊L90/hop⌋ with L90
-        (samples) the 90th percentile of the **train** clip lengths (spec §11 A1), whatever ``split`` is.
-        The clip length is then L = T·hop samples (the reference keeps L90 samples; the extra L90 mod hop
+        (samples) the 90th percentile of the **train** clip lengths (decision A1 in docs/decisions.md), whatever
+        ``split`` is. The clip length is then L = T·hop samples (the reference keeps L90 samples; the extra L90 mod hop
         samples at the clip start fall in no frame of ours).
-    hop_length : hop in samples (256 or 128, spec §11 A1); ``None`` keeps the config's.
+    hop_length : hop in samples (256 or 128, decision A1 in docs/decisions.md); ``None`` keeps the config's.
     label_order : ``'h5'`` (SHD convention: English 0–9, German 10–19) or ``'reference'`` (the authors'
         HD-audio loader: German 0–9, English 10–19).
     limit : load only the first ``limit`` files of the list (p90 still uses the whole train list).
@@ -494,7 +495,8 @@ def load_gsc(data_dir: str | os.PathLike, *, version: int = 1, protocol: str = "
              pipeline: str = "paper", config: F.FrontEndConfig | None = None, silence_fraction: float | None = None,
              seed: int = 0, limit: int | None = None, progress: bool = True,
              cache_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """Load Google Speech Commands v1/v2 as features (spec §7.4; protocols and silence: module docstring).
+    """Load Google Speech Commands v1/v2 as features (docs/method.md#google-speech-commands; protocols and silence:
+    module docstring).
 
     Parameters
     ----------

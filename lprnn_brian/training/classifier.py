@@ -1,8 +1,9 @@
-"""Training of the rate lpRNN classifiers with 3-bit quantisation-aware training (spec §2.3–2.4), in PyTorch.
+"""Training of the rate lpRNN classifiers with 3-bit quantisation-aware training
+(docs/method.md#quantisation-export-and-pruning, docs/method.md#architectures-read-out-and-training), in PyTorch.
 
 torch is an extra (``pip install 'lprnn_brian[train]'``); it is imported only when training starts.
 
-The recipe is the authors' SHD recipe (spec §2.4):
+The recipe is the authors' SHD recipe (docs/method.md#architectures-read-out-and-training):
 
 - model :class:`lprnn_brian.ann.torch_model.TorchLpRNN`: lpff → lpRNN… → dense, a = 0.8 fixed, Iin = 6
   clamped ReLU, clamp-then-filter, Xavier-uniform W, orthogonal U, zero b;
@@ -13,7 +14,7 @@ The recipe is the authors' SHD recipe (spec §2.4):
 - gradient clipping: norm 2.0, then value 2.0;
 - seed 0 for python, numpy and torch; deterministic algorithms; ``threads`` CPU threads;
 - model selection: best validation accuracy (ties: lower validation loss) on a seeded 10 % hold-out of the
-  training set (spec §11 A8), kept as a deep copy (§11 A5).
+  training set (decision A8 in docs/decisions.md), kept as a deep copy (decision A5 in docs/decisions.md).
 
 Options beyond the paper (off by default): ``code_range`` (e.g. (−4, 3): after initialisation and after every
 optimiser step the latent weight matrices W and U — not the biases — are clamped to [lo, hi]·2^-F, so that
@@ -334,7 +335,8 @@ class _ClassifierRun:
         self.weight_names = [name for name, _ in self.net.named_parameters() if name.endswith("weight")]  # W, U
         self.params = dict(self.net.named_parameters())
         self.project()
-        init_state = copy.deepcopy(self.net.state_dict())  # a real copy: the rewind target (§11 A5)
+        # a real copy: the rewind target (decision A5 in docs/decisions.md)
+        init_state = copy.deepcopy(self.net.state_dict())
         self.shuffle = torch.Generator().manual_seed(cfg.seed)
         self.aug_rng = np.random.default_rng(cfg.seed)
         self.substep_rng = np.random.default_rng([cfg.seed, 1])
@@ -534,7 +536,8 @@ def _pruned_fraction(torch, net, weight_names: list[str], cfg: TrainConfig) -> f
 
 
 def pruned_paths(out: str | Path, n_iterations: int) -> list[Path]:
-    """Files of the winning-ticket iterations next to ``out``: ``<stem>_nWTH_<k><suffix>`` (spec §2.3)."""
+    """Files of the winning-ticket iterations next to ``out``: ``<stem>_nWTH_<k><suffix>``
+    (docs/method.md#quantisation-export-and-pruning)."""
     out = Path(out)
     return [out.with_name(f"{out.stem}_nWTH_{k}{out.suffix}") for k in range(n_iterations)]
 
@@ -611,8 +614,8 @@ def train_spoken(task: str, data_dir: str | Path, config: TrainConfig | None = N
 
     The data are read by :func:`lprnn_brian.tasks.spoken.load_shd` / :func:`~lprnn_brian.tasks.spoken.load_gsc`
     from ``data_dir`` (the datasets' own on-disk layout). SHD selects the model on a seeded 10 % hold-out of
-    train (decision §11 A8); GSC on its official validation list. The test split gives the reported accuracy.
-    ``limit`` reads only the first N files of every split (smoke runs). ``config`` defaults to the task's
+    train (decision A8 in docs/decisions.md); GSC on its official validation list. The test split gives the reported
+    accuracy. ``limit`` reads only the first N files of every split (smoke runs). ``config`` defaults to the task's
     paper recipe (:func:`spoken_config`).
     """
     from ..tasks import spoken

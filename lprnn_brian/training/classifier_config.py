@@ -1,6 +1,6 @@
 """Configurations of the classifier trainer (:mod:`lprnn_brian.training.classifier`): the hyper-parameters of one
 training (:class:`TrainConfig`) and the recipes of the bundled digits model and of the spoken-word tasks (SHD, GSC;
-the authors' recipes, docs/method.md).
+the authors' recipes, docs/method.md#architectures-read-out-and-training).
 """
 from __future__ import annotations
 
@@ -14,26 +14,29 @@ from ..errors import UserInputError
 
 @dataclass
 class TrainConfig:
-    """Hyper-parameters (defaults: the authors' SHD recipe, spec §2.4, with a small network).
+    """Hyper-parameters (defaults: the authors' SHD recipe, docs/method.md#architectures-read-out-and-training, with a
+    small network).
 
     ``prune_iterations`` is the authors' ``--wth``: 1 trains once; N > 1 runs N "winning ticket" iterations,
     iteration k > 0 restarting from a deep copy of the initial weights with the mask q(w) ≠ 0 of iteration
-    k − 1's selected model on the weight matrices (W, U) and their gradients (spec §2.3, §11 A5, A10).
-    ``optimizer`` ``'adamw'`` with ``weight_decay`` and ``plateau_mode`` ``'max_val_acc'`` give the GSC recipes.
-    ``readout_penalty`` (off by default, beyond the paper) adds λ·mean(relu(o − Iin)² + relu(−o)²) over the
-    read-out window, which keeps the read-out inside [0, Iin], the range of the SNN's fb decode (spec §3.4).
-    ``substeps`` (beyond the paper; default (1,)): every training batch integrates each frame in K sub-steps,
-    K drawn from this tuple, with retention a^(1/K) and the input held (:func:`substep_forward`). K = 1 is
-    the ANN; large K approaches the continuous-time dynamics that the ΣΔ network follows (M ≈ 14 SNN steps
-    per frame, spec §4.3), in which the recurrent input is the current state rather than the previous
-    frame's. Training on both keeps the per-frame ANN accurate and makes its ΣΔ network agree with it.
-    Validation, selection and every reported accuracy use the model's own sub-steps, ``model_substeps``
-    (default 1: the ANN of spec §2.1). ``model_substeps`` K > 1 makes the trained model a network that updates
-    K times per frame (:attr:`lprnn_brian.ann.model.LpRNNModel.substeps`, as the sequence models): the ANN whose
-    continuous-time dynamics its ΣΔ network follows (docs/method.md, "What the spikes realise").
-    ``reconstruction`` (beyond the paper; '' off): a threshold policy; every low-pass layer then passes on the
-    ΣΔ neuron's mean reconstruction of its state at a feedback time constant of ``reconstruction_tau_S`` SNN steps
-    (:attr:`lprnn_brian.ann.model.LpRNNModel.reconstruction`; docs/method.md, "What the spikes realise").
+    k − 1's selected model on the weight matrices (W, U) and their gradients
+    (docs/method.md#quantisation-export-and-pruning, decisions A5, A10 in docs/decisions.md). ``optimizer`` ``'adamw'``
+    with ``weight_decay`` and ``plateau_mode`` ``'max_val_acc'`` give the GSC recipes. ``readout_penalty`` (off by
+    default, beyond the paper) adds λ·mean(relu(o − Iin)² + relu(−o)²) over the read-out window, which keeps the
+    read-out inside [0, Iin], the range of the SNN's fb decode (docs/method.md#input-decoding-and-compartments).
+    ``substeps`` (beyond the paper; default (1,)): every training batch integrates each frame in K sub-steps, K drawn
+    from this tuple, with retention a^(1/K) and the input held (:func:`substep_forward`). K = 1 is the ANN; large K
+    approaches the continuous-time dynamics that the ΣΔ network follows (M ≈ 14 SNN steps per frame,
+    docs/method.md#reproduced-numbers), in which the recurrent input is the current state rather than the previous
+    frame's. Training on both keeps the per-frame ANN accurate and makes its ΣΔ network agree with it. Validation,
+    selection and every reported accuracy use the model's own sub-steps, ``model_substeps`` (default 1: the ANN of
+    docs/method.md#layers-and-time-constant). ``model_substeps`` K > 1 makes the trained model a network that updates K
+    times per frame (:attr:`lprnn_brian.ann.model.LpRNNModel.substeps`, as the sequence models): the ANN whose
+    continuous-time dynamics its ΣΔ network follows (docs/method.md#what-the-spikes-realise-and-training-for-it).
+    ``reconstruction`` (beyond the paper; '' off): a threshold policy; every low-pass layer then passes on the ΣΔ
+    neuron's mean reconstruction of its state at a feedback time constant of ``reconstruction_tau_S`` SNN steps
+    (:attr:`lprnn_brian.ann.model.LpRNNModel.reconstruction`;
+    docs/method.md#what-the-spikes-realise-and-training-for-it).
     """
 
     lpff: int = 32
@@ -127,24 +130,26 @@ PLATEAU_MODES = ("min_val_loss", "max_val_acc")
 DIGITS_CONFIG = TrainConfig(lpff=48, rnn=(96, 96), epochs=60, freq_mask=10, time_shift=10, readout_penalty=0.1,
                             code_range=(-4, 3), substeps=(1, 4))
 
-#: The authors' SHD recipe (spec §2.4): 80 mel → lpff 128 → lpRNN 512 → lpRNN 512 → 20; Adam 1e-3,
-#: plateau on the validation loss ×0.5 patience 3, 50 epochs, batch 64, clipping 2.0/2.0, no pruning.
+#: The authors' SHD recipe (docs/method.md#architectures-read-out-and-training): 80 mel → lpff 128 → lpRNN 512 →
+#: lpRNN 512 → 20; Adam 1e-3, plateau on the validation loss ×0.5 patience 3, 50 epochs, batch 64, clipping
+#: 2.0/2.0, no pruning.
 SHD_CONFIG = TrainConfig(lpff=128, rnn=(512, 512), epochs=50, batch_size=64, eval_batch_size=128)
 
-#: Paper-era GSC (spec §2.4, §7.4): lpff 80 → 512 → 512; AdamW 1e-3 (wd 1e-5); plateau on the validation
-#: loss ×0.7, threshold 0.1, patience 2, min 1e-5; clipping 1.0/1.0; batch 128; frequency masking (on the
-#: mel features here, the authors mask ≤ 80 linear-spectrogram bins); two winning-ticket iterations
-#: (nWTH_0 and nWTH_1, decision §11 P2).
+#: Paper-era GSC (docs/method.md#architectures-read-out-and-training, docs/method.md#google-speech-commands):
+#: lpff 80 → 512 → 512; AdamW 1e-3 (wd 1e-5); plateau on the validation loss ×0.7, threshold 0.1, patience 2, min
+#: 1e-5; clipping 1.0/1.0; batch 128; frequency masking (on the mel features here, the authors mask ≤ 80
+#: linear-spectrogram bins); two winning-ticket iterations (nWTH_0 and nWTH_1, decision P2 in docs/decisions.md).
 GSC_CONFIG = TrainConfig(lpff=80, rnn=(512, 512), epochs=50, batch_size=128, eval_batch_size=256,
                          optimizer="adamw", weight_decay=1e-5, plateau_factor=0.7, plateau_threshold=0.1,
                          plateau_patience=2, min_lr=1e-5, clip_norm=1.0, clip_value=1.0, freq_mask=10,
                          prune_iterations=2)
 
 
-#: GSC HEAD recipe (spec §2.4, §7.4): 40 Kaldi fbank bins → lpff 128 → 512 → 512, all-frame read-out;
-#: AdamW 1e-3 (wd 1e-5), plateau on the validation accuracy ×0.7 patience 1 (min 1e-6), clipping 1.0/1.0,
-#: two winning-ticket iterations. The authors' FrequencyMasking(40) masks time on their (98, 40) matrix;
-#: decision §11 A4 masks frequency, and ≤ 40 of 40 bins would erase the input, so ≤ 10 bins are masked.
+#: GSC HEAD recipe (docs/method.md#architectures-read-out-and-training, docs/method.md#google-speech-commands):
+#: 40 Kaldi fbank bins → lpff 128 → 512 → 512, all-frame read-out; AdamW 1e-3 (wd 1e-5), plateau on the validation
+#: accuracy ×0.7 patience 1 (min 1e-6), clipping 1.0/1.0, two winning-ticket iterations. The authors'
+#: FrequencyMasking(40) masks time on their (98, 40) matrix; decision A4 in docs/decisions.md masks frequency, and ≤ 40
+#: of 40 bins would erase the input, so ≤ 10 bins are masked.
 GSC_HEAD_CONFIG = dataclasses.replace(GSC_CONFIG, lpff=128, readout_window="all", plateau_mode="max_val_acc",
                                       plateau_factor=0.7, plateau_patience=1, plateau_threshold=1e-4, min_lr=1e-6)
 

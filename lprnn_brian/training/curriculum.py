@@ -1,5 +1,6 @@
-"""Curricula of the 2019 sequence tasks (spec §7.1, §7.2): the stage rules as pure functions and the resumable
-curriculum state with its checkpoint file (the random stream of every stage: :mod:`lprnn_brian.tasks.seeds`).
+"""Curricula of the 2019 sequence tasks (docs/method.md#temporal-adding, docs/method.md#temporal-copying): the stage
+rules as pure functions and the resumable curriculum state with its checkpoint file (the random stream of every stage:
+:mod:`lprnn_brian.tasks.seeds`).
 
 No torch here: the trainer (:mod:`lprnn_brian.training.sequence`) calls these rules after every stage,
 and the tests check them on synthetic stage outcomes.
@@ -10,7 +11,7 @@ and the tests check them on synthetic stage outcomes.
 1e-4 and the MSE is not, training stops. The length never exceeds L_max, and a pass at L_max finishes.
 
 **Copying** (the 2019 ``copy_task_curriculum.py``): a stage passes when its final training recall-window
-accuracy is at least 0.96 (decision §11 D3); then T += max(1, min(8, ⌊T/5⌋)) and lr resets; a delay
+accuracy is at least 0.96 (decision D3 in docs/decisions.md); then T += max(1, min(8, ⌊T/5⌋)) and lr resets; a delay
 beyond T_max instead sets T = T_max and grows S += max(1, min(3, ⌊S/3⌋)), and finishes once S exceeds
 S_max. Otherwise lr halves while it is above 1e-6; at or below 1e-6 training stops.
 
@@ -71,7 +72,8 @@ class Decision:
 
 def adding_decision(length: int, lr: float, mse: float, *, start_lr: float, pass_mse: float = PASS_MSE,
                     give_up_mse: float = 0.16, stop_lr: float = 1e-4, max_length: int = MAX_LENGTH) -> Decision:
-    """Adding-task curriculum rule after a stage at length ``length`` trained with ``lr`` (spec §7.1).
+    """Adding-task curriculum rule after a stage at length ``length`` trained with ``lr``
+    (docs/method.md#temporal-adding).
 
     Parameters
     ----------
@@ -111,7 +113,8 @@ def _advance_adding(length: int, start_lr: float, max_length: int, passed: bool,
 def copying_decision(delay: int, n_recall: int, lr: float, accuracy: float, *, start_lr: float,
                      pass_accuracy: float = PASS_ACCURACY, min_lr: float = 1e-6, max_delay: int = MAX_DELAY,
                      max_recall: int | None = None) -> Decision:
-    """Copying-task curriculum rule after a stage with delay ``delay`` and ``n_recall`` symbols (spec §7.2).
+    """Copying-task curriculum rule after a stage with delay ``delay`` and ``n_recall`` symbols
+    (docs/method.md#temporal-copying).
 
     Parameters
     ----------

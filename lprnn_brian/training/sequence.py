@@ -1,20 +1,21 @@
-"""Curriculum training of the 2019 sequence tasks with the 2019 lpRNN cell (spec §2.5, §7.1, §7.2), in PyTorch.
+"""Curriculum training of the 2019 sequence tasks with the 2019 lpRNN cell (docs/method.md#the-2019-lprnn-cell,
+docs/method.md#temporal-adding, docs/method.md#temporal-copying), in PyTorch.
 
 torch is an extra (``pip install 'lprnn_brian[train]'``); it is imported only when training starts.
 
 Model (both tasks): one lpRNN layer with a **fixed per-unit retention** a ~ U(0.1, 1) (seeded, stored in the
-model file), the clamped ReLU with ceiling Iin = 6 (decision §11 D1), clamp-then-filter (spec §2.1; the ΣΔ
-network computes filter-then-clamp, option ``clamp``), Glorot W, orthogonal U, zero b, and a linear dense
-read-out. Quantisation-aware training on the package's 1/8 grid (F = 3, every forward pass rounds W, U, b
-with a straight-through estimator, spec §2.3) keeps the SNN mapping integer; ``frac_bits=32`` trains full
-precision.
+model file), the clamped ReLU with ceiling Iin = 6 (decision D1 in docs/decisions.md), clamp-then-filter
+(docs/method.md#layers-and-time-constant; the ΣΔ network computes filter-then-clamp, option ``clamp``), Glorot W,
+orthogonal U, zero b, and a linear dense read-out. Quantisation-aware training on the package's 1/8 grid (F = 3, every
+forward pass rounds W, U, b with a straight-through estimator, docs/method.md#quantisation-export-and-pruning) keeps the
+SNN mapping integer; ``frac_bits=32`` trains full precision.
 
 - **Adding** (:func:`train_adding`): 32 units, Dense(1) on the last step, MSE. Paper budget
   (``ADDING_PAPER``): SGD lr 0.01, clipnorm 1000, batch 32, 10 epochs per stage on 10,000 training sequences,
   1,000 test sequences per length (also the validation set), ReduceLROnPlateau(val, ×0.9, patience 2, min 1e-6),
   EarlyStopping(val, patience 25), stop at training loss < 1e-3.
 - **Copying** (:func:`train_copying`): 128 units, Dense(n_symbols + 2) at every step, cross-entropy weighted 1
-  on each sequence's recall window (decision §11 D2). Paper budget (``COPYING_PAPER``): SGD lr 0.01,
+  on each sequence's recall window (decision D2 in docs/decisions.md). Paper budget (``COPYING_PAPER``): SGD lr 0.01,
   momentum 0.9, clipnorm 10, batch 8, 1000 batches per epoch (fresh sequences), up to 1000 epochs per
   stage, ReduceLROnPlateau(loss, ×0.5, patience 5), EarlyStopping(loss, patience 10), stop at recall
   accuracy > 0.99 or loss < 1e-5. Option ``readout_penalty``: adds w·mean(relu(o − Iin)² + relu(−o)²) over
@@ -534,7 +535,8 @@ def train_adding(config: AddingConfig | None = None, out: str | Path | None = No
                  checkpoint: str | Path | None = None, resume: bool = False, force: bool = False,
                  progress: bool = True, log: Callable[[str], None] | None = print, max_stages: int | None = None,
                  max_wall_s: float | None = None) -> CurriculumResult:
-    """Train the temporal adding curriculum (spec §7.1) and return the model that solved the longest length.
+    """Train the temporal adding curriculum (docs/method.md#temporal-adding) and return the model that solved the
+    longest length.
 
     Parameters
     ----------
@@ -572,7 +574,8 @@ def train_copying(config: CopyingConfig | None = None, out: str | Path | None = 
                   checkpoint: str | Path | None = None, resume: bool = False, force: bool = False,
                   progress: bool = True, log: Callable[[str], None] | None = print, max_stages: int | None = None,
                   max_wall_s: float | None = None) -> CurriculumResult:
-    """Train the temporal copying curriculum (spec §7.2) and return the model that solved the longest delay.
+    """Train the temporal copying curriculum (docs/method.md#temporal-copying) and return the model that solved the
+    longest delay.
 
     Parameters as :func:`train_adding` (``config`` default
     :data:`~lprnn_brian.training.sequence_config.COPYING_QUICK`, paper budget

@@ -1,5 +1,6 @@
-"""Configurations of the adding and copying curricula (spec §7.1, §7.2) and their presets: the paper budgets, the
-quick ones (a few minutes on 2 CPU cores) and those whose ΣΔ network reproduces the model. The trainer is
+"""Configurations of the adding and copying curricula (docs/method.md#temporal-adding, docs/method.md#temporal-copying)
+and their presets: the paper budgets, the quick ones (a few minutes on 2 CPU cores) and those whose ΣΔ network
+reproduces the model. The trainer is
 :mod:`lprnn_brian.training.sequence` (see its docstring for the model, the training and the presets' purpose).
 """
 from __future__ import annotations
@@ -100,7 +101,7 @@ class _SequenceConfig:
 
 @dataclass
 class AddingConfig(_SequenceConfig):
-    """Temporal adding curriculum (spec §7.1). Defaults: the paper's values (:data:`ADDING_PAPER`).
+    """Temporal adding curriculum (docs/method.md#temporal-adding). Defaults: the paper's values (:data:`ADDING_PAPER`).
 
     Model: ``units`` lpRNN units with a ~ U(retention_range) (moved onto the Loihi decay grid of a feedback time
     constant of ``retention_grid`` steps unless 0: :func:`lprnn_brian.convert.loihi_retentions`), Iin, quantiser
@@ -148,7 +149,8 @@ class AddingConfig(_SequenceConfig):
 
 @dataclass
 class CopyingConfig(_SequenceConfig):
-    """Temporal copying curriculum (spec §7.2). Defaults: the paper's values (:data:`COPYING_PAPER`).
+    """Temporal copying curriculum (docs/method.md#temporal-copying). Defaults: the paper's values
+    (:data:`COPYING_PAPER`).
 
     Model as :class:`AddingConfig` (128 units). Data: ``n_symbols`` symbols (classes = n_symbols + 2),
     ``n_recall`` = S, delays T from ``start_delay`` to ``max_delay`` (then S grows up to ``max_recall``);
@@ -193,7 +195,7 @@ class CopyingConfig(_SequenceConfig):
             self._bad("readout_penalty must be >= 0")
 
 
-#: The 2019 paper's adding budget (spec §7.1).
+#: The 2019 paper's adding budget (docs/method.md#temporal-adding).
 ADDING_PAPER = AddingConfig()
 #: Quick adding budget (2 CPU cores, a few minutes): the paper's cell (clamp-then-filter, one update per frame,
 #: F = 3 QAT), Adam lr 1e-3, 2,000 training sequences and 4 epochs per stage, 500 test sequences, L_max = 200.
@@ -202,7 +204,7 @@ ADDING_QUICK = AddingConfig(optimizer="adam", lr=1e-3, n_train=2000, n_test=500,
 #: The quick budget for a model whose ΣΔ network reproduces it: filter-then-clamp and 4 sub-steps per frame
 #: (the continuous-time dynamics the SNN integrates, see lprnn_brian.convert); L_max = 100.
 ADDING_QUICK_SNN = dataclasses.replace(ADDING_QUICK, clamp="filter_then_clamp", substeps=4, max_length=100)
-#: The 2019 paper's copying budget (spec §7.2).
+#: The 2019 paper's copying budget (docs/method.md#temporal-copying).
 COPYING_PAPER = CopyingConfig()
 #: Quick copying budget: Adam lr 3e-3, 100 batches of 32 per epoch, at most 30 epochs per stage (a stage also
 #: ends at a training recall accuracy > 0.97), 500 test sequences, T_max = 40, S fixed at 8. Full precision
@@ -217,8 +219,9 @@ COPYING_QUICK_SNN = dataclasses.replace(COPYING_QUICK, clamp="filter_then_clamp"
 #: synaptic increment a multiple of 512 units), 1/8-grid weights, trained through the ΣΔ neuron's mean
 #: reconstruction under the default threshold policy (filter-then-clamp, 4 sub-steps per frame, then 2 epochs at
 #: 16, close to the SNN's 14.3 steps per frame), Adam 1e-3 with gradient-norm clip 1, 4,000 sequences and 6 epochs
-#: per stage, up to L = 200 (docs/method.md, "What the spikes realise"). Iin = 3: the ripple of every decode is
-#: Iin/τ_S ANN units, half of ReLU6's, while the sum (at most 2) stays inside the read-out's fb range [0, Iin].
+#: per stage, up to L = 200 (docs/method.md#what-the-spikes-realise-and-training-for-it). Iin = 3: the ripple of
+#: every decode is Iin/τ_S ANN units, half of ReLU6's, while the sum (at most 2) stays inside the read-out's fb range
+#: [0, Iin].
 ADDING_SNN = AddingConfig(Iin=3.0, optimizer="adam", lr=1e-3, clip_norm=1.0, n_train=4000, n_test=500, epochs=6,
                           max_length=200, retention_range=(0.8, 0.8), clamp="filter_then_clamp", substeps=4,
                           reconstruction="unbiased", reconstruction_tau_S=64.0, final_substeps=16, final_epochs=2)
