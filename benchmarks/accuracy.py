@@ -24,6 +24,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import os
+import platform
+import shlex
 import sys
 import tempfile
 import time
@@ -154,11 +158,12 @@ def curve_markdown(row: dict) -> str:
 
 
 def markdown(rows: list[dict]) -> str:
+    """The accuracy table (also drawn by scripts/results_page.py from a stored run's rows)."""
     lines = ["| task | test set | measure | ANN | SNN float | SNN Loihi-integer | published |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['task']} | {r.get('test_set', r['n'])} | {r['measure']} | {r['ann']} | {r['snn_float']} | "
-                     f"{r['snn_loihi']} | {PUBLISHED[r['task']]} |")
+                     f"{r['snn_loihi']} | {r.get('published', PUBLISHED[r['task']])} |")
     return "\n".join(lines)
 
 
@@ -183,7 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=None, help="epochs when training SHD/GSC here")
     ap.add_argument("--limit", type=int, default=None, help="files per split for SHD/GSC (smoke runs)")
     ap.add_argument("--out", default=None, help="also write the table to this Markdown file")
+    ap.add_argument("--results", default=str(Path(__file__).resolve().parent / "results"),
+                    help="folder of the JSON record (accuracy-<date>.json; scripts/results_page.py reads it)")
     args = ap.parse_args(argv)
+    command = shlex.join(["python", "benchmarks/accuracy.py", *(sys.argv[1:] if argv is None else argv)])
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown:
@@ -204,11 +212,34 @@ def main(argv: list[str] | None = None) -> int:
         if "curve" in r:
             table += f"\n\n**{r['task']}** at every length:\n\n" + curve_markdown(r)
     print(table)
-    if args.out:
-        from lprnn_brian.fileio import write_text_atomic
+    from lprnn_brian.fileio import write_text_atomic
 
+    if args.out:
         write_text_atomic(args.out, table + "\n")
+    record = {"benchmark": "accuracy", "command": command, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+              "machine": {"cpus": os.cpu_count(), "cpu_model": _cpu_model(), "platform": platform.platform(),
+                          "python": platform.python_version()},
+              "rows": [r | {"published": PUBLISHED[r["task"]]} for r in rows]}
+    path = Path(args.results) / f"accuracy-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, json.dumps(record, indent=1, default=_jsonable) + "\n")
+    print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def _jsonable(v):
+    """numpy scalars and arrays in the rows, as JSON."""
+    return v.tolist() if hasattr(v, "tolist") else str(v)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":
