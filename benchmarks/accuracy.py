@@ -192,6 +192,7 @@ def main(argv: list[str] | None = None) -> int:
                     help="folder of the JSON record (accuracy-<date>.json; scripts/results_page.py reads it)")
     args = ap.parse_args(argv)
     command = shlex.join(["python", "benchmarks/accuracy.py", *(sys.argv[1:] if argv is None else argv)])
+    load_at_start = os.getloadavg()[0]
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown:
@@ -218,13 +219,22 @@ def main(argv: list[str] | None = None) -> int:
         write_text_atomic(args.out, table + "\n")
     record = {"benchmark": "accuracy", "command": command, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
               "machine": {"cpus": os.cpu_count(), "cpu_model": _cpu_model(), "platform": platform.platform(),
-                          "python": platform.python_version()},
-              "rows": [r | {"published": PUBLISHED[r["task"]]} for r in rows]}
+                          "python": platform.python_version(), "load_average_1min": load_at_start},
+              "rows": [_repo_relative(r) | {"published": PUBLISHED[r["task"]]} for r in rows]}
     path = Path(args.results) / f"accuracy-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps(record, indent=1, default=_jsonable) + "\n")
     print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def _repo_relative(row: dict) -> dict:
+    """The row with its model's path from the repository root when the model lives in this checkout."""
+    source = row.get("model", {}).get("source")
+    repo = Path(__file__).resolve().parents[1]
+    if source and Path(source).is_absolute() and Path(source).resolve().is_relative_to(repo):
+        return row | {"model": row["model"] | {"source": str(Path(source).resolve().relative_to(repo))}}
+    return row
 
 
 def _jsonable(v):

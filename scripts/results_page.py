@@ -194,11 +194,20 @@ def accuracy_section(path: Path, rec: dict) -> list[str]:
     acc = _benchmark_module("accuracy")
     lines = [f"## ANN vs SNN accuracy per task ({rec.get('date') or _date(path)})", ""]
     lines += _record_lines(path, rec["command"], rec["machine"])
-    lines += [acc.markdown(rec["rows"]), ""]
-    for r in rec["rows"]:
+    rows = [_shipped_model_relative(r) for r in rec["rows"]]
+    lines += [acc.markdown(rows), ""]
+    for r in rows:
         if "curve" in r:
             lines += [f"**{r['task']}** at every length:", "", acc.curve_markdown(r), ""]
     return lines
+
+
+def _shipped_model_relative(row: dict) -> dict:
+    """A shipped model's path from the repository root (a record may hold the checkout's absolute path)."""
+    source = row.get("model", {}).get("source")
+    if source:
+        row = row | {"model": row["model"] | {"source": re.sub(r"^/\S*?/(lprnn_brian/data/)", r"\1", source)}}
+    return row
 
 
 SECTIONS = {"demo": demo_section, "accuracy": accuracy_section, "snn_throughput": throughput_section}
