@@ -24,6 +24,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
+import os
+import platform
+import shlex
 import sys
 import tempfile
 import time
@@ -155,11 +159,12 @@ def curve_markdown(row: dict) -> str:
 
 
 def markdown(rows: list[dict]) -> str:
+    """The accuracy table (also drawn by scripts/results_page.py from a stored run's rows)."""
     lines = ["| task | test set | measure | ANN | SNN float | SNN Loihi-integer | published |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
         lines.append(f"| {r['task']} | {r.get('test_set', r['n'])} | {r['measure']} | {r['ann']} | {r['snn_float']} | "
-                     f"{r['snn_loihi']} | {PUBLISHED[r['task']]} |")
+                     f"{r['snn_loihi']} | {r.get('published', PUBLISHED[r['task']])} |")
     return "\n".join(lines)
 
 
@@ -184,7 +189,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--epochs", type=int, default=None, help="epochs when training SHD/GSC here")
     ap.add_argument("--limit", type=int, default=None, help="files per split for SHD/GSC (smoke runs)")
     ap.add_argument("--out", default=None, help="also write the table to this Markdown file")
+    ap.add_argument("--results", default=str(Path(__file__).resolve().parent / "results"),
+                    help="folder of the JSON record (accuracy-<date>.json; scripts/results_page.py reads it)")
     args = ap.parse_args(argv)
+    command = shlex.join(["python", "benchmarks/accuracy.py", *(sys.argv[1:] if argv is None else argv)])
+    load_at_start = os.getloadavg()[0]
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown:
@@ -205,11 +214,43 @@ def main(argv: list[str] | None = None) -> int:
         if "curve" in r:
             table += f"\n\n**{r['task']}** at every length:\n\n" + curve_markdown(r)
     print(table)
-    if args.out:
-        from lprnn_brian.fileio import write_text_atomic
+    from lprnn_brian.fileio import write_text_atomic
 
+    if args.out:
         write_text_atomic(args.out, table + "\n")
+    record = {"benchmark": "accuracy", "command": command, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+              "machine": {"cpus": os.cpu_count(), "cpu_model": _cpu_model(), "platform": platform.platform(),
+                          "python": platform.python_version(), "load_average_1min": load_at_start},
+              "rows": [_repo_relative(r) | {"published": PUBLISHED[r["task"]]} for r in rows]}
+    path = Path(args.results) / f"accuracy-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(path, json.dumps(record, indent=1, default=_jsonable) + "\n")
+    print(f"wrote {path}", file=sys.stderr)
     return 0
+
+
+def _repo_relative(row: dict) -> dict:
+    """The row with its model's path from the repository root when the model lives in this checkout."""
+    source = row.get("model", {}).get("source")
+    repo = Path(__file__).resolve().parents[1]
+    if source and Path(source).is_absolute() and Path(source).resolve().is_relative_to(repo):
+        return row | {"model": row["model"] | {"source": str(Path(source).resolve().relative_to(repo))}}
+    return row
+
+
+def _jsonable(v):
+    """numpy scalars and arrays in the rows, as JSON."""
+    return v.tolist() if hasattr(v, "tolist") else str(v)
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

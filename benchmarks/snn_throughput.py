@@ -22,7 +22,8 @@ which includes the compiler for (b) and (c)) belongs to that target alone. Print
 sample, samples/s, the cold first result (from an empty cache to the first decoded sample, compilation
 included), the ratio to (a), and for (c) the synaptic events per sample against the dense-matvec bound
 (the events at this machine's measured multiply-add rate). (c)'s spikes are checked against (a)'s on the
-samples both ran (identical in Loihi mode). Results are written to ``benchmarks/results/`` as JSON.
+samples both ran (identical in Loihi mode). Results are written to ``benchmarks/results/`` as JSON, with the
+command and the machine; ``python scripts/results_page.py`` turns them into docs/results.md.
 """
 from __future__ import annotations
 
@@ -30,7 +31,9 @@ import argparse
 import dataclasses
 import json
 import os
+import platform
 import resource
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -275,6 +278,16 @@ def launch(worker: str, samples: int, hidden: int | None, args, tmp: Path | None
     return json.loads(js.read_text())
 
 
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def same_spikes(file_a: str, file_b: str) -> tuple[int, bool]:
     a, b = np.load(file_a), np.load(file_b)
     common = sorted(set(a.files) & set(b.files))
@@ -306,7 +319,8 @@ def synaptic_events(spec, spikes_per_layer) -> tuple[float, float]:
     return nnz, full
 
 
-def main() -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The command line (also read by scripts/results_page.py to write a stored run's command)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--targets", default="a,b,c,d,e", help="comma list of a,b,c,d,e (default all)")
     ap.add_argument("--samples", type=int, default=128, help="samples for (c) and (e)")
@@ -325,7 +339,11 @@ def main() -> int:
     ap.add_argument("--hidden", type=int)
     ap.add_argument("--json-out")
     ap.add_argument("--spikes-out")
-    args = ap.parse_args()
+    return ap
+
+
+def main() -> int:
+    args = build_parser().parse_args()
     if args.worker:
         run_worker(args)
         return 0
@@ -339,7 +357,9 @@ def main() -> int:
     chosen = [t.strip() for t in args.targets.split(",") if t.strip()]
     workers = [w for t in chosen for w in (("e-numpy", "e-torch") if t == "e" else (t,))]
     rate = launch("matvec", 0, None, args, None)["matvec_mac_per_s"]
-    report = {"machine": {"cpus": os.cpu_count(), "matvec_mac_per_s": rate}, "args": vars(args), "shd": {}}
+    report = {"command": shlex.join(["python", "benchmarks/snn_throughput.py", *sys.argv[1:]]),
+              "machine": {"cpus": os.cpu_count(), "matvec_mac_per_s": rate, "cpu_model": _cpu_model()},
+              "args": vars(args), "shd": {}}
     with tempfile.TemporaryDirectory(prefix="lprnn_bench_") as tmp:
         tmp = Path(tmp)
         print(f"SHD reference network, {args.mode} mode; dense matvec rate on one core: {rate / 1e9:.2f} G "

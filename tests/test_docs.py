@@ -10,8 +10,8 @@ the tests of this file. Oracles, each computed here independently of the docs' g
 - the API reference: the package's module tree walked with ``pkgutil`` here; every public module must have its
   entry, and a few key functions their anchors;
 - the docstring preprocessor: hand-written inputs and expected outputs;
-- the commands of the tutorial and the sweeps page: each ``lprnn-brian`` line must parse with the current
-  command-line parser (a renamed option fails here, not in a reader's shell).
+- the commands of the tutorial, sweeps, command-line and analysis pages: each ``lprnn-brian`` line must parse with
+  the current command-line parser (a renamed option fails here, not in a reader's shell).
 """
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ def html(tmp_path_factory) -> Path:
 def test_docs_build_without_warnings_and_every_page_is_written(html):
     """Exit status 0 under -W (asserted in the fixture) and every page of the toctree rendered."""
     for page in ("index", "method", "tutorial", "card_to_code", "decisions", "loihi", "sweeps", "_generated/equations",
-                 "_generated/api/index"):
+                 "_generated/api/index", "results", "accuracy", "analysis", "targets", "cli", "testing"):
         assert (html / f"{page}.html").is_file(), page
 
 
@@ -183,11 +183,11 @@ def test_commands_on_the_pages_parse_with_the_current_command_line():
 
     parser = build_parser()
     seen = 0
-    for page in ("tutorial.md", "sweeps.md"):
+    for page in ("tutorial.md", "sweeps.md", "cli.md", "analysis.md"):
         for argv in _cli_commands(DOCS / page):
             try:
                 parser.parse_args(argv)
             except SystemExit:
                 pytest.fail(f"docs/{page}: `lprnn-brian {' '.join(argv)}` does not parse")
             seen += 1
-    assert seen >= 8  # demo, simulate, analyse, export ×2, sweep ×3 at least
+    assert seen >= 15  # tutorial, sweeps (8 at least), the command-line page (5), analysis (3)
