@@ -97,6 +97,9 @@ def test_wheel_metadata_version_and_console_script(dist):
         entry_points = configparser.ConfigParser()
         entry_points.read_string(z.read(name).decode())
     assert entry_points["console_scripts"]["lprnn-brian"] == "lprnn_brian.cli:main"
+    with zipfile.ZipFile(wheel) as z:  # the licence setup.cfg declares travels with the wheel
+        assert any(n.endswith(".dist-info/licenses/LICENSE") or n.endswith(".dist-info/LICENSE")
+                   for n in z.namelist()), "LICENSE not in the wheel"
 
 
 @pytest.mark.parametrize("python", PYTHONS)
@@ -125,7 +128,7 @@ def test_sdist_holds_what_builds_the_wheel(dist):
     _, sdist = dist
     root = sdist.name[: -len(".tar.gz")]
     names = {n.split("/", 1)[1] for n in tarfile.open(sdist).getnames() if "/" in n}
-    for f in ("setup.cfg", "pyproject.toml", "README.md", "MANIFEST.in", "CITATION.cff", "PKG-INFO"):
+    for f in ("setup.cfg", "pyproject.toml", "README.md", "MANIFEST.in", "CITATION.cff", "LICENSE", "PKG-INFO"):
         assert f in names, f"{f} not in {root}"
     missing = [f for f in _package_files("*.py") + _package_files("data/*.npz") if f not in names]
     assert not missing, f"not in the sdist: {missing}"
