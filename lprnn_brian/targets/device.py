@@ -48,6 +48,12 @@ def claim_standalone(owner, saved_prefs: tuple[str, ...] = ()) -> None:
     _saved_prefs = {name: prefs[name] for name in saved_prefs}
 
 
+def standalone_holder():
+    """The object holding the standalone device (a backend, or an exploration of :mod:`lprnn_brian.explore`), or
+    None."""
+    return _holder
+
+
 def holds_standalone(owner) -> bool:
     """Whether ``owner`` holds the standalone device."""
     return _holder is owner
