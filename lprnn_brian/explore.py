@@ -32,9 +32,10 @@ currents are in ANN units (:meth:`Exploration.inject`).
 time) and ``cpp_standalone``: the network is generated, compiled and run by the first ``net.run()`` (Brian2's
 ``build_on_run``), in the build directory that :class:`lprnn_brian.targets.Runner` uses for the same spec and
 recorded states (a model simulated before compiles only what changed). A standalone network runs once; change it
-before ``run()``. Only one standalone network exists per process: a new standalone exploration closes the
-previous one (:meth:`Exploration.close`, which keeps its package decodes readable), and none can be made while a
-standalone :class:`~lprnn_brian.targets.Runner` is open.
+before ``run()``. Only one standalone network exists per process: whatever needs Brian2's device next (a new
+exploration, :func:`lprnn_brian.simulate` or a :class:`~lprnn_brian.targets.Runner` on any target) closes a
+standalone exploration (:meth:`Exploration.close`, which keeps its package decodes readable); none can be made
+while a standalone :class:`~lprnn_brian.targets.Runner` is open.
 """
 from __future__ import annotations
 
@@ -158,6 +159,10 @@ class Exploration:
         The rate network, when one was given.
     """
 
+    #: A standalone exploration is closed by whoever needs Brian2's device next (a new exploration, a Runner,
+    #: :func:`lprnn_brian.simulate`): it keeps its package results (:meth:`close`).
+    gives_way = True
+
     def __init__(self, spec: SNNSpec, x: np.ndarray, target: str, record: tuple[str, ...], build_root: Path,
                  model: LpRNNModel | None = None):
         self.spec, self.x, self.target, self.model, self._record = spec, x, target, model, record
@@ -170,7 +175,7 @@ class Exploration:
         self._injections = self._monitors = 0
         self._bias: dict[int, np.ndarray] = {}
         device.use_compile_args()
-        _free_device()
+        device.require_free()  # closes a standalone exploration (one standalone network per process)
         try:
             if target == "cpp_standalone":
                 self._claim_standalone(RunConfig(spec, target, record), build_root)
@@ -258,9 +263,10 @@ class Exploration:
 
     def set_tau_S(self, layer: int | str, tau_S) -> dict:
         """Give a layer the feedback (reconstruction) time constant ``tau_S`` (a Brian2 time, or SNN steps), with
-        the kick and threshold that the conversion's threshold policy chooses for it (:func:`lprnn_brian.convert.
-        comparator`): the reconstruction keeps its gain κ and centring, its ripple is one kick, Iin/τ_S in ANN units
-        (docs/method.md). The next layer's synaptic filter τ_U and the weights keep their converted values.
+        the kick and threshold that the conversion's threshold policy chooses for it
+        (:func:`lprnn_brian.convert.comparator`): the reconstruction keeps its gain κ and centring, and its ripple
+        is one kick, Iin/τ_S in ANN units (docs/method.md). The next layer's synaptic filter τ_U and the weights
+        keep their converted values.
 
         Setting ``group.tau_S`` alone also works, but leaves the kick (so κ = kick·τ_S/Iin_snn changes; the
         decodes of :meth:`result` use the values the group holds). In Loihi mode τ_S must be 4096/d steps for an
@@ -269,11 +275,13 @@ class Exploration:
         k = self._index(layer)
         self._before_run("set_tau_S")
         steps = self._steps(tau_S)
-        if self.spec.mode == "loihi" and not np.isclose(DECAY_DENOMINATOR / steps, round(DECAY_DENOMINATOR / steps)):
+        if self.spec.mode == "loihi":
             d = DECAY_DENOMINATOR / steps
-            near = sorted({DECAY_DENOMINATOR / max(1, np.floor(d)), DECAY_DENOMINATOR / max(1, np.ceil(d))})
-            raise UserInputError(f"tau_S = {steps:g} steps is no 12-bit decay in Loihi mode (4096/d, d integer); "
-                                 f"the nearest are {', '.join(f'{t:g}' for t in near)}")
+            if not np.isclose(d, round(d)):
+                near = sorted({DECAY_DENOMINATOR / max(1, np.floor(d)), DECAY_DENOMINATOR / max(1, np.ceil(d))})
+                raise UserInputError(f"tau_S = {steps:g} steps is no 12-bit decay in Loihi mode (4096/d, d integer); "
+                                     f"the nearest are {', '.join(f'{t:g}' for t in near)}")
+            steps = DECAY_DENOMINATOR / round(d)  # exactly
         L = self.spec.layers[k]
         kick, theta, _ = comparator(self.spec.threshold_policy, steps, L.Iin_snn, self.spec.mode)
         g = self.groups[k]
@@ -440,16 +448,6 @@ class Exploration:
         self._open()
         if self.target == "cpp_standalone" and device.active_device().has_been_run:
             raise UserInputError(f"{what}: the standalone network has run (it runs once); make a new exploration")
-
-
-def _free_device() -> None:
-    """Close a standalone exploration that holds Brian2's device (only one standalone network per process);
-    RuntimeError when a standalone Runner holds it."""
-    holder = device.standalone_holder()
-    if isinstance(holder, Exploration):
-        holder.close()
-    device.require_free()
-
 
 
 #: The identifiers of the neuron's code strings (states, parameters, ``clip``, ``int``, ``stimulus``, ``t``, ``i``).

@@ -17,7 +17,7 @@ Oracles, each independent of the exploration code:
 
 Every network of a target is built with the same objects (a StateMonitor included), so that cpp_standalone
 compiles once for them and each variant recompiles only ``main.cpp``; ``lb.simulate`` compiles the plain network
-once more.
+once more (the same build directory: only the files that differ).
 """
 from __future__ import annotations
 
@@ -69,16 +69,17 @@ def _variants(dt) -> dict:
 
 @pytest.fixture(scope="module", params=TARGETS)
 def runs(request, spec, clip, build_root):
-    """Per target: lb.simulate's result, and per variant the user's run (result, raw run, the user's monitor)."""
+    """Per target: per variant the user's run (result, raw run, the user's monitor), then lb.simulate's result.
+
+    Nothing is closed by hand: on cpp_standalone each new exploration, and then lb.simulate, closes the one before
+    (one standalone network per process); a closed exploration still gives its result."""
     from brian2 import second
 
     target = request.param
-    t0 = time.perf_counter()
-    simulated = lb.simulate(spec, clip[None], target=target, build_root=build_root)
-    out = {"target": target, "simulated": simulated, "wall": {"simulate": time.perf_counter() - t0}}
+    out, explorations, wall = {"target": target}, {}, {}
     for name, change in _variants(spec.dt * second).items():
         t0 = time.perf_counter()
-        ex = lb.explore(spec, clip, target=target, build_root=build_root)
+        ex = explorations[name] = lb.explore(spec, clip, target=target, build_root=build_root)
         mon = ex.state_monitor("lprnn_1", record=WATCHED)
         change(ex)
         ex.network.run(ex.duration)  # the user's own run
@@ -88,10 +89,15 @@ def runs(request, spec, clip, build_root):
         if target == "cpp_standalone":
             with pytest.raises(UserInputError, match="has run"):
                 ex.set_tau_S("lpff_1", 64)
-        ex.close()
-        out[name] = {"result": ex.result(), "raw": ex.raw(), "monitor": monitor, "package": package}
-        out["wall"][name] = time.perf_counter() - t0
-    print(f"\n{target}: wall s {out['wall']}")
+        out[name] = {"monitor": monitor, "package": package}
+        wall[name] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    out["simulated"] = lb.simulate(spec, clip[None], target=target, build_root=build_root)
+    wall["simulate"] = time.perf_counter() - t0
+    for name, ex in explorations.items():
+        assert ex.network is None if target == "cpp_standalone" else ex.network is not None  # closed: standalone
+        out[name].update(result=ex.result(), raw=ex.raw())
+    print(f"\n{target}: wall s {wall}")
     return out
 
 
