@@ -21,8 +21,9 @@ GROUPS = (
     ("public", "The public API",
      "What `import lprnn_brian as lb` gives: load a model, convert it, build and run its Brian2 network, simulate "
      "and evaluate, and the result types; each name links to the module that defines it (see "
-     "{doc}`../../architecture`).",
-     ("lprnn_brian",)),
+     "{doc}`../../architecture`). `lb.explore` gives one input's network as Brian2 objects to change and run by "
+     "hand (the {doc}`../../notebooks/exploring` notebook).",
+     ("lprnn_brian", "lprnn_brian.explore")),
     ("conversion", "Conversion and simulation",
      "From an ANN model to a ΣΔ network and its spikes: the parameter mapping, the Brian2 network, the code "
      "generation targets, multi-sample runs and their decodes.",

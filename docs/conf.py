@@ -7,11 +7,13 @@ At every build, before any page is read (``builder-inited``), these are written 
 (``_equations.py``), the API reference pages from
 the package's module tree (``_api.py``), the Loihi constants table (``_loihi.py``) and the tutorial's figure with
 its declared caption (``fig_neuron_dynamics``, numpy target, a few seconds; remade when its code changes).
-Docstrings pass through ``_docstrings.py`` (absolute values ``|x|`` in plain text).
+Docstrings pass through ``_docstrings.py`` (absolute values ``|x|`` in plain text). The text notebooks of
+``docs/notebooks/`` are executed by MyST-NB at every build (``nb_execution_mode``).
 """
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import sys
 import tempfile
@@ -29,12 +31,22 @@ author = "lprnn_brian developers"
 copyright = "lprnn_brian developers"
 release = version = lprnn_brian.__version__
 
-extensions = ["myst_parser", "sphinx.ext.autodoc", "sphinx.ext.autosummary", "sphinx.ext.napoleon",
+extensions = ["myst_nb", "sphinx.ext.autodoc", "sphinx.ext.autosummary", "sphinx.ext.napoleon",
               "sphinx.ext.mathjax", "sphinx.ext.viewcode"]
-source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
+source_suffix = {".md": "myst-nb", ".rst": "restructuredtext"}  # plain MyST pages, and text notebooks
 exclude_patterns = ["_build", "**/*.tmp", "_generated/snippets"]  # snippets are included in pages
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
 myst_heading_anchors = 3
+
+# MyST-NB (it brings the MyST parser): a page with a kernelspec in its front matter (docs/notebooks/*.md, text
+# notebooks) is executed at every build, and a cell that raises fails the build. The kernel imports the checkout's
+# package (PYTHONPATH, set below) and draws its figures inline.
+nb_execution_mode = "force"
+nb_execution_timeout = 600
+nb_execution_raise_on_error = True
+nb_execution_show_tb = True
+nb_merge_streams = True
+os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE.parent)] + [p for p in [os.environ.get("PYTHONPATH")] if p])
 
 html_theme = "furo"
 html_title = f"lprnn_brian {release}"

@@ -6,6 +6,7 @@ The public API, one import away (``import lprnn_brian as lb``)::
     spec = lb.to_snn_spec(model, mode="loihi")              # the converted ΣΔ network (docs/method.md)
     x, labels = lb.load_inputs("x.npy"), lb.load_labels("y.npy")
     result = lb.simulate(spec, x, target="cpp_standalone")  # spikes and decodes of every sample
+    ex = lb.explore(model, x[0])                            # one input's Brian2 network, to change and run
     ev = lb.evaluate(model, x, labels)                      # ANN vs SNN accuracy, agreement, fidelity
 
 Each name is defined in the module of the layer it belongs to (docs/architecture.md) and imported from there on
@@ -40,6 +41,9 @@ _PUBLIC: dict[str, str] = {
     "SimulationResult": "lprnn_brian.simulation",
     "load_result": "lprnn_brian.simulation",
     "merge_results": "lprnn_brian.simulation",
+    # exploring one input's network by hand in Brian2
+    "explore": "lprnn_brian.explore",
+    "Exploration": "lprnn_brian.explore",
     # evaluation
     "evaluate": "lprnn_brian.evaluate",
     "Evaluation": "lprnn_brian.evaluate",

@@ -1,7 +1,7 @@
 """The documentation builds without a warning, and what it shows comes from the code.
 
-One Sphinx build (``-W --keep-going``, HTML, into a temporary directory; about 25 s on one core) is shared by
-the tests of this file. Oracles, each computed here independently of the docs' generators:
+One Sphinx build (``-W --keep-going``, HTML, into a temporary directory; about 45 s on one core, 20 of them
+executing the notebooks) is shared by the tests of this file. Oracles, each computed here independently of the docs' generators:
 
 - the equations page: ``sympy.latex`` of the declared objects themselves (``sigma_delta.UPDATE``, its ``latex()``,
   derived expressions, every comparison neuron's ``PointNeuron.latex()``) must appear verbatim in the generated
@@ -31,7 +31,7 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 @pytest.fixture(scope="module")
 def html(tmp_path_factory) -> Path:
     """Build the documentation once, with warnings as errors; return the HTML directory."""
-    missing = [m for m in ("sphinx", "myst_parser", "furo") if importlib.util.find_spec(m) is None]
+    missing = [m for m in ("sphinx", "myst_parser", "myst_nb", "furo") if importlib.util.find_spec(m) is None]
     if missing:
         pytest.fail(f"{', '.join(missing)} missing: pip install -c constraints.txt -e '.[docs]' (the test extra "
                     "has them)")
@@ -45,8 +45,16 @@ def html(tmp_path_factory) -> Path:
 def test_docs_build_without_warnings_and_every_page_is_written(html):
     """Exit status 0 under -W (asserted in the fixture) and every page of the toctree rendered."""
     for page in ("index", "method", "tutorial", "card_to_code", "decisions", "loihi", "sweeps", "_generated/equations",
-                 "_generated/api/index", "results", "accuracy", "analysis", "targets", "cli", "testing"):
+                 "_generated/api/index", "results", "accuracy", "analysis", "targets", "cli", "testing",
+                 "notebooks/exploring"):
         assert (html / f"{page}.html").is_file(), page
+
+
+def test_notebooks_are_executed_by_the_build(html):
+    """MyST-NB ran the text notebooks: their outputs (the printed fidelity, the figures) are on the page."""
+    page = (html / "notebooks" / "exploring.html").read_text(encoding="utf-8")
+    assert "fb-decode correlation with the ANN state" in page
+    assert page.count("<img") >= 2
 
 
 def test_equations_page_is_the_latex_of_the_current_declarations(html):

@@ -4,6 +4,8 @@ Brian2 has one active device per process. The runtime targets (numpy, cython) sw
 device; a standalone-like target (cpp_standalone, cuda_standalone, genn) builds into its device's global
 state, so only one of them can be open per process: :func:`claim_standalone` hands the device to one owner,
 and :func:`release_standalone` resets it (``device.reinit()``, back to ``runtime``, preferences restored).
+An owner whose ``gives_way`` is true (a standalone exploration, :mod:`lprnn_brian.explore`) is closed by whoever
+needs the device next (:func:`give_way`).
 """
 from __future__ import annotations
 
@@ -23,15 +25,25 @@ def use_compile_args() -> None:
 
 
 def use_runtime(codegen_target: str) -> None:
-    """Select Brian2's runtime device with code generation ``codegen_target`` (``numpy`` or ``cython``)."""
+    """Select Brian2's runtime device with code generation ``codegen_target`` (``numpy`` or ``cython``); a holder
+    of the standalone device that gives way (:func:`give_way`) is closed first."""
     from brian2 import prefs, set_device
 
+    give_way()
     set_device("runtime")
     prefs.codegen.target = codegen_target
 
 
+def give_way() -> None:
+    """Close the standalone device's holder if it gives way to whoever needs the device next (its ``gives_way``
+    attribute is true: an exploration of :mod:`lprnn_brian.explore`, which keeps its results when closed)."""
+    if _holder is not None and getattr(_holder, "gives_way", False):
+        _holder.close()
+
+
 def require_free() -> None:
-    """RuntimeError when a standalone-like runner holds the device."""
+    """RuntimeError when a standalone-like runner holds the device (a holder that gives way is closed first)."""
+    give_way()
     if _holder is not None:
         raise RuntimeError("only one standalone Runner (cpp_standalone, cuda_standalone, genn) can be open per "
                            "process; close the other first")

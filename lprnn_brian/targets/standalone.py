@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from . import device
-from .base import COMPILE_ARGS, Backend, register
+from .base import COMPILE_ARGS, Backend, RunConfig, register
 from .build_dir import BuildDirectory
 from .readback import RawRun, read_runs
 
@@ -21,6 +21,15 @@ from .readback import RawRun, read_runs
 STANDALONE = ("cpp_standalone", "cuda_standalone")
 #: Name of the drive file written into ``static_arrays`` of the build directory for each batch.
 DRIVE_FILE = "run_drive.dat"
+
+
+def build_tag(config: RunConfig, suffix: str = "") -> str:
+    """The name of a standalone build directory: spec digest, recorded states, layout (when not the default),
+    threads, then ``suffix`` (another device's build of the same model lives apart)."""
+    c = config
+    layout = "" if c.default_layout else f"-b{c.batch}-{c.sampling}-{c.propagation}"
+    layout += f"-omp{c.threads}" if c.threads else ""
+    return f"{c.spec.digest()}-{'-'.join(c.record) or 'norecord'}{layout}{suffix}"
 
 
 @register("cpp_standalone")
@@ -38,11 +47,8 @@ class CppStandaloneBackend(Backend):
         return ""
 
     def tag(self) -> str:
-        """The build directory's name: spec digest, recorded states, layout (when not the default), threads."""
-        c = self.config
-        layout = "" if c.default_layout else f"-b{c.batch}-{c.sampling}-{c.propagation}"
-        layout += f"-omp{c.threads}" if c.threads else ""
-        return f"{c.spec.digest()}-{'-'.join(c.record) or 'norecord'}{layout}{self.tag_suffix()}"
+        """The build directory's name (:func:`build_tag`)."""
+        return build_tag(self.config, self.tag_suffix())
 
     def build(self) -> None:
         name, tag = self.device_name(), self.tag()
