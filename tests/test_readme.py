@@ -37,12 +37,18 @@ def _blocks(text: str) -> list[tuple[str, str, int]]:
 
 
 def _example_and_output(text: str) -> tuple[str, str]:
+    """The README's Python examples, in order, as one script (a later one uses the names an earlier one made), and
+    what they print: each ```python block must be followed by the ```text block showing its output."""
     blocks = _blocks(text)
+    code, shown = [], []
     for k, (lang, body, _) in enumerate(blocks):
         if lang == "python":
             assert k + 1 < len(blocks) and blocks[k + 1][0] == "text", "the example's output block must follow it"
-            return body, blocks[k + 1][1]
-    pytest.fail("README.md has no ```python example")
+            code.append(body)
+            shown.append(blocks[k + 1][1].strip())
+    if not code:
+        pytest.fail("README.md has no ```python example")
+    return "\n".join(code), "\n".join(shown)
 
 
 def test_readme_is_a_front_page_that_starts_with_the_two_commands():
@@ -98,7 +104,7 @@ def _measured_numbers(text: str) -> list[str]:
     """Decimals and ratios the README states in prose and in its text blocks (not in code, and not in the example's
     output, which the example test checks by running it)."""
     _, example_output = _example_and_output(text)
-    kept = FENCE.sub(lambda m: m[2] if m[1] == "text" and m[2] != example_output else "", text)
+    kept = FENCE.sub(lambda m: m[2] if m[1] == "text" and m[2].strip() not in example_output else "", text)
     kept = re.sub(r"\]\([^)]*\)", "]", kept)  # link targets
     return re.findall(r"(?<![\w.=])(\d+\.\d+|\d+×)(?![\w.])", kept)
 
