@@ -106,7 +106,7 @@ def _measured_numbers(text: str) -> list[str]:
     _, example_output = _example_and_output(text)
     kept = FENCE.sub(lambda m: m[2] if m[1] == "text" and m[2].strip() not in example_output else "", text)
     kept = re.sub(r"\]\([^)]*\)", "]", kept)  # link targets
-    kept = re.sub(r"Python \d+\.\d+( to \d+\.\d+)?", "Python", kept)  # versions, not measurements
+    kept = re.sub(r"Python\s+\d+\.\d+(\s+to\s+\d+\.\d+)?", "Python", kept)  # versions, not measurements
     return re.findall(r"(?<![\w.=])(\d+\.\d+|\d+×)(?![\w.])", kept)
 
 
