@@ -27,6 +27,8 @@ DRIVE_FILE = "run_drive.dat"
 class CppStandaloneBackend(Backend):
     """Brian2's ``cpp_standalone`` device (subclasses change :meth:`device_name` and :meth:`tag_suffix`)."""
 
+    propagations = None  # Brian2 synapses and the row kernel
+    batch_is_compiled = True
     directory: BuildDirectory | None = None
 
     def device_name(self) -> str:
