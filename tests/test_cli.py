@@ -60,7 +60,11 @@ def test_simulate_json_contract(model_file, inputs, capsys, tmp_path):
     assert all(len(v) == 3 for v in s["layer_correlation"].values())
     assert s["ann_accuracy"] * 3 == pytest.approx(round(s["ann_accuracy"] * 3))
     assert len(s["spikes_per_sample"]) == 3 and min(s["spikes_per_sample"]) > 0
-    assert (tmp_path / "run.npz").exists()
+    # the result file records how the network ran: the default on numpy, 3 copies in one run sampled at frame ends
+    from lprnn_brian.simulation import load_result
+
+    assert load_result(tmp_path / "run.npz").layout == {"batch": 3, "sampling": "frames", "propagation": "synapses",
+                                                        "threads": 0}
 
 
 def test_simulate_fast_path_gives_the_same_predictions(model_file, inputs, capsys, tmp_path, build_root):
