@@ -64,7 +64,7 @@ def cmd_simulate(args) -> int:
     labels = load_labels(args.labels) if args.labels else None
     ev = evaluate(model, x, labels, target=args.target, mode=args.mode, factors=_factors(args.factors),
                   resample=args.resample, progress=not args.quiet, build_root=args.build_dir, batch=args.batch,
-                  sampling=args.sampling, propagation=args.propagation, threads=args.threads,
+                  sampling=_auto(args.sampling), propagation=_auto(args.propagation), threads=args.threads,
                   scheduler=args.scheduler, workers=args.workers, threshold=args.threshold)
     ev.summary["wall_s"] = time.perf_counter() - t0
     if args.out:  # the comparison with the ANN (and the labels) travel with the run, for `analyse`
@@ -163,7 +163,8 @@ def cmd_demo(args) -> int:
     from .demo import run_demo
 
     run_demo(Path(args.out), target=args.target, mode=args.mode, force=args.force, quiet=args.quiet,
-             limit=args.limit, build_root=args.build_dir, threshold=args.threshold)
+             limit=args.limit, build_root=args.build_dir, threshold=args.threshold, batch=args.batch,
+             sampling=_auto(args.sampling), propagation=_auto(args.propagation))
     return 0
 
 
@@ -257,23 +258,82 @@ def cmd_sweep(args) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+class HelpFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, except where the help says it already, for on/off flags (off
+    by default), required options and options without a value. Descriptions and epilogs are wrapped, or kept
+    as written when they hold line breaks."""
+
+    def _get_help_string(self, action) -> str:
+        text = action.help or ""
+        if ("%(default)" in text or "(default" in text or action.required or not action.option_strings
+                or action.default is None or action.default is argparse.SUPPRESS or action.nargs == 0):
+            return text
+        return text + " (default: %(default)s)"
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        if "\n" in text:
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line, ``<prog>: error: <message>``, and exit code 2 (the style of
+    every user error of the command line)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
+def build_parser() -> ArgumentParser:
     """The ``lprnn-brian`` parser: one sub-parser per command (each added by its own ``_add_*`` function)."""
-    p = argparse.ArgumentParser(prog="lprnn-brian", description="Low-pass RNNs as adaptive ΣΔ spiking networks in Brian2.")
-    sub = p.add_subparsers(dest="command", required=True)
+    from .version import __version__
+
+    p = ArgumentParser(prog="lprnn-brian", formatter_class=HelpFormatter,
+                       description="Low-pass RNNs as adaptive ΣΔ spiking networks in Brian2.")
+    p.add_argument("--version", action="version", version=__version__, help="print the package version and exit")
+    sub = p.add_subparsers(dest="command", required=True, metavar="command",
+                           help="one of the commands below; `lprnn-brian <command> --help` lists its options")
     for add in (_add_demo, _add_train, _add_import_reference, _add_simulate, _add_analyse, _add_export, _add_sweep,
                 _add_figures):
         add(sub)
     return p
 
 
+def _parser(sub, name: str, **kw) -> ArgumentParser:
+    """A sub-command's parser, with the package's help formatter."""
+    return sub.add_parser(name, formatter_class=HelpFormatter, **kw)
+
+
+def _batch(text: str) -> int | None:
+    """``--batch``: a positive integer, or 'auto' (None: the target's choice)."""
+    if text == "auto":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"give a positive integer or 'auto', not {text!r}")
+    return value
+
+
+def _auto(value: str | None) -> str | None:
+    """None for a layout option left at 'auto' (the target's choice, :func:`lprnn_brian.targets.resolve_layout`)."""
+    return None if value == "auto" else value
+
+
 def _threshold_option(sp) -> None:
     from .convert import DEFAULT_THRESHOLD, THRESHOLD_POLICIES
 
     sp.add_argument("--threshold", choices=THRESHOLD_POLICIES, default=DEFAULT_THRESHOLD,
-                    help="comparator threshold policy: 'unbiased' (default) centres each neuron's reconstruction "
-                         "on its drive; 'zero' is the authors' neuron (threshold 0; "
-                         "docs/method.md#the-comparators-threshold)")
+                    help="comparator threshold policy: 'unbiased' centres each neuron's reconstruction on its drive; "
+                         "'zero' is the authors' neuron (threshold 0; docs/method.md#the-comparators-threshold)")
+
+
+def _factors_option(sp) -> None:
+    sp.add_argument("--factors", default="derived",
+                    help="scale factor f per layer: 'derived' (from the weights), 'shd_reference', or comma-separated "
+                         "numbers 'f1,f2,...'")
 
 
 def _common_run(sp) -> None:
@@ -283,31 +343,49 @@ def _common_run(sp) -> None:
 
     sp.add_argument("--target", choices=TARGETS, default="cpp_standalone", help="Brian2 code generation target")
     sp.add_argument("--mode", choices=MODES, default="loihi",
-                    help="float or Loihi-integer neuron (docs/method.md#simulation-modes)")
+                    help="neuron arithmetic: float, or Loihi integers (docs/method.md#simulation-modes)")
     _threshold_option(sp)
-    sp.add_argument("--build-dir", default=None, help="root of standalone build directories "
-                    "(default $LPRNN_BRIAN_CACHE or ~/.cache/lprnn_brian)")
+    sp.add_argument("--build-dir", default=None, help="root of the standalone build directories "
+                    "(default: $LPRNN_BRIAN_CACHE/builds or ~/.cache/lprnn_brian/builds)")
     sp.add_argument("--force", action="store_true", help="replace existing output files")
     sp.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
+def _layout_options(sp, samplings: tuple[str, ...], sampling_help: str) -> None:
+    """--batch, --sampling, --propagation: how the network runs; every choice gives the same spikes and decodes
+    (tests/test_batch.py), 'auto' the fastest that the target runs (:func:`lprnn_brian.targets.resolve_layout`)."""
+    from .network import PROPAGATIONS
+
+    sp.add_argument("--batch", type=_batch, default="auto", metavar="N",
+                    help="samples per run (network copies simulated together); auto: up to 32 (8 with --sampling "
+                         "steps), on compiled targets rounded up to a power of two")
+    sp.add_argument("--sampling", choices=("auto",) + samplings, default="auto", help=sampling_help)
+    sp.add_argument("--propagation", choices=("auto",) + PROPAGATIONS, default="auto",
+                    help="how spikes reach their targets: Brian2 Synapses, or weight rows in a C++ kernel "
+                         "('rows', cpp_standalone only); auto: rows on cpp_standalone, synapses elsewhere")
+
+
 def _add_demo(sub) -> None:
-    d = sub.add_parser("demo", help="end-to-end run on the bundled spoken digits")
+    d = _parser(sub, "demo", help="end-to-end run on the bundled spoken digits",
+                description="Evaluate the bundled 3-bit lpRNN and its ΣΔ network on the bundled spoken-digit test "
+                            "clips; write report.md, report.json and figures.")
     d.add_argument("--out", default="lprnn_demo", help="output directory for the report and figures")
-    d.add_argument("--limit", type=int, default=None, help="simulate only the first N test clips")
+    d.add_argument("--limit", type=int, default=None, help="simulate only the first N test clips (default: all 210)")
     _common_run(d)
+    _layout_options(d, ("frames", "steps"),
+                    "record states at frame ends ('frames') or every step ('steps'); auto: frames (steps on genn, "
+                    "which records every step only)")
     d.set_defaults(func=cmd_demo)
 
 
 def _add_train(sub) -> None:
     from .ann.model import READOUT_WINDOWS
 
-    t = sub.add_parser(
-        "train", help="train an lpRNN with 3-bit QAT and write our model file (needs the train extra)",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    t = _parser(
+        sub, "train", help="train an lpRNN with 3-bit QAT and write our model file (needs the train extra)",
         description="Train a task's lpRNN with 3-bit quantisation-aware training "
-                    "(docs/method.md#quantisation-export-and-pruning); adding/copying: the 2019 curricula "
-                    "(docs/method.md#temporal-adding).",
+                    "(docs/method.md#quantisation-export-and-pruning; adding/copying: the 2019 curricula, "
+                    "docs/method.md#temporal-adding). Options left unset take the task's configuration.",
         epilog="data for --data-dir (not downloadable from here):\n"
                "  shd  Heidelberg Digits audio, hd_audio.tar.gz from https://zenkelab.org/datasets/ (folder with\n"
                "       audio/*.flac, train_filenames.txt, test_filenames.txt)\n"
@@ -318,19 +396,23 @@ def _add_train(sub) -> None:
                    help="adding/copying: 2019 temporal tasks (curriculum); digits: the bundled spoken digits; "
                         "shd: Heidelberg Digits audio; gsc: Google Speech Commands")
     t.add_argument("--out", required=True, help="model file to write (.npz)")
-    t.add_argument("--data-dir", default=None, help="dataset folder (shd, gsc)")
-    t.add_argument("--epochs", type=int, default=None, help="epochs (per pruning iteration; adding/copying: per stage)")
-    t.add_argument("--seed", type=int, default=None)
-    t.add_argument("--lpff", type=int, default=None, help="lpff layer size (0: none)")
-    t.add_argument("--rnn", type=int, nargs="+", default=None, help="lpRNN layer sizes")
-    t.add_argument("--batch-size", type=int, default=None)
+    t.add_argument("--data-dir", default=None, help="dataset folder of shd or gsc, see below (default: none)")
+    t.add_argument("--epochs", type=int, default=None,
+                   help="epochs (per pruning iteration; adding/copying: per stage) (default: the task's)")
+    t.add_argument("--seed", type=int, default=None, help="random seed (default: the task's)")
+    t.add_argument("--lpff", type=int, default=None, help="lpff layer size, 0: none (default: the task's)")
+    t.add_argument("--rnn", type=int, nargs="+", default=None, help="lpRNN layer sizes (default: the task's)")
+    t.add_argument("--batch-size", type=int, default=None, help="training batch size (default: the task's)")
     t.add_argument("--weight-bits", type=int, default=3,
-                   help="signed bits per weight code on the 1/8 grid (default 3: codes −4…3); 32: no limit")
+                   help="signed bits per weight code on the 1/8 grid (3: codes −4…3); 32: no limit")
     t.add_argument("--prune", type=int, default=None, metavar="WTH",
-                   help="winning-ticket iterations (the authors' --wth; 1: no pruning); writes <out>_nWTH_<k>.npz")
-    t.add_argument("--readout-window", choices=READOUT_WINDOWS, default=None)
-    t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default 2)")
-    t.add_argument("--checkpoint", default=None, help="training state file (default <out>.ckpt), written every epoch")
+                   help="winning-ticket iterations (the authors' --wth; 1: no pruning); writes <out>_nWTH_<k>.npz "
+                        "(default: the task's)")
+    t.add_argument("--readout-window", choices=READOUT_WINDOWS, default=None,
+                   help="steps whose mean read-out decides the class (default: the task's)")
+    t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: 2)")
+    t.add_argument("--checkpoint", default=None, help="training state file, written every epoch "
+                   "(default: <out>.ckpt)")
     t.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
     t.add_argument("--keep-checkpoint", action="store_true", help="keep the checkpoint after success")
     g = t.add_argument_group("spoken words (shd, gsc)")
@@ -339,62 +421,71 @@ def _add_train(sub) -> None:
                    help="GSC: 35 words (v1: + unknown/silence, 36 classes) or 12 commands (v2)")
     g.add_argument("--pipeline", choices=("paper", "head"), default="paper",
                    help="GSC features: paper era (80 mel, T 125) or HEAD (40 Kaldi fbank, T 98)")
-    g.add_argument("--hop", type=int, choices=(256, 128), default=None, help="SHD hop length (default 256)")
-    g.add_argument("--frames", default=None, help="SHD frames T (default 125) or p90")
-    g.add_argument("--limit", type=int, default=None, help="read only the first N files of every split")
-    g.add_argument("--cache-dir", default=None, help="cache the computed features here")
+    g.add_argument("--hop", type=int, choices=(256, 128), default=None, help="SHD hop length (default: 256)")
+    g.add_argument("--frames", default=None, help="SHD frames T, or p90 (default: 125)")
+    g.add_argument("--limit", type=int, default=None, help="read only the first N files of every split "
+                   "(default: all)")
+    g.add_argument("--cache-dir", default=None, help="cache the computed features here (default: no cache)")
     c = t.add_argument_group("temporal tasks (adding, copying)")
     c.add_argument("--preset", choices=("quick", "quick_snn", "snn", "paper"), default=None,
-                   help="quick (default): minutes on 2 cores, the paper's cell; snn: a network its ΣΔ network "
+                   help="quick: minutes on 2 cores, the paper's cell; snn: a network its ΣΔ network "
                         "reproduces in Loihi-integer mode (one retention, trained through the neuron's mean "
                         "reconstruction; 2 hours to L = 200 on one core); quick_snn: continuous-time dynamics only; "
-                        "paper: the 2019 budgets (days)")
+                        "paper: the 2019 budgets (days) (default: quick)")
     c.add_argument("--paper", action="store_true", help="same as --preset paper")
-    c.add_argument("--max-length", type=int, default=None, help="stop the curriculum after this length/delay")
-    c.add_argument("--max-stages", type=int, default=None, help="stop after this many curriculum stages")
+    c.add_argument("--max-length", type=int, default=None, help="stop the curriculum after this length/delay "
+                   "(default: the preset's)")
+    c.add_argument("--max-stages", type=int, default=None, help="stop after this many curriculum stages "
+                   "(default: no limit)")
     t.add_argument("--force", action="store_true", help="replace existing output files")
     t.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
     t.set_defaults(func=cmd_train)
 
 
 def _add_import_reference(sub) -> None:
-    i = sub.add_parser("import-reference", help="convert an authors' PyTorch checkpoint to our model file")
-    i.add_argument("checkpoint")
-    i.add_argument("--arch", choices=("shd", "gsc"), required=True)
-    i.add_argument("--out", required=True)
-    i.add_argument("--force", action="store_true")
+    i = _parser(sub, "import-reference", help="convert an authors' PyTorch checkpoint to our model file",
+                description="Convert a checkpoint of the authors' PyTorch code (SHD or GSC network) to a model "
+                            "file of this package.")
+    i.add_argument("checkpoint", help="the authors' PyTorch checkpoint file")
+    i.add_argument("--arch", choices=("shd", "gsc"), required=True, help="the network the checkpoint holds")
+    i.add_argument("--out", required=True, help="model file to write (.npz)")
+    i.add_argument("--force", action="store_true", help="replace an existing --out file")
     i.set_defaults(func=cmd_import_reference)
 
 
 def _add_simulate(sub) -> None:
     from .convert import RESAMPLE
-    from .network import PROPAGATIONS, SAMPLINGS
+    from .network import SAMPLINGS
 
-    s = sub.add_parser("simulate", help="run the ΣΔ network of a model on inputs and compare with the ANN")
-    s.add_argument("model")
+    s = _parser(sub, "simulate", help="run the ΣΔ network of a model on inputs and compare with the ANN",
+                description="Convert a model to its ΣΔ network, simulate it on the inputs and compare it with the "
+                            "ANN (accuracy, class agreement, per-layer fidelity).")
+    s.add_argument("model", help="model file (.npz), e.g. lprnn_brian/data/digits_lprnn.npz")
     s.add_argument("--inputs", required=True, help=".npy float array (samples, frames, features)")
-    s.add_argument("--labels", help=".npy integer class per sample")
-    s.add_argument("--out", help="write the simulation result (.npz)")
+    s.add_argument("--labels", help=".npy integer class per sample (default: none; no accuracies)")
+    s.add_argument("--out", help="write the simulation result (.npz) for `analyse` (default: not written)")
     s.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    s.add_argument("--factors", default=None, help="'derived' (default), 'shd_reference', or f per layer 'f1,f2,...'")
-    s.add_argument("--resample", choices=RESAMPLE, default="hold")
-    s.add_argument("--batch", type=int, default=1, help="samples per standalone run (network copies; e.g. 32)")
-    s.add_argument("--sampling", choices=SAMPLINGS, default="steps",
-                   help="record states every step, at frame ends ('frames'), or the read-out layer only "
-                        "('readout', fastest; hidden-layer fidelity then not reported)")
-    s.add_argument("--propagation", choices=PROPAGATIONS, default="synapses",
-                   help="Brian2 Synapses, or weight rows in a C++ kernel ('rows', cpp_standalone)")
-    s.add_argument("--threads", type=int, default=0, help="OpenMP threads (cpp_standalone with --propagation rows)")
+    _factors_option(s)
+    s.add_argument("--resample", choices=RESAMPLE, default="hold",
+                   help="ANN frames to SNN steps: hold each frame, or FFT resampling (the reference's)")
+    _layout_options(s, SAMPLINGS,
+                    "record states every step ('steps'), at frame ends ('frames'), or the read-out layer's only "
+                    "('readout', fastest; hidden-layer fidelity then not reported); auto: frames (steps on genn, "
+                    "which records every step only); the result file records which")
+    s.add_argument("--threads", type=int, default=0,
+                   help="OpenMP threads (cpp_standalone with row propagation; 0: none)")
     s.add_argument("--scheduler", default=None,
                    help="evaluate on Dask: 'local' (a LocalCluster of --workers processes) or a scheduler address "
-                        "(tcp://host:8786); each worker compiles the network once")
+                        "(tcp://host:8786); each worker compiles the network once (default: no Dask)")
     s.add_argument("--workers", type=int, default=2, help="worker processes of --scheduler local")
     _common_run(s)
     s.set_defaults(func=cmd_simulate)
 
 
 def _add_analyse(sub) -> None:
-    a = sub.add_parser("analyse", help="fidelity, rate vs timing coding and energy report of a simulation result")
+    a = _parser(sub, "analyse", help="fidelity, rate vs timing coding and energy report of a simulation result",
+                description="Fidelity to the ANN, spike statistics, robustness to jitter and deletion, and energy "
+                            "per inference of a result written by `simulate --out`.")
     a.add_argument("run", help="simulation result written by `simulate --out run.npz`")
     a.add_argument("--out", default="analysis", help="output directory (report.md, report.json, figures)")
     a.add_argument("--labels", default=None, help=".npy class per sample (default: the labels saved with the run)")
@@ -408,7 +499,9 @@ def _add_analyse(sub) -> None:
 def _add_export(sub) -> None:
     from .convert import MODES
 
-    ex = sub.add_parser("export", help="write a model for Loihi (integer bundle), NIR or Lava")
+    ex = _parser(sub, "export", help="write a model for Loihi (integer bundle), NIR or Lava",
+                 description="Write a model's ΣΔ network for Loihi (integer registers and cores), as an NIR graph, "
+                             "or run the Loihi bundle on Lava and compare it with the emulator.")
     ex.add_argument("format", choices=("loihi", "lava", "nir"),
                     help="loihi: integer registers, cores and reports (bundle directory); lava: the bundle run on "
                          "Lava's bit-accurate CPU models (scripts/setup-lava) and compared with the emulator step by "
@@ -416,12 +509,12 @@ def _add_export(sub) -> None:
     ex.add_argument("model", help="model file (.npz)")
     ex.add_argument("--out", required=True, help="output directory (loihi, lava) or file (nir, e.g. net.nir)")
     ex.add_argument("--mode", choices=MODES, default=None,
-                    help="nir: float (default) or loihi (Loihi-rounded weights, biases and time constants); "
-                         "loihi and lava always use the Loihi mode")
+                    help="nir: float or loihi (Loihi-rounded weights, biases and time constants); loihi and lava "
+                         "always use the Loihi mode (default: float for nir)")
     ex.add_argument("--inputs", help=".npy frames (samples, frames, features): run the bit-exact emulator on them "
-                    "(accuracy, overflows, energy, divergence from the Brian2 Loihi mode)")
-    ex.add_argument("--labels", help=".npy class per sample of --inputs")
-    ex.add_argument("--factors", default=None, help="'derived' (default), 'shd_reference', or f per layer 'f1,f2,...'")
+                    "(accuracy, overflows, energy, divergence from the Brian2 Loihi mode) (default: none)")
+    ex.add_argument("--labels", help=".npy class per sample of --inputs (default: none)")
+    _factors_option(ex)
     _threshold_option(ex)
     ex.add_argument("--compare-samples", type=int, default=8,
                     help="samples also run in the Brian2 Loihi mode's arithmetic for the divergence report")
@@ -434,36 +527,49 @@ def _add_export(sub) -> None:
 
 
 def _add_sweep(sub) -> None:
-    sw = sub.add_parser("sweep", help="a parameter sweep (TOML config) on Dask; resumes an interrupted sweep")
+    sw = _parser(sub, "sweep", help="a parameter sweep (TOML config) on Dask; resumes an interrupted sweep",
+                 description="Run a parameter sweep described by a TOML config on Dask and write one table row per "
+                             "grid point; an interrupted sweep resumes from its finished chunks.")
     sw.add_argument("config", help="sweep config (.toml): model, inputs, [grid], target, metrics")
-    sw.add_argument("--out", default=None, help="table (.parquet; default: <config name>.parquet here)")
+    sw.add_argument("--out", default=None, help="table (.parquet) (default: <config name>.parquet here)")
     sw.add_argument("--scheduler", default=None, help="Dask scheduler address; 'serial' runs in this process "
                     "(default: a LocalCluster of --workers processes)")
     sw.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster")
-    sw.add_argument("--build-dir", default=None, help="root of standalone build directories")
+    sw.add_argument("--build-dir", default=None, help="root of the standalone build directories "
+                    "(default: $LPRNN_BRIAN_CACHE/builds or ~/.cache/lprnn_brian/builds)")
     sw.add_argument("--force", action="store_true", help="replace an existing table / discard another config's parts")
     sw.add_argument("--quiet", action="store_true", help="no progress bar")
     sw.set_defaults(func=cmd_sweep)
 
 
 def _add_figures(sub) -> None:
-    fg = sub.add_parser("figures", help="make every figure (PNG and PDF) and the gallery page")
+    fg = _parser(sub, "figures", help="make every figure (PNG and PDF) and the gallery page",
+                 description="Make the package's figures (PNG and PDF) and their gallery page README.md.")
     fg.add_argument("--out", default="figures_out", help="output directory")
     fg.add_argument("--quick", action="store_true", help="small settings (a few minutes in all; used in CI)")
-    fg.add_argument("--only", default=None, help="comma-separated figure names, e.g. noise_shaping,energy")
-    fg.add_argument("--seed", type=int, default=0)
+    fg.add_argument("--only", default=None, help="comma-separated figure names, e.g. noise_shaping,energy "
+                    "(default: every figure)")
+    fg.add_argument("--seed", type=int, default=0, help="seed of the figures' random draws")
     fg.add_argument("--force", action="store_true", help="replace existing figures in --out")
     fg.add_argument("--quiet", action="store_true", help="no progress bar")
     fg.set_defaults(func=cmd_figures)
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run one command. A user error (a bad option, an unusable file or value) ends with one line on stderr,
+    ``lprnn-brian <command>: error: <what was wrong and what to do>``, and exit code 2, argparse's own errors (an
+    unknown option, a bad choice: :class:`ArgumentParser`) too. Returns the exit code (also after ``--help`` and
+    ``--version``: 0)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse's exit: --help, --version (0) or a usage error (2, its line printed)
+        return e.code if isinstance(e.code, int) else EXIT_BAD_INPUT
     try:
         return args.func(args)
     except UserInputError as e:
-        print(f"lprnn-brian {args.command}: error: {e}", file=sys.stderr)
+        message = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
+        print(f"lprnn-brian {args.command}: error: {message}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

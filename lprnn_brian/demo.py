@@ -20,13 +20,20 @@ REPORT_FILES = ("report.md", "report.json", "state_vs_decode.png", "state_vs_dec
 
 
 def run_demo(out: Path, *, target: str = "cpp_standalone", mode: str = "loihi", force: bool = False,
-             quiet: bool = False, limit: int | None = None, build_root=None, threshold: str | None = None) -> dict:
+             quiet: bool = False, limit: int | None = None, build_root=None, threshold: str | None = None,
+             batch: int | None = None, sampling: str | None = None, propagation: str | None = None) -> dict:
     """Evaluate the bundled model on the bundled test clips; write report.md/json and figures to ``out``.
-    ``threshold``: the comparator's threshold policy (default: :data:`lprnn_brian.convert.DEFAULT_THRESHOLD`)."""
+    ``threshold``: the comparator's threshold policy (default: :data:`lprnn_brian.convert.DEFAULT_THRESHOLD`).
+    ``batch``, ``sampling`` (``'frames'`` or ``'steps'``: the figures need every layer's decodes) and
+    ``propagation``: how the network runs (:func:`lprnn_brian.evaluate.evaluate`; None: the target's fastest)."""
     from .ann.model import load_model
+    from .errors import UserInputError
     from .evaluate import evaluate
     from .tasks.digits import load_digits
 
+    if sampling not in (None, "frames", "steps"):
+        raise UserInputError(f"the demo's figures need every layer's decodes: sampling 'frames' or 'steps', "
+                             f"not {sampling!r}")
     t0 = time.perf_counter()
     prepare_output_dir(out, REPORT_FILES, force, what="a report")
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
@@ -36,7 +43,8 @@ def run_demo(out: Path, *, target: str = "cpp_standalone", mode: str = "loihi", 
         x, y = x[:limit], y[:limit]
     say(f"bundled spoken digits: {x.shape[0]} test clips of {x.shape[1]} frames × {x.shape[2]} mel bands")
     extra = {} if threshold is None else {"threshold": threshold}
-    ev = evaluate(model, x, y, target=target, mode=mode, progress=not quiet, build_root=build_root, **extra)
+    ev = evaluate(model, x, y, target=target, mode=mode, progress=not quiet, build_root=build_root, batch=batch,
+                  sampling=sampling, propagation=propagation, **extra)
     s = ev.summary
     s["wall_s"] = time.perf_counter() - t0
     s["model"] = {"file": BUNDLED_MODEL, "layers": [(L.name, L.kind, L.n_in, L.n_out) for L in model.layers],

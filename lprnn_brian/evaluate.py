@@ -38,9 +38,9 @@ def evaluate(
     resample: str = "hold",
     progress: bool = False,
     build_root: str | Path | None = None,
-    batch: int = 1,
-    sampling: str = "steps",
-    propagation: str = "synapses",
+    batch: int | None = None,
+    sampling: str | None = None,
+    propagation: str | None = None,
     threads: int = 0,
     scheduler: str | None = None,
     workers: int = 2,
@@ -49,8 +49,9 @@ def evaluate(
     """ANN forward, conversion, simulation and fidelity on inputs ``x`` (samples, frames, features).
 
     ``batch``, ``sampling``, ``propagation`` and ``threads`` choose how the SNN runs
-    (:class:`lprnn_brian.targets.Runner`); with ``sampling='readout'`` the hidden layers' state decodes are
-    not recorded and their correlations are reported as None. ``scheduler`` (``'local'`` or a Dask scheduler
+    (:class:`lprnn_brian.targets.Runner`); None chooses the fastest layout of the target that samples every
+    layer's states at frame ends (:func:`lprnn_brian.simulation.simulate`); with ``sampling='readout'`` the hidden
+    layers' state decodes are not recorded and their correlations are reported as None. ``scheduler`` (``'local'`` or a Dask scheduler
     address) splits the samples over a Dask cluster (:func:`lprnn_brian.sweep_dask.simulate_distributed`; ``workers``
     processes for ``'local'``); the spikes and decodes are those of one serial run. ``threshold`` is the comparator's
     threshold policy (:func:`lprnn_brian.convert.to_snn_spec`)."""
@@ -65,7 +66,7 @@ def evaluate(
         from .sweep_dask import simulate_distributed
 
         result = simulate_distributed(spec, x, scheduler=scheduler, workers=workers, target=target,
-                                      batch=max(batch, 1), build_root=build_root, progress=progress)
+                                      batch=batch, build_root=build_root, progress=progress)
     else:
         result = simulate(spec, x, target=target, progress=progress, build_root=build_root, batch=batch,
                           sampling=sampling, propagation=propagation, threads=threads)

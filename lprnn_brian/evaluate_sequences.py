@@ -188,6 +188,7 @@ def _snn_readout(model: LpRNNModel, x: np.ndarray, *, mode: str, target: str, de
     """Per decode, the (samples, frames, outputs) per-frame read-out of one run of the ΣΔ network; run details."""
     from .convert import to_snn_spec
     from .simulation import simulate
+    from .targets import resolve_layout
 
     decodes = tuple(dict.fromkeys(decodes))
     bad = [d for d in decodes if d not in _DECODE_RECORD]
@@ -200,11 +201,9 @@ def _snn_readout(model: LpRNNModel, x: np.ndarray, *, mode: str, target: str, de
         dt = step_for_tau_S(model, tau_S)
     spec = to_snn_spec(model, mode=mode, n_frames=x.shape[1], dt=dt, threshold=threshold)
     record = tuple(_DECODE_RECORD[d] for d in decodes if _DECODE_RECORD[d])
-    # many sequences per run, the read-out's states at frame ends only (cpp_standalone: weight-row propagation);
-    # the same spikes and decodes as one run per sequence (tests/test_batch.py)
-    fast = {"batch": min(32, len(x)), "sampling": "readout"}
-    if target == "cpp_standalone":
-        fast["propagation"] = "rows"
+    # many sequences per run, the read-out's states at frame ends only where the target can (cpp_standalone also
+    # propagates by weight rows); the same spikes and decodes as one run per sequence (tests/test_batch.py)
+    fast = resolve_layout(target, n_samples=len(x), want="readout")
     res = simulate(spec, x, target=target, build_root=build_root, progress=progress, record=record, **fast)
     outs = {}
     for d in decodes:

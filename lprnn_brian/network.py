@@ -21,7 +21,8 @@ from .errors import UserInputError
 #: State variables recorded by default (every layer, every step).
 DEFAULT_RECORD = ("i_fb", "i_ip", "i_in")
 #: How states are recorded: every step (StateMonitor), at ANN frame ends plus read-out-window sums in every
-#: layer, or (``readout``) the same for the read-out layer only (hidden layers record spikes only).
+#: layer, or (``readout``) the same for the read-out layer only (hidden layers record spikes only). Ordered from
+#: the most recorded to the least (:func:`lprnn_brian.targets.resolve_layout` falls back along it).
 SAMPLINGS = ("steps", "frames", "readout")
 #: How spikes reach their targets: Brian2 Synapses, or whole weight rows (:mod:`lprnn_brian.propagation`).
 PROPAGATIONS = ("synapses", "rows")

@@ -25,7 +25,7 @@ from .ann.model import READOUT_WINDOWS
 from .convert import SNNSpec, frame_end_steps, layer0_drive, step_frames
 from .errors import UserInputError
 from .fileio import atomic_path
-from .targets import RawRun, Runner
+from .targets import RawRun, Runner, resolve_layout
 from .compat import moved_names_of
 
 #: The decodes of every run, in the order of the module docstring (``fb`` the headline).
@@ -66,6 +66,9 @@ class SimulationResult:
         ``decodes[decode][window][layer]``: (samples, units) float64 time means in ANN units.
     wall_s : dict
         ``build`` and ``run`` seconds.
+    layout : dict
+        How the network ran: ``batch``, ``sampling`` (what was recorded: ``'steps'``, ``'frames'`` or
+        ``'readout'``), ``propagation`` and ``threads`` (empty for a result of another simulator).
     """
 
     spec: SNNSpec
@@ -81,6 +84,7 @@ class SimulationResult:
     #: Free-form JSON-ready metadata saved with the result, e.g. ``info['evaluation']``: the comparison with the
     #: ANN written by ``lprnn-brian simulate --out`` (read back by ``lprnn-brian analyse``).
     info: dict = field(default_factory=dict)
+    layout: dict = field(default_factory=dict)
 
     def predictions(self, decode: str = "fb", window: str | None = None) -> np.ndarray:
         """Class per sample: argmax of the last layer's decode."""
@@ -116,7 +120,7 @@ class SimulationResult:
         arrays.update(spec_arrays)
         meta = {"format": RESULT_FORMAT, "format_version": RESULT_VERSION, "target": self.target,
                 "layer_names": self.layer_names, "n_samples": self.n_samples, "wall_s": self.wall_s,
-                "spec": spec_meta, "info": self.info}
+                "layout": self.layout, "spec": spec_meta, "info": self.info}
         arrays["meta"] = np.array(json.dumps(meta, default=float))
         with atomic_path(path, force) as tmp:
             np.savez_compressed(tmp, **arrays)
@@ -150,6 +154,7 @@ def load_result(path: str | Path) -> SimulationResult:
         frame_decodes={d: [get(f"frames/{d}/{n}") for n in names] for d in present},
         decodes={d: {w: [get(f"decode/{d}/{w}/{n}") for n in names] for w in READOUT_WINDOWS} for d in present},
         n_samples=int(meta["n_samples"]), wall_s=meta.get("wall_s", {}), info=meta.get("info", {}),
+        layout=meta.get("layout", {}),
     )
 
 
@@ -163,9 +168,9 @@ def simulate(
     build_root: str | Path | None = None,
     keep_raw: bool = False,
     record: tuple[str, ...] | None = None,
-    batch: int = 1,
-    sampling: str = "steps",
-    propagation: str = "synapses",
+    batch: int | None = None,
+    sampling: str | None = None,
+    propagation: str | None = None,
     threads: int = 0,
 ) -> SimulationResult:
     """Run ``spec`` on inputs ``x`` (samples, frames, features) and decode.
@@ -189,7 +194,11 @@ def simulate(
         Network copies per run, state sampling (``'steps'``, ``'frames'`` or ``'readout'``), spike
         propagation (``'synapses'`` or ``'rows'``, cpp_standalone) and OpenMP threads, see
         :class:`lprnn_brian.targets.Runner`; every choice gives the same spikes and decodes (``'readout'``: of
-        the read-out layer only). Ignored when ``runner`` is given.
+        the read-out layer only). None (default) chooses the fastest the target runs
+        (:func:`lprnn_brian.targets.resolve_layout`): on cpp_standalone up to 32 samples per run, frame-end
+        sampling and row propagation; ``keep_raw=True`` samples every step. ``batch=1, sampling='steps',
+        propagation='synapses'`` is the plain network (one Brian2 run per sample). Ignored when ``runner`` is
+        given. The result records the layout that ran (:attr:`SimulationResult.layout`).
     """
     x = check_inputs(x, spec.layers[0].W_ann.shape[1])
     if x.shape[1] != spec.n_frames:
@@ -198,8 +207,9 @@ def simulate(
     t0 = time.perf_counter()
     own = runner is None
     if own:
-        runner = Runner(spec, target, build_root=build_root, record=record, batch=batch, sampling=sampling,
-                        propagation=propagation, threads=threads)
+        layout = resolve_layout(target, batch=batch, sampling=sampling, propagation=propagation,
+                                n_samples=x.shape[0], want="steps" if keep_raw else "frames")
+        runner = Runner(spec, target, build_root=build_root, record=record, threads=threads, **layout)
     t_build = time.perf_counter() - t0
     raws: list[RawRun] = []
     try:
@@ -225,6 +235,8 @@ def simulate(
     t_run = time.perf_counter() - t0 - t_build
     result = _assemble(spec, runner.target, per_sample, runner.record, {"build": t_build, "run": t_run})
     result.raw = raws if keep_raw else None
+    result.layout = {"batch": runner.batch, "sampling": runner.sampling, "propagation": runner.propagation,
+                     "threads": runner.threads}
     return result
 
 
@@ -318,7 +330,7 @@ def merge_results(results: list[SimulationResult]) -> SimulationResult:
                        for k in range(len(first.layer_names))] for w in first.decodes[d]} for d in first.decodes}
     wall = {k: float(sum(r.wall_s.get(k, 0.0) for r in results)) for k in first.wall_s}
     return SimulationResult(first.spec, first.target, list(first.layer_names), spikes, frame_decodes, decodes,
-                            int(sum(r.n_samples for r in results)), wall)
+                            int(sum(r.n_samples for r in results)), wall, layout=dict(first.layout))
 
 
 #: Names that moved out of this module still answer for one release, with a warning (:mod:`lprnn_brian.compat`).

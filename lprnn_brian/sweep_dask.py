@@ -14,6 +14,7 @@ import numpy as np
 
 from .errors import UserInputError
 from .sweep_tasks import TARGETS, chunk_bounds, run_chunk, simulate_chunk
+from .targets import resolve_layout
 
 
 def _import_brian2_on_worker(dask_worker=None) -> None:
@@ -95,18 +96,21 @@ def _dask_chunk(model_path, point, cfg_d, first, stop, x, labels, build_root):
 
 
 def simulate_distributed(spec, x: np.ndarray, *, scheduler: str | None = None, workers: int = 2,
-                         target: str = "cpp_standalone", batch: int = 8, chunk: int = 16, build_root=None,
+                         target: str = "cpp_standalone", batch: int | None = None, chunk: int = 16, build_root=None,
                          progress: bool = False):
     """:func:`lprnn_brian.simulation.simulate` split into chunks of samples over a Dask cluster (``scheduler``:
     None or ``'local'`` for a LocalCluster of ``workers`` processes, else an address); every worker compiles the
-    network once and re-uses it. Returns the merged :class:`SimulationResult` (same spikes and decodes as one
-    serial run)."""
+    network once and re-uses it. ``batch``: samples per run inside a chunk (None: the target's choice for
+    ``chunk`` samples, :func:`lprnn_brian.targets.resolve_layout`). Returns the merged :class:`SimulationResult`
+    (same spikes and decodes as one serial run)."""
     from .simulation import merge_results
 
     if target not in TARGETS:
         raise UserInputError(f"distributed simulation runs Brian2 targets {TARGETS}, not {target!r}")
-    if chunk < 1 or batch < 1:
+    if chunk < 1 or (batch is not None and batch < 1):
         raise UserInputError("chunk and batch must be ≥ 1")
+    if batch is None:
+        batch = resolve_layout(target, n_samples=min(chunk, x.shape[0]), want="frames")["batch"]
     bounds = chunk_bounds(x.shape[0], chunk)
     results: dict = {}
     bar = None

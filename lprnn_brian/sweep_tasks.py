@@ -82,19 +82,21 @@ _RUNNER: dict = {}
 
 
 def _runner(spec, target: str, batch: int, build_root):
-    """This process's open Runner for ``spec`` (compiled once per process and network)."""
+    """This process's open Runner for ``spec`` (compiled once per process and network): ``batch`` samples per run
+    in the target's fastest layout that samples every layer at frame ends
+    (:func:`lprnn_brian.targets.resolve_layout`)."""
     import atexit
 
-    from .targets import Runner
+    from .targets import Runner, resolve_layout
 
-    key = (spec.digest(), target, batch)
+    layout = resolve_layout(target, batch=batch, want="frames")
+    key = (spec.digest(), target, tuple(sorted(layout.items())))
     if _RUNNER.get("key") != key:
         if "runner" in _RUNNER:
             _RUNNER.pop("runner").close()
         else:
             atexit.register(lambda: _RUNNER["runner"].close() if "runner" in _RUNNER else None)
-        _RUNNER["runner"] = Runner(spec, target, build_root=build_root, batch=batch,
-                                   sampling="frames" if target == "cpp_standalone" else "steps")
+        _RUNNER["runner"] = Runner(spec, target, build_root=build_root, **layout)
         _RUNNER["key"] = key
     return _RUNNER["runner"]
 

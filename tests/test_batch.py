@@ -109,7 +109,7 @@ def test_batched_synapses_on_numpy_runtime(small_model, numpy_runtime):
 def test_simulate_gives_the_same_result_with_every_layout(small_model, build_root):
     spec = to_snn_spec(small_model, mode="float")
     x = np.random.default_rng(3).normal(0.0, 2.0, size=(3, small_model.n_frames, small_model.n_inputs))
-    ref = simulate(spec, x, build_root=build_root)
+    ref = simulate(spec, x, build_root=build_root, batch=1, sampling="steps", propagation="synapses")
     fast = simulate(spec, x, build_root=build_root, batch=2, sampling="frames", propagation="rows")
     for a, b in zip(ref.spikes, fast.spikes):
         np.testing.assert_array_equal(a, b)
@@ -177,3 +177,88 @@ def test_too_many_drives_for_the_batch_are_refused(small_model, numpy_runtime):
     with Runner(spec, "numpy", batch=2) as r:
         with pytest.raises(UserInputError, match="1 to 2 drives"):
             r.run_batch(drives)
+
+
+# --- the default layout (lprnn_brian.targets.resolve_layout) ------------------------------------------------
+@pytest.mark.parametrize("target, n, want, expected", [
+    ("cpp_standalone", 210, "frames", (32, "frames", "rows")),
+    ("cpp_standalone", 12, "frames", (16, "frames", "rows")),  # rounded up to a power of two (one build per 2^k)
+    ("cpp_standalone", 1, "readout", (1, "readout", "rows")),
+    ("cpp_standalone", 100, "steps", (8, "steps", "rows")),  # every step recorded: smaller batches
+    ("cuda_standalone", 12, "frames", (16, "frames", "synapses")),
+    ("numpy", 12, "frames", (12, "frames", "synapses")),  # nothing compiled per batch: exactly n
+    ("cython", 40, "readout", (32, "readout", "synapses")),
+    ("genn", 12, "frames", (8, "steps", "synapses")),  # GeNN samples every step only
+    ("genn", 3, "readout", (4, "steps", "synapses")),
+])
+def test_auto_layout_per_target(target, n, want, expected):
+    from lprnn_brian.targets import resolve_layout
+
+    got = resolve_layout(target, n_samples=n, want=want)
+    assert (got["batch"], got["sampling"], got["propagation"]) == expected
+
+
+def test_explicit_layout_is_kept():
+    from lprnn_brian.targets import resolve_layout
+
+    assert resolve_layout("cpp_standalone", batch=1, sampling="steps", propagation="synapses", n_samples=50) == \
+        {"batch": 1, "sampling": "steps", "propagation": "synapses"}
+    assert resolve_layout("numpy", batch=3, n_samples=50)["batch"] == 3
+
+
+def test_backend_layouts_match_their_checks():
+    """What each backend declares it runs (``samplings``, ``propagations``: what resolve_layout picks from) is
+    exactly what its checks accept, so that no default layout is refused."""
+    from lprnn_brian.network import PROPAGATIONS, SAMPLINGS, check_layout
+    from lprnn_brian.targets import TARGETS, backend_for
+    from lprnn_brian.targets import genn
+
+    for target in TARGETS:
+        cls = backend_for(target)
+        for sampling in SAMPLINGS:
+            for propagation in PROPAGATIONS:
+                try:
+                    check_layout(2, sampling, propagation, target)
+                    if target == genn.TARGET:
+                        genn.check_layout(2, sampling, propagation)
+                    accepted = True
+                except UserInputError:
+                    accepted = False
+                declared = sampling in (cls.samplings or SAMPLINGS) and propagation in (cls.propagations or PROPAGATIONS)
+                assert accepted == declared, \
+                    (target, sampling, propagation)
+
+
+@pytest.fixture(scope="module")
+def bundled_clips():
+    """The bundled digits model and its first 12 test clips (12 → batch 16 by default, the build of the demo's
+    test, tests/test_demo.py, re-used in one session)."""
+    from lprnn_brian.ann.model import load_model
+    from lprnn_brian.bundled import bundled_model_path
+    from lprnn_brian.tasks.digits import load_digits
+
+    return load_model(bundled_model_path()), load_digits("test")[0][:12]
+
+
+@pytest.mark.parametrize("mode", ["loihi", "float"])
+def test_default_path_equals_plain_runs_on_bundled_clips(mode, bundled_clips, build_root):
+    """simulate()'s default on cpp_standalone (16 copies per run, frame-end sampling, row propagation) against the
+    plain network (one Brian2 run per clip, Synapses, every step recorded): the same spike trains, and the same
+    decodes bit for bit, per frame and as window means, in both modes (float too: each copy's synaptic sums add
+    the same weights in the same order, and the window sums add the recorded doubles in step order, as the mean
+    of the every-step trace does)."""
+    model, x = bundled_clips
+    spec = to_snn_spec(model, mode=mode)
+    plain = simulate(spec, x, build_root=build_root, batch=1, sampling="steps", propagation="synapses")
+    fast = simulate(spec, x, build_root=build_root)
+    assert fast.layout == {"batch": 16, "sampling": "frames", "propagation": "rows", "threads": 0}
+    assert plain.layout == {"batch": 1, "sampling": "steps", "propagation": "synapses", "threads": 0}
+    assert sum(len(s) for s in plain.spikes) > 0
+    for a, b in zip(plain.spikes, fast.spikes):
+        np.testing.assert_array_equal(a, b)
+    assert set(fast.frame_decodes) == set(plain.frame_decodes) == {"fb", "ip", "in", "count"}
+    for d in plain.frame_decodes:
+        for k in range(len(spec.layers)):
+            np.testing.assert_array_equal(fast.frame_decodes[d][k], plain.frame_decodes[d][k])
+            for w in plain.decodes[d]:
+                np.testing.assert_array_equal(fast.decodes[d][w][k], plain.decodes[d][w][k])

@@ -1,6 +1,7 @@
 """The command-line contract: --json output, bad input → one line and exit code 2, nothing overwritten."""
 from __future__ import annotations
 
+import argparse
 import json
 
 import numpy as np
@@ -59,7 +60,11 @@ def test_simulate_json_contract(model_file, inputs, capsys, tmp_path):
     assert all(len(v) == 3 for v in s["layer_correlation"].values())
     assert s["ann_accuracy"] * 3 == pytest.approx(round(s["ann_accuracy"] * 3))
     assert len(s["spikes_per_sample"]) == 3 and min(s["spikes_per_sample"]) > 0
-    assert (tmp_path / "run.npz").exists()
+    # the result file records how the network ran: the default on numpy, 3 copies in one run sampled at frame ends
+    from lprnn_brian.simulation import load_result
+
+    assert load_result(tmp_path / "run.npz").layout == {"batch": 3, "sampling": "frames", "propagation": "synapses",
+                                                        "threads": 0}
 
 
 def test_simulate_fast_path_gives_the_same_predictions(model_file, inputs, capsys, tmp_path, build_root):
@@ -85,10 +90,11 @@ def test_simulate_fast_path_gives_the_same_predictions(model_file, inputs, capsy
 
 
 def _fails(capsys, argv) -> str:
+    """One line ``lprnn-brian <command>: error: ...`` on stderr and exit code 2."""
     rc = main(argv)
     err = capsys.readouterr().err.strip()
     assert rc == 2
-    assert len(err.splitlines()) == 1 and "error:" in err
+    assert len(err.splitlines()) == 1 and err.startswith(f"lprnn-brian {argv[0]}: error: "), err
     return err
 
 
@@ -209,7 +215,7 @@ def test_train_digits_writes_a_3bit_model(tmp_path, capsys):
 def test_threshold_policy_is_chosen_and_recorded(model_file, inputs, capsys, tmp_path):
     """--threshold picks the comparator's policy; --json, the result file and its spec record it (default
     'unbiased': θ = half a nominal kick Iin_snn/(2τ_S) per layer, hand formula; 'zero': θ = 0); the two runs differ
-    in spikes (the policy acts), and an unknown policy is an argparse error (exit 2, one usage line)."""
+    in spikes (the policy acts), and an unknown policy is an argparse error (exit 2, one line)."""
     from lprnn_brian.simulation import load_result
 
     x, y = inputs
@@ -230,6 +236,60 @@ def test_threshold_policy_is_chosen_and_recorded(model_file, inputs, capsys, tmp
         assert [L.threshold for L in back.spec.layers] == [L["threshold"] for L in s["snn"]["layers"]]
         runs[policy] = s["spikes_per_sample"]
     assert runs["zero"] != runs["unbiased"]
-    with pytest.raises(SystemExit) as exc:
-        main(["simulate", str(model_file), "--inputs", str(x), "--threshold", "half"])
-    assert exc.value.code == 2 and "invalid choice: 'half'" in capsys.readouterr().err
+    assert "invalid choice: 'half'" in _fails(capsys, ["simulate", str(model_file), "--inputs", str(x),
+                                                         "--threshold", "half"])
+
+
+# --- the parser itself ----------------------------------------------------------------------------------------
+def _parsers(parser):
+    """``parser`` and every sub-command's parser."""
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+def test_every_option_has_help_and_shows_its_default():
+    """Every argument of every command has a help line; every option that takes a value and is not required
+    shows its default (written out by the formatter, or in words where it is None), never "None" or "False"."""
+    from lprnn_brian.cli import build_parser
+
+    parsers = list(_parsers(build_parser()))
+    assert len(parsers) == 9  # the root and its 8 commands
+    for parser in parsers:
+        formatter = parser._get_formatter()
+        for action in parser._actions:
+            where = f"{parser.prog} {'/'.join(action.option_strings) or action.dest}"
+            assert action.help and action.help.strip(), f"{where}: no help"
+            if action.option_strings and action.nargs != 0 and not action.required:
+                assert "(default" in formatter._expand_help(action), f"{where}: default not shown"
+        text = parser.format_help()
+        assert "default: None" not in text and "default: False" not in text, parser.prog
+
+
+def test_version_prints_the_package_version(capsys):
+    import lprnn_brian
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == lprnn_brian.__version__
+
+
+def test_argparse_errors_are_one_line_with_exit_code_2(capsys, model_file, inputs):
+    """A bad option value (argparse's check) ends like a bad file (the command's check): one line, exit 2."""
+    err = _fails(capsys, ["simulate", str(model_file), "--inputs", str(inputs[0]), "--batch", "0"])
+    assert "argument --batch" in err and "positive integer or 'auto'" in err
+    assert "invalid choice: 'rows'" in _fails(capsys, ["demo", "--sampling", "rows"])
+    assert main(["frobnicate"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and err.startswith("lprnn-brian: error: ")
+
+
+def test_layout_options_default_to_the_targets_choice():
+    """--batch/--sampling/--propagation left at 'auto' reach the library as None (resolved per target)."""
+    from lprnn_brian.cli import _auto, build_parser
+
+    args = build_parser().parse_args(["simulate", "m.npz", "--inputs", "x.npy"])
+    assert args.batch is None and _auto(args.sampling) is None and _auto(args.propagation) is None
+    args = build_parser().parse_args(["demo", "--batch", "4", "--sampling", "steps", "--propagation", "synapses"])
+    assert (args.batch, _auto(args.sampling), _auto(args.propagation)) == (4, "steps", "synapses")

@@ -22,7 +22,8 @@ from . import runtime  # numpy, cython
 from . import standalone  # cpp_standalone
 from . import cuda  # cuda_standalone
 from . import genn  # genn
-from .base import COMPILE_ARGS, Backend, RunConfig, backend_for, register, registered
+from .base import (AUTO_BATCH, AUTO_BATCH_STEPS, COMPILE_ARGS, Backend, RunConfig, backend_for, register,
+                   registered, resolve_layout)
 from .build_dir import BUILD_RECORD, BuildDirectory, default_build_root, read_build_record
 from .readback import RawRun, read_runs
 from .runner import Runner
@@ -33,6 +34,6 @@ BACKEND_MODULES = (runtime, standalone, cuda, genn)
 #: Every registered target name: numpy, cython, cpp_standalone, cuda_standalone, genn.
 TARGETS = registered()
 
-__all__ = ["BACKEND_MODULES", "BUILD_RECORD", "COMPILE_ARGS", "STANDALONE", "TARGETS", "Backend", "BuildDirectory", "RawRun",
-           "RunConfig", "Runner", "backend_for", "default_build_root", "read_build_record", "read_runs", "register",
-           "registered"]
+__all__ = ["AUTO_BATCH", "AUTO_BATCH_STEPS", "BACKEND_MODULES", "BUILD_RECORD", "COMPILE_ARGS", "STANDALONE",
+           "TARGETS", "Backend", "BuildDirectory", "RawRun", "RunConfig", "Runner", "backend_for",
+           "default_build_root", "read_build_record", "read_runs", "register", "registered", "resolve_layout"]

@@ -57,6 +57,13 @@ class Backend(ABC):
 
     #: Target name, set by :func:`register`.
     name: str = ""
+    #: The state samplings and spike propagations this target runs, None: every one of
+    #: :data:`lprnn_brian.network.SAMPLINGS` / :data:`~lprnn_brian.network.PROPAGATIONS` (:func:`resolve_layout` picks
+    #: among them; the backend's :meth:`check` and :func:`lprnn_brian.network.check_layout` refuse the others).
+    samplings: tuple[str, ...] | None = None
+    propagations: tuple[str, ...] | None = ("synapses",)
+    #: Whether the batch size is compiled into the build (another batch: another build directory and compile).
+    batch_is_compiled: bool = False
 
     def __init__(self, config: RunConfig, build_root: Path):
         self.config = config
@@ -101,6 +108,45 @@ def register(name: str) -> Callable[[B], B]:
 def registered() -> tuple[str, ...]:
     """The registered target names, in registration order."""
     return tuple(_REGISTRY)
+
+
+#: Samples per run that :func:`resolve_layout` chooses at most: sampled at frame ends, and recording every step
+#: (where each copy's whole state trace is held in memory until the run is read back).
+AUTO_BATCH = 32
+AUTO_BATCH_STEPS = 8
+
+
+def resolve_layout(target: str, *, batch: int | None = None, sampling: str | None = None,
+                   propagation: str | None = None, n_samples: int | None = None, want: str = "frames") -> dict:
+    """The layout (``batch``, ``sampling``, ``propagation``) in which to run ``n_samples`` samples on ``target``:
+    each argument given is kept as it is (an impossible one is refused later by the runner), each None is chosen
+    for speed among what the target runs, with the same spikes and decodes as any other layout.
+
+    * ``sampling``: ``want`` (``'frames'``: every layer's states at frame ends, ``'readout'``: the read-out
+      layer's only, ``'steps'``: every step), or where the target cannot sample so, the next sampling that records
+      more (on ``genn``: ``'steps'``);
+    * ``propagation``: ``'rows'`` where the target has the row kernel (``cpp_standalone``), else ``'synapses'``;
+    * ``batch``: ``n_samples`` up to :data:`AUTO_BATCH` (:data:`AUTO_BATCH_STEPS` when every step is recorded);
+      on targets that compile the batch into the build (``cpp_standalone``, ``cuda_standalone``, ``genn``) rounded
+      up to a power of two, so that a few builds serve every sample count.
+    """
+    from ..network import PROPAGATIONS, SAMPLINGS
+
+    cls = backend_for(target)
+    if sampling is None:
+        if want not in SAMPLINGS:
+            raise UserInputError(f"unknown sampling {want!r}; choose one of {SAMPLINGS}")
+        # SAMPLINGS from the most recorded to the least: each records all that the next one does, and more
+        more = SAMPLINGS[:SAMPLINGS.index(want) + 1][::-1]
+        sampling = next(s for s in more if s in (cls.samplings or SAMPLINGS))
+    if propagation is None:
+        propagation = "rows" if "rows" in (cls.propagations or PROPAGATIONS) else "synapses"
+    if batch is None:
+        cap = AUTO_BATCH_STEPS if sampling == "steps" else AUTO_BATCH
+        batch = cap if n_samples is None else max(1, min(cap, int(n_samples)))
+        if cls.batch_is_compiled:
+            batch = min(cap, 1 << (batch - 1).bit_length())
+    return {"batch": batch, "sampling": sampling, "propagation": propagation}
 
 
 def backend_for(target: str) -> type[Backend]:

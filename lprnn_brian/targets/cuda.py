@@ -394,6 +394,8 @@ class CudaStandaloneBackend(CppStandaloneBackend):
     """The ``cuda_standalone`` target: :class:`Cxx17CUDADevice`, configured by :func:`configure`, built in a
     directory of its own per compute capability (``...-cuda-sm_XY``); running checks for a GPU first."""
 
+    propagations = ("synapses",)  # brian2cuda cannot call the C++ row kernel
+
     def device_name(self) -> str:
         return DEVICE_NAME
 

@@ -311,6 +311,8 @@ class GeNNBackend(Backend):
     """The GeNN build of one :class:`lprnn_brian.targets.Runner` (``target='genn'``): generated and compiled in
     :attr:`build_dir` when the runner opens (skipped when an identical build is there), run once per batch."""
 
+    samplings = ("steps",)  # the frame samplers use a custom event (see :func:`check_layout`)
+    batch_is_compiled = True
     directory: BuildDirectory | None = None
     #: Whether opening this runner compiled (False: an identical build was re-used).
     compiled: bool = False

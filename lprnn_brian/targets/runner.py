@@ -47,7 +47,9 @@ class Runner:
 
     The fastest way to many samples on ``cpp_standalone`` is ``batch=16`` or more, ``sampling='readout'``
     (or ``'frames'`` when every layer's decodes are wanted) and ``propagation='rows'``; every choice gives
-    the same spikes and decodes as a single run with the defaults (``tests/test_batch.py``).
+    the same spikes and decodes as a single run with the defaults (``tests/test_batch.py``). The runner's defaults
+    are that plain network (one copy, every step recorded, Brian2 synapses); :func:`lprnn_brian.simulation.simulate`
+    and the commands choose the fastest layout of the target instead (:func:`lprnn_brian.targets.resolve_layout`).
     """
 
     def __init__(self, spec: SNNSpec, target: str = "cpp_standalone", *, record=None, build_root=None,

@@ -36,6 +36,8 @@ def build_tag(config: RunConfig, suffix: str = "") -> str:
 class CppStandaloneBackend(Backend):
     """Brian2's ``cpp_standalone`` device (subclasses change :meth:`device_name` and :meth:`tag_suffix`)."""
 
+    propagations = None  # Brian2 synapses and the row kernel
+    batch_is_compiled = True
     directory: BuildDirectory | None = None
 
     def device_name(self) -> str:
