@@ -91,7 +91,7 @@ def demo_section(path: Path, rec: dict) -> list[str]:
               f"clips, target `{r0['target']}`, neuron mode `{r0['mode']}`, read-out window "
               f"`{r0['readout_window']}`, the bundled model ({r0['model']['n_parameters']:,} parameters). The "
               f"comparator's threshold policy `unbiased` is the default, `zero` the authors' neuron "
-              f"([method](method.md), \"The comparator's threshold\").", ""]
+              f"([the comparator's threshold](method.md#the-comparators-threshold)).", ""]
     head = "| | " + " | ".join(f"`{run['command']}`" for run in runs) + " |"
     lines += [head, "|---|" + "---|" * len(runs)]
 
@@ -104,8 +104,11 @@ def demo_section(path: Path, rec: dict) -> list[str]:
         row(f"SNN accuracy, {d} decode", lambda r, d=d: _f(r["snn_accuracy"][d]))
     for d in DECODES:
         row(f"class agreement with the ANN, {d} decode", lambda r, d=d: _f(r["class_agreement"][d]))
+    lines.append("| whole command, cold build cache / warm | " + " | ".join(
+        f"{run['process_wall_s']:.0f} s / " + (f"{run['process_wall_s_warm']:.0f} s" if "process_wall_s_warm" in run
+                                              else "not measured") for run in runs) + " |")
     row("mean spikes per clip", lambda r: f"{sum(r['spikes_per_sample']) / len(r['spikes_per_sample']):,.0f}")
-    row("wall time (build + simulation)", lambda r: f"{r['wall_s']:.0f} s ({r['wall_s_detail']['build']:.0f} + "
+    row("of which build + simulation (cold)", lambda r: f"{r['wall_s']:.0f} s ({r['wall_s_detail']['build']:.0f} + "
                                                     f"{r['wall_s_detail']['run']:.0f} s)")
     lines += ["", "Per layer: correlation of each decode with the ANN (over clips × frames × units) and the fb "
               "decode's RMSE in ANN units; the read-out's fb and count decodes against clamp(o, 0, Iin), `in` "
