@@ -26,7 +26,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import shlex
 import sys
 import tempfile
@@ -34,6 +33,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from machine_info import describe
 
 from lprnn_brian.ann.forward import forward
 from lprnn_brian.ann.model import LpRNNModel, load_model
@@ -219,8 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         write_text_atomic(args.out, table + "\n")
     record = {"benchmark": "accuracy", "command": command, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-              "machine": {"cpus": os.cpu_count(), "cpu_model": _cpu_model(), "platform": platform.platform(),
-                          "python": platform.python_version(), "load_average_1min": load_at_start},
+              "machine": describe() | {"load_average_1min": load_at_start},
               "rows": [_repo_relative(r) | {"published": PUBLISHED[r["task"]]} for r in rows]}
     path = Path(args.results) / f"accuracy-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -241,16 +241,6 @@ def _repo_relative(row: dict) -> dict:
 def _jsonable(v):
     """numpy scalars and arrays in the rows, as JSON."""
     return v.tolist() if hasattr(v, "tolist") else str(v)
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -22,33 +21,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from machine_info import describe
+
 HERE = Path(__file__).resolve().parent
-REPO = HERE.parent
-
-
-def machine() -> dict:
-    """What the numbers were measured on: CPU model and count, load at the start, OS, Python and versions."""
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import brian2
-    import numpy
-
-    from lprnn_brian import __version__
-
-    return {"cpus": os.cpu_count(), "cpu_model": model, "load_average_1min": os.getloadavg()[0],
-            "platform": platform.platform(), "python": platform.python_version(), "brian2": brian2.__version__,
-            "numpy": numpy.__version__, "lprnn_brian": __version__, "commit": _commit()}
-
-
-def _commit() -> str | None:
-    proc = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True)
-    return proc.stdout.strip() or None
 
 
 def run_once(threshold: str, tmp: Path) -> dict:
@@ -89,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=str(HERE / "results"))
     args = ap.parse_args(argv)
     report = {"benchmark": "demo", "command": shlex.join(["python", "benchmarks/demo.py", *(argv or sys.argv[1:])]),
-              "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": machine(), "runs": []}
+              "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": describe(), "runs": []}
     with tempfile.TemporaryDirectory(prefix="lprnn_demo_bench_") as tmp:
         for threshold in [t.strip() for t in args.thresholds.split(",") if t.strip()]:
             print(f"lprnn-brian demo, threshold {threshold} (cold cache) …", flush=True)

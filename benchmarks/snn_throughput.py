@@ -31,7 +31,6 @@ import argparse
 import dataclasses
 import json
 import os
-import platform
 import resource
 import shlex
 import subprocess
@@ -41,6 +40,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from machine_info import describe
 
 from lprnn_brian.ann.checkpoint import SHD_REFERENCE_FILE
 
@@ -278,16 +279,6 @@ def launch(worker: str, samples: int, hidden: int | None, args, tmp: Path | None
     return json.loads(js.read_text())
 
 
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def same_spikes(file_a: str, file_b: str) -> tuple[int, bool]:
     a, b = np.load(file_a), np.load(file_b)
     common = sorted(set(a.files) & set(b.files))
@@ -358,7 +349,7 @@ def main() -> int:
     workers = [w for t in chosen for w in (("e-numpy", "e-torch") if t == "e" else (t,))]
     rate = launch("matvec", 0, None, args, None)["matvec_mac_per_s"]
     report = {"command": shlex.join(["python", "benchmarks/snn_throughput.py", *sys.argv[1:]]),
-              "machine": {"cpus": os.cpu_count(), "matvec_mac_per_s": rate, "cpu_model": _cpu_model()},
+              "machine": describe() | {"matvec_mac_per_s": rate},
               "args": vars(args), "shd": {}}
     with tempfile.TemporaryDirectory(prefix="lprnn_bench_") as tmp:
         tmp = Path(tmp)
