@@ -182,7 +182,7 @@ def _run_tests(root: Path, tests: list[str], timeout: float) -> str:
         return "timeout"
     if proc.returncode == 0:
         return "survived"
-    if proc.returncode == 1:
+    if proc.returncode in (1, 2):  # a test failed, or the mutant broke the import (collection error)
         return "killed"
     return f"error (pytest exit {proc.returncode}): {proc.stdout[-300:]}{proc.stderr[-300:]}"
 
