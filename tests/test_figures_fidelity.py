@@ -25,6 +25,7 @@ def test_ann_vs_snn_traces_are_the_raw_feedback_state_and_track_the_ann(tmp_path
     docs/method.md#why-the-spikes-reproduce-the-rate-network: the fb decode reconstructs h_t within a few kicks, so
     every layer's r on this clip exceeds 0.95 (measured 0.99–0.999) and lpff_1's RMSE is below two kicks 2·Iin/τ_S =
     0.19 (measured 0.03)."""
+    from lprnn_brian.ann.forward import forward
     from lprnn_brian.ann.model import load_model
     from lprnn_brian.convert import to_snn_spec
     from lprnn_brian.bundled import bundled_model_path
