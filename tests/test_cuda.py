@@ -12,9 +12,13 @@ fails with the message that a GPU is needed.
 With a GPU (``pytest -m gpu``): the spikes of cuda_standalone against cpp_standalone (the oracle, run here
 in the main environment) on the same inputs. Loihi-integer variant: identical spike trains (integer sums are
 exact in any order). Float variant: the only difference left (IEEE double, no FMA, no fast math on both) is
-the order in which the GPU's atomic adds sum synaptic inputs, a rounding of ~1e-16 relative; it can move a
-spike only when a membrane value lies that close to the threshold, so the tolerance is
-:data:`FLOAT_SPIKE_TOLERANCE` of the spikes per layer and sample (states: 1e-9 relative while the spikes agree).
+the order in which the GPU's atomic adds sum synaptic inputs. Re-associating a sum of at most n terms moves it
+by at most (n − 1) ε Σ|terms| (ε = 2^−52), n ≤ :data:`MAX_FAN_IN` spikes into one i_in per step in the small
+network, and the leaky filters (τ ≤ 64 steps) accumulate a per-step error to at most 64 times itself: every
+state of every layer must stay within :data:`FLOAT_STATE_RTOL` = 64 · 16 · ε ≈ 2.3e-13 of its largest magnitude
+(the same bound as GeNN's, tests/test_genn.py, where 1.5e-16 is measured). A spike could move only if a membrane
+value came that close to the threshold; none does on GeNN's identical association problem, so the spike trains
+must be identical in every layer, float variant included.
 """
 from __future__ import annotations
 
@@ -34,9 +38,10 @@ from lprnn_brian.ann.model import save_model
 from lprnn_brian.convert import layer0_drive, to_snn_spec
 
 JOB = Path(__file__).with_name("cuda_job.py")
-#: Float variant: at most this fraction of a layer's cpp_standalone spikes may differ (symmetric difference
-#: of the (neuron, step) sets) in any sample.
-FLOAT_SPIKE_TOLERANCE = 0.01
+#: Most spikes summed into one i_in per step in the small network (8 feed-forward + 8 recurrent).
+MAX_FAN_IN = 16
+#: Float variant: largest state difference relative to the state's largest magnitude (module docstring).
+FLOAT_STATE_RTOL = 64 * MAX_FAN_IN * np.finfo(np.float64).eps
 #: Generation + nvcc compilation of the small project: 31 sources of ~8 s CPU each; allow for a loaded machine.
 BUILD_TIMEOUT_S = 900
 
@@ -172,18 +177,14 @@ def test_cuda_spikes_match_cpp_standalone(mode, batch, sampling, small_model, bu
         for k in range(len(spec.layers)):
             ci, cs = cuda[s][k]
             ri, rs = _by_step(ref.spike_i[k], ref.spike_step[k])
-            if mode == "loihi":
-                np.testing.assert_array_equal(ci, ri)
-                np.testing.assert_array_equal(cs, rs)
-                if sampling == "steps":  # integer states: identical too
-                    for v, a in ref.states[k].items():
-                        np.testing.assert_array_equal(data[f"{v}_{s}_{k}"], a)
+            np.testing.assert_array_equal(ci, ri, err_msg=f"{mode}: sample {s}, layer {k}")
+            np.testing.assert_array_equal(cs, rs, err_msg=f"{mode}: sample {s}, layer {k}")
+            if sampling != "steps":
                 continue
-            mine = set(zip(ci.tolist(), cs.tolist()))
-            theirs = set(zip(ri.tolist(), rs.tolist()))
-            differ = len(mine ^ theirs)
-            assert differ <= FLOAT_SPIKE_TOLERANCE * max(len(theirs), 1), (s, k, differ, len(theirs))
-            if differ == 0 and sampling == "steps":
-                for v, a in ref.states[k].items():
+            for v, a in ref.states[k].items():
+                if mode == "loihi":  # integer states: identical
+                    np.testing.assert_array_equal(data[f"{v}_{s}_{k}"], a, err_msg=f"{v}, layer {k}")
+                else:
                     scale = max(np.abs(a).max(), 1.0)
-                    np.testing.assert_allclose(data[f"{v}_{s}_{k}"], a, rtol=0, atol=1e-9 * scale)
+                    np.testing.assert_allclose(data[f"{v}_{s}_{k}"], a, rtol=0, atol=FLOAT_STATE_RTOL * scale,
+                                               err_msg=f"{v}, layer {k}")

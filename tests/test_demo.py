@@ -7,7 +7,6 @@ import json
 import numpy as np
 import pytest
 
-from lprnn_brian.ann.forward import forward
 from lprnn_brian.ann.model import load_model
 from lprnn_brian.cli import main
 from lprnn_brian.demo import REPORT_FILES, bundled_model_path
@@ -34,21 +33,44 @@ def test_bundled_model_is_3bit():
             assert np.all(codes == np.round(codes)) and codes.min() >= -4 and codes.max() <= 3
 
 
+def test_demo_ann_predictions_match_torch_twin(demo_dir):
+    """Oracle: an independent implementation of the ANN, the torch twin (lprnn_brian/ann/torch_model.py, itself
+    checked against the numpy forward to 1e-5 in test_ann_torch_model): the same 12 predictions."""
+    torch = pytest.importorskip("torch")
+    from lprnn_brian.ann.torch_model import TorchLpRNN
+
+    s = json.loads((demo_dir / "report.json").read_text())
+    x, _, _ = load_digits("test")
+    net = TorchLpRNN.from_model(load_model(bundled_model_path()))
+    with torch.no_grad():
+        twin = net.logits(net(torch.from_numpy(np.asarray(x[:N_CLIPS], np.float32)))).argmax(-1).numpy()
+    assert s["ann_predictions"] == twin.tolist()
+
+
 def test_demo_report_matches_ann(demo_dir):
-    """report.json's ANN accuracy equals the numpy forward pass on the same clips (same arithmetic: exact);
-    SNN accuracies are fractions of N_CLIPS; the fb decode tracks the ANN in every hidden layer."""
+    """Every accuracy is recomputed from the written predictions and the dataset's labels, and every class agreement from
+    the written SNN and ANN predictions; the fb decode tracks the ANN in every hidden layer.
+
+    Pinned SNN numbers (measured, 12 clips): fb 11/12 (clip 4 read as 'nine'), ip 12/12, in 12/12, count 11/12.
+    The run is deterministic: mode 'loihi' keeps every state an integer (exact in float64, so no summation-order
+    or compiler effect), there is no noise and no random seed in the simulation, and the clips are fixed, so the
+    numbers can only move if the equations, conversion or read-out change."""
     s = json.loads((demo_dir / "report.json").read_text())
     x, y, _ = load_digits("test")
-    ann = forward(load_model(bundled_model_path()), x[:N_CLIPS])
+    y = np.asarray(y[:N_CLIPS])
     assert s["n_samples"] == N_CLIPS
-    assert s["ann_predictions"] == ann.predictions.tolist()
-    assert s["ann_accuracy"] == pytest.approx(float(np.mean(ann.predictions == y[:N_CLIPS])))
-    for acc in s["snn_accuracy"].values():
-        assert acc * N_CLIPS == pytest.approx(round(acc * N_CLIPS))
+    ann = np.asarray(s["ann_predictions"])
+    assert s["ann_accuracy"] == float(np.mean(ann == y)) == 1.0
+    for k, pred in s["snn_predictions"].items():
+        pred = np.asarray(pred)
+        assert s["snn_accuracy"][k] == float(np.mean(pred == y)), k
+        assert s["class_agreement"][k] == float(np.mean(pred == ann)), k
+    assert {k: round(v * N_CLIPS) for k, v in s["class_agreement"].items()} == {"fb": 11, "ip": 12, "in": 12,
+                                                                               "count": 11}
+    assert s["snn_predictions"]["fb"] == [0, 0, 0, 1, 9, 1, 2, 2, 2, 3, 3, 3]
     # ΣΔ tracking: hidden-layer fb decodes correlate with the ANN state (> 0.98 in
-    # docs/method.md#what-the-tests-check)
+    # docs/method.md#what-the-tests-check; measured 0.9995, 0.9968, 0.9978)
     assert min(s["layer_correlation"]["fb"][:-1]) > 0.98
-    assert s["class_agreement"]["fb"] >= 0.75
     assert min(s["spikes_per_sample"]) > 0
 
 

@@ -177,6 +177,35 @@ def test_float_nodes_equal_the_ann_parameters():
                                **close)
 
 
+def test_bundled_loihi_export_has_the_published_registers():
+    """Independent of the mapping code: the numbers docs/method.md states for the shipped models (τ_S = 64,
+    I_in f = 2^21, Loihi mode, policy unbiased) — threshold 16384 = 256·2^6, kick 32256 = 252·2^(6+1)
+    (#the-comparators-threshold), Δt_S = 0.5601775 ms and f = 349525.33 (#reproduced-numbers, 2^21/6) — appear in
+    the graph as soma.v_threshold = 16384, w_self = −32256·64·Δt_S on the diagonal, fb τ = 64·Δt_S, hidden ip τ =
+    −Δt_A/ln 0.8 = 35.85 ms, w_x = f·W0 for the lpff layer (float64 rounding: 1e-12), and ip v_leak = τ_I·b̃ = f·b
+    up to the bias register's rounding (b̃ = f·b/τ_I rounded to an integer mantissa at exponent 0 for these models:
+    at most τ_I/2 = 32)."""
+    from lprnn_brian.ann.model import load_model
+    from lprnn_brian.bundled import bundled_model_path
+
+    model = load_model(bundled_model_path())
+    g = to_nir(to_snn_spec(model, mode="loihi"))
+    dt = 0.5601775e-3
+    f = 2 ** 21 / 6
+    close = dict(rtol=1e-6, atol=0)  # Δt_S is published to 7 digits
+    q = model.quantised()
+    for A in q.layers:
+        n = A.W.shape[0]
+        assert np.all(g.nodes[f"{A.name}_soma"].v_threshold == 16384)
+        np.testing.assert_allclose(np.diag(g.nodes[f"{A.name}_w_self"].weight), np.full(n, -32256 * 64 * dt), **close)
+        np.testing.assert_allclose(g.nodes[f"{A.name}_fb"].tau, np.full(n, 64 * dt), **close)
+        if A.kind != "dense":
+            np.testing.assert_allclose(g.nodes[f"{A.name}_ip"].tau, np.full(n, -0.008 / np.log(0.8)), rtol=1e-12)
+            np.testing.assert_allclose(g.nodes[f"{A.name}_ip"].v_leak, f * A.b.astype(float), rtol=0, atol=32)
+    np.testing.assert_allclose(g.nodes["lpff_1_w_x"].weight, f * q.layers[0].W.astype(float), rtol=1e-12)
+    assert abs(f - 349525.33) < 0.01
+
+
 @pytest.mark.parametrize("which", ["random", "per_unit"])
 def test_input_projection_carries_the_layer0_drive(which):
     """w_x·x equals τ_I·X/τ_U with X = convert.layer0_drive (the injection X/τ_U of docs/method.md#per-step-order

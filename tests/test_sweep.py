@@ -81,19 +81,25 @@ def serial(files, tmp_path_factory):
 
 
 def test_serial_table_equals_direct_computation(serial, files):
-    """One row per grid point, metrics equal to a plain simulate() + forward() of that point's network."""
+    """One row per grid point, metrics equal to a plain simulate() + forward() of that point's network, built here
+    without the sweep's helpers: random_model's weights are 3-bit codes on the 1/8 grid, so weight_bits = 3 leaves
+    the model as it is, and τ_S = 32 is the SNN step Δt_S = τ/32 with τ = −Δt_A/ln a
+    (docs/method.md#reproduced-numbers: M = Δt_A/Δt_S = −τ_S ln a)."""
+    import math
+
     from lprnn_brian.ann.forward import forward
     from lprnn_brian.ann.model import load_model
+    from lprnn_brian.convert import to_snn_spec
     from lprnn_brian.simulation import simulate
-    from lprnn_brian.sweep_tasks import point_model, point_spec
 
     run, (rows, meta) = serial
     assert [(r["tau_S"], r["weight_bits"]) for r in rows] == [(32, 2), (32, 3), (64, 2), (64, 3)]
     x, y = np.load(files / "x.npy"), np.load(files / "y.npy")
     row = rows[1]
-    model = point_model(load_model(files / "m.npz"), {"tau_S": 32.0, "weight_bits": 3})
-    spec = point_spec(model, {"tau_S": 32.0}, "loihi", x.shape[1])
-    assert spec.layers[0].tau_S == 32
+    model = load_model(files / "m.npz")
+    a = float(model.layers[0].retention)
+    spec = to_snn_spec(model, mode="loihi", dt=-model.frame_dt / math.log(a) / 32, n_frames=x.shape[1])
+    assert spec.layers[0].tau_S == 32 and spec.steps_per_frame == pytest.approx(-32 * math.log(a), rel=1e-12)
     res = simulate(spec, x, target="numpy")
     ann = forward(model, x).window_predictions[spec.readout_window]
     for d in ("fb", "ip", "in", "count"):
@@ -125,8 +131,11 @@ def test_weight_bits_knob_requantises_the_deployed_weights():
             np.testing.assert_array_equal(a.b, c.b)
         np.testing.assert_array_equal(forward(same, x).window_logits["all"], want)
     two = point_model(model, {"weight_bits": 2}).quantised()
-    for L in two.layers:
+    for L, Lq in zip(two.layers, model.quantised().layers):
         assert set(np.unique(L.W * 4)) <= {-2, -1, 0, 1}
+        # the 3-bit code c becomes the nearest 2-bit code, ties to even, clipped: c/8 → clip(round(c/2), −2, 1)/4
+        want = np.clip(np.round(Lq.W.astype(np.float64) * 8 / 2), -2, 1) / 4
+        np.testing.assert_array_equal(L.W, want)
 
 
 def test_local_cluster_table_equals_serial(serial, files, tmp_path):

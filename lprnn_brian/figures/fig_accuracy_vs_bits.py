@@ -145,7 +145,7 @@ def compute(quick: bool = False, seed: int = 0, *, bits=None, cache: str | Path 
         else np.arange(len(y))
     n_train = QUICK_TRAIN if quick else None
     out = {k: [] for k in ("ann_accuracy", "ann_accuracy_torch", "snn_accuracy", "ann_accuracy_sim", "agreement",
-                           "mode", "paths", "trained", "code_range")}
+                           "mode", "paths", "trained", "code_range", "snn_predictions", "ann_predictions_sim")}
     for b in bits:
         cfg = train_config(b, quick=quick, seed=seed)
         model, path, trained = trained_model(cfg, cache, n_train, log=log)
@@ -153,6 +153,7 @@ def compute(quick: bool = False, seed: int = 0, *, bits=None, cache: str | Path 
         out["ann_accuracy"].append(float(np.mean(ann_pred == y)))
         out["ann_accuracy_torch"].append(model.provenance.get("test_accuracy"))
         out["ann_accuracy_sim"].append(float(np.mean(ann_pred[sim] == y[sim])))
+        out["ann_predictions_sim"].append(ann_pred[sim].tolist())
         out["paths"].append(str(path))
         out["trained"].append(trained)
         out["code_range"].append(tuple(cfg.code_range))
@@ -170,6 +171,7 @@ def compute(quick: bool = False, seed: int = 0, *, bits=None, cache: str | Path 
             out["mode"].append(None)
             out["snn_accuracy"].append(None)
             out["agreement"].append(None)
+            out["snn_predictions"].append(None)
             continue
         if target == "cpp_standalone":
             res = simulate(spec, X[sim], target=target, batch=32, sampling="readout", propagation="rows",
@@ -182,6 +184,7 @@ def compute(quick: bool = False, seed: int = 0, *, bits=None, cache: str | Path 
         out["mode"].append(mode)
         out["snn_accuracy"].append(float(np.mean(pred == y[sim])))
         out["agreement"].append(float(np.mean(pred == ann_pred[sim])))
+        out["snn_predictions"].append(np.asarray(pred).tolist())
     out.update(bits=list(bits), sim_clips=sim, n_test=int(len(y)), target=target,
                epochs=int(train_config(bits[0], quick=quick, seed=seed).epochs), quick=bool(quick))
     return out
