@@ -308,8 +308,14 @@ def run_sweep(cfg: SweepConfig, out: str | os.PathLike, *, scheduler: str | None
     from .ann.model import load_model
 
     model = load_model(cfg.model)
-    if x.shape[2] != model.n_inputs:
-        raise UserInputError(f"inputs have {x.shape[2]} features but the model expects {model.n_inputs}")
+    from .ann.forward import check_inputs, check_labels, frame_count_note
+
+    x = check_inputs(x, model.n_inputs)
+    if labels is not None:
+        labels = check_labels(labels, x.shape[0], model.n_classes)
+    note = frame_count_note(model.n_frames, x.shape[1], model.readout_window)
+    if note and log is not None:
+        log(f"note: {note}")
     parts = _open_parts(cfg, out, force)
     points = cfg.points()
     chunks = chunk_bounds(x.shape[0], cfg.chunk)
