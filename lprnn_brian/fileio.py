@@ -39,7 +39,10 @@ def atomic_path(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     The temporary name keeps the suffix of ``path`` (numpy's ``savez`` appends ``.npz`` otherwise).
     """
     path = check_writable(path, force)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    except OSError as e:
+        raise UserInputError(f"cannot write {path}: {e.strerror or e}; choose a writable path") from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)

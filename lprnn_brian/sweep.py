@@ -38,6 +38,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
+import math
 import json
 import os
 import platform
@@ -185,6 +186,7 @@ def _check_grid(grid: dict, where: str) -> None:
             raise UserInputError(f"grid knob {knob!r}{where} must be a non-empty list of values ({what})")
         for v in values:
             good_type = isinstance(v, str) if typ is str else (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                               and math.isfinite(v)
                                                                and (typ is float or float(v).is_integer()))
             if not good_type or not ok(typ(v)):
                 raise UserInputError(f"grid knob {knob!r}{where}: value {v!r} is not {what}")

@@ -183,7 +183,7 @@ def check_labels(labels, n_samples: int, n_classes: int) -> np.ndarray:
             raise UserInputError("labels contain NaN or inf; give integer class indices")
         frac = y[y != np.round(y)]
         if frac.size:
-            raise UserInputError(f"labels must be whole class indices, got {frac[0]!r}; "
+            raise UserInputError(f"labels must be whole class indices, got {frac[0].item()!r}; "
                                  "give integer class indices")
     if y.size and (y.min() < 0 or y.max() >= n_classes):
         bad = y[(y < 0) | (y >= n_classes)][0]
