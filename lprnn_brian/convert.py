@@ -396,7 +396,13 @@ def to_snn_spec(
             f = first.f
         else:
             f = _find(tau_prev, Iin, _w_min(L.W), lp_net, mode, grid.dt).f
-        layers.append(_layer_params(L, k, f, tau_min[k], tau_prev, unit_taus[k], grid))
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
+            P = _layer_params(L, k, f, tau_min[k], tau_prev, unit_taus[k], grid)
+        values = [P.Iin_snn, P.kick, P.W_snn, P.b_tilde] + ([] if P.U_snn is None else [P.U_snn])
+        if not all(np.all(np.isfinite(v)) for v in values):
+            raise UserInputError(f"layer {L.name}: factor f = {f:g} makes its currents overflow (not finite); "
+                                 "use smaller factors")
+        layers.append(P)
     T = int(n_frames if n_frames is not None else q.n_frames)
     return SNNSpec(
         layers=layers, mode=mode, dt=grid.dt, frame_dt=q.frame_dt, n_frames=T,

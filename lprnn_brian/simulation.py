@@ -165,7 +165,31 @@ def _result_from(meta: dict, z: dict) -> SimulationResult:
     spec = SNNSpec.from_arrays(meta["spec"], z)
     if n_samples < 1 or not names or len(names) != len(spec.layers):
         raise ValueError("layer names or sample count")
-    present = [d for d in DECODES if f"frames/{d}/{names[-1]}" in z]  # the read-out records every decode
+    n_in = None
+    for L in spec.layers:  # the spec's arrays: every layer's weights and biases, U of an lpRNN layer
+        shapes = {"W_ann": (L.n, n_in), "W_snn": (L.n, n_in), "b_tilde": (L.n,)}
+        if L.kind == "lprnn":
+            shapes["U_snn"] = (L.n, L.n)
+        for a, shape in shapes.items():
+            v = getattr(L, a)
+            if v is None or v.ndim != len(shape) or any(e is not None and e != g for e, g in zip(shape, v.shape)):
+                raise ValueError(f"spec/{L.name}/{a}")
+        n_in = L.n
+
+    def members(d: str, n: str) -> list[str]:
+        return [f"frames/{d}/{n}"] + [f"decode/{d}/{w}/{n}" for w in READOUT_WINDOWS]
+
+    # the read-out records every decode of the run
+    present = [d for d in DECODES if d == "count" or any(m in z for m in members(d, names[-1]))]
+
+    for n in names:  # a decode's members come as a whole; only a hidden layer's state decodes may be absent
+        for d in present:
+            have = [m in z for m in members(d, n)]
+            if not all(have) and (any(have) or d == "count" or n == names[-1]):
+                raise KeyError(members(d, n)[have.index(False)])
+        states = [d for d in present if d != "count"]
+        if len({f"frames/{d}/{n}" in z for d in states}) > 1:
+            raise KeyError(f"a state decode of {n}")
 
     def get(key: str, shape: tuple) -> np.ndarray | None:
         if key not in z:
