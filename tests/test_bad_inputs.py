@@ -478,7 +478,7 @@ def test_fuzz_bad_labels(env, tmp_path_factory, capsys, y, command):
 
 
 @st.composite
-def damaged_run(draw, good: bytes, members: list[str], start_dir: int) -> bytes:
+def damaged_zip(draw, good: bytes, members: list[str], start_dir: int) -> bytes:
     """A run file with a member dropped, bytes before the central directory zeroed or garbled, the file truncated,
     or other bytes altogether."""
     kind = draw(st.sampled_from(["drop", "zero", "truncate", "garbage"]))
@@ -515,7 +515,7 @@ def test_fuzz_damaged_run_files(env, tmp_path_factory, capsys, data):
     good = (env / "run.npz").read_bytes()
     with zipfile.ZipFile(env / "run.npz") as z:
         start_dir = z.start_dir
-    damaged = data.draw(damaged_run(good, _run_members(env), start_dir))
+    damaged = data.draw(damaged_zip(good, _run_members(env), start_dir))
     assume(not _same_arrays(damaged, good))  # a zeroed version field or timestamp leaves the file intact
     d = tmp_path_factory.mktemp("fuzz_run")
     (d / "run.npz").write_bytes(damaged)
@@ -642,3 +642,29 @@ def test_fuzz_bad_sweep_configs(env, tmp_path_factory, capsys, bad, garbage):
     out = d / "s.parquet"
     refused(capsys, ["sweep", cfg, "--scheduler", "serial", "--out", out], out)
     assert not (d / "s.parquet.parts").exists()
+
+
+@FUZZ
+@given(data=st.data(), command=st.sampled_from(["simulate", "export nir", "export loihi"]))
+def test_fuzz_damaged_model_files(env, tmp_path_factory, capsys, data, command):
+    """A model file truncated, zeroed, garbled or missing a member is refused by the commands that read one."""
+    good = (env / "m.npz").read_bytes()
+    with zipfile.ZipFile(env / "m.npz") as z:
+        start_dir, members = z.start_dir, z.namelist()
+    damaged = data.draw(damaged_zip(good, members, start_dir))
+    assume(not _same_arrays(damaged, good))
+    d = tmp_path_factory.mktemp("fuzz_model")
+    (d / "m.npz").write_bytes(damaged)
+    if command == "simulate":
+        out, argv = d / "run.npz", ["simulate", d / "m.npz", "--inputs", env / "X.npy", "--target", "numpy"]
+    else:
+        out, argv = d / ("net.nir" if command.endswith("nir") else "bundle"), [*command.split(), d / "m.npz"]
+    refused(capsys, [*argv, "--out", out], out)
+
+
+@FUZZ
+@given(data=st.binary(max_size=300), arch=st.sampled_from(["shd", "gsc"]))
+def test_fuzz_import_reference_refuses_garbage(tmp_path_factory, capsys, data, arch):
+    d = tmp_path_factory.mktemp("fuzz_ckpt")
+    (d / "c.pt").write_bytes(data)
+    refused(capsys, ["import-reference", d / "c.pt", "--arch", arch, "--out", d / "m.npz"], d / "m.npz")
