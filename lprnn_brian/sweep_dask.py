@@ -45,6 +45,9 @@ def connect(scheduler: str | None, workers: int):
     else:
         try:
             client = Client(scheduler, timeout="20s")
+        except ValueError as e:  # not an address (no port, unknown protocol)
+            raise UserInputError(f"--scheduler {scheduler!r} is not a Dask scheduler address ({e}); give "
+                                 "tcp://host:8786, 'local' (simulate) or 'serial' (sweep)") from None
         except (OSError, TimeoutError) as e:
             raise UserInputError(f"no Dask scheduler at {scheduler} ({e}); start one (dask scheduler) or leave "
                                  "--scheduler out for a local cluster") from None
