@@ -356,6 +356,24 @@ def test_unreadable_paths_are_one_line(env, tmp_path, capsys):
     assert "model file" in refused(capsys, ["simulate", tmp_path, "--inputs", env / "X.npy"])
 
 
+def test_a_malformed_scheduler_address_is_one_line(env, tmp_path, capsys):
+    out = tmp_path / "run.npz"
+    assert "not a Dask scheduler address" in refused(
+        capsys, ["simulate", env / "m.npz", "--inputs", env / "X.npy", "--scheduler", "bogus", "--out", out], out)
+
+
+def test_an_internal_error_keeps_its_traceback(env, monkeypatch):
+    """Only user errors become one line: a bug (here a RuntimeError inside the command) still raises."""
+    import lprnn_brian.evaluate
+
+    def broken(*a, **k):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(lprnn_brian.evaluate, "evaluate", broken)
+    with pytest.raises(RuntimeError, match="a bug"):
+        main(["simulate", str(env / "m.npz"), "--inputs", str(env / "X.npy"), "--target", "numpy"])
+
+
 # --- the fuzz ----------------------------------------------------------------------------------------------
 def _valid_inputs(a: np.ndarray) -> bool:
     """What a valid X.npy is (docs/cli.md), independent of the code under test."""
