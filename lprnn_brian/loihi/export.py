@@ -31,6 +31,8 @@ def emulate_inputs(net: LoihiNetwork, x: np.ndarray, *, progress: bool = False, 
     counts per layer (summed)."""
     from tqdm import tqdm
 
+    for first in range(0, x.shape[0], CHUNK):  # inputs beyond the 24-bit register: refused before the bar starts
+        net.input_integers(layer0_drive(x[first:first + CHUNK], net.spec))
     raws, overflow = [], [dict() for _ in net.layers]
     bar = tqdm(total=x.shape[0], desc="emulating (Loihi arithmetic)", unit="sample", disable=not progress)
     t0 = time.perf_counter()
