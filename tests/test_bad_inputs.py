@@ -357,6 +357,14 @@ def test_unreadable_paths_are_one_line(env, tmp_path, capsys):
     assert "model file" in refused(capsys, ["simulate", tmp_path, "--inputs", env / "X.npy"])
 
 
+@pytest.mark.parametrize("only", ["", ",", " , ", "bogus", "noise_shaping,bogus"])
+def test_figures_refuses_an_empty_or_unknown_only(tmp_path, capsys, only):
+    """(--only '' made every figure.)"""
+    out = tmp_path / "figs"
+    err = refused(capsys, ["figures", f"--only={only}", "--out", out], out)
+    assert "names no figure" in err or "unknown figure" in err
+
+
 def test_a_malformed_scheduler_address_is_one_line(env, tmp_path, capsys):
     out = tmp_path / "run.npz"
     assert "not a Dask scheduler address" in refused(
