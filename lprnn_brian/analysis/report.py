@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserInputError
 from ..fileio import prepare_output_dir, write_text_atomic
 from ..simulation import SimulationResult
 from .spiking import layer_statistics
