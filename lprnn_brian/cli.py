@@ -35,10 +35,24 @@ def _floats(text: str, flag: str, lo: float, hi: float | None) -> list[float]:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise UserInputError(f"{flag} {text!r}: give comma-separated numbers, e.g. 0,1,2,4")
-    bad = [v for v in values if not (v >= lo and (hi is None or v <= hi))]
+    bad = [v for v in values if not (np.isfinite(v) and v >= lo and (hi is None or v <= hi))]
     if not values or bad:
-        raise UserInputError(f"{flag} {text!r}: every value must lie in [{lo}, {'∞' if hi is None else hi}]")
+        raise UserInputError(f"{flag} {text!r}: every value must lie in [{lo}, {'∞)' if hi is None else f'{hi}]'}")
     return values
+
+
+def _inputs_and_labels(command: str, model, inputs, labels=None, *, min_samples: int = 1):
+    """Read and check ``--inputs`` (and ``--labels``) against ``model`` before anything is built or written
+    (the checks of :func:`lprnn_brian.ann.forward.check_inputs` and :func:`~lprnn_brian.ann.forward.check_labels`,
+    the library's own); say in one line what happens when the inputs' frame count is not the model's."""
+    from .ann.forward import check_inputs, check_labels, frame_count_note
+
+    x = check_inputs(load_inputs(inputs), model.n_inputs, min_samples=min_samples)
+    y = None if labels is None else check_labels(load_labels(labels), x.shape[0], model.n_classes)
+    note = frame_count_note(model.n_frames, x.shape[1], model.readout_window)
+    if note:
+        print(f"lprnn-brian {command}: note: {note}", file=sys.stderr)
+    return x, y
 
 
 # --- commands ------------------------------------------------------------------------------------------
@@ -60,8 +74,7 @@ def cmd_simulate(args) -> int:
     if args.out:
         check_writable(args.out, args.force)  # fail before a long run, not after
     model = load_model(args.model)
-    x = load_inputs(args.inputs)
-    labels = load_labels(args.labels) if args.labels else None
+    x, labels = _inputs_and_labels("simulate", model, args.inputs, args.labels)
     ev = evaluate(model, x, labels, target=args.target, mode=args.mode, factors=_factors(args.factors),
                   resample=args.resample, progress=not args.quiet, build_root=args.build_dir, batch=args.batch,
                   sampling=_auto(args.sampling), propagation=_auto(args.propagation), threads=args.threads,
@@ -148,7 +161,7 @@ def cmd_train(args) -> int:
             raise UserInputError(f"train {args.task} needs --data-dir (where the dataset lies in its own layout); "
                                  f"see `lprnn-brian train --help` for where to download it")
         cfg = _classifier_config(args, C.spoken_config(args.task, args.pipeline))
-        frames = None if args.frames is None else (args.frames if args.frames == "p90" else int(args.frames))
+        frames = args.frames
         res = T.train_spoken(args.task, args.data_dir, cfg, args.out, version=args.version, protocol=args.protocol,
                              pipeline=args.pipeline, hop_length=args.hop, n_frames=frames, limit=args.limit,
                              cache_dir=args.cache_dir, script=f"lprnn-brian train {args.task}", **common)
@@ -181,11 +194,12 @@ def cmd_analyse(args) -> int:
     from .analysis.report import write_analysis
     from .simulation import load_result
 
+    jitter = _floats(args.jitter, "--jitter", 0.0, None)
+    deletion = _floats(args.deletion, "--deletion", 0.0, 1.0)
     result = load_result(args.run)
     labels = load_labels(args.labels) if args.labels else None
     files = write_analysis(result, args.out, labels=labels, seed=args.seed, force=args.force,
-                           jitter=_floats(args.jitter, "--jitter", 0.0, None),
-                           deletion=_floats(args.deletion, "--deletion", 0.0, 1.0))
+                           jitter=jitter, deletion=deletion)
     print(f"wrote {', '.join(str(f) for f in files)}", file=sys.stderr)
     return 0
 
@@ -199,10 +213,9 @@ def cmd_export(args) -> int:
     if args.format == "loihi":
         from .loihi.export import export_loihi
 
-        x = load_inputs(args.inputs) if args.inputs else None
-        labels = load_labels(args.labels) if args.labels else None
-        if labels is not None and x is None:
+        if args.labels and not args.inputs:
             raise UserInputError("--labels needs --inputs (the labels of those inputs)")
+        x, labels = _inputs_and_labels("export", model, args.inputs, args.labels) if args.inputs else (None, None)
         if args.compare_samples < 0:
             raise UserInputError(f"--compare-samples must be ≥ 0, got {args.compare_samples}")
         summary = export_loihi(model, args.out, x=x, labels=labels, factors=_factors(args.factors),
@@ -220,7 +233,8 @@ def cmd_export(args) -> int:
             raise UserInputError("export lava needs --inputs (the frames to run on Lava and on the emulator)")
         if args.samples < 1 or (args.steps is not None and args.steps < 1):
             raise UserInputError("--samples and --steps must be ≥ 1")
-        report = export_lava(model, args.out, x=load_inputs(args.inputs), samples=args.samples, n_steps=args.steps,
+        x, _ = _inputs_and_labels("export", model, args.inputs, min_samples=args.samples)
+        report = export_lava(model, args.out, x=x, samples=args.samples, n_steps=args.steps,
                              factors=_factors(args.factors), force=args.force, threshold=args.threshold)
         verdict = "identical at every step" if report["identical"] else "DIFFERENT (see lava_report.json)"
         print(f"wrote {args.out}: Lava (lava-nc {report['lava']['lava_nc']}) vs emulator, {report['samples']} samples "
@@ -304,6 +318,34 @@ def _parser(sub, name: str, **kw) -> ArgumentParser:
     return sub.add_parser(name, formatter_class=HelpFormatter, **kw)
 
 
+def _int_at_least(lo: int):
+    """An argparse type: an integer ≥ ``lo`` (a bad value is argparse's one-line error, exit code 2)."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"give an integer ≥ {lo}, not {text!r}") from None
+        if value < lo:
+            raise argparse.ArgumentTypeError(f"must be ≥ {lo}, got {value}")
+        return value
+
+    parse.__name__ = f"integer ≥ {lo}"
+    return parse
+
+
+def _frames(text: str) -> int | str:
+    """``train --frames``: a positive number of frames, or 'p90'."""
+    if text == "p90":
+        return text
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"give a positive number of frames or 'p90', not {text!r}")
+    return value
+
+
 def _batch(text: str) -> int | None:
     """``--batch``: a positive integer, or 'auto' (None: the target's choice)."""
     if text == "auto":
@@ -370,7 +412,7 @@ def _add_demo(sub) -> None:
                 description="Evaluate the bundled 3-bit lpRNN and its ΣΔ network on the bundled spoken-digit test "
                             "clips; write report.md, report.json and figures.")
     d.add_argument("--out", default="lprnn_demo", help="output directory for the report and figures")
-    d.add_argument("--limit", type=int, default=None, help="simulate only the first N test clips (default: all 210)")
+    d.add_argument("--limit", type=_int_at_least(1), default=None, help="simulate only the first N test clips (default: all 210)")
     _common_run(d)
     _layout_options(d, ("frames", "steps"),
                     "record states at frame ends ('frames') or every step ('steps'); auto: frames (steps on genn, "
@@ -397,20 +439,20 @@ def _add_train(sub) -> None:
                         "shd: Heidelberg Digits audio; gsc: Google Speech Commands")
     t.add_argument("--out", required=True, help="model file to write (.npz)")
     t.add_argument("--data-dir", default=None, help="dataset folder of shd or gsc, see below (default: none)")
-    t.add_argument("--epochs", type=int, default=None,
+    t.add_argument("--epochs", type=_int_at_least(1), default=None,
                    help="epochs (per pruning iteration; adding/copying: per stage) (default: the task's)")
-    t.add_argument("--seed", type=int, default=None, help="random seed (default: the task's)")
-    t.add_argument("--lpff", type=int, default=None, help="lpff layer size, 0: none (default: the task's)")
-    t.add_argument("--rnn", type=int, nargs="+", default=None, help="lpRNN layer sizes (default: the task's)")
-    t.add_argument("--batch-size", type=int, default=None, help="training batch size (default: the task's)")
-    t.add_argument("--weight-bits", type=int, default=3,
+    t.add_argument("--seed", type=_int_at_least(0), default=None, help="random seed (default: the task's)")
+    t.add_argument("--lpff", type=_int_at_least(0), default=None, help="lpff layer size, 0: none (default: the task's)")
+    t.add_argument("--rnn", type=_int_at_least(1), nargs="+", default=None, help="lpRNN layer sizes (default: the task's)")
+    t.add_argument("--batch-size", type=_int_at_least(1), default=None, help="training batch size (default: the task's)")
+    t.add_argument("--weight-bits", type=_int_at_least(1), default=3,
                    help="signed bits per weight code on the 1/8 grid (3: codes −4…3); 32: no limit")
-    t.add_argument("--prune", type=int, default=None, metavar="WTH",
+    t.add_argument("--prune", type=_int_at_least(1), default=None, metavar="WTH",
                    help="winning-ticket iterations (the authors' --wth; 1: no pruning); writes <out>_nWTH_<k>.npz "
                         "(default: the task's)")
     t.add_argument("--readout-window", choices=READOUT_WINDOWS, default=None,
                    help="steps whose mean read-out decides the class (default: the task's)")
-    t.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: 2)")
+    t.add_argument("--threads", type=_int_at_least(1), default=None, help="torch CPU threads (default: 2)")
     t.add_argument("--checkpoint", default=None, help="training state file, written every epoch "
                    "(default: <out>.ckpt)")
     t.add_argument("--resume", action="store_true", help="continue an interrupted run from its checkpoint")
@@ -422,8 +464,8 @@ def _add_train(sub) -> None:
     g.add_argument("--pipeline", choices=("paper", "head"), default="paper",
                    help="GSC features: paper era (80 mel, T 125) or HEAD (40 Kaldi fbank, T 98)")
     g.add_argument("--hop", type=int, choices=(256, 128), default=None, help="SHD hop length (default: 256)")
-    g.add_argument("--frames", default=None, help="SHD frames T, or p90 (default: 125)")
-    g.add_argument("--limit", type=int, default=None, help="read only the first N files of every split "
+    g.add_argument("--frames", type=_frames, default=None, help="SHD frames T, or p90 (default: 125)")
+    g.add_argument("--limit", type=_int_at_least(1), default=None, help="read only the first N files of every split "
                    "(default: all)")
     g.add_argument("--cache-dir", default=None, help="cache the computed features here (default: no cache)")
     c = t.add_argument_group("temporal tasks (adding, copying)")
@@ -433,9 +475,9 @@ def _add_train(sub) -> None:
                         "reconstruction; 2 hours to L = 200 on one core); quick_snn: continuous-time dynamics only; "
                         "paper: the 2019 budgets (days) (default: quick)")
     c.add_argument("--paper", action="store_true", help="same as --preset paper")
-    c.add_argument("--max-length", type=int, default=None, help="stop the curriculum after this length/delay "
+    c.add_argument("--max-length", type=_int_at_least(1), default=None, help="stop the curriculum after this length/delay "
                    "(default: the preset's)")
-    c.add_argument("--max-stages", type=int, default=None, help="stop after this many curriculum stages "
+    c.add_argument("--max-stages", type=_int_at_least(1), default=None, help="stop after this many curriculum stages "
                    "(default: no limit)")
     t.add_argument("--force", action="store_true", help="replace existing output files")
     t.add_argument("--quiet", action="store_true", help="no progress bar or epoch lines")
@@ -472,12 +514,12 @@ def _add_simulate(sub) -> None:
                     "record states every step ('steps'), at frame ends ('frames'), or the read-out layer's only "
                     "('readout', fastest; hidden-layer fidelity then not reported); auto: frames (steps on genn, "
                     "which records every step only); the result file records which")
-    s.add_argument("--threads", type=int, default=0,
+    s.add_argument("--threads", type=_int_at_least(0), default=0,
                    help="OpenMP threads (cpp_standalone with row propagation; 0: none)")
     s.add_argument("--scheduler", default=None,
                    help="evaluate on Dask: 'local' (a LocalCluster of --workers processes) or a scheduler address "
                         "(tcp://host:8786); each worker compiles the network once (default: no Dask)")
-    s.add_argument("--workers", type=int, default=2, help="worker processes of --scheduler local")
+    s.add_argument("--workers", type=_int_at_least(1), default=2, help="worker processes of --scheduler local")
     _common_run(s)
     s.set_defaults(func=cmd_simulate)
 
@@ -491,7 +533,7 @@ def _add_analyse(sub) -> None:
     a.add_argument("--labels", default=None, help=".npy class per sample (default: the labels saved with the run)")
     a.add_argument("--jitter", default="0,1,2,4,8,16", help="spike-time jitter σ values in SNN steps")
     a.add_argument("--deletion", default="0,0.1,0.2,0.3,0.4,0.5", help="spike deletion probabilities")
-    a.add_argument("--seed", type=int, default=0, help="seed of the jitter and deletion draws")
+    a.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the jitter and deletion draws")
     a.add_argument("--force", action="store_true", help="replace an existing report in --out")
     a.set_defaults(func=cmd_analyse)
 
@@ -516,10 +558,10 @@ def _add_export(sub) -> None:
     ex.add_argument("--labels", help=".npy class per sample of --inputs (default: none)")
     _factors_option(ex)
     _threshold_option(ex)
-    ex.add_argument("--compare-samples", type=int, default=8,
+    ex.add_argument("--compare-samples", type=_int_at_least(0), default=8,
                     help="samples also run in the Brian2 Loihi mode's arithmetic for the divergence report")
-    ex.add_argument("--samples", type=int, default=2, help="lava: how many of --inputs run on Lava")
-    ex.add_argument("--steps", type=int, default=None, help="lava: steps per sample (default: all)")
+    ex.add_argument("--samples", type=_int_at_least(1), default=2, help="lava: how many of --inputs run on Lava")
+    ex.add_argument("--steps", type=_int_at_least(1), default=None, help="lava: steps per sample (default: all)")
     ex.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
     ex.add_argument("--force", action="store_true", help="replace an existing bundle in --out")
     ex.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -534,7 +576,7 @@ def _add_sweep(sub) -> None:
     sw.add_argument("--out", default=None, help="table (.parquet) (default: <config name>.parquet here)")
     sw.add_argument("--scheduler", default=None, help="Dask scheduler address; 'serial' runs in this process "
                     "(default: a LocalCluster of --workers processes)")
-    sw.add_argument("--workers", type=int, default=2, help="worker processes of the local cluster")
+    sw.add_argument("--workers", type=_int_at_least(1), default=2, help="worker processes of the local cluster")
     sw.add_argument("--build-dir", default=None, help="root of the standalone build directories "
                     "(default: $LPRNN_BRIAN_CACHE/builds or ~/.cache/lprnn_brian/builds)")
     sw.add_argument("--force", action="store_true", help="replace an existing table / discard another config's parts")
@@ -549,7 +591,7 @@ def _add_figures(sub) -> None:
     fg.add_argument("--quick", action="store_true", help="small settings (a few minutes in all; used in CI)")
     fg.add_argument("--only", default=None, help="comma-separated figure names, e.g. noise_shaping,energy "
                     "(default: every figure)")
-    fg.add_argument("--seed", type=int, default=0, help="seed of the figures' random draws")
+    fg.add_argument("--seed", type=_int_at_least(0), default=0, help="seed of the figures' random draws")
     fg.add_argument("--force", action="store_true", help="replace existing figures in --out")
     fg.add_argument("--quiet", action="store_true", help="no progress bar")
     fg.set_defaults(func=cmd_figures)
@@ -570,6 +612,11 @@ def main(argv: list[str] | None = None) -> int:
     except UserInputError as e:
         message = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
         print(f"lprnn-brian {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as e:  # an unreadable or unwritable path (permissions, a directory, a full disk)
+        where = f" {e.filename}" if e.filename else ""
+        print(f"lprnn-brian {args.command}: error: cannot use{where}: {e.strerror or e}; check the path and its "
+              "permissions", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -396,7 +396,13 @@ def to_snn_spec(
             f = first.f
         else:
             f = _find(tau_prev, Iin, _w_min(L.W), lp_net, mode, grid.dt).f
-        layers.append(_layer_params(L, k, f, tau_min[k], tau_prev, unit_taus[k], grid))
+        with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
+            P = _layer_params(L, k, f, tau_min[k], tau_prev, unit_taus[k], grid)
+        values = [P.Iin_snn, P.kick, P.W_snn, P.b_tilde] + ([] if P.U_snn is None else [P.U_snn])
+        if not all(np.all(np.isfinite(v)) for v in values):
+            raise UserInputError(f"layer {L.name}: factor f = {f:g} makes its currents overflow (not finite); "
+                                 "use smaller factors")
+        layers.append(P)
     T = int(n_frames if n_frames is not None else q.n_frames)
     return SNNSpec(
         layers=layers, mode=mode, dt=grid.dt, frame_dt=q.frame_dt, n_frames=T,
@@ -434,6 +440,16 @@ def _resolve_factors(factors, n_layers: int):
         factors = FACTOR_PRESETS[factors]
     if factors is not None and len(factors) != n_layers:
         raise UserInputError(f"got {len(factors)} factors for {n_layers} layers; give one per layer")
+    if factors is not None:
+        try:
+            values = [float(f) for f in factors]
+        except (TypeError, ValueError):
+            raise UserInputError(f"factors must be numbers, got {list(factors)!r}") from None
+        bad = [f for f in values if not (math.isfinite(f) and f > 0)]
+        if bad:
+            raise UserInputError(f"every factor f must be a positive finite number, got {bad[0]!r}; give one f > 0 "
+                                 "per layer, or 'derived'")
+        factors = values
     return factors
 
 
@@ -541,6 +557,9 @@ def comparator(policy: str, tau_S: float, Iin_snn: float, mode: str) -> tuple[fl
         raise UserInputError(f"the feedback kick {kick:g} is no Loihi self-synapse weight ({err}); use smaller "
                              "factors or --mode float") from None
     kick_q = float(-me.value[0] * ACTIVATION_SHIFT)
+    if kick_q == 0:
+        raise UserInputError(f"the feedback kick {kick:g} rounds to 0 on Loihi's self-synapse weight grid (factor "
+                             "too small); use larger factors or --mode float")
     theta_q = theta if theta == 0 else derive.centring_threshold(tau_S, Iin_snn, kick_q)
     theta_q = float(ACTIVATION_SHIFT * np.round(theta_q / ACTIVATION_SHIFT))
     gain, offset = derive.mean_error_coefficients(tau_S, Iin_snn, kick_q, theta_q)

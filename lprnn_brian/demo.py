@@ -34,8 +34,10 @@ def run_demo(out: Path, *, target: str = "cpp_standalone", mode: str = "loihi", 
     if sampling not in (None, "frames", "steps"):
         raise UserInputError(f"the demo's figures need every layer's decodes: sampling 'frames' or 'steps', "
                              f"not {sampling!r}")
+    if limit is not None and (not isinstance(limit, (int, np.integer)) or limit < 1):
+        raise UserInputError(f"--limit must be a positive number of test clips, got {limit!r}")
     t0 = time.perf_counter()
-    prepare_output_dir(out, REPORT_FILES, force, what="a report")
+    prepare_output_dir(out, REPORT_FILES, force, what="a report", create=False)  # refuse before the run
     say = (lambda *a: None) if quiet else (lambda *a: print(*a, file=sys.stderr))
     model = load_model(bundled_model_path())
     x, y, info = load_digits("test")
@@ -50,6 +52,7 @@ def run_demo(out: Path, *, target: str = "cpp_standalone", mode: str = "loihi", 
     s["model"] = {"file": BUNDLED_MODEL, "layers": [(L.name, L.kind, L.n_in, L.n_out) for L in model.layers],
                   "n_parameters": model.n_parameters(), "frac_bits": model.frac_bits,
                   "provenance": model.provenance}
+    prepare_output_dir(out, REPORT_FILES, force, what="a report")
     figures = _figures(ev, out)
     write_text_atomic(out / "report.json", json.dumps(s, indent=1, default=float), force=True)
     write_text_atomic(out / "report.md", _markdown(s, figures), force=True)

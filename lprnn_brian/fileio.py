@@ -39,7 +39,10 @@ def atomic_path(path: str | os.PathLike, force: bool = False) -> Iterator[Path]:
     The temporary name keeps the suffix of ``path`` (numpy's ``savez`` appends ``.npz`` otherwise).
     """
     path = check_writable(path, force)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    except OSError as e:
+        raise UserInputError(f"cannot write {path}: {e.strerror or e}; choose a writable path") from None
     os.close(fd)
     umask = os.umask(0)
     os.umask(umask)
@@ -69,9 +72,11 @@ def write_text_atomic(path: str | os.PathLike, text: str, force: bool = False) -
     return Path(path)
 
 
-def prepare_output_dir(out: str | os.PathLike, files, force: bool = False, what: str = "output") -> Path:
+def prepare_output_dir(out: str | os.PathLike, files, force: bool = False, what: str = "output",
+                       create: bool = True) -> Path:
     """Create directory ``out`` for the named ``files``; refuse (:class:`UserInputError`) if ``out`` is a file or
-    already holds one of them and ``force`` is not set. Nothing is written or removed on refusal."""
+    already holds one of them and ``force`` is not set. Nothing is written or removed on refusal. ``create=False``
+    only checks (call it before the inputs are checked, and again with ``create=True`` when writing starts)."""
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise UserInputError(f"--out {out} is a file; give a directory")
@@ -80,7 +85,8 @@ def prepare_output_dir(out: str | os.PathLike, files, force: bool = False, what:
         shown = ", ".join(existing[:4]) + (" …" if len(existing) > 4 else "")
         raise UserInputError(f"{out} already holds {what} ({shown}); choose another --out or pass --force to "
                              "replace it")
-    out.mkdir(parents=True, exist_ok=True)
+    if create:
+        out.mkdir(parents=True, exist_ok=True)
     return out
 
 
@@ -108,17 +114,34 @@ def load_inputs(path: str | Path) -> np.ndarray:
                              "(convert with x.astype(np.float32))")
     if x.ndim != 3:
         raise UserInputError(f"inputs in {path} have shape {x.shape}; expected 3 axes (samples, frames, features)")
+    if x.shape[0] < 1:
+        raise UserInputError(f"inputs in {path} hold 0 samples (shape {x.shape}); give at least one sample")
+    if x.shape[1] < 1:
+        raise UserInputError(f"inputs in {path} hold 0 frames (shape {x.shape}); give at least one frame")
     if not np.all(np.isfinite(x)):
         raise UserInputError(f"inputs in {path} contain NaN or infinite values; clean them before simulating")
     return x
 
 
 def load_labels(path: str | Path) -> np.ndarray:
-    """Read ``y.npy`` (samples,) of class indices, refusing pickles (the caller checks range and length)."""
+    """Read ``y.npy`` (samples,) of class indices, refusing pickles, archives, non-numeric dtypes and other shapes
+    than one axis (the caller checks range and length against the model and the inputs:
+    :func:`lprnn_brian.ann.forward.check_labels`)."""
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"labels file {path} does not exist; give a .npy array of class indices")
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic != b"\x93NUMPY":
+        raise UserInputError(f"{path} is not a .npy file; save labels with np.save(path, y.astype(np.int64))")
     try:
-        return np.load(path, allow_pickle=False)
+        y = np.load(path, allow_pickle=False)
     except Exception as e:  # noqa: BLE001
         raise UserInputError(f"{path} is not a numeric .npy file ({type(e).__name__}); save labels with np.save")
+    if y.dtype.kind not in "iuf":
+        raise UserInputError(f"labels in {path} have dtype {y.dtype}; expected integer class indices "
+                             "(save them with np.save(path, y.astype(np.int64)))")
+    if y.ndim != 1:
+        raise UserInputError(f"labels in {path} have shape {y.shape}; expected one axis (samples,): one class index "
+                             "per sample")
+    return y

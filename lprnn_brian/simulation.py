@@ -128,32 +128,93 @@ class SimulationResult:
 
 
 def load_result(path: str | Path) -> SimulationResult:
-    """Read a result written by :meth:`SimulationResult.save`."""
+    """Read a result written by :meth:`SimulationResult.save`; every array is read and checked here, so a
+    damaged file (missing member, truncated or zeroed bytes, wrong shapes) is a :class:`UserInputError` now rather
+    than a crash later."""
     path = Path(path)
+    redo = "write it again with `lprnn-brian simulate ... --out run.npz`"
+    if not path.is_file():
+        raise UserInputError(f"run file {path} does not exist; {redo}")
     try:
         z = np.load(path, allow_pickle=False)
         meta = json.loads(str(z["meta"][()]))
     except Exception as e:  # noqa: BLE001 - any failure here means "not our file"
-        raise UserInputError(f"{path} is not an lprnn_brian simulation result ({type(e).__name__}); "
-                             "write one with `lprnn-brian simulate ... --out run.npz`")
-    if meta.get("format") != RESULT_FORMAT:
-        raise UserInputError(f"{path} is not an lprnn_brian simulation result (format {meta.get('format')!r})")
-    if meta.get("format_version", 0) > RESULT_VERSION:
+        raise UserInputError(f"{path} is not an lprnn_brian simulation result ({type(e).__name__}); {redo}")
+    if not isinstance(meta, dict) or meta.get("format") != RESULT_FORMAT:
+        fmt = meta.get("format") if isinstance(meta, dict) else None
+        raise UserInputError(f"{path} is not an lprnn_brian simulation result (format {fmt!r}); {redo}")
+    if not isinstance(meta.get("format_version", 0), int) or meta.get("format_version", 0) > RESULT_VERSION:
         raise UserInputError(f"{path} was written by a newer lprnn_brian (format version "
                              f"{meta['format_version']}); upgrade lprnn_brian to read it")
-    names = meta["layer_names"]
+    try:
+        with z:
+            arrays = {k: z[k] for k in z.files}  # read (and decompress, CRC-check) every member now
+        result = _result_from(meta, arrays)
+    except UserInputError:
+        raise
+    except Exception as e:  # noqa: BLE001 - a damaged or incomplete file
+        detail = f"missing {e}" if isinstance(e, KeyError) else type(e).__name__
+        raise UserInputError(f"{path} is a damaged lprnn_brian simulation result ({detail}); {redo}") from None
+    return result
+
+
+def _result_from(meta: dict, z: dict) -> SimulationResult:
+    """A :class:`SimulationResult` from a result file's metadata and arrays, their shapes checked."""
+    names = list(meta["layer_names"])
+    n_samples = int(meta["n_samples"])
     spec = SNNSpec.from_arrays(meta["spec"], z)
-    present = [d for d in DECODES if f"frames/{d}/{names[-1]}" in z.files]  # the read-out records every decode
+    if n_samples < 1 or not names or len(names) != len(spec.layers):
+        raise ValueError("layer names or sample count")
+    n_in = None
+    for L in spec.layers:  # the spec's arrays: every layer's weights and biases, U of an lpRNN layer
+        shapes = {"W_ann": (L.n, n_in), "W_snn": (L.n, n_in), "b_tilde": (L.n,)}
+        if L.kind == "lprnn":
+            shapes["U_snn"] = (L.n, L.n)
+        for a, shape in shapes.items():
+            v = getattr(L, a)
+            if v is None or v.ndim != len(shape) or any(e is not None and e != g for e, g in zip(shape, v.shape)):
+                raise ValueError(f"spec/{L.name}/{a}")
+        n_in = L.n
 
-    def get(key: str) -> np.ndarray | None:
-        return z[key] if key in z.files else None
+    def members(d: str, n: str) -> list[str]:
+        return [f"frames/{d}/{n}"] + [f"decode/{d}/{w}/{n}" for w in READOUT_WINDOWS]
 
+    # the read-out records every decode of the run
+    present = [d for d in DECODES if d == "count" or any(m in z for m in members(d, names[-1]))]
+
+    for n in names:  # a decode's members come as a whole; only a hidden layer's state decodes may be absent
+        for d in present:
+            have = [m in z for m in members(d, n)]
+            if not all(have) and (any(have) or d == "count" or n == names[-1]):
+                raise KeyError(members(d, n)[have.index(False)])
+        states = [d for d in present if d != "count"]
+        if len({f"frames/{d}/{n}" in z for d in states}) > 1:
+            raise KeyError(f"a state decode of {n}")
+
+    def get(key: str, shape: tuple) -> np.ndarray | None:
+        if key not in z:
+            return None
+        a = z[key]
+        if a.shape != shape or a.dtype.kind != "f":
+            raise ValueError(f"{key} has shape {a.shape}")
+        return a
+
+    spikes = []
+    for n, L in zip(names, spec.layers):
+        s = z[f"spikes/{n}"]
+        if s.ndim != 2 or s.shape[1] != 3 or s.dtype.kind not in "iu":
+            raise ValueError(f"spikes/{n} has shape {s.shape}")
+        if s.size and (s[:, 0].min() < 0 or s[:, 0].max() >= n_samples or s[:, 1].min() < 0
+                       or s[:, 1].max() >= L.n or s[:, 2].min() < 0 or s[:, 2].max() >= spec.n_steps):
+            raise ValueError(f"spikes/{n} out of range")
+        spikes.append(s)
     return SimulationResult(
-        spec=spec, target=meta["target"], layer_names=names,
-        spikes=[z[f"spikes/{n}"] for n in names],
-        frame_decodes={d: [get(f"frames/{d}/{n}") for n in names] for d in present},
-        decodes={d: {w: [get(f"decode/{d}/{w}/{n}") for n in names] for w in READOUT_WINDOWS} for d in present},
-        n_samples=int(meta["n_samples"]), wall_s=meta.get("wall_s", {}), info=meta.get("info", {}),
+        spec=spec, target=meta["target"], layer_names=names, spikes=spikes,
+        frame_decodes={d: [get(f"frames/{d}/{n}", (n_samples, spec.n_frames, L.n)) for n, L in zip(names, spec.layers)]
+                       for d in present},
+        decodes={d: {w: [get(f"decode/{d}/{w}/{n}", (n_samples, L.n)) for n, L in zip(names, spec.layers)]
+                     for w in READOUT_WINDOWS} for d in present},
+        n_samples=n_samples, wall_s=meta.get("wall_s", {}), info=meta.get("info", {}),
         layout=meta.get("layout", {}),
     )
 

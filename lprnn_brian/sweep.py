@@ -38,6 +38,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import itertools
+import math
 import json
 import os
 import platform
@@ -185,6 +186,7 @@ def _check_grid(grid: dict, where: str) -> None:
             raise UserInputError(f"grid knob {knob!r}{where} must be a non-empty list of values ({what})")
         for v in values:
             good_type = isinstance(v, str) if typ is str else (isinstance(v, (int, float)) and not isinstance(v, bool)
+                                                               and math.isfinite(v)
                                                                and (typ is float or float(v).is_integer()))
             if not good_type or not ok(typ(v)):
                 raise UserInputError(f"grid knob {knob!r}{where}: value {v!r} is not {what}")
@@ -308,8 +310,14 @@ def run_sweep(cfg: SweepConfig, out: str | os.PathLike, *, scheduler: str | None
     from .ann.model import load_model
 
     model = load_model(cfg.model)
-    if x.shape[2] != model.n_inputs:
-        raise UserInputError(f"inputs have {x.shape[2]} features but the model expects {model.n_inputs}")
+    from .ann.forward import check_inputs, check_labels, frame_count_note
+
+    x = check_inputs(x, model.n_inputs)
+    if labels is not None:
+        labels = check_labels(labels, x.shape[0], model.n_classes)
+    note = frame_count_note(model.n_frames, x.shape[1], model.readout_window)
+    if note and log is not None:
+        log(f"note: {note}")
     parts = _open_parts(cfg, out, force)
     points = cfg.points()
     chunks = chunk_bounds(x.shape[0], cfg.chunk)

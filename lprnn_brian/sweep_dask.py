@@ -45,6 +45,9 @@ def connect(scheduler: str | None, workers: int):
     else:
         try:
             client = Client(scheduler, timeout="20s")
+        except ValueError as e:  # not an address (no port, unknown protocol)
+            raise UserInputError(f"--scheduler {scheduler!r} is not a Dask scheduler address ({e}); give "
+                                 "tcp://host:8786, 'local' (simulate) or 'serial' (sweep)") from None
         except (OSError, TimeoutError) as e:
             raise UserInputError(f"no Dask scheduler at {scheduler} ({e}); start one (dask scheduler) or leave "
                                  "--scheduler out for a local cluster") from None
@@ -114,12 +117,12 @@ def simulate_distributed(spec, x: np.ndarray, *, scheduler: str | None = None, w
     bounds = chunk_bounds(x.shape[0], chunk)
     results: dict = {}
     bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(bounds), desc=f"simulating ({target}, Dask)", unit="chunk")
     try:
-        with _dask(scheduler, workers) as client:
+        with _dask(scheduler, workers) as client:  # connected (or refused) before the progress bar starts
+            if progress:
+                from tqdm import tqdm
+
+                bar = tqdm(total=len(bounds), desc=f"simulating ({target}, Dask)", unit="chunk")
             spec_f = client.scatter(spec, broadcast=True)
             futures = {client.submit(simulate_chunk, spec_f, x[first:stop], target, batch, build_root, pure=False,
                                      retries=2): (first, stop) for first, stop in bounds}

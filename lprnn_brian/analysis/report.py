@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import UserInputError
 from ..fileio import prepare_output_dir, write_text_atomic
 from ..simulation import SimulationResult
 from .spiking import layer_statistics
@@ -73,8 +72,10 @@ def analyse_run(result: SimulationResult, *, labels: np.ndarray | None = None, j
 
     if labels is None and result.info.get("labels") is not None:
         labels = np.asarray(result.info["labels"])
-    if labels is not None and len(labels) != result.n_samples:
-        raise UserInputError(f"{len(labels)} labels for a run of {result.n_samples} samples; give one class per sample")
+    if labels is not None:
+        from ..ann.forward import check_labels
+
+        labels = check_labels(labels, result.n_samples, result.spec.layers[-1].n)
     spec = result.spec
     stats = layer_statistics(result)
     ev = result.info.get("evaluation")
@@ -215,8 +216,9 @@ def write_analysis(result: SimulationResult, out: str | Path, *, labels=None, ji
                    deletion=DEFAULT_DELETION, seed: int = 0, force: bool = False) -> list[Path]:
     """Analyse ``result`` and write ``report.md``, ``report.json`` and the figures to ``out`` (refusing to
     replace an existing report unless ``force``)."""
-    out = prepare_output_dir(out, REPORT_FILES, force, what="an analysis")
+    prepare_output_dir(out, REPORT_FILES, force, what="an analysis", create=False)  # refuse before the work
     report = analyse_run(result, labels=labels, jitter=jitter, deletion=deletion, seed=seed)
+    out = prepare_output_dir(out, REPORT_FILES, force, what="an analysis")
     figures = plot_report(report, out)
     write_text_atomic(out / "report.json", json.dumps(report, indent=1, default=float, allow_nan=False), force=True)
     write_text_atomic(out / "report.md", report_markdown(report, figures), force=True)

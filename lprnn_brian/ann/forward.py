@@ -109,10 +109,13 @@ class AnnResult:
         return self.states[self.layer_names.index(name)]
 
 
-def check_inputs(x, n_features: int) -> np.ndarray:
+def check_inputs(x, n_features: int, *, min_samples: int = 1) -> np.ndarray:
     """Return ``x`` as a (samples, frames, features) float32 array, or raise :class:`UserInputError`.
 
-    A single 2-D sample (frames, features) becomes a batch of one. Floating dtypes are converted to float32.
+    The one check of input frames (every command and library entry point calls it): a floating-point array of 3
+    axes (a single 2-D sample (frames, features) becomes a batch of one), ``n_features`` features, at least one
+    frame and ``min_samples`` samples, finite values that float32 can hold. Floating dtypes are converted to
+    float32.
     """
     expected = f"(samples, frames, features={n_features})"
     try:
@@ -130,26 +133,62 @@ def check_inputs(x, n_features: int) -> np.ndarray:
     if arr.shape[2] != n_features:
         raise UserInputError(f"inputs must have shape {expected}: got {arr.shape[2]} features per frame "
                              f"(shape {arr.shape}); the model expects {n_features}")
+    if arr.shape[0] < min_samples:
+        raise UserInputError(f"inputs hold {arr.shape[0]} samples (shape {arr.shape}); give at least {min_samples} "
+                             f"sample{'s' if min_samples > 1 else ''} {expected}")
     if arr.shape[1] < 1:
         raise UserInputError(f"inputs must have at least one frame: shape {expected}, got {arr.shape}")
-    arr = arr.astype(np.float32, copy=False)
     if not np.all(np.isfinite(arr)):
         raise UserInputError("inputs contain NaN or inf; clean the features first")
+    with np.errstate(over="ignore"):
+        arr = arr.astype(np.float32, copy=False)
+    if not np.all(np.isfinite(arr)):
+        raise UserInputError(f"inputs hold values beyond float32's range (±{np.finfo(np.float32).max:.3g}); "
+                             "rescale the features first")
     return arr
 
 
+def frame_count_note(model_frames: int, n_frames: int, window: str) -> str | None:
+    """What happens when inputs have another frame count than the model was trained on (None when they agree).
+
+    Not an error: the ANN and its ΣΔ network run any number of frames (the SNN is converted for the inputs'
+    count), and both read out over the window of *these* frames, so the comparison between them stays exact;
+    only the accuracy may differ from what the model reached on inputs of its own length (docs/cli.md)."""
+    if n_frames == model_frames:
+        return None
+    start = readout_start(n_frames, window)
+    return (f"inputs have {n_frames} frames, the model was trained on {model_frames}: the ANN and the SNN run all "
+            f"{n_frames} and read out frames {start}…{n_frames - 1} ({window}); accuracy may differ from the "
+            "model's own")
+
+
 def check_labels(labels, n_samples: int, n_classes: int) -> np.ndarray:
-    """Integer class labels, one per sample, in [0, n_classes)."""
-    y = np.asarray(labels)
-    if y.ndim != 1 or y.shape[0] != n_samples:
-        raise UserInputError(f"labels have shape {y.shape}; expected ({n_samples},): one class per sample")
-    if y.dtype.kind not in "iu":
-        if y.dtype.kind == "f" and np.all(np.isfinite(y)) and np.all(y == np.round(y)):
-            y = y.astype(np.int64)
-        else:
-            raise UserInputError(f"labels must be integer class indices, got dtype {y.dtype}")
+    """Integer class labels, one per sample, in [0, n_classes), as int64, or raise :class:`UserInputError`.
+
+    The one check of labels (every command and library entry point calls it). Floats that are whole numbers are
+    accepted; fractions, NaN, booleans, strings and objects are not."""
+    try:
+        y = np.asarray(labels)
+    except Exception as exc:  # noqa: BLE001 - ragged lists and the like
+        raise UserInputError(f"labels must be an array of class indices: {exc}") from None
+    if y.ndim != 1:
+        raise UserInputError(f"labels have shape {y.shape}; expected ({n_samples},): one class index per sample")
+    if y.shape[0] != n_samples:
+        raise UserInputError(f"{y.shape[0]} labels for {n_samples} input samples; give one class index per sample")
+    if y.dtype.kind not in "iuf":
+        raise UserInputError(f"labels must be integer class indices, got dtype {y.dtype}; "
+                             "save them with np.save(path, y.astype(np.int64))")
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)):
+            raise UserInputError("labels contain NaN or inf; give integer class indices")
+        frac = y[y != np.round(y)]
+        if frac.size:
+            raise UserInputError(f"labels must be whole class indices, got {frac[0].item()!r}; "
+                                 "give integer class indices")
     if y.size and (y.min() < 0 or y.max() >= n_classes):
-        raise UserInputError(f"labels must lie in [0, {n_classes - 1}], got {y.min()}…{y.max()}")
+        bad = y[(y < 0) | (y >= n_classes)][0]
+        raise UserInputError(f"label {bad.item()!r} is outside the class range: the model has {n_classes} classes, "
+                             f"labels must lie in 0…{n_classes - 1}")
     return y.astype(np.int64)
 
 

@@ -27,9 +27,12 @@ def _module(name: str):
 
 def select(only: str | list[str] | None) -> list[str]:
     """The figure modules to run: all, or those named (module name ``fig_x`` or figure name ``x``)."""
-    if not only:
+    if only is None:
         return list(FIGURES)
     wanted = only.split(",") if isinstance(only, str) else list(only)
+    if not any(str(w).strip() for w in wanted):
+        raise UserInputError(f"--only {only!r} names no figure; give names from "
+                             f"{', '.join(m[4:] for m in FIGURES)} (or leave --only out for every figure)")
     chosen = []
     for w in wanted:
         w = w.strip()

@@ -31,6 +31,8 @@ def emulate_inputs(net: LoihiNetwork, x: np.ndarray, *, progress: bool = False, 
     counts per layer (summed)."""
     from tqdm import tqdm
 
+    for first in range(0, x.shape[0], CHUNK):  # inputs beyond the 24-bit register: refused before the bar starts
+        net.input_integers(layer0_drive(x[first:first + CHUNK], net.spec))
     raws, overflow = [], [dict() for _ in net.layers]
     bar = tqdm(total=x.shape[0], desc="emulating (Loihi arithmetic)", unit="sample", disable=not progress)
     t0 = time.perf_counter()
@@ -60,7 +62,16 @@ def export_loihi(model: LpRNNModel, out: str | Path, *, x: np.ndarray | None = N
     from ..analysis.energy import energy_report
     from ..analysis.fidelity import fidelity
 
-    out = prepare_output_dir(out, [JSON_NAME, NPZ_NAME, REPORT_NAME], force, "a Loihi bundle")
+    from ..ann.forward import check_inputs, check_labels
+    from ..errors import UserInputError
+
+    if x is not None:  # checked before anything is written
+        x = check_inputs(x, model.n_inputs)
+        if labels is not None:
+            labels = check_labels(labels, x.shape[0], model.n_classes)
+    elif labels is not None:
+        raise UserInputError("labels need inputs x (the labels of those inputs)")
+    out = prepare_output_dir(out, [JSON_NAME, NPZ_NAME, REPORT_NAME], force, "a Loihi bundle", create=False)
     spec = to_snn_spec(model, mode="loihi", factors=factors, n_frames=None if x is None else x.shape[1],
                        threshold=threshold)
     net = to_loihi(spec)

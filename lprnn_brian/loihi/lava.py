@@ -385,15 +385,18 @@ def export_lava(model, out, *, x: np.ndarray, samples: int = 2, n_steps: int | N
     from .bundle import JSON_NAME, NPZ_NAME, save_bundle
     from .params import to_loihi
 
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 3 or not 1 <= samples <= x.shape[0]:
-        raise UserInputError(f"x must be (samples, frames, features) with at least samples={samples} samples, got "
-                             f"shape {x.shape}")
+    from ..ann.forward import check_inputs
+
+    if samples < 1:
+        raise UserInputError(f"samples must be ≥ 1, got {samples}")
+    x = check_inputs(x, model.n_inputs, min_samples=samples).astype(np.float64)
     python = lava_python()
-    out = prepare_output_dir(out, [JSON_NAME, NPZ_NAME, INPUTS_NAME, STATES_NAME, REPORT_NAME], force,
-                             "a Lava export")
+    prepare_output_dir(out, [JSON_NAME, NPZ_NAME, INPUTS_NAME, STATES_NAME, REPORT_NAME], force, "a Lava export",
+                       create=False)
     spec = to_snn_spec(model, mode="loihi", factors=factors, n_frames=x.shape[1],
                        threshold=threshold or DEFAULT_THRESHOLD)
+    out = prepare_output_dir(out, [JSON_NAME, NPZ_NAME, INPUTS_NAME, STATES_NAME, REPORT_NAME], force,
+                             "a Lava export")
     net = to_loihi(spec)
     save_bundle(net, out, force=True)
     drive = layer0_drive(x[:samples], spec)
