@@ -92,3 +92,24 @@ def test_sweep_at_one_step_per_frame_runs(model, inputs, tmp_path):
     assert rows[0]["steps_per_frame_effective"] == pytest.approx(1.0)
     for r in rows:  # 2 samples: each accuracy is 0, 1/2 or 1
         assert r["snn_accuracy_fb"] in (0.0, 0.5, 1.0)
+
+
+@pytest.mark.parametrize("semantics", ["brian2", "loihi"])
+@pytest.mark.parametrize("M", [1.0, 1.5])
+def test_emulator_frame_samples_equal_every_step_trace(model, inputs, M, semantics):
+    """The Loihi emulator's frame samples (one row per frame) against its own every-step registers at the hand
+    frame ends: index n is the state before step n, i.e. Brian2 semantics' record at n, Lava semantics' register
+    at the end of step n − 1."""
+    from lprnn_brian.loihi.emulator import emulate
+    from lprnn_brian.loihi.params import REGISTERS, to_loihi
+
+    spec = _spec(model, M, "loihi")
+    net = to_loihi(spec)
+    drive = layer0_drive(inputs[0], spec)
+    run = emulate(net, drive, semantics=semantics, record="steps")
+    at = np.asarray(HAND_ENDS[M]) - (1 if semantics == "loihi" else 0)
+    for k in range(len(spec.layers)):
+        for r, name in REGISTERS.items():
+            got = run.raw[0].frame_states[k][name]
+            assert got.shape == (T, spec.layers[k].n)
+            np.testing.assert_array_equal(got, run.states[k][r][0][at], err_msg=f"{k} {r}")
