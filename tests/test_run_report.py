@@ -64,6 +64,10 @@ addopts = -m "not slow and not gpu"
 def project(tmp_path_factory):
     d = tmp_path_factory.mktemp("report")
     (d / "test_tiny.py").write_text(TINY)
+    # a whole module skipped at collection, as a module-level importorskip("torch") does without torch
+    (d / "test_tiny_module.py").write_text("import pytest\n"
+                                           "pytest.skip(\"could not import 'torch': No module named 'torch'\", "
+                                           "allow_module_level=True)\n")
     (d / "conftest.py").write_text(CONFTEST)
     (d / "pytest.ini").write_text(INI)  # the markers and default selection of setup.cfg
     return d
@@ -86,10 +90,11 @@ def test_setup_cfg_deselects_gpu_and_slow_by_default():
 def test_missing_oracles_are_listed_and_default_run_deselects_gpu(project):
     rc, out = _pytest(project)
     assert rc == 0, out
-    assert "1 passed, 4 skipped, 1 deselected" in out, out
+    assert "1 passed, 5 skipped, 1 deselected" in out, out
     section = out[out.index("ORACLES THAT DID NOT RUN"):]
     assert "reference checkpoint" in section and "test_tiny.py::test_needs_checkpoint" in section
     assert "torch oracle" in section and "test_tiny.py::test_torch_reason" in section
+    assert "test_tiny_module.py" in section
     assert "test_other_skip" not in section and "test_needs_torch" not in section  # other modules: not oracles
     assert f"set {REQUIRE_ORACLES}=1" in section
     assert "GPU TESTS DID NOT RUN" not in out
@@ -99,12 +104,12 @@ def test_required_oracles_fail_the_run(project):
     rc, out = _pytest(project, require="1")
     assert rc == 1, out
     assert "ORACLES THAT DID NOT RUN" in out and "so this run FAILS" in out
-    rc, out = _pytest(project, "-k", "plain or other", require="1")  # no oracle skipped: green
+    rc, out = _pytest(project, "test_tiny.py", "-k", "plain or other", require="1")  # no oracle skipped: green
     assert rc == 0 and "ORACLES THAT DID NOT RUN" not in out, out
 
 
 def test_selected_gpu_tests_fail_without_a_gpu(project):
-    rc, out = _pytest(project, "-m", "gpu")
+    rc, out = _pytest(project, "test_tiny.py", "-m", "gpu")
     if has_gpu():
         assert rc == 0 and "1 passed" in out, out
     else:
