@@ -30,7 +30,7 @@ def test_needs_checkpoint():
 
 def test_needs_torch():
     pytest.importorskip("torch_is_not_here_lprnn")  # the reason importorskip("torch") gives, another name
-    
+
 def test_torch_reason():
     pytest.skip("could not import 'torch': No module named 'torch'")
 
