@@ -78,6 +78,7 @@ def test_frame_sampled_states_equal_every_step_trace(model, inputs, target, M, m
 def test_sweep_at_one_step_per_frame_runs(model, inputs, tmp_path):
     """A cpp_standalone sweep at steps_per_frame = 1 runs (it failed: fb correlation of T − 1 frames against T)."""
     from lprnn_brian.sweep import parse_config, run_sweep
+    from lprnn_brian.sweep_tasks import release_runner
     from lprnn_brian.sweep_table import read_table
 
     save_model(model, tmp_path / "m.npz")
@@ -86,7 +87,10 @@ def test_sweep_at_one_step_per_frame_runs(model, inputs, tmp_path):
     cfg = {"name": "m1", "model": str(tmp_path / "m.npz"), "inputs": str(tmp_path / "x.npy"),
            "labels": str(tmp_path / "y.npy"), "target": "cpp_standalone", "mode": "loihi", "chunk": 2,
            "grid": {"steps_per_frame": [1.0]}}
-    run_sweep(parse_config(cfg), tmp_path / "t.parquet", scheduler="serial", progress=False)
+    try:
+        run_sweep(parse_config(cfg), tmp_path / "t.parquet", scheduler="serial", progress=False)
+    finally:
+        release_runner()  # the serial sweep's cpp_standalone Runner holds this process's standalone device
     rows, _ = read_table(tmp_path / "t.parquet")
     assert [r["steps_per_frame"] for r in rows] == [1.0]
     assert rows[0]["steps_per_frame_effective"] == pytest.approx(1.0)
