@@ -49,6 +49,9 @@ class BrianNetwork:
     windows: dict = field(default_factory=dict)  # window name -> first summed step
     kernels: list = field(default_factory=list)  # row-propagation descriptions
     sample_flag: TimedArray | None = None
+    #: per ANN frame, the step whose start-of-step state is its sample (:func:`lprnn_brian.convert.frame_end_steps`);
+    #: frames may share a step (fewer than 2 steps per frame: the last two frames both end at n_steps − 1)
+    frame_ends: np.ndarray | None = None
 
     @property
     def duration(self):
@@ -170,7 +173,7 @@ def build_network(
     return BrianNetwork(Network(*parts.objects), parts.groups, stimulus, parts.spike_mons, parts.state_mons,
                         tuple(record), parts.synapses, n_steps=spec.n_steps, batch=B, sampling=sampling,
                         propagation=propagation, sample_monitors=parts.sample_mons, windows=frames.windows,
-                        kernels=parts.kernels, sample_flag=frames.flag)
+                        kernels=parts.kernels, sample_flag=frames.flag, frame_ends=frames.ends)
 
 
 @dataclass
@@ -184,6 +187,7 @@ class FrameSampling:
     flag: TimedArray | None = None
     windows: dict = field(default_factory=dict)
     sum_variables: str = ""
+    ends: np.ndarray | None = None  # frame_end_steps(spec): the flagged step of every frame, repeats included
 
 
 def frame_sampling(spec: SNNSpec, record: tuple[str, ...], sampling: str, dt) -> FrameSampling:
@@ -194,11 +198,12 @@ def frame_sampling(spec: SNNSpec, record: tuple[str, ...], sampling: str, dt) ->
                        [len(spec.layers) - 1] if sampling == "readout" else [])
     if not (layers and record):
         return FrameSampling()
+    ends = frame_end_steps(spec)
     flags = np.zeros(spec.n_steps)
-    flags[frame_end_steps(spec)] = 1.0
+    flags[ends] = 1.0  # a step shared by two frames (M < 2) is flagged, and recorded, once
     windows = {w: readout_start(spec.n_steps, w) for w in READOUT_WINDOWS}
     return FrameSampling(layers, {"frame_end": f"{SAMPLE_FLAG}(t) > 0.5"}, TimedArray(flags, dt=dt, name=SAMPLE_FLAG),
-                         windows, "\n".join(f"sum_{w}_{v} : 1" for w in windows for v in record))
+                         windows, "\n".join(f"sum_{w}_{v} : 1" for w in windows for v in record), ends)
 
 
 @dataclass

@@ -101,6 +101,15 @@ def _runner(spec, target: str, batch: int, build_root):
     return _RUNNER["runner"]
 
 
+def release_runner() -> None:
+    """Close this process's open sweep Runner, if any (a serial sweep on a standalone target keeps it open, and
+    with it the process's one standalone device, until the process exits or this is called)."""
+    runner = _RUNNER.pop("runner", None)
+    _RUNNER.pop("key", None)
+    if runner is not None:
+        runner.close()
+
+
 def simulate_chunk(spec, x: np.ndarray, target: str, batch: int, build_root=None):
     """Simulate one chunk of samples with this process's cached runner (a Dask task)."""
     from .simulation import simulate

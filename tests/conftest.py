@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -109,3 +111,93 @@ def run_job(python: Path, job: Path, args, timeout: float) -> dict:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
         pytest.fail(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{tail}", pytrace=False)
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --- GPU tests fail, not skip, without a GPU ---------------------------------------------------------------
+def has_gpu() -> bool:
+    """An NVIDIA GPU is visible (``nvidia-smi -L`` succeeds)."""
+    smi = shutil.which("nvidia-smi")
+    return smi is not None and subprocess.run([smi, "-L"], capture_output=True).returncode == 0
+
+
+NO_GPU = ("GPU test selected but no NVIDIA GPU is visible here (nvidia-smi -L fails): run `pytest -m gpu` on a "
+          "machine with a GPU, or deselect these tests (the default run does: -m \"not slow and not gpu\")")
+_gpu_checked: dict = {}
+
+
+def pytest_runtest_setup(item):
+    """A selected ``gpu`` test fails at setup where there is no GPU: asking for the GPU check must not pass
+    green when the check could not run (the default run deselects these tests)."""
+    if item.get_closest_marker("gpu") is not None:
+        if "gpu" not in _gpu_checked:
+            _gpu_checked["gpu"] = has_gpu()
+        if not _gpu_checked["gpu"]:
+            _gpu_checked.setdefault("failed", []).append(item.nodeid)
+            pytest.fail(NO_GPU, pytrace=False)
+
+
+# --- oracles that did not run are said at the end of the run ------------------------------------------------
+#: the oracles whose absence makes tests skip, with the skip reasons that name them
+ORACLES = {
+    "the authors' reference checkpoint (../shared/reference beside the repository)":
+        re.compile(r"SHD checkpoint|\.\./shared|shared/reference", re.I),
+    "the torch oracle (torch not importable)": re.compile(r"\btorch\b"),
+}
+#: set to 1 (CI does, in .ci/run) to make a run in which an oracle did not run fail
+REQUIRE_ORACLES = "LPRNN_BRIAN_REQUIRE_ORACLES"
+_missing: dict[str, list[tuple[str, str]]] = {}
+
+
+def _skip_reason(report) -> str:
+    lr = report.longrepr
+    if isinstance(lr, tuple) and len(lr) == 3:
+        return str(lr[2])
+    return str(lr)
+
+
+def _note_skip(report) -> None:
+    if not report.skipped or hasattr(report, "wasxfail"):
+        return
+    reason = _skip_reason(report)
+    for oracle, pattern in ORACLES.items():
+        if pattern.search(reason):
+            _missing.setdefault(oracle, []).append((report.nodeid, reason.removeprefix("Skipped: ")))
+            return
+
+
+def pytest_runtest_logreport(report):
+    _note_skip(report)
+
+
+def pytest_collectreport(report):
+    _note_skip(report)  # a module-level importorskip skips the whole file at collection
+
+
+def _required() -> bool:
+    return os.environ.get(REQUIRE_ORACLES, "").strip() not in ("", "0")
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if _missing and _required() and session.exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    tr = terminalreporter
+    if _gpu_checked.get("failed"):
+        tr.section("GPU TESTS DID NOT RUN", sep="!", red=True, bold=True)
+        tr.line(f"{len(_gpu_checked['failed'])} gpu test(s) failed: {NO_GPU}", red=True)
+    if not _missing:
+        return
+    required = _required()
+    tr.section("ORACLES THAT DID NOT RUN", sep="!", red=required, yellow=not required, bold=True)
+    for oracle, tests in _missing.items():
+        reasons = sorted({r for _, r in tests})
+        tr.line(f"{oracle}: {len(tests)} test(s) skipped ({'; '.join(reasons)})", bold=True)
+        for nodeid, _ in tests:
+            tr.line(f"    {nodeid}")
+    if required:
+        tr.line(f"{REQUIRE_ORACLES} is set: these oracles are required, so this run FAILS", red=True, bold=True)
+    else:
+        tr.line(f"these checks were not made; set {REQUIRE_ORACLES}=1 to make their absence a failure",
+                yellow=True)

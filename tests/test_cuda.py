@@ -9,7 +9,7 @@ by nvcc (C++17, cuRAND from the wheel, the default compute capability), the bina
 code holds the kernels of every layer and projection, an unchanged model is not recompiled, and a run
 fails with the message that a GPU is needed.
 
-With a GPU (``pytest -m gpu``): the spikes of cuda_standalone against cpp_standalone (the oracle, run here
+With a GPU (``pytest -m gpu``; without one these tests fail, see conftest.py): the spikes of cuda_standalone against cpp_standalone (the oracle, run here
 in the main environment) on the same inputs. Loihi-integer variant: identical spike trains (integer sums are
 exact in any order). Float variant: the only difference left (IEEE double, no FMA, no fast math on both) is
 the order in which the GPU's atomic adds sum synaptic inputs. Re-associating a sum of at most n terms moves it
@@ -23,15 +23,13 @@ must be identical in every layer, float variant included.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from conftest import env_python
+from conftest import env_python, has_gpu
 from conftest import run_job as run_env_job
 from lprnn_brian.ann import Layer, LpRNNModel
 from lprnn_brian.ann.model import save_model
@@ -62,11 +60,6 @@ def tiny_model() -> LpRNNModel:
 
     return LpRNNModel([Layer("lprnn_1", "lprnn", codes((6, 4)), codes(6, 0.25), U=codes((6, 6)), retention=0.8),
                        Layer("output", "dense", codes((2, 6)), codes(2, 0.25))], n_frames=10, frame_dt=1 / 20)
-
-
-def has_gpu() -> bool:
-    smi = shutil.which("nvidia-smi")
-    return smi is not None and subprocess.run([smi, "-L"], capture_output=True).returncode == 0
 
 
 def test_cuda_project_generates_and_compiles_without_a_gpu(tmp_path, record_property):
@@ -147,8 +140,6 @@ def test_cuda_spikes_match_cpp_standalone(mode, batch, sampling, small_model, bu
                                           record_property):
     from lprnn_brian.targets import Runner
 
-    if not has_gpu():
-        pytest.skip("no NVIDIA GPU (nvidia-smi -L fails)")
     spec = to_snn_spec(small_model, mode=mode)
     rng = np.random.default_rng(7)
     x = rng.normal(0.0, 2.0, size=(4, small_model.n_frames, small_model.n_inputs))

@@ -46,12 +46,16 @@ def read_runs(bn, dt: float, n_used: int | None = None) -> list[RawRun]:
         if em is not None:
             ev_i = np.asarray(em.i[:], dtype=np.int64)
             ev_step = np.rint(np.asarray(em.t_[:]) / dt).astype(np.int64)
-            ends = np.unique(ev_step)
-            row = np.searchsorted(ends, ev_step)
+            steps = np.unique(ev_step)
+            row = np.searchsorted(steps, ev_step)
+            # one row per frame: a step that ends two frames (M < 2 steps per frame) is recorded once and
+            # serves both; without the network's frame ends, one row per recorded step
+            per_frame = (np.searchsorted(steps, bn.frame_ends) if bn.frame_ends is not None
+                         else np.arange(len(steps)))
             for v in bn.record:
-                a = np.empty((len(ends), g.N))
+                a = np.empty((len(steps), g.N))
                 a[row, ev_i] = np.asarray(getattr(em, v)[:])
-                frames[v] = a
+                frames[v] = a[per_frame]
             sums = {v: {w: np.asarray(getattr(g, f"sum_{w}_{v}")[:]) for w in bn.windows} for v in bn.record}
         for b in range(n_used):
             mine = by_copy[bounds[b]:bounds[b + 1]]
