@@ -333,30 +333,27 @@ def _int_at_least(lo: int):
     return parse
 
 
-def _frames(text: str) -> int | str:
-    """``train --frames``: a positive number of frames, or 'p90'."""
-    if text == "p90":
-        return text
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"give a positive number of frames or 'p90', not {text!r}")
-    return value
+def _positive_or(word: str, meaning: str | None, noun: str):
+    """An argparse type: a positive integer (a ``noun``), or the keyword ``word``, which parses to ``meaning``."""
+    def parse(text: str) -> int | str | None:
+        if text == word:
+            return meaning
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"give a positive {noun} or '{word}', not {text!r}")
+        return value
+
+    parse.__name__ = f"positive {noun} or '{word}'"
+    return parse
 
 
-def _batch(text: str) -> int | None:
-    """``--batch``: a positive integer, or 'auto' (None: the target's choice)."""
-    if text == "auto":
-        return None
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"give a positive integer or 'auto', not {text!r}")
-    return value
+#: ``train --frames``: a positive number of frames, or 'p90'.
+_frames = _positive_or("p90", "p90", "number of frames")
+#: ``--batch``: a positive integer, or 'auto' (None: the target's choice).
+_batch = _positive_or("auto", None, "integer")
 
 
 def _auto(value: str | None) -> str | None:
