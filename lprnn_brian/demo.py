@@ -13,6 +13,7 @@ import numpy as np
 
 from .bundled import DIGITS_MODEL as BUNDLED_MODEL
 from .bundled import bundled_model_path  # its home; importable from here for one release
+from .errors import UserInputError
 from .fileio import prepare_output_dir, write_text_atomic
 
 REPORT_FILES = ("report.md", "report.json", "state_vs_decode.png", "state_vs_decode.pdf",
@@ -27,7 +28,6 @@ def run_demo(out: Path, *, target: str = "cpp_standalone", mode: str = "loihi", 
     ``batch``, ``sampling`` (``'frames'`` or ``'steps'``: the figures need every layer's decodes) and
     ``propagation``: how the network runs (:func:`lprnn_brian.evaluate.evaluate`; None: the target's fastest)."""
     from .ann.model import load_model
-    from .errors import UserInputError
     from .evaluate import evaluate
     from .tasks.digits import load_digits
 
