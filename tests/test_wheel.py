@@ -135,6 +135,35 @@ def test_sdist_holds_what_builds_the_wheel(dist):
     assert not [n for n in names if n.startswith("tests/") or "__pycache__" in n]
 
 
+def _install_requires() -> list[Requirement]:
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    lines = (line.split("#")[0].strip() for line in cfg["options"]["install_requires"].splitlines())
+    return [Requirement(line) for line in lines if line]
+
+
+@pytest.mark.parametrize("script", ["setup-genn", "setup-cuda", "setup-lava"])
+def test_environment_scripts_pins_admit_the_package_or_skip_its_requirements(script):
+    """Each target environment pins its own Brian2/numpy (brian2genn needs brian2 2.5.4); the package installed
+    there must either accept every exact pin, or be installed with ``--no-deps`` and get its other requirements
+    from setup.cfg. (A pin its requirements refuse made pip's resolver fail in CI.)"""
+    text = (REPO / "scripts" / script).read_text()
+    block = text.split("REQUIREMENTS=(", 1)[1].split(")", 1)[0]
+    pins = [Requirement(q.split('"')[1]) for q in block.splitlines() if q.strip().startswith('"')]
+    assert pins, f"no REQUIREMENTS=( ... ) block read from scripts/{script}"
+    (install,) = [line for line in text.splitlines() if '-e "$REPO"' in line and not line.lstrip().startswith("#")]
+    own = {r.name.lower(): r for r in _install_requires()}
+    refused = []
+    for pin in pins:
+        exact = [s.version for s in pin.specifier if s.operator == "=="]
+        if pin.name.lower() in own and exact and exact[0] not in own[pin.name.lower()].specifier:
+            refused.append(f"{pin} (the package asks for {own[pin.name.lower()]})")
+    if "--no-deps" in install:
+        assert "install_requires" in text, f"scripts/{script} installs the package --no-deps but never its requirements"
+    else:
+        assert not refused, f"scripts/{script} pins what the package's requirements refuse: {refused}"
+
+
 def _clean_env(**extra: str) -> dict[str, str]:
     """The environment without the project's pip constraints or this interpreter's venv."""
     env = {k: v for k, v in os.environ.items()
