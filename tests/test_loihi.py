@@ -230,16 +230,32 @@ def test_dense_shift_floors_and_self_synapse_is_diagonal():
     np.testing.assert_array_equal(dense(fb, np.array([[True, False]])), [[-512, 0]])
 
 
-def _python_loihi(net, x_in: np.ndarray):
-    """The contract (emulator docstring) one neuron at a time in Python integers: the independent oracle."""
+def _python_loihi(net, x_in: np.ndarray, overflow: str = "wrap", rounding: str = "decay"):
+    """The contract (emulator docstring) one neuron at a time in Python integers: the independent oracle. With
+    ``overflow='clip'`` u saturates at ±2^23 instead of wrapping; with ``rounding='sum'`` the decayed state and the
+    input are summed before the truncation (x·k + a·4096, then toward zero). Also returns the overflow counts per
+    layer: u values that wrapped (or were clipped), v values beyond ±(2^23 − 1)."""
     T = x_in.shape[0]
+    counts = [{"u_wraps" if overflow == "wrap" else "u_clips": 0, "v_clips": 0} for _ in net.layers]
 
-    def decay(x, keep):
-        p = x * keep
+    def trunc(p):  # toward zero
         return (1 if p > 0 else -1 if p < 0 else 0) * (abs(p) >> 12)
 
-    def wrap(x):
-        return x - 2 * LIMIT if x > LIMIT else x + 2 * LIMIT if x <= -LIMIT else x
+    def leaky(x, keep, add):  # decay(x) + add, or the sum truncated once
+        return trunc(x * keep + add * 4096) if rounding == "sum" else trunc(x * keep) + add
+
+    def u_limit(x, k):
+        if -LIMIT < x <= LIMIT if overflow == "wrap" else -LIMIT <= x <= LIMIT:
+            return x
+        counts[k]["u_wraps" if overflow == "wrap" else "u_clips"] += 1
+        if overflow == "clip":
+            return max(min(x, LIMIT), -LIMIT)
+        return x - 2 * LIMIT if x > LIMIT else x + 2 * LIMIT
+
+    def v_limit(x, k):
+        if abs(x) > LIMIT - 1:
+            counts[k]["v_clips"] += 1
+        return max(min(x, LIMIT - 1), -(LIMIT - 1))
 
     def shift(a, e):
         return a << e if e > 0 else a >> -e
@@ -265,15 +281,14 @@ def _python_loihi(net, x_in: np.ndarray):
                 if L.rec is not None:
                     a += shift(sum(int(L.rec.mant[i, j]) for j in range(L.n) if prev[k][j]), row_exp(L.rec, i))
                 r = regs[k]
-                r["u_ic"][i] = wrap(decay(r["u_ic"][i], 4096 - L.ic.du - 1) + a * 64)
-                v = decay(r["v_ic"][i], 4096 - int(dv_ic[i])) + r["u_ic"][i] + (int(L.ic.bias_mant[i]) << L.ic.bias_exp)
+                r["u_ic"][i] = u_limit(leaky(r["u_ic"][i], 4096 - L.ic.du - 1, a * 64), k)
+                into = r["u_ic"][i] + (int(L.ic.bias_mant[i]) << L.ic.bias_exp)
                 if k == 0:
-                    v += int(x_in[t, i])
-                r["v_ic"][i] = max(min(max(v, -(LIMIT - 1)), LIMIT - 1), 0)
+                    into += int(x_in[t, i])
+                r["v_ic"][i] = max(v_limit(leaky(r["v_ic"][i], 4096 - int(dv_ic[i]), into), k), 0)
                 a_fb = shift(int(L.fb.mant[i]) if prev[k][i] else 0, L.fb.exp)
-                r["u_sc"][i] = wrap(decay(r["u_sc"][i], 4096 - L.soma.du - 1) + a_fb * 64)
-                v = decay(r["v_sc"][i], 4096 - int(dv_sc[i])) + r["u_sc"][i] + r["v_ic"][i]
-                v = min(max(v, -(LIMIT - 1)), LIMIT - 1)
+                r["u_sc"][i] = u_limit(leaky(r["u_sc"][i], 4096 - L.soma.du - 1, a_fb * 64), k)
+                v = v_limit(leaky(r["v_sc"][i], 4096 - int(dv_sc[i]), r["u_sc"][i] + r["v_ic"][i]), k)
                 s = v > (L.soma.vth_mant << 6)
                 r["v_sc"][i] = 0 if s else max(v, 0)
                 s_now.append(s)
@@ -282,7 +297,7 @@ def _python_loihi(net, x_in: np.ndarray):
             spikes[k][t] = s_now
             fired.append(s_now)
         prev = fired
-    return rec, spikes
+    return rec, spikes, counts
 
 
 @pytest.fixture(scope="module")
@@ -322,22 +337,31 @@ def test_per_row_dense_shifts_each_row_by_its_exponent():
     np.testing.assert_array_equal(dense(p, s), [[-2, 20], [-2, 28]])
 
 
-@pytest.mark.parametrize("scale", [1.0, 40.0])
-def test_loihi_semantics_equals_python_integer_transcription(small_net, scale):
-    """Every register and spike, every step, equal to the per-neuron Python-integer transcription. scale 40
-    multiplies the drive so that v clips at ±(2^23 − 1) and (with the big recurrent weights below) u wraps."""
+@pytest.mark.parametrize("overflow,rounding", [("wrap", "decay"), ("clip", "decay"), ("wrap", "sum"),
+                                               ("clip", "sum")])
+@pytest.mark.parametrize("scale,big", [(1.0, None), (40.0, ("rec", 254)), (40.0, ("ff", -256))])
+def test_loihi_semantics_equals_python_integer_transcription(small_net, scale, big, overflow, rounding):
+    """Every register and spike, every step, and the overflow counts, equal to the per-neuron Python-integer
+    transcription, for Lava's arithmetic and the two switches :func:`divergence` attributes with. scale 40
+    multiplies the drive so that v clips at ±(2^23 − 1); big weights into layer 1 (mantissa 254 or −256 at
+    exponent 7: a·64 = ±2^24 for 8 spiking units) push u past +2^23 (recurrent) or down past −2^23 (feed-forward
+    from the busy layer 0)."""
     import copy
 
     net = copy.deepcopy(small_net)
-    if scale > 1:  # large weights: wrap-around of u must be exercised, not just possible
-        net.layers[1].rec.mant[:] = 254
-        net.layers[1].rec.exp = 7
+    if big is not None:  # large weights: overflow of u, both ways, must be exercised, not just possible
+        projection = getattr(net.layers[1], big[0])
+        projection.mant[:] = big[1]
+        projection.exp = 7
     rng = np.random.default_rng(5)
     x = rng.uniform(0, 1, (1, net.spec.n_frames, net.spec.layers[0].W_ann.shape[1]))
     drive = layer0_drive(x[0], net.spec)[None] * scale
-    run = _check_transcription(net, drive)
-    if scale > 1:
-        assert sum(o["u_wraps"] for o in run.overflow) > 0 and sum(o["v_clips"] for o in run.overflow) > 0
+    run = _check_transcription(net, drive, overflow=overflow, rounding=rounding)
+    u_key = "u_wraps" if overflow == "wrap" else "u_clips"
+    if big is not None:
+        assert sum(o[u_key] for o in run.overflow) > 0 and sum(o["v_clips"] for o in run.overflow) > 0
+    else:
+        assert run.overflow == [{u_key: 0, "v_clips": 0}] * len(net.layers)
 
 
 def test_per_row_exponents_equal_python_integer_transcription(per_unit_net):
@@ -346,24 +370,94 @@ def test_per_row_exponents_equal_python_integer_transcription(per_unit_net):
     _check_transcription(per_unit_net, layer0_drive(x, per_unit_net.spec)[None])
 
 
-def _check_transcription(net, drive):
-    run = emulate(net, drive, record="steps")
-    want, want_spikes = _python_loihi(net, net.input_integers(drive)[0])
+def _check_transcription(net, drive, **options):
+    run = emulate(net, drive, record="steps", **options)
+    want, want_spikes, counts = _python_loihi(net, net.input_integers(drive)[0], **options)
     for k in range(len(net.layers)):
         np.testing.assert_array_equal(run.spikes[k][0], want_spikes[k], err_msg=f"spikes of layer {k}")
         for r in REGISTERS:
             np.testing.assert_array_equal(run.states[k][r][0], want[k][r], err_msg=f"{r} of layer {k}")
+    assert run.overflow == counts
     return run
 
 
-def test_brian2_semantics_equals_the_brian2_network(small_net, numpy_runtime):
+def test_wrap_and_clip_limits_are_lavas():
+    """u wraps as Lava's ``PyLifModelBitAcc`` does (``decayed_curr > max_uv_val`` → −2^24, then ``<= −max_uv_val``
+    → +2^24, with max_uv_val = 2^23): +2^23 itself stays and −2^23 becomes +2^23. v clips to ±(2^23 − 1)
+    (``neg_voltage_limit``, ``pos_voltage_limit``): a value at the limit fits and is not counted."""
+    from lprnn_brian.loihi.emulator import _clip, _wrap24
+
+    x = np.array([0, LIMIT - 1, LIMIT, LIMIT + 1, LIMIT + 7, 1 - LIMIT, -LIMIT, -LIMIT - 7], np.int64)
+    y, n = _wrap24(x)
+    assert y.tolist() == [0, LIMIT - 1, LIMIT, 1 - LIMIT, 7 - LIMIT, 1 - LIMIT, LIMIT, LIMIT - 7] and n == 4
+    v = np.array([LIMIT - 1, LIMIT, 1 - LIMIT, -LIMIT, 5, -LIMIT - 9], np.int64)
+    y, n = _clip(v, LIMIT - 1)
+    assert y.tolist() == [LIMIT - 1, LIMIT - 1, 1 - LIMIT, 1 - LIMIT, 5, 1 - LIMIT] and n == 3
+    y, n = _clip(v[[0, 2, 4]], LIMIT - 1)
+    assert y.tolist() == [LIMIT - 1, 1 - LIMIT, 5] and n == 0
+
+
+def test_a_drive_of_the_wrong_shape_is_refused(small_net):
+    T, n0 = small_net.n_steps, small_net.layers[0].n
+    for shape in [(1, T, n0 + 1), (2, T - 1, n0), (T,), (1, 1, T, n0)]:
+        with pytest.raises(UserInputError, match=rf"drive must be \(samples, {T} steps, {n0} units\)"):
+            emulate(small_net, np.zeros(shape))
+
+
+@pytest.mark.parametrize("semantics", ["loihi", "brian2"])
+def test_frame_and_window_recording_equal_the_step_recording_at_one_step_per_frame(semantics):
+    """The frame-end values and window sums the decodes read (``record='frames'``) are the every-step recording
+    (``record='steps'``) at the simulator's record indices (index n: the state before step n; frame f ends at
+    index f + 1 when M = 1, docs/method.md#per-step-order): with ``'loihi'`` the register at the end of step n − 1
+    (zero before step 0), with ``'brian2'`` the recorded start of step n. M = 1 puts frame 0's end at index 1, the
+    first step whose state is not the zero start."""
+    from lprnn_brian.ann.forward import readout_start
+    from lprnn_brian.convert import frame_end_steps
+
+    model = random_model(np.random.default_rng(11))
+    spec = to_snn_spec(model, mode="loihi", dt=model.frame_dt)
+    net = to_loihi(spec)
+    ends = frame_end_steps(spec)
+    assert spec.steps_per_frame == pytest.approx(1.0) and ends[0] == 1
+    rng = np.random.default_rng(12)
+    drive = np.stack([layer0_drive(rng.uniform(0, 1, (spec.n_frames, 6)), spec) for _ in range(2)])
+    run = emulate(net, drive, semantics=semantics, record="steps")
+    T = spec.n_steps
+    for b, raw in enumerate(run.raw):
+        for k in range(len(net.layers)):
+            for r, name in REGISTERS.items():
+                at = run.states[k][r][b].astype(np.float64)
+                before = np.concatenate([np.zeros_like(at[:1]), at[:-1]]) if semantics == "loihi" else at
+                np.testing.assert_array_equal(raw.frame_states[k][name], before[ends], err_msg=f"{name} {k}")
+                for w, got in raw.window_sums[k][name].items():
+                    np.testing.assert_array_equal(got, before[readout_start(T, w):].sum(axis=0), err_msg=w)
+
+
+@pytest.fixture(scope="module")
+def two_tau_net():
+    """small_net's architecture with layer 1's retention 0.6 where layer 0 keeps 0.8: τ_I and τ_S differ between the
+    layers (a formula that took another layer's would pass on small_net, where all are 64). τ_U,1 = τ_I,0 = τ_U,0
+    by the mapping (docs/method.md#mapping-formulas), so the input filters still agree."""
+    model = random_model(np.random.default_rng(11))
+    model.layers[1].retention = 0.6
+    net = to_loihi(to_snn_spec(model, mode="loihi"))
+    L0, L1, L2 = net.spec.layers
+    assert L0.tau_I != L1.tau_I and L0.tau_S != L1.tau_S and L1.tau_U == L0.tau_I and L2.tau_U == L1.tau_I
+    return net
+
+
+@pytest.mark.parametrize("net_name", ["small_net", "two_tau_net"])
+def test_brian2_semantics_equals_the_brian2_network(net_name, request, numpy_runtime):
     """``semantics='brian2'`` against the Brian2 network (numpy target, Loihi mode) bit for bit: every recorded
-    state of every layer at every step, and every spike (values are integers or dyadic: exact sums)."""
+    state of every layer at every step, and every spike (values are integers or dyadic: exact sums). Nothing
+    overflows, and the emulator counts nothing."""
+    small_net = request.getfixturevalue(net_name)
     spec = small_net.spec
     rng = np.random.default_rng(2)
     x = rng.uniform(0, 1, (2, spec.n_frames, spec.layers[0].W_ann.shape[1])).astype(np.float32)
     drive = np.stack([layer0_drive(xi, spec) for xi in x])
     em = emulate(small_net, drive, semantics="brian2", record="steps")
+    assert em.overflow == [{"u_clips": 0, "v_clips": 0}] * len(spec.layers)
     res = simulate(spec, x, target="numpy", keep_raw=True)
     for b, raw in enumerate(res.raw):
         for k, L in enumerate(spec.layers):
@@ -378,6 +472,16 @@ def test_brian2_semantics_equals_the_brian2_network(small_net, numpy_runtime):
     for d in ("fb", "ip", "in", "count"):
         for k in range(len(spec.layers)):
             np.testing.assert_allclose(mine.decodes[d]["all"][k], res.decodes[d]["all"][k], rtol=1e-12, atol=1e-9)
+
+
+def test_brian2_semantics_counts_the_states_it_clips(small_net):
+    """A drive 40 times too large drives v beyond ±2^23: the Brian2 mode clips it at the next step's start and counts
+    each clipped value once (a count is never negative; the Lava registers' counts are pinned by the transcription
+    test above)."""
+    rng = np.random.default_rng(5)
+    drive = layer0_drive(rng.uniform(0, 1, (small_net.spec.n_frames, 6)), small_net.spec)[None] * 40
+    run = emulate(small_net, drive, semantics="brian2", record="none")
+    assert all(min(o.values()) >= 0 for o in run.overflow) and sum(o["v_clips"] for o in run.overflow) > 0
 
 
 @pytest.mark.parametrize("semantics", ["loihi", "brian2"])

@@ -100,10 +100,10 @@ def _overflows(x: np.ndarray, hi) -> int:
     return int(np.count_nonzero((x < -hi) | (x > hi)))
 
 
-def _clip(x: np.ndarray, lo, hi) -> tuple[np.ndarray, int]:
-    """Clip to [lo, hi]; counts the values beyond ±hi (:func:`_overflows`)."""
+def _clip(x: np.ndarray, hi) -> tuple[np.ndarray, int]:
+    """Clip to [−hi, hi]; counts the values beyond (:func:`_overflows`)."""
     n = _overflows(x, hi)
-    return (np.clip(x, lo, hi) if n or lo == 0 else x), n
+    return (np.clip(x, -hi, hi) if n else x), n
 
 
 def dense(p: Projection, s: np.ndarray) -> np.ndarray:
@@ -244,12 +244,12 @@ class _LoihiStep:
             y, n = _wrap24(y)
             self.overflow[k]["u_wraps"] += n
         else:
-            y, n = _clip(y, -STATE_LIMIT, STATE_LIMIT)
+            y, n = _clip(y, STATE_LIMIT)
             self.overflow[k]["u_clips"] += n
         return y
 
     def _v(self, k: int, y: np.ndarray) -> np.ndarray:
-        y, n = _clip(y, -V_LIMIT, V_LIMIT)
+        y, n = _clip(y, V_LIMIT)
         self.overflow[k]["v_clips"] += n
         return y
 
