@@ -192,7 +192,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--module", action="append", help="module to mutate (repeat); default: the core modules")
     ap.add_argument("--tests", nargs="+", help="tests to run against every mutant (default: the module's own)")
     ap.add_argument("--limit", type=int, default=0, help="at most this many mutants per module (0: all)")
-    ap.add_argument("--timeout", type=float, default=600.0, help="seconds per test run; longer counts as killed")
+    ap.add_argument("--timeout", type=float, default=0.0,
+                    help="seconds per test run, longer counts as killed (default: 5 times the unmutated run, at "
+                         "least 60: a mutant that loops forever costs that, not hours)")
     ap.add_argument("--out", default="mutation-report.json", help="JSON report (written atomically)")
     args = ap.parse_args(argv)
     modules = args.module or list(DEFAULT_TARGETS)
@@ -205,17 +207,19 @@ def main(argv: list[str] | None = None) -> int:
             tests = args.tests or DEFAULT_TARGETS.get(path)
             if not tests:
                 ap.error(f"no tests known for {path}: pass --tests")
-            base = _run_tests(work, tests, args.timeout)
+            started = time.perf_counter()
+            base = _run_tests(work, tests, args.timeout or 3600.0)
             if base != "survived":
                 print(f"{path}: the unmutated tests do not pass ({base}); fix that first", file=sys.stderr)
                 return 1
+            timeout = args.timeout or max(60.0, 5 * (time.perf_counter() - started))
             original = (REPO / path).read_text(encoding="utf-8")
             tree = ast.parse(original)
             todo = mutants(path)[: args.limit or None]
             for k, m in enumerate(todo, 1):
                 mutated, *_ = _apply(tree, m.index)
                 (work / path).write_text(ast.unparse(mutated) + "\n", encoding="utf-8")
-                outcome = _run_tests(work, tests, args.timeout)
+                outcome = _run_tests(work, tests, timeout)
                 results.append({"id": m.ident, "line": m.line, "outcome": outcome,
                                 "equivalent": equivalent.get(m.ident)})
                 print(f"[{k}/{len(todo)}] {outcome:8s} {m.ident} (line {m.line})", flush=True)

@@ -63,17 +63,19 @@ def _check_same(spec, ref, fast, sampled_layers=None):
                                               trace[readout_start(spec.n_steps, w):].sum(axis=0))
 
 
-@pytest.fixture(scope="module", params=["small", "pruned"])
-def network(request, small_model):
-    model = small_model if request.param == "small" else _pruned_model()
-    return request.param, model
+#: (network, variant, sampling, threads): the default run takes a Latin square of the eight (each network, mode and
+#: sampling twice, each pair once); the other four, whose builds add a minute, are ``slow``
+BATCH_CASES = [pytest.param(name, variant, sampling, threads,
+                            marks=[] if (name == "small") == ((variant == "float") == (sampling == "frames"))
+                            else [pytest.mark.slow])
+               for name in ("small", "pruned") for variant in ("float", "loihi")
+               for sampling, threads in (("frames", 0), ("readout", 2))]
 
 
-@pytest.mark.parametrize("sampling, threads", [("frames", 0), ("readout", 2)])
-@pytest.mark.parametrize("variant", ["float", "loihi"])
-def test_batched_rows_equal_single_synapse_runs(variant, sampling, threads, network, build_root):
+@pytest.mark.parametrize("name, variant, sampling, threads", BATCH_CASES)
+def test_batched_rows_equal_single_synapse_runs(name, variant, sampling, threads, small_model, build_root):
     """Also with the read-out-only sampling and two OpenMP threads (copies split between threads)."""
-    name, model = network
+    model = small_model if name == "small" else _pruned_model()
     spec = to_snn_spec(model, mode=variant)
     drives = _drives(model, spec, 4)
     with Runner(spec, "cpp_standalone", build_root=build_root, record=RECORD) as r:

@@ -3,6 +3,7 @@ killed process left it half-built."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from conftest import random_model
 from lprnn_brian.convert import layer0_drive, to_snn_spec
@@ -73,6 +74,7 @@ with Runner(spec, "cpp_standalone", build_root=root) as r:
 """
 
 
+@pytest.mark.slow  # three processes compile at once on 2 cores: over a minute
 def test_concurrent_processes_never_share_a_build_directory(tmp_path):
     """Three processes start at once on one build root: two models, one of them twice. Each gets a directory
     of its own (the second copy of a model builds beside the locked one), and each process's spikes equal

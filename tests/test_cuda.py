@@ -62,6 +62,7 @@ def tiny_model() -> LpRNNModel:
                        Layer("output", "dense", codes((2, 6)), codes(2, 0.25))], n_frames=10, frame_dt=1 / 20)
 
 
+@pytest.mark.slow  # nvcc compiles the generated project: about 3 minutes on 2 cores
 def test_cuda_project_generates_and_compiles_without_a_gpu(tmp_path, record_property):
     model = save_model(tiny_model(), tmp_path / "tiny.npz")
     builds = tmp_path / "builds"

@@ -48,9 +48,11 @@ def test_hand_frame_ends(model, M):
     np.testing.assert_array_equal(frame_end_steps(_spec(model, M, "float")), HAND_ENDS[M])
 
 
-#: what each target checks (the standalone builds are the slow part: one mode and one sampler per M there)
-CASES = [(target, M, mode, sampling) for target in ("numpy", "cython") for M in (1.0, 1.5)
-         for mode in ("float", "loihi") for sampling in ("frames",)] + \
+#: what each target checks (the standalone builds are the slow part: one mode and one sampler per M there; cython
+#: compiles every code object on its first use, about two minutes in a fresh environment: ``slow``)
+CASES = [pytest.param(target, M, mode, sampling, marks=[pytest.mark.slow] if target == "cython" else [])
+         for target in ("numpy", "cython") for M in (1.0, 1.5) for mode in ("float", "loihi")
+         for sampling in ("frames",)] + \
         [("cpp_standalone", 1.0, "float", "frames"), ("cpp_standalone", 1.5, "loihi", "readout")]
 
 

@@ -100,6 +100,7 @@ def test_loihi_variant_is_identical_to_cpp_standalone_and_the_build_is_reused(ge
         np.testing.assert_array_equal(a, genn[key], err_msg=key)
 
 
+@pytest.mark.slow  # a second GeNN build; the Loihi variant and the SHD network check identity in the default run
 def test_float_variant_within_rounding_of_cpp_standalone(genn_root, build_root, tmp_path):
     """Oracle: cpp_standalone. Float variant: every layer's spike trains identical in every sample, and every
     state of every layer within FLOAT_STATE_RTOL (≈ 2.3e-13) of its largest magnitude (module docstring: only the

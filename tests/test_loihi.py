@@ -92,6 +92,70 @@ def test_special_cases_of_the_weight_rule():
     assert not q.weight_mant_exp(odd, sign_mode="mixed").lossless
 
 
+def test_integer_format_limits_are_loihis():
+    """The register widths, against Lava's own checks (lava.utils.weightutils ``_validate_weights``: mixed
+    −2^8…2^8 − 1, excitatory 0…255, inhibitory −255…0; ``determine_sign_mode``) and Loihi's register formats
+    (docs/method.md#compartment-arithmetic, docs/method.md#synaptic-weight-format): a 17-bit unsigned threshold
+    mantissa, a 13-bit signed bias mantissa with exponent 0…7, 12-bit decays, weight exponents −8…7."""
+    assert q.WEIGHT_MANT_RANGE == {"mixed": (-256, 255), "excitatory": (0, 255), "inhibitory": (-255, 0)}
+    assert q.WEIGHT_EXP_RANGE == (-8, 7) and q.VTH_MANT_MAX == 131071 and q.BIAS_MANT_MAX == 4095
+    assert q.BIAS_EXP_RANGE == (0, 7) and q.DECAY_UNITY == 4096 and q.DECAY_REGISTER_MAX == 4095
+    assert q.STATE_BITS == 24 and q.ACTIVATION_SHIFT_BITS == 6
+    # Lava's determine_sign_mode: min ≥ 0 → excitatory (all zero too), else max ≤ 0 → inhibitory, else mixed
+    for w, mode in [([0.0, 1.0], "excitatory"), ([0.5, 0.25], "excitatory"), ([0.0, 0.0], "excitatory"),
+                    ([], "excitatory"), ([0.0, -1.0], "inhibitory"), ([-0.5, -0.25], "inhibitory"),
+                    ([-1.0, 1.0], "mixed"), ([-1e-9, 0.5], "mixed")]:
+        assert q.sign_mode_of(np.array(w)) == mode, w
+
+
+def test_weight_step_is_the_unused_low_bits():
+    """Mantissas step by 2^(8 − (numWeightBits − isMixed)): 8 bits mixed → 2, one-signed → 1; 1 bit mixed → 256,
+    one-signed → 128; 0 and 9 bits do not exist."""
+    assert [q.weight_step(b, "mixed") for b in (1, 2, 8)] == [256, 128, 2]
+    assert [q.weight_step(b, "excitatory") for b in (1, 8)] == [128, 1]
+    for bits in (0, 9):
+        with pytest.raises(ValueError, match="1…8"):
+            q.weight_step(bits, "mixed")
+
+
+def test_weight_rule_at_its_boundaries():
+    """Hand-worked cases. max|w| = 1 exactly: e = 0 − 7 and mantissas w·2^7 = 128, −64. −257 does not fit
+    8 signed bits: e = 1, mantissa −257/2 on the step-2 grid = −128 (half to even), 3/2 → 2. A weight that rounds
+    to zero is +0, never −0 (the bytes of a spec, hence its digest and build directory, would depend on it).
+    Per-row exponents with sign mode 'auto' take the matrix's mode, not each row's: a mixed matrix keeps step 2
+    in its all-positive row (129 → 128)."""
+    one = q.weight_mant_exp(np.array([1.0, -0.5]))
+    assert one.exp == -7 and list(one.mant) == [128.0, -64.0] and one.lossless
+    big = q.weight_mant_exp(np.array([-257.0, 3.0]))
+    assert big.exp == 1 and list(big.mant) == [-128.0, 2.0] and big.max_abs_error == pytest.approx(1.0)
+    tiny = q.weight_mant_exp(np.array([-1e-9, 200.0]))
+    assert tiny.mant[0] == 0 and not np.signbit(tiny.mant).any()
+    rows = q.weight_mant_exp_rows(np.array([[1.0, 1.0 + 1 / 128], [-1.0, 1.0]]), sign_mode="auto")
+    assert rows.sign_mode == "mixed" and list(rows.exp) == [-7, -7]
+    assert rows.mant.tolist() == [[128.0, 128.0], [-128.0, 128.0]]
+    empty = q.weight_mant_exp_rows(np.zeros((0, 3)))
+    assert empty.mant.shape == (0, 3) and (empty.max_abs_error, empty.rms_error) == (0.0, 0.0)
+
+
+def test_bias_decay_and_threshold_at_their_limits():
+    """A bias mantissa of exactly ±4095 fits at exponent 0 and 4096 needs exponent 1 (2048); −0.4 rounds to +0;
+    no biases, no error. A time constant so long that round(4096/τ) − offset is 0 gives register 0 (u keeps
+    4095/4096 per step through the offset, v keeps everything), never a negative register. The largest threshold
+    mantissa is 2^17 − 1."""
+    edge = q.bias_mant_exp(np.array([4095.0, -4095.0]))
+    assert edge.exp == 0 and list(edge.mant) == [4095.0, -4095.0]
+    assert q.bias_mant_exp(np.array([4096.0])).exp == 1 and q.bias_mant_exp(np.array([4096.0])).mant[0] == 2048
+    assert not np.signbit(q.bias_mant_exp(np.array([-0.4, 3.0])).mant).any()
+    none = q.bias_mant_exp(np.array([]))
+    assert (none.max_abs_error, none.rms_error) == (0.0, 0.0)
+    u, v = q.decay_register(5000.0, 1), q.decay_register(10000.0, 0)
+    assert (u.register, u.effective, v.register, v.effective) == (0, 1, 0, 0)
+    assert q.decay_register(64.0, 1).effective == 64 and q.decay_register(64.0, 0).effective == 64
+    assert q.threshold_mant(131071 * 64.0) == 131071
+    with pytest.raises(ValueError, match="0…131071"):
+        q.threshold_mant(131072 * 64.0)
+
+
 @pytest.mark.parametrize("w,mode,message", [
     (np.array([1.0, -1.0]), "excitatory", "sign mode"),
     (np.array([1.0, -1.0]), "inhibitory", "sign mode"),

@@ -70,16 +70,23 @@ def test_readout_tracks_clamped_logits(shd_clips):
     assert corr["output"] >= 0.97, corr
 
 
-def test_class_agreement_of_the_best_decode(shd_clips):
-    """The best decode agrees with the ANN's class on ≥ 85 % of these out-of-distribution clips (measured:
-    in 0.900, ip 0.887, fb 0.720, count 0.680). The fb and count decodes saturate at Iin = 6, and most of
-    these clips drive several logits above 6, where they tie (docs/method.md#limits-of-the-equivalence, "Read-out
-    range"); the misses of the unclamped `in` decode are clips whose top two ANN logits are close."""
+#: class agreement with the ANN per decode on the 210 clips, measured (Loihi mode: integer arithmetic, deterministic)
+MEASURED_AGREEMENT = {"in": 0.900, "ip": 0.887, "fb": 0.720, "count": 0.680}
+
+
+def test_class_agreement_of_every_decode(shd_clips):
+    """Class agreement with the ANN on these out-of-distribution clips, per decode, at least the measured value less
+    two clips (2/210 = 0.0095: the run is deterministic, so only a change of the arithmetic moves it, and a change
+    that keeps every spike's meaning moves at most a near-tie clip or two). The fb and count decodes saturate at
+    Iin = 6, and most of these clips drive several logits above 6, where they tie
+    (docs/method.md#limits-of-the-equivalence, "Read-out range"); the misses of the unclamped `in` decode are clips
+    whose top two ANN logits are close."""
     _, _, ann, fid = shd_clips
     window = "second_half"
-    best = max(fid.class_agreement[d][window] for d in DECODES)
-    assert best >= 0.85, fid.class_agreement
-    assert fid.class_agreement["in"][window] >= 0.85
+    got = {d: fid.class_agreement[d][window] for d in DECODES}
+    assert set(got) == set(MEASURED_AGREEMENT)
+    for d, measured in MEASURED_AGREEMENT.items():
+        assert got[d] >= measured - 2 / 210, (d, got)
 
 
 @pytest.mark.slow

@@ -132,7 +132,8 @@ def test_numpy_reference_run_is_meaningful(variant, network, runs):
     assert any(not np.array_equal(a, b) for a, b in zip(ref["A"].spike_step, ref["B"].spike_step))
 
 
-@pytest.mark.parametrize("target", ["cython", "cpp_standalone"])
+#: cython compiles every code object on its first use (about two minutes in a fresh environment): ``slow``
+@pytest.mark.parametrize("target", [pytest.param("cython", marks=pytest.mark.slow), "cpp_standalone"])
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_target_reproduces_numpy_bit_for_bit(variant, target, runs):
     """Every spike (neuron, step) and every recorded state of every layer equals the numpy run exactly,

@@ -57,7 +57,7 @@ class MantExp:
     mant: np.ndarray
     exp: int | np.ndarray
     max_abs_error: float
-    rms_error: float = 0.0
+    rms_error: float
     sign_mode: str = "mixed"
 
     @property
@@ -125,7 +125,6 @@ def weight_mant_exp(w: np.ndarray, num_weight_bits: int = 8, sign_mode: str = "m
     lo_m, hi_m = WEIGHT_MANT_RANGE[sign_mode]
     if w.size and ((lo_m == 0 and w.min() < 0) or (hi_m == 0 and w.max() > 0)):
         raise ValueError(f"weights in [{w.min():g}, {w.max():g}] do not fit sign mode {sign_mode!r}")
-    hi_m = (hi_m // step) * step  # the largest mantissa with zero LSBs (254 in mixed mode at 8 bits)
     m = float(np.max(np.abs(w))) if w.size else 0.0
     lo_e, hi_e = WEIGHT_EXP_RANGE
     if m == 0.0:
