@@ -87,15 +87,6 @@ def _integral(x: float, tol: float) -> bool:
     return abs(x - round(x)) <= tol and x >= 1
 
 
-def _mant_exp_8bit(val: float) -> tuple[float, int]:
-    exp = 0
-    mant = float(val)
-    while abs(mant) > 255:
-        mant /= 2
-        exp += 1
-    return mant, exp
-
-
 def find_params(
     tau_prev: float,
     Iin: float,
@@ -152,12 +143,6 @@ def find_params(
                     continue
                 if _integral(wfb * w_min / tau_S, 1e-5):
                     return FactorChoice(d, wfb, f, dt_S, tau_S)
-                mant, exp = _mant_exp_8bit(wfb)
-                if mant != int(mant):  # fallback: the nearest exact 8-bit mantissa·2^exp
-                    wfb_r = int(mant) * 2**exp
-                    f_r = f_of(wfb_r, tau_S)
-                    if f_r <= STATE_LIMIT / Iin and _integral(wfb_r * w_min / tau_S, 1e-5):
-                        return FactorChoice(d, wfb_r, f_r, dt_S, tau_S)
     else:
         for d in range(5, 100):
             dt_S = d * tau_prev / DECAY_DENOMINATOR
