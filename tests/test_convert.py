@@ -10,16 +10,17 @@ relative) or the printed digits.
 """
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
 import pytest
 
 from lprnn_brian.ann import Layer, LpRNNModel
-from lprnn_brian.convert import find_params, layer0_drive, resample_input, to_snn_spec
+from lprnn_brian.convert import SNNSpec, find_params, layer0_drive, resample_input, to_snn_spec
 from lprnn_brian.errors import UserInputError
 from lprnn_brian.equations.fixed_point import bias_mant_exp, weight_mant_exp
-from conftest import random_model
+from conftest import per_unit_model, random_model
 
 TAU = 0.035851360941796404  # τ(0.8, 1/125), docs/method.md#layers-and-time-constant
 
@@ -52,6 +53,48 @@ def test_find_params_printed_factors():
     assert (fl.d, fl.wfb, fl.tau_S) == (1, 100, 4096)
     assert round(fl.f, 2) == 4369066.67
     assert fl.f * 6 == pytest.approx(26_214_400, rel=1e-15)
+
+
+#: (tau_prev, Iin, w_min, dt, lp_net, mode) → (d, wfb, τ_S) or None (refused), each worked by hand from the rules of
+#: docs/method.md#choosing-the-step-and-the-factors: with Δt_S given, τ_S = τ_prev/Δt_S, wfb runs 100…4095 (200…4095
+#: without an lp layer), 1 ≤ f = 64·wfb·τ_S/Iin < 2^23/Iin, and wsn = wfb·w_min/τ_S (wfb·w_min without an lp layer)
+#: must be an integer ≥ 1; free Δt_S = d·τ_prev/4096 with d 1…99 and f ≤ 2^23/(2 Iin) (⇔ wfb ≤ 16 d) in an lp network,
+#: d 5…99, wfb 100…4047 and f < 2^23/Iin (⇔ wfb < 32 d) without.
+SEARCH_CASES = {
+    # Δt_S given (every layer after the first): τ_S = 64
+    "given step, 1/8 grid: the SHD hidden layers' wfb": ((0.1, 6.0, 1 / 8, 0.1 / 64, True, "loihi"), (64, 512, 64)),
+    "given step, the first wfb already integral": ((0.1, 6.0, 0.64, 0.1 / 64, True, "loihi"), (64, 100, 64)),
+    "given step, no lp layer: wfb from 200": ((0.1, 6.0, 1 / 200, 0.1 / 64, False, "loihi"), (64, 200, 64)),
+    "given step, only wfb = 4096 would do": ((0.1, 6.0, 1 / 2048, 0.1 / 2, True, "loihi"), None),
+    "given step, no lp layer, only 4096 would do": ((0.1, 6.0, 1 / 4096, 0.1 / 2, False, "loihi"), None),
+    # f = 64·2048·64/6 = 2^23/6 exactly at the only integral wfb: the bound is strict
+    "given step, f exactly 2^23/Iin": ((0.1, 6.0, 1 / 32, 0.1 / 64, True, "loihi"), None),
+    # τ_S = 1 and Iin = 6400: f(100) = 1 exactly, accepted; wsn = 100
+    "given step, f exactly 1": ((0.1, 6400.0, 1.0, 0.1, True, "loihi"), (4096, 100, 1)),
+    # τ_S = 1/1000 and Iin = 1000: f = 64·wfb/10^6 < 1 for every wfb: refused
+    "given step, every f below 1": ((1e-3, 1000.0, 1.0, 1.0, True, "loihi"), None),
+    # free step, lp network: d·wfb·w_min/4096 = 1 needs d·wfb = 160,000 with wfb ≤ 16 d, first at d = 100: refused
+    "free step, would need d = 100": ((0.1, 6.0, 0.0256, None, True, "loihi"), None),
+    # free step, no lp layer: d from 5
+    "free step, no lp layer, w_min = 1": ((0.1, 6.0, 1.0, None, False, "loihi"), (5, 100, 4096 / 5)),
+    "free step, no lp layer, float mode": ((0.1, 6.0, 1 / 8, None, False, "float"), (5, 100, 4096 / 5)),
+    # wfb = 3168 = 32·99 needs wfb < 32 d, first at d = 100: refused
+    "free step, no lp layer, would need d = 100": ((0.1, 6.0, 1 / 3168, None, False, "loihi"), None),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SEARCH_CASES))
+def test_find_params_search_bounds(case):
+    (tau_prev, Iin, w_min, dt, lp_net, mode), want = SEARCH_CASES[case]
+    if want is None:
+        with pytest.raises(UserInputError, match="no SNN step and factor"):
+            find_params(tau_prev, Iin, w_min, lp_net=lp_net, mode=mode, dt=dt)
+        return
+    fc = find_params(tau_prev, Iin, w_min, lp_net=lp_net, mode=mode, dt=dt)
+    d, wfb, tau_S = want
+    assert (fc.d, fc.wfb) == pytest.approx((d, wfb), rel=1e-12) and fc.tau_S == pytest.approx(tau_S, rel=1e-12)
+    assert fc.f == pytest.approx(64 * wfb * tau_S / Iin, rel=1e-12)
+    assert fc.dt == pytest.approx(dt if dt is not None else d * tau_prev / 4096, rel=1e-12)
 
 
 def test_find_params_refuses_all_zero_layer():
@@ -288,3 +331,92 @@ def test_threshold_policy_is_refused_when_unknown_or_beyond_the_register():
     spec = to_snn_spec(model, mode="loihi", factors=[big] * len(model.layers))
     for L in spec.layers:
         assert L.kick <= 2**21 and 0 < L.vth_mant <= 16644 < 2**17
+
+
+# --- the conversion of a whole network: per-layer factors, the spec's serialisation ------------------------------
+
+def _grid_model(grids=(8, 16, 8), retentions=(0.8, 0.8), frac_bits=4, seed=0):
+    """lpff 4→5 → lprnn 5 → dense 2 with layer k's weights on the 1/grids[k] grid (each holding one weight of exactly
+    one grid step, so w_min = 1/grids[k]), and the given retentions."""
+    rng = np.random.default_rng(seed)
+
+    def codes(shape, grid):
+        c = rng.integers(-4, 4, size=shape).astype(np.float32)
+        c.flat[0] = 1.0
+        return c / grid
+
+    layers = [Layer("lpff_1", "lpff", codes((5, 4), grids[0]), codes(5, 32), retention=retentions[0]),
+              Layer("lprnn_1", "lprnn", codes((5, 5), grids[1]), codes(5, 32), U=codes((5, 5), grids[1]),
+                    retention=retentions[1]),
+              Layer("output", "dense", codes((2, 5), grids[2]), codes(2, 32))]
+    return LpRNNModel(layers, n_frames=10, frame_dt=1 / 20, frac_bits=frac_bits)
+
+
+def test_each_layer_gets_the_factor_of_its_own_smallest_weight():
+    """Δt_S comes from layer 0 (w_min 1/8: d = 64, τ_S = 64, wfb 512, f = 2^21/6); a later layer at that step gets
+    the factor of its own w_min: 1/16 needs wfb 1024 (f = 2^22/6), 1/8 again 512 (docs/method.md#reproduced-numbers,
+    decision B5 in docs/decisions.md)."""
+    spec = to_snn_spec(_grid_model(), mode="loihi")
+    assert spec.d == pytest.approx(64, rel=1e-12) and [L.tau_S for L in spec.layers] == [64, 64, 64]
+    assert [L.factor for L in spec.layers] == pytest.approx([2**21 / 6, 2**22 / 6, 2**21 / 6], rel=1e-12)
+    assert spec.dt == pytest.approx(64 * (-(1 / 20) / math.log(0.8)) / 4096, rel=1e-6)  # d·τ_0/4096, τ_0 = −Δt_A/ln a
+    coarse = to_snn_spec(_grid_model(grids=(16, 8, 8)), mode="loihi")  # now layer 0 is the fine one
+    assert coarse.d == pytest.approx(64, rel=1e-12)
+    assert [L.factor for L in coarse.layers] == pytest.approx([2**22 / 6, 2**21 / 6, 2**21 / 6], rel=1e-12)
+
+
+def test_each_layer_filters_with_its_own_and_its_predecessors_time_constants():
+    """Retention 0.8 in layer 0 and 0.6 in layer 1: τ_1/τ_0 = ln 0.8/ln 0.6 = 0.4368. A layer's feedback filter τ_S
+    is its own τ and its input filter τ_U its predecessor's (layer 0: its own; the read-out, with no filter of its
+    own, takes its predecessor's for both): τ_S = 64, 64·0.4368 = 27.96, 27.96 and τ_U = 64, 64, 27.96 steps, where
+    Loihi mode snaps 27.96 to an exact 12-bit decay, 4096/round(4096/27.96) = 4096/147; float mode keeps it. The
+    spec's d is layer 0's, 4096·Δt_S/τ_0 = 64. The read-out's factor is searched at the unsnapped τ_S = 27.96 for
+    w_min 1/8: wsn = wfb/(8·27.96) = wfb/223.66 is within 10^-3 of an integer first at wfb = 671 (3.0001; 224 gives
+    1.0015)."""
+    ratio = math.log(0.8) / math.log(0.6)
+    loihi = to_snn_spec(_grid_model(retentions=(0.8, 0.6)), mode="loihi")
+    assert [L.tau_S for L in loihi.layers] == pytest.approx([64, 4096 / 147, 4096 / 147], rel=1e-12)
+    assert [L.tau_U for L in loihi.layers] == pytest.approx([64, 64, 4096 / 147], rel=1e-12)
+    assert loihi.d == pytest.approx(64, rel=1e-12)
+    assert loihi.layers[2].factor == pytest.approx(64 * 671 * 64 * ratio / 6, rel=1e-9)
+    flt = to_snn_spec(_grid_model(retentions=(0.8, 0.6)), mode="float")
+    assert [L.tau_S for L in flt.layers] == pytest.approx([64, 64 * ratio, 64 * ratio], rel=1e-9)
+    assert flt.dt == pytest.approx(loihi.dt, rel=1e-12)  # float mode takes the integer choice when there is one
+
+
+def test_an_all_zero_layer_is_refused():
+    model = _grid_model()
+    model.layers[1].W[:] = 0
+    with pytest.raises(UserInputError, match="zero weights"):
+        to_snn_spec(model, mode="loihi")
+
+
+@pytest.mark.parametrize("per_unit", [False, True])
+def test_spec_round_trips_through_its_arrays(per_unit):
+    """to_arrays → from_arrays gives the same spec: the same digest, summary and every array (per-unit τ_I and τ_V
+    included); the digest is 16 hex digits and changes with any weight, bias or per-unit time constant."""
+    model = per_unit_model(np.random.default_rng(8), [0.1, 0.3, 0.5, 0.7, 0.9, 0.97]) if per_unit else _grid_model()
+    spec = to_snn_spec(model, mode="loihi")
+    summary, arrays = spec.to_arrays()
+    back = SNNSpec.from_arrays(json.loads(json.dumps(summary)), arrays)
+    assert back.digest() == spec.digest() and len(spec.digest()) == 16 and int(spec.digest(), 16) >= 0
+    assert back.summary() == spec.summary() and "layers" in summary and len(summary["layers"]) == len(spec.layers)
+    for L, B in zip(spec.layers, back.layers):
+        assert B.threshold == L.threshold and B.retention == L.retention and B.per_unit == L.per_unit
+        for name in ("W_snn", "b_tilde", "U_snn", "W_ann", "tau_I", "tau_V"):
+            a, b = getattr(L, name), getattr(B, name)
+            assert (a is None) == (b is None), name
+            if a is not None:
+                np.testing.assert_array_equal(np.asarray(b), np.asarray(a), err_msg=name)
+    assert spec.layers[0].per_unit == per_unit and isinstance(spec.layers[0].tau_I, np.ndarray) == per_unit
+    if per_unit:
+        assert summary["layers"][0]["tau_I"]["per_unit"] is True
+    digests = {spec.digest()}
+    for name in ("W_snn", "b_tilde", "W_ann") + (("tau_I",) if per_unit else ()):
+        changed = SNNSpec.from_arrays(summary, arrays)
+        arr = np.array(getattr(changed.layers[0], name), dtype=np.float64)
+        arr.flat[0] += 1.0
+        setattr(changed.layers[0], name, arr)
+        digests.add(changed.digest())
+    assert len(digests) == 1 + 3 + per_unit
+
