@@ -3,6 +3,7 @@
     python scripts/mutation_check.py                                   # the default modules and their tests
     python scripts/mutation_check.py --module lprnn_brian/equations/fixed_point.py \
         --tests tests/test_loihi.py --limit 20 --out mutation.json
+    python scripts/mutation_check.py --module lprnn_brian/convert.py --survivors-of mutation.json --out again.json
 
 Each *mutant* is the module with one small change to its syntax tree (an operator swapped for its neighbour, a
 comparison made strict or loose, a sign dropped, a number moved by one, ``and``/``or`` exchanged, a condition
@@ -196,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds per test run, longer counts as killed (default: 5 times the unmutated run, at "
                          "least 60: a mutant that loops forever costs that, not hours)")
     ap.add_argument("--out", default="mutation-report.json", help="JSON report (written atomically)")
+    ap.add_argument("--survivors-of", metavar="REPORT",
+                    help="run only the mutants that survived in an earlier report (after adding tests for them)")
     args = ap.parse_args(argv)
     modules = args.module or list(DEFAULT_TARGETS)
     equivalent = json.loads(EQUIVALENT.read_text(encoding="utf-8")) if EQUIVALENT.exists() else {}
@@ -216,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
             original = (REPO / path).read_text(encoding="utf-8")
             tree = ast.parse(original)
             todo = mutants(path)[: args.limit or None]
+            if args.survivors_of:
+                earlier = json.loads(Path(args.survivors_of).read_text(encoding="utf-8"))["mutants"]
+                survived = {r["id"] for r in earlier if r["outcome"] == "survived"}
+                todo = [m for m in todo if m.ident in survived]
             for k, m in enumerate(todo, 1):
                 mutated, *_ = _apply(tree, m.index)
                 (work / path).write_text(ast.unparse(mutated) + "\n", encoding="utf-8")

@@ -77,10 +77,21 @@ SEARCH_CASES = {
     "free step, would need d = 100": ((0.1, 6.0, 0.0256, None, True, "loihi"), None),
     # free step, no lp layer: d from 5
     "free step, no lp layer, w_min = 1": ((0.1, 6.0, 1.0, None, False, "loihi"), (5, 100, 4096 / 5)),
+    "free step, no lp layer, 1/8 grid: wfb·w_min integral first at 104": ((0.1, 6.0, 1 / 8, None, False, "loihi"),
+                                                                          (5, 104, 4096 / 5)),
     "free step, no lp layer, float mode": ((0.1, 6.0, 1 / 8, None, False, "float"), (5, 100, 4096 / 5)),
     # wfb = 3168 = 32·99 needs wfb < 32 d, first at d = 100: refused
     "free step, no lp layer, would need d = 100": ((0.1, 6.0, 1 / 3168, None, False, "loihi"), None),
 }
+
+
+def test_integrality_is_within_the_tolerance_inclusive_and_at_least_one():
+    """The search's integer test: |x − round x| ≤ tol (inclusive: shown with binary fractions, where the distance
+    is exact) and x ≥ 1 (a weight must become at least one integer step)."""
+    from lprnn_brian.convert import _integral
+
+    assert _integral(1.25, 0.25) and _integral(3.0, 0.0) and _integral(2.75, 0.25)
+    assert not _integral(1.5, 0.25) and not _integral(0.75, 0.25) and not _integral(1.0 + 2**-10, 2**-11)
 
 
 @pytest.mark.parametrize("case", sorted(SEARCH_CASES))
@@ -415,8 +426,96 @@ def test_spec_round_trips_through_its_arrays(per_unit):
     for name in ("W_snn", "b_tilde", "W_ann") + (("tau_I",) if per_unit else ()):
         changed = SNNSpec.from_arrays(summary, arrays)
         arr = np.array(getattr(changed.layers[0], name), dtype=np.float64)
-        arr.flat[0] += 1.0
+        # a middle time constant (the summary keeps only the smallest and largest), or the first weight
+        arr.flat[2 if name == "tau_I" else 0] += 1e-3 if name == "tau_I" else 1.0
         setattr(changed.layers[0], name, arr)
+        assert changed.summary() == spec.summary() or name != "tau_I"
         digests.add(changed.digest())
     assert len(digests) == 1 + 3 + per_unit
+    # results written before thresholds existed have none in their summary: read as threshold 0
+    old = json.loads(json.dumps(summary))
+    for Ls in old["layers"]:
+        del Ls["threshold"]
+    assert [L.threshold for L in SNNSpec.from_arrays(old, arrays).layers] == [0.0] * len(spec.layers)
 
+
+
+def test_a_hand_built_spec_is_the_authors_neuron():
+    """Layers and specs built by hand (the single-neuron and energy tests, a user's own network) default to the
+    authors' comparator, threshold 0 under policy 'zero' (docs/method.md#the-comparators-threshold), and carry no
+    step ratio d (0: not derived from an ANN)."""
+    from lprnn_brian.convert import LayerParams
+
+    L = LayerParams(name="a", kind="lpff", n=1, tau_I=2.0, tau_U=2.0, tau_V=1.0, tau_S=2.0, factor=1.0, Iin_snn=6.0,
+                    kick=3.0, W_snn=np.ones((1, 1)), b_tilde=np.zeros(1))
+    spec = SNNSpec(layers=[L], mode="float", dt=1e-3, frame_dt=1e-3, n_frames=1, n_steps=1, Iin=6.0,
+                   readout_window="all")
+    assert L.threshold == 0.0 and spec.threshold_policy == "zero" and spec.d == 0.0
+
+
+def test_explicit_factors_are_used_and_bad_ones_refused():
+    """Factors given per layer are the layers' f as given (any positive finite number, below 1 too); zero,
+    negative, NaN and infinite factors are refused before any work."""
+    model = _grid_model()
+    spec = to_snn_spec(model, mode="float", factors=[0.5, 2.0, 3.0])
+    assert [L.factor for L in spec.layers] == [0.5, 2.0, 3.0]
+    # tiny currents: θ below 1 is still a threshold above 0, and the comparator stays memoryless (τ_V = 1)
+    assert 0 < spec.layers[0].threshold < 1 and [L.tau_V for L in spec.layers] == [1.0, 1.0, 1.0]
+    for bad in ([1.0, 0.0, 1.0], [1.0, -2.0, 1.0], [float("nan"), 1.0, 1.0], [1.0, 1.0, float("inf")]):
+        with pytest.raises(UserInputError, match="positive finite"):
+            to_snn_spec(model, mode="float", factors=bad)
+
+
+def test_filters_of_lp_layers_and_the_read_out():
+    """An lp layer's τ_I = τ/Δt_S (64 steps here) with the per-frame retention error |(1 − 1/64)^M − 0.8|,
+    M = −64 ln 0.8 steps per frame (docs/method.md#reproduced-numbers); the dense read-out has no filter of its own
+    (τ_I = 1, no retention record). τ_V: 1 under the unbiased comparator (v carries no margin into the next step);
+    under the authors' threshold 0 the registers' τ_V = τ_I, and τ_S for the read-out
+    (docs/method.md#the-comparators-threshold)."""
+    M = -64 * math.log(0.8)
+    for threshold, tau_V in (("unbiased", [1.0, 1.0, 1.0]), ("zero", [64.0, 64.0, 64.0])):
+        spec = to_snn_spec(_grid_model(), mode="loihi", threshold=threshold)
+        assert [L.tau_V for L in spec.layers] == tau_V, threshold
+        for L in spec.layers[:2]:
+            assert L.tau_I == 64.0
+            assert L.retention["max_abs_error"] == pytest.approx(abs((1 - 1 / 64) ** M - 0.8), rel=1e-9)
+            assert L.retention["min"] == L.retention["max"] == pytest.approx(0.8)
+        assert (spec.layers[2].tau_I, spec.layers[2].retention) == (1.0, {})
+
+
+def test_a_one_unit_layer_converts():
+    """A hidden layer of one unit (the smallest network): one τ_I, a scalar like every uniform layer's."""
+    W = np.array([[0.125, -0.25]], np.float32)
+    model = LpRNNModel([Layer("lpff_1", "lpff", W, np.zeros(1, np.float32), retention=0.8),
+                        Layer("output", "dense", np.array([[0.5]], np.float32), np.zeros(1, np.float32))],
+                       n_frames=4, frame_dt=1 / 20)
+    spec = to_snn_spec(model, mode="loihi")
+    assert spec.layers[0].n == 1 and spec.layers[0].tau_I == 64.0 and not spec.layers[0].per_unit
+
+
+def test_loihi_layer_records_of_the_standard_grid():
+    """On the 1/8 grid (docs/method.md#reproduced-numbers): layer 0's W_snn = W·2^21/64^3 = 8W, kept in Loihi mode
+    too (the drive enters as X, so it is a record, not a synapse); under the authors' threshold 0 the kick
+    Iin_snn/τ_S = 2^21/64 = 32,768 is the self-synapse weight −512, exact (−128·2^2); under the unbiased policy θ is
+    a positive multiple of 64 and its kick is held exactly too."""
+    zero = to_snn_spec(_grid_model(), mode="loihi", threshold="zero")
+    L0 = zero.layers[0]
+    np.testing.assert_array_equal(L0.W_snn, 8 * L0.W_ann)
+    for L in (L0, zero.layers[2]):
+        assert L.kick == 32768.0 and L.threshold == 0.0
+        assert L.quantisation["kick"] == {"exp": 2, "max_abs_error": 0.0, "lossless": True}
+    for L in to_snn_spec(_grid_model(), mode="loihi").layers:
+        assert L.threshold > 0 and L.threshold % 64 == 0
+        assert L.quantisation["kick"]["lossless"] and L.quantisation["kick"]["max_abs_error"] == 0.0
+
+
+def test_retentions_on_the_decay_grid_of_the_default_step():
+    """With the default τ_S = 64 (d = 64): a_min = 0.5 stays, 0.8 becomes 0.5^(k/64) with k = round(64·ln 0.8/ln 0.5)
+    = round(20.60) = 21 (docs/method.md#the-2019-lprnn-cell); the threshold record's rounding of θ to a multiple
+    of 64 moves it by at most 32."""
+    from lprnn_brian.convert import loihi_retentions
+
+    np.testing.assert_allclose(loihi_retentions(np.array([0.5, 0.8])), [0.5, 0.5 ** (21 / 64)], rtol=1e-15)
+    for L in to_snn_spec(_grid_model(), mode="loihi").layers:
+        rec = L.quantisation["threshold"]
+        assert rec["vth_mant"] * 64 == L.threshold and 0 <= rec["max_abs_error"] <= 32

@@ -135,6 +135,11 @@ def test_weight_rule_at_its_boundaries():
     assert rows.mant.tolist() == [[128.0, 128.0], [-128.0, 128.0]]
     empty = q.weight_mant_exp_rows(np.zeros((0, 3)))
     assert empty.mant.shape == (0, 3) and (empty.max_abs_error, empty.rms_error) == (0.0, 0.0)
+    none = q.weight_mant_exp(np.array([]))
+    assert none.mant.shape == (0,) and none.exp == 0 and none.lossless
+    # one-signed modes admit their zero: an inhibitory matrix whose largest weight is 0, an excitatory whose smallest is
+    assert q.weight_mant_exp(np.array([0.0, -3.0]), sign_mode="inhibitory").lossless
+    assert q.weight_mant_exp(np.array([0.0, 3.0]), sign_mode="excitatory").lossless
 
 
 def test_bias_decay_and_threshold_at_their_limits():

@@ -54,3 +54,19 @@ def test_every_mutant_of_a_core_module_parses_and_differs():
         assert src != plain and before != after, m.ident
         ast.parse(src)
     assert ast.unparse(tree) == plain, "the original tree was modified"
+
+
+def test_every_equivalence_reason_names_a_mutant_of_todays_code():
+    """tests/data/mutation_equivalent.json explains survivors by id: each id must still be a mutant of the module as
+    it is now (an edit that removes or renames it leaves a stale reason, which fails here), with a reason in words."""
+    import json
+
+    reasons = json.loads(mutation_check.EQUIVALENT.read_text(encoding="utf-8"))
+    assert reasons, "no equivalent mutants listed"
+    ids = {}
+    for ident in reasons:
+        path = ident.split("::", 1)[0]
+        if path not in ids:
+            ids[path] = {m.ident for m in mutation_check.mutants(path)}
+        assert ident in ids[path], f"{ident}: no such mutant of today's {path}"
+        assert len(reasons[ident].split()) >= 8, f"{ident}: give the reason in words"
