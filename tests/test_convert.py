@@ -519,3 +519,39 @@ def test_retentions_on_the_decay_grid_of_the_default_step():
     for L in to_snn_spec(_grid_model(), mode="loihi").layers:
         rec = L.quantisation["threshold"]
         assert rec["vth_mant"] * 64 == L.threshold and 0 <= rec["max_abs_error"] <= 32
+
+
+def test_retention_grid_rules():
+    """loihi_retentions by hand: an empty vector, a single retention and equal ones come back unchanged; d = 4096/τ_S
+    must be a whole number ≥ 1 (τ_S = 4096 gives d = 1: every unit becomes a_min^(1/1) = a_min); τ_S = 32 gives
+    d = 128 and k = round(128·0.32193) = 41; retentions must lie strictly inside (0, 1)."""
+    from lprnn_brian.convert import loihi_retentions
+
+    assert loihi_retentions(np.array([])).size == 0
+    np.testing.assert_array_equal(loihi_retentions(np.array([0.7])), [0.7])
+    np.testing.assert_array_equal(loihi_retentions(np.array([0.7, 0.7])), [0.7, 0.7])
+    np.testing.assert_allclose(loihi_retentions(np.array([0.5, 0.8]), 4096.0), [0.5, 0.5], rtol=1e-15)
+    np.testing.assert_allclose(loihi_retentions(np.array([0.5, 0.8]), 32.0), [0.5, 0.5 ** (41 / 128)], rtol=1e-15)
+    for tau_S in (65.0, 8192.0):
+        with pytest.raises(UserInputError, match="4096/d"):
+            loihi_retentions(np.array([0.5, 0.8]), tau_S)
+    for bad in ([0.0, 0.5], [0.5, 1.0], [-0.1, 0.5], [0.5, 1.5]):
+        with pytest.raises(UserInputError, match=r"\(0, 1\)"):
+            loihi_retentions(np.array(bad))
+
+
+def test_weight_rounding_records_and_two_unit_per_unit_layers():
+    """The per-row rounding record: 0 for weights on the grid (nothing rounded), and 0, not NaN, for an all-zero row
+    (no weight, no error). Two units with their own retentions (0.5 and 0.8) keep two time constants, in the
+    ratio ln 0.5/ln 0.8 = 3.106 of their filters' τ (float mode: not snapped; the retentions as the model stores them,
+    float32)."""
+    model = _grid_model()
+    model.layers[1].W[0, :] = 0.0
+    spec = to_snn_spec(model, mode="loihi")
+    for L in spec.layers[1:]:
+        assert L.quantisation["W"]["row_max_rel_error"] == 0.0, L.name
+    two = to_snn_spec(per_unit_model(np.random.default_rng(8), [0.5, 0.8]), mode="float")
+    tau = two.layers[0].tau_I
+    assert two.layers[0].per_unit and tau.shape == (2,)
+    a = np.float32([0.5, 0.8]).astype(np.float64)  # the model stores retentions as float32
+    assert tau[1] / tau[0] == pytest.approx(math.log(a[0]) / math.log(a[1]), rel=1e-12)
