@@ -532,6 +532,8 @@ def test_retention_grid_rules():
     np.testing.assert_array_equal(loihi_retentions(np.array([0.7, 0.7])), [0.7, 0.7])
     np.testing.assert_allclose(loihi_retentions(np.array([0.5, 0.8]), 4096.0), [0.5, 0.5], rtol=1e-15)
     np.testing.assert_allclose(loihi_retentions(np.array([0.5, 0.8]), 32.0), [0.5, 0.5 ** (41 / 128)], rtol=1e-15)
+    # a unit slower than any register holds (k = round(64·ln 0.99/ln 0.1) = 0) becomes the slowest, k = 1
+    np.testing.assert_allclose(loihi_retentions(np.array([0.1, 0.99])), [0.1, 0.1 ** (1 / 64)], rtol=1e-15)
     for tau_S in (65.0, 8192.0):
         with pytest.raises(UserInputError, match="4096/d"):
             loihi_retentions(np.array([0.5, 0.8]), tau_S)
@@ -555,3 +557,15 @@ def test_weight_rounding_records_and_two_unit_per_unit_layers():
     assert two.layers[0].per_unit and tau.shape == (2,)
     a = np.float32([0.5, 0.8]).astype(np.float64)  # the model stores retentions as float32
     assert tau[1] / tau[0] == pytest.approx(math.log(a[0]) / math.log(a[1]), rel=1e-12)
+
+
+def test_per_unit_drive_settles_every_unit_at_its_ann_input():
+    """Layer 0 adds X_i/τ_U to i_ip every step while i_ip decays by 1/τ_I,i, so under a constant input i_ip settles
+    at τ_I,i·X_i/τ_U; with per-unit time constants X is scaled by τ_U/τ_I,i so that this is f0·(W0 x)_i for every
+    unit (docs/method.md#input-decoding-and-compartments), whatever its retention."""
+    spec = to_snn_spec(per_unit_model(np.random.default_rng(8), [0.1, 0.3, 0.5, 0.7, 0.9, 0.97]), mode="float")
+    L0 = spec.layers[0]
+    assert isinstance(L0.tau_I, np.ndarray) and np.ptp(L0.tau_I) > 0
+    x = np.full((spec.n_frames, 3), 0.5)
+    X = layer0_drive(x, spec)
+    np.testing.assert_allclose(L0.tau_I * X[-1] / L0.tau_U, L0.factor * (L0.W_ann @ x[0]), rtol=1e-12, atol=1e-9)
