@@ -137,11 +137,15 @@ def env_python(variable: str, default: str, setup: str, what: str) -> Path:
     return py
 
 
-def run_job(python: Path, job: Path, args, timeout: float) -> dict:
+def run_job(python: Path, job: Path, args, timeout: float, compiler_cache: bool = True) -> dict:
     """Run a job script in another environment's Python; the JSON object on its last stdout line, or a test
-    failure with the output's tail."""
+    failure with the output's tail. ``compiler_cache=False`` hides the session's ``CXX=ccache g++`` from the job
+    (brian2cuda passes ``-ccbin $(CXX)`` to nvcc, which takes one program, not a command)."""
     cmd = [str(python), str(job), *map(str, args)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=_REPO)
+    env = None
+    if not compiler_cache and "dir" in _ccache:
+        env = {k: v for k, v in os.environ.items() if k not in ("CXX", "CCACHE_DIR")}
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=_REPO, env=env)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])
         pytest.fail(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{tail}", pytrace=False)

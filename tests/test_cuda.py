@@ -47,7 +47,7 @@ BUILD_TIMEOUT_S = 900
 def run_job(*args, timeout: float = BUILD_TIMEOUT_S) -> dict:
     """Run tests/cuda_job.py in the CUDA environment (which the test fails without); its JSON line."""
     return run_env_job(env_python("LPRNN_BRIAN_CUDA_ENV", ".venv-cuda", "scripts/setup-cuda", "brian2cuda"),
-                       JOB, args, timeout)
+                       JOB, args, timeout, compiler_cache=False)
 
 
 def tiny_model() -> LpRNNModel:
