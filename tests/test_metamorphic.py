@@ -95,6 +95,23 @@ def _run(model, x, semantics: str):
     return spec, emulate(net, drive, semantics=semantics, record="steps")
 
 
+def _draw(net):
+    """The random generator, layer sizes and convertible model of one drawn network."""
+    seed, sizes = net
+    rng = np.random.default_rng(seed)
+    model = random_model(rng, sizes, n_frames=8)
+    _convertible(model)
+    return rng, sizes, model
+
+
+def _assert_same_run(b, a, n_layers: int, pick) -> None:
+    """Spikes and every register of run ``b`` equal run ``a``'s, layer k's units of ``b`` taken by ``pick(k)``."""
+    for k in range(n_layers):
+        np.testing.assert_array_equal(b.spikes[k][..., pick(k)], a.spikes[k], err_msg=f"spikes of layer {k}")
+        for r in REGISTERS:
+            np.testing.assert_array_equal(b.states[k][r][..., pick(k)], a.states[k][r], err_msg=f"{r} of layer {k}")
+
+
 networks = st.builds(lambda seed, n_in, n_ff, n_rec, n_out: (seed, (n_in, n_ff, n_rec, n_out)),
                      st.integers(0, 2**31 - 1), st.integers(2, 5), st.integers(2, 7), st.integers(2, 7),
                      st.integers(2, 4))
@@ -103,56 +120,37 @@ networks = st.builds(lambda seed, n_in, n_ff, n_rec, n_out: (seed, (n_in, n_ff, 
 @EXAMPLES
 @given(net=networks, semantics=st.sampled_from(["loihi", "brian2"]))
 def test_reordering_hidden_units_reorders_their_spikes_and_nothing_else(net, semantics):
-    seed, sizes = net
-    rng = np.random.default_rng(seed)
-    model = random_model(rng, sizes, n_frames=8)
-    _convertible(model)
+    rng, sizes, model = _draw(net)
     perms = {0: rng.permutation(sizes[1]), 1: rng.permutation(sizes[2])}
     x = _dyadic_inputs(rng, model)
     spec, a = _run(model, x, semantics)
     assume(all(s.any() for s in a.spikes[:-1]))  # hidden layers that fire: reordering them is not trivially true
     spec_p, b = _run(_permuted(model, perms), x, semantics)
     assert spec_p.n_steps == spec.n_steps and spec_p.dt == spec.dt
-    for k in range(len(model.layers)):
-        p = perms.get(k, np.arange(model.layers[k].W.shape[0]))
-        np.testing.assert_array_equal(b.spikes[k], a.spikes[k][..., p], err_msg=f"spikes of layer {k}")
-        for r in REGISTERS:
-            np.testing.assert_array_equal(b.states[k][r], a.states[k][r][..., p], err_msg=f"{r} of layer {k}")
+    # new unit i is old unit perms[k][i]: old unit j is new unit argsort(perms[k])[j]
+    _assert_same_run(b, a, len(model.layers), lambda k: np.argsort(perms[k]) if k in perms else slice(None))
 
 
 @EXAMPLES
 @given(net=networks, semantics=st.sampled_from(["loihi", "brian2"]))
 def test_reordering_input_channels_with_the_inputs_changes_nothing(net, semantics):
-    seed, sizes = net
-    rng = np.random.default_rng(seed)
-    model = random_model(rng, sizes, n_frames=8)
-    _convertible(model)
+    rng, sizes, model = _draw(net)
     q = rng.permutation(sizes[0])
     x = _dyadic_inputs(rng, model)
     _, a = _run(model, x, semantics)
     _, b = _run(_permuted(model, {}, inputs=q), x[..., q], semantics)
-    for k in range(len(model.layers)):
-        np.testing.assert_array_equal(b.spikes[k], a.spikes[k], err_msg=f"spikes of layer {k}")
-        for r in REGISTERS:
-            np.testing.assert_array_equal(b.states[k][r], a.states[k][r], err_msg=f"{r} of layer {k}")
+    _assert_same_run(b, a, len(model.layers), lambda k: slice(None))
 
 
 @EXAMPLES
 @given(net=networks, layer=st.sampled_from([0, 1]), semantics=st.sampled_from(["loihi", "brian2"]))
 def test_an_inert_unit_never_fires_and_changes_nothing(net, layer, semantics):
-    seed, sizes = net
-    rng = np.random.default_rng(seed)
-    model = random_model(rng, sizes, n_frames=8)
-    _convertible(model)
+    rng, _, model = _draw(net)
     x = _dyadic_inputs(rng, model)
     spec, a = _run(model, x, semantics)
     spec_i, b = _run(_with_inert_unit(model, layer), x, semantics)
     assert spec_i.dt == spec.dt and [L.factor for L in spec_i.layers] == [L.factor for L in spec.layers]
-    for k in range(len(model.layers)):
-        keep = slice(None, -1) if k == layer else slice(None)
-        np.testing.assert_array_equal(b.spikes[k][..., keep], a.spikes[k], err_msg=f"spikes of layer {k}")
-        for r in REGISTERS:
-            np.testing.assert_array_equal(b.states[k][r][..., keep], a.states[k][r], err_msg=f"{r} of layer {k}")
+    _assert_same_run(b, a, len(model.layers), lambda k: slice(None, -1) if k == layer else slice(None))
     assert not b.spikes[layer][..., -1].any()
 
 
