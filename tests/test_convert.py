@@ -569,3 +569,81 @@ def test_per_unit_drive_settles_every_unit_at_its_ann_input():
     x = np.full((spec.n_frames, 3), 0.5)
     X = layer0_drive(x, spec)
     np.testing.assert_allclose(L0.tau_I * X[-1] / L0.tau_U, L0.factor * (L0.W_ann @ x[0]), rtol=1e-12, atol=1e-9)
+
+
+# --- the time grid and the helpers the records are built from, by hand --------------------------------------------
+def _grid_spec(n_frames: int, n_steps: int, M: float = 2.5) -> SNNSpec:
+    """The tiny model's spec with M = Δt_A/Δt_S = 2.5 steps per frame, n_frames frames and n_steps steps (a
+    hand-built spec may run longer than ⌊T·M⌋)."""
+    import dataclasses
+
+    spec = to_snn_spec(_tiny_model())
+    return dataclasses.replace(spec, frame_dt=M * spec.dt, n_frames=n_frames, n_steps=n_steps)
+
+
+def test_frame_ends_and_step_frames_by_hand():
+    """M = 2.5: frame t ends at record index ⌊(t+1)·2.5⌋ = 2, 5, 7, 10, capped at n_steps − 1 (9 steps: 8; more
+    frames than the spec's are capped too); step n belongs to frame ⌊n/2.5⌋ = 0,0,0,1,1,2,2,2,3,(4,4) capped at
+    n_frames − 1 = 3 (a 12-step run holds the last frame)."""
+    from lprnn_brian.convert import frame_end_steps, step_frames
+
+    np.testing.assert_array_equal(frame_end_steps(_grid_spec(4, 10)), [2, 5, 7, 9])
+    np.testing.assert_array_equal(frame_end_steps(_grid_spec(4, 9)), [2, 5, 7, 8])
+    np.testing.assert_array_equal(frame_end_steps(_grid_spec(4, 12)), [2, 5, 7, 10])
+    np.testing.assert_array_equal(frame_end_steps(_grid_spec(4, 12), n_frames=6), [2, 5, 7, 10, 11, 11])
+    np.testing.assert_array_equal(frame_end_steps(_grid_spec(4, 12), n_frames=2), [2, 5])
+    np.testing.assert_array_equal(step_frames(_grid_spec(4, 9)), [0, 0, 0, 1, 1, 2, 2, 2, 3])
+    np.testing.assert_array_equal(step_frames(_grid_spec(4, 12)), [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 3, 3])
+
+
+def test_hold_resampling_of_other_frame_counts_by_hand():
+    """Inputs with T frames other than the spec's get ⌊T·2.5⌋ steps (3 frames: 7 steps, frames 0,0,0,1,1,2,2;
+    5 frames: 12 steps); the spec's own count gets the spec's n_steps, held at the last frame past ⌊T·M⌋."""
+    x = np.arange(5, dtype=np.float64)[:, None]
+    np.testing.assert_array_equal(resample_input(x[:3], _grid_spec(4, 10))[:, 0], [0, 0, 0, 1, 1, 2, 2])
+    np.testing.assert_array_equal(resample_input(x, _grid_spec(4, 10))[:, 0], [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 4, 4])
+    np.testing.assert_array_equal(resample_input(x[:4], _grid_spec(4, 12))[:, 0],
+                                  [0, 0, 0, 1, 1, 2, 2, 2, 3, 3, 3, 3])
+
+
+def test_loihi_time_constants_snap_to_the_decay_grid_by_hand():
+    """τ → 4096/max(1, round(4096/τ)) steps in Loihi mode: 2000 → 4096/2 = 2048; 3000 → round(1.37) = 1 → 4096;
+    10000 → round(0.41) = 0, raised to 1 → 4096 (the slowest decay a 12-bit register holds); float mode keeps τ."""
+    from lprnn_brian.convert import _steps
+
+    assert [_steps(t, "loihi") for t in (2000.0, 3000.0, 10000.0)] == [2048.0, 4096.0, 4096.0]
+    assert _steps(3000.0, "float") == 3000.0
+
+
+def test_a_kick_of_one_unit_is_held_by_the_smallest_weight():
+    """Iin_snn = τ_S = 64 under the zero threshold: the kick Iin/τ_S = 1 is 64·(4·2^−8), mantissa 4 at the
+    smallest exponent −8, held exactly (it is not the refused 'rounds to 0'); the threshold stays 0."""
+    from lprnn_brian.convert import comparator
+
+    kick, theta, record = comparator("zero", 64.0, 64.0, "loihi")
+    assert (kick, theta) == (1.0, 0.0)
+    assert record["kick"] == {"exp": -8, "max_abs_error": 0.0, "lossless": True}
+    assert record["threshold"]["vth_mant"] == 0
+
+
+def test_equal_retentions_are_never_snapped():
+    """One retention shared by a layer is kept as it is whatever τ_S (no decay grid is asked of it: τ_S = 100 is not
+    4096/d, which only matters for distinct retentions)."""
+    from lprnn_brian.convert import loihi_retentions
+
+    np.testing.assert_array_equal(loihi_retentions(np.array([0.8, 0.8, 0.8]), 100.0), [0.8, 0.8, 0.8])
+    with pytest.raises(UserInputError, match="4096/d"):
+        loihi_retentions(np.array([0.8, 0.7, 0.8]), 100.0)
+
+
+def test_row_rounding_errors_by_hand():
+    """Per row: max|got − requested| / max|requested|: rows (1, −2) → (1, −2.25): 0.25/2; (0, 0): 0, not NaN;
+    (0.5, 0.25) → (0.5, 0.375): 0.125/0.5 = 0.25 (a row whose largest weight is below 1). No rows: 0 and []."""
+    from lprnn_brian.convert import _row_errors
+
+    req = np.array([[1.0, -2.0], [0.0, 0.0], [0.5, 0.25]])
+    got = np.array([[1.0, -2.25], [0.0, 0.0], [0.5, 0.375]])
+    assert _row_errors(req, got, per_row=True) == {"row_max_rel_error": 0.25, "row_rel_error": [0.125, 0.0, 0.25]}
+    assert _row_errors(req, got, per_row=False) == {"row_max_rel_error": 0.25}
+    empty = np.zeros((0, 3))
+    assert _row_errors(empty, empty, per_row=True) == {"row_max_rel_error": 0.0, "row_rel_error": []}
