@@ -15,7 +15,7 @@ from brian2 import (Clock, EventMonitor, Network, NeuronGroup, SpikeMonitor, Sta
 from .ann.model import READOUT_WINDOWS
 from .convert import SNNSpec, frame_end_steps
 from .equations.render import STIMULUS, render
-from .equations.sigma_delta import SLOT
+from .equations.sigma_delta import SCHEDULE, SLOT
 from .errors import UserInputError
 
 #: State variables recorded by default (every layer, every step).
@@ -135,7 +135,10 @@ def build_network(
         spikes and nothing else (the class decodes and per-frame read-out at the least cost).
     propagation : {'synapses', 'rows'}
         Brian2 ``Synapses`` (every target), or whole weight rows per spike (:mod:`lprnn_brian.propagation`,
-        ``cpp_standalone`` only; identical results).
+        ``cpp_standalone`` only; identical results). The row layout also runs each layer's per-neuron operations
+        that no recording separates as one pass (:func:`step_blocks`; same results, fewer passes over the
+        states); the synapses layout keeps one named operation per slot, the objects
+        :mod:`lprnn_brian.explore` hands to users.
     device : brian2 Device, optional
         The active device (needed for ``propagation='rows'``).
     zero_weight_synapses : bool
@@ -157,8 +160,9 @@ def build_network(
     parts = _Parts()
     for k, L in enumerate(spec.layers):
         sampled = k in frames.layers
+        records = bool(record) and (sampled or sampling == "steps")
         g = _layer_group(L, k == 0, eqs, frames if sampled else None, clock, f"{name_prefix}{L.name}", B,
-                         parts.objects)
+                         parts.objects, records=records, fuse=propagation == "rows")
         projections = ([("ff", parts.groups[-1], L.W_snn)] if k > 0 else []) + \
                       ([("rec", g, L.U_snn)] if L.U_snn is not None else [])
         for order, (kind, pre, W) in enumerate(projections):
@@ -219,11 +223,42 @@ class _Parts:
     kernels: list = field(default_factory=list)
 
 
+#: The per-neuron operations of a layer, each a ``run_regularly`` in its slot of the schedule (the code strings of
+#: :class:`lprnn_brian.equations.render.RenderedNeuron` of the same names).
+PER_NEURON_OPERATIONS = ("clip", "truncate", "input", "update")
+
+
+def step_blocks(codes: dict, records: bool, fuse: bool) -> list[tuple[str, list[str]]]:
+    """The layer's per-neuron operations as ``run_regularly`` blocks: (slot operation, operations), in the order of
+    :data:`lprnn_brian.equations.sigma_delta.SCHEDULE`.
+
+    ``codes`` maps each operation the layer has to its code. Unfused, every operation is its own block in its own
+    slot. Fused, consecutive operations become one block in the first one's slot: each touches only its own
+    neuron's variables, so running them back to back per neuron is the same computation as running each over the
+    group in turn; a slot that reads the states in between (``record``, when the layer ``records``) or an operation
+    that is not per-neuron (threshold, synapses, reset) ends a block."""
+    blocks, current = [], []
+    for op in SCHEDULE:
+        if op.name in PER_NEURON_OPERATIONS:
+            if op.name in codes:
+                current.append(op.name)
+        elif op.name == "record" and not records:
+            continue
+        if op.name not in PER_NEURON_OPERATIONS or not fuse:
+            if current:
+                blocks.append((current[0], current))
+            current = []
+    if current:
+        blocks.append((current[0], current))
+    return blocks
+
+
 def _layer_group(L, first: bool, eqs, frames: FrameSampling | None, clock: Clock, name: str, batch: int,
-                 objects: list) -> NeuronGroup:
+                 objects: list, records: bool = True, fuse: bool = False) -> NeuronGroup:
     """The NeuronGroup of ``batch`` copies of layer ``L`` with its threshold, reset and per-step operations in their
-    slots (the input only in the first layer; the frame event and window sums where ``frames`` is given),
-    appended to ``objects``."""
+    slots (the input only in the first layer; the frame event and window sums where ``frames`` is given; with
+    ``fuse``, the per-neuron operations that no recording separates in one pass, :func:`step_blocks`), appended to
+    ``objects``."""
     model = eqs.model if frames is None else eqs.model + "\n" + frames.sum_variables
     g = NeuronGroup(batch * L.n, model, threshold=eqs.threshold, reset=eqs.reset, clock=clock, order=0, name=name,
                     events=None if frames is None else dict(frames.events))
@@ -231,12 +266,10 @@ def _layer_group(L, first: bool, eqs, frames: FrameSampling | None, clock: Clock
     g.resetter["spike"].when, g.resetter["spike"].order = SLOT["reset"]
     set_parameters(g, L, batch)
     objects.append(g)
-    objects.append(g.run_regularly(eqs.clip, name=f"{g.name}_clip", **_slot("clip")))
-    if eqs.truncate:
-        objects.append(g.run_regularly(eqs.truncate, name=f"{g.name}_truncate", **_slot("truncate")))
-    if first:
-        objects.append(g.run_regularly(eqs.input, name=f"{g.name}_input", **_slot("input")))
-    objects.append(g.run_regularly(eqs.update, name=f"{g.name}_update", **_slot("update")))
+    codes = {"clip": eqs.clip, "truncate": eqs.truncate, "input": eqs.input if first else "", "update": eqs.update}
+    for slot, ops in step_blocks({k: v for k, v in codes.items() if v}, records, fuse):
+        objects.append(g.run_regularly("\n".join(codes[op] for op in ops), name=f"{g.name}_{'_'.join(ops)}",
+                                       **_slot(slot)))
     return g
 
 

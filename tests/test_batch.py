@@ -264,3 +264,41 @@ def test_default_path_equals_plain_runs_on_bundled_clips(mode, bundled_clips, bu
             np.testing.assert_array_equal(fast.frame_decodes[d][k], plain.frame_decodes[d][k])
             for w in plain.decodes[d]:
                 np.testing.assert_array_equal(fast.decodes[d][w][k], plain.decodes[d][w][k])
+
+
+@pytest.mark.parametrize("rows, dtype, scale", [
+    ([[64.0, 128.0], [-192.0, 0.0]], np.int8, 64.0),        # Loihi weights: 8-bit mantissas times 64·2^exp
+    ([[4096.0, 16384.0]], np.int8, 4096.0),
+    ([[64.0 * 300, 64.0]], np.int16, 64.0),                  # 300 needs more than 8 bits
+    ([[0.5, 1.5]], np.int8, 0.5),                            # binary fractions: a power-of-two scale below 1
+    ([[2.0 ** -20, 3 * 2.0 ** -20]], np.int8, 2.0 ** -20),
+    ([[0.1, 0.25]], np.float64, 1.0),                        # 0.1 is no float32 and no multiple of a power of 2
+    ([[1.0 + 2.0 ** -20, 0.0]], np.float32, 1.0),            # 21 significant bits: float32 holds it, int16 does not
+    ([[0.0, 0.0]], np.int8, 1.0),
+])
+def test_row_storage_is_the_narrowest_exact_one(rows, dtype, scale):
+    """The row kernel stores weights as the narrowest of int8, int16, float32, float64 that holds them exactly,
+    with the largest power-of-two scale (cases worked by hand), so that the double it adds, scale·value, is the
+    weight itself: the same increments as float64 rows, bit for bit."""
+    from lprnn_brian.propagation import compact_rows
+
+    rows = np.array(rows)
+    values, s = compact_rows(rows)
+    assert values.dtype == dtype and s == scale
+    np.testing.assert_array_equal(values.astype(np.float64) * s, rows)
+
+
+def test_fused_steps_keep_the_schedule_order():
+    """The row layout runs a layer's per-neuron operations back to back in one pass, in the schedule's order, unless a
+    recording reads the states in between (then the update stays in its own slot, after the record); unfused, each
+    operation keeps its own slot (the objects the explorer names)."""
+    from lprnn_brian.network import step_blocks
+
+    ops = {"clip": "a", "truncate": "b", "input": "c", "update": "d"}
+    assert step_blocks(ops, records=False, fuse=True) == [("clip", ["clip", "truncate", "input", "update"])]
+    assert step_blocks(ops, records=True, fuse=True) == [("clip", ["clip", "truncate", "input"]),
+                                                          ("update", ["update"])]
+    assert step_blocks(ops, records=True, fuse=False) == step_blocks(ops, records=False, fuse=False) == [
+        (op, [op]) for op in ("clip", "truncate", "input", "update")]
+    float_hidden = {"clip": "a", "update": "d"}  # float mode, a layer after the first: no truncate, no input
+    assert step_blocks(float_hidden, records=False, fuse=True) == [("clip", ["clip", "update"])]

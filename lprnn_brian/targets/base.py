@@ -20,9 +20,14 @@ from ..errors import UserInputError
 #: Brian2's ``__restrict`` local pointers as possibly aliasing and gives up vectorising a neuron loop that touches
 #: more than a few arrays (default limit: 10 run-time alias checks); raising the limit vectorises the per-neuron
 #: updates. Element-wise IEEE operations give the same doubles in vector and scalar form, and without
-#: fast-math GCC never reorders a floating-point sum, so results are unchanged bit for bit.
-COMPILE_ARGS = ["-w", "-O3", "-ffp-contract=off", "-fno-fast-math", "-march=native", "-std=c++11",
-                "--param=vect-max-version-for-alias-checks=64"]
+#: fast-math GCC never reorders a floating-point sum, so results are unchanged bit for bit. ``-fno-trapping-math``
+#: tells GCC that no program here traps on floating-point exceptions (none does: Brian2 installs no handler), so it
+#: may evaluate both sides of a clip and convert every lane to an integer before selecting: without it, a loop that
+#: clips and then truncates a state (the Loihi mode's step, fused in the row layout) is not vectorised at all. It
+#: changes which exception flags get raised, never a value (it enables no reassociation: that also needs
+#: ``-fassociative-math``).
+COMPILE_ARGS = ["-w", "-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-trapping-math", "-march=native",
+                "-std=c++11", "--param=vect-max-version-for-alias-checks=64"]
 
 
 @dataclass(frozen=True)
