@@ -152,7 +152,6 @@ def worker_reference(target: str, spec, x, n: int, tmp: Path) -> dict:
 
 def worker_fast(spec, x, n: int, tmp: Path, batch: int, threads: int, sampling: str) -> dict:
     """(c): one compiled binary, ``batch`` samples per run."""
-    from lprnn_brian.convert import layer0_drive
     from lprnn_brian.simulation import _DECODE_STATE
     from lprnn_brian.targets import Runner
 
@@ -161,13 +160,12 @@ def worker_fast(spec, x, n: int, tmp: Path, batch: int, threads: int, sampling: 
     runner = Runner(spec, "cpp_standalone", build_root=tmp / "builds", batch=batch, sampling=sampling,
                     propagation="rows", threads=threads, record=(state,))
     t_build = time.perf_counter() - t0
-    first = runner.run_batch([layer0_drive(x[0], spec)])[0]
+    first = runner.run_inputs(x[:1])[0]
     cold = time.perf_counter() - t0
     preds, spikes, counts = [], [], []
     t1 = time.perf_counter()
     for start in range(0, n, batch):
-        drives = [layer0_drive(x[s], spec) for s in range(start, min(n, start + batch))]
-        for raw in runner.run_batch(drives):
+        for raw in runner.run_inputs(x[start:min(n, start + batch)]):
             preds.append(_decode(spec, raw.window_sums[-1][state][spec.readout_window]))
             counts.append([len(i) for i in raw.spike_i])
             if len(spikes) < 8:

@@ -28,6 +28,7 @@ GROUPS = (
      "From an ANN model to a ΣΔ network and its spikes: the parameter mapping, the Brian2 network, the code "
      "generation targets, multi-sample runs and their decodes.",
      ("lprnn_brian.convert", "lprnn_brian.network", "lprnn_brian.targets", "lprnn_brian.propagation",
+      "lprnn_brian.spike_record",
       "lprnn_brian.simulation", "lprnn_brian.evaluate", "lprnn_brian.evaluate_sequences",
       "lprnn_brian.encoding")),
     ("equations", "Equations",

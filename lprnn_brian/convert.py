@@ -597,17 +597,36 @@ def _row_errors(requested: np.ndarray, got: np.ndarray, per_row: bool) -> dict:
     return out
 
 
+def hold_steps(n_frames: int, spec: SNNSpec) -> np.ndarray:
+    """The input frame each SNN step holds under the zero-order hold, ⌊n/M⌋ capped at the last frame, for inputs of
+    ``n_frames`` frames: n_steps steps for the spec's own frame count, ⌊T·M⌋ for another
+    (docs/method.md#input-decoding-and-compartments)."""
+    T = int(n_frames)
+    n = spec.n_steps if T == spec.n_frames else int(math.floor(T * spec.steps_per_frame))
+    return np.minimum(np.floor(np.arange(n) / spec.steps_per_frame).astype(int), T - 1)
+
+
 def resample_input(x: np.ndarray, spec: SNNSpec) -> np.ndarray:
-    """Frames (..., T, F) → SNN steps (..., n_steps, F): zero-order hold x[⌊n/M⌋] or FFT
+    """Frames (..., T, F) → SNN steps (..., n_steps, F): zero-order hold x[⌊n/M⌋] (:func:`hold_steps`) or FFT
     (docs/method.md#input-decoding-and-compartments)."""
     T = x.shape[-2]
-    n = spec.n_steps if T == spec.n_frames else int(math.floor(T * spec.steps_per_frame))
     if spec.resample == "fft":
         from scipy.signal import resample
 
+        n = spec.n_steps if T == spec.n_frames else int(math.floor(T * spec.steps_per_frame))
         return resample(x, n, axis=-2)
-    idx = np.minimum(np.floor(np.arange(n) / spec.steps_per_frame).astype(int), T - 1)
-    return x[..., idx, :]
+    return x[..., hold_steps(T, spec), :]
+
+
+def input_frames(x: np.ndarray, spec: SNNSpec) -> np.ndarray:
+    """Layer 0's drive per ANN frame, (..., T, n0): f0·W0·x[t], scaled by τ_U/τ_I,i with per-unit retention
+    (:func:`layer0_drive`). Under the zero-order hold the drive of step n is row :func:`hold_steps` [n] of this:
+    a network can take its input per frame, M times less data than per step."""
+    L0 = spec.layers[0]
+    X = L0.factor * (np.asarray(x, dtype=np.float64) @ L0.W_ann.T)
+    if isinstance(L0.tau_I, np.ndarray):
+        X = X * (L0.tau_U / L0.tau_I)
+    return X
 
 
 def layer0_drive(x: np.ndarray, spec: SNNSpec) -> np.ndarray:
@@ -616,12 +635,12 @@ def layer0_drive(x: np.ndarray, spec: SNNSpec) -> np.ndarray:
     Layer 0 adds X/τ_U to i_ip every step, so its steady state is i_ip = (τ_I/τ_U)·X. With per-unit
     retention (τ_I,i ≠ τ_U) each unit's drive is scaled by τ_U/τ_I,i, like the rows of W_snn, so that
     i_ip,i settles at f0·(W0 x)_i; with one τ per layer nothing is scaled (exactly the layer-0 input of
-    docs/method.md#input-decoding-and-compartments)."""
-    L0 = spec.layers[0]
-    X = L0.factor * (resample_input(np.asarray(x, dtype=np.float64), spec) @ L0.W_ann.T)
-    if isinstance(L0.tau_I, np.ndarray):
-        X = X * (L0.tau_U / L0.tau_I)
-    return X
+    docs/method.md#input-decoding-and-compartments). Under the zero-order hold it is :func:`input_frames` held
+    over each frame's steps (the same doubles, whichever of the two a simulator takes)."""
+    x = np.asarray(x, dtype=np.float64)
+    if spec.resample == "hold":
+        return input_frames(x, spec)[..., hold_steps(x.shape[-2], spec), :]
+    return input_frames(resample_input(x, spec), spec)
 
 
 # --- the SNN's time grid in ANN frames ------------------------------------------------------------------

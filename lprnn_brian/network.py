@@ -36,7 +36,7 @@ class BrianNetwork:
 
     network: Network
     groups: list[NeuronGroup]
-    stimulus: TimedArray
+    stimulus: TimedArray | FrameStimulus
     spike_monitors: list[SpikeMonitor]
     state_monitors: list[StateMonitor | None]
     record: tuple[str, ...]
@@ -46,6 +46,9 @@ class BrianNetwork:
     sampling: str = "steps"
     propagation: str = "synapses"
     sample_monitors: list = field(default_factory=list)  # per layer: frame-end EventMonitor or None
+    #: per layer: the row layout's :class:`lprnn_brian.spike_record.SpikeRecorder` (its ``spike_monitors`` entry is
+    #: then None), or None
+    spike_recorders: list = field(default_factory=list)
     windows: dict = field(default_factory=dict)  # window name -> first summed step
     kernels: list = field(default_factory=list)  # row-propagation descriptions
     sample_flag: TimedArray | None = None
@@ -61,7 +64,7 @@ class BrianNetwork:
     @property
     def namespace(self) -> dict:
         """Namespace to pass to ``Network.run``: the layer-0 drive (and the sampling flags)."""
-        ns = {STIMULUS: self.stimulus}
+        ns = {STIMULUS: self.stimulus.function if isinstance(self.stimulus, FrameStimulus) else self.stimulus}
         if self.sample_flag is not None:
             ns[SAMPLE_FLAG] = self.sample_flag
         return ns
@@ -137,7 +140,8 @@ def build_network(
         Brian2 ``Synapses`` (every target), or whole weight rows per spike (:mod:`lprnn_brian.propagation`,
         ``cpp_standalone`` only; identical results). The row layout also runs each layer's per-neuron operations
         that no recording separates as one pass (:func:`step_blocks`; same results, fewer passes over the
-        states); the synapses layout keeps one named operation per slot, the objects
+        states) and, under the zero-order hold, takes the layer-0 drive per ANN frame (:class:`FrameStimulus`);
+        the synapses layout keeps one named operation per slot and a TimedArray, the objects
         :mod:`lprnn_brian.explore` hands to users.
     device : brian2 Device, optional
         The active device (needed for ``propagation='rows'``).
@@ -155,7 +159,11 @@ def build_network(
     # one explicitly named clock: generated code (and so the standalone build) does not depend on how
     # many clocks this process created before
     clock = Clock(dt=dt, name=f"{name_prefix}snn_clock")
-    stimulus = TimedArray(np.ascontiguousarray(stimulus_values, dtype=np.float64), dt=dt, name=STIMULUS)
+    if propagation == "rows" and spec.resample == "hold":
+        stimulus = FrameStimulus(spec, B, f"{name_prefix}{STIMULUS}")
+        stimulus.set_drive(stimulus_values)
+    else:
+        stimulus = TimedArray(np.ascontiguousarray(stimulus_values, dtype=np.float64), dt=dt, name=STIMULUS)
     frames = frame_sampling(spec, record, sampling, dt)
     parts = _Parts()
     for k, L in enumerate(spec.layers):
@@ -173,11 +181,71 @@ def build_network(
                 parts.objects.append(syn)
             else:
                 parts.objects.extend(_row_kernel(pre, g, W, name, clock, B, device, order, parts.kernels))
-        _layer_monitors(g, record, sampling, frames.windows if sampled else None, parts)
+        _layer_monitors(g, record, sampling, frames.windows if sampled else None, parts,
+                        recorder=(B, spec.n_steps, device, clock) if propagation == "rows" else None)
     return BrianNetwork(Network(*parts.objects), parts.groups, stimulus, parts.spike_mons, parts.state_mons,
                         tuple(record), parts.synapses, n_steps=spec.n_steps, batch=B, sampling=sampling,
                         propagation=propagation, sample_monitors=parts.sample_mons, windows=frames.windows,
-                        kernels=parts.kernels, sample_flag=frames.flag, frame_ends=frames.ends)
+                        kernels=parts.kernels, sample_flag=frames.flag, frame_ends=frames.ends,
+                        spike_recorders=parts.recorders)
+
+
+class FrameStimulus:
+    """The layer-0 drive of a row-layout network per ANN frame: a C++ function ``stimulus(t, i)`` that returns
+    frame ⌊n/M⌋'s value for step n = round(t/Δt_S) (:func:`lprnn_brian.convert.hold_steps`), from an array of
+    (n_frames, batch·n0) doubles, the values of :func:`lprnn_brian.convert.input_frames`. It stands where the
+    TimedArray of the per-step drive stands in the other layouts, and gives the same doubles: the drive per step
+    is that array held over each frame's steps. A standalone binary reads the array from its ``static_arrays``
+    file (:attr:`file_name`) when it starts, so a new batch of inputs is a new file of M times fewer values than
+    the per-step drive (a 1,785-step SHD sample: 125 frames)."""
+
+    def __init__(self, spec: SNNSpec, batch: int, name: str = STIMULUS):
+        from brian2 import Function
+
+        from .convert import hold_steps
+
+        self.name = name
+        self.steps = hold_steps(spec.n_frames, spec)
+        self.shape = (spec.n_frames, batch * spec.layers[0].n)
+        self.file_name = f"{name}_frames"
+        self.values = np.zeros(self.shape)
+        n_cols, n_steps = self.shape[1], len(self.steps)
+        code = f"""
+    static inline double {name}(const double _t, const int32_t _i)
+    {{
+        // the step of time t (t = n·dt up to rounding), clamped to the run, and the frame it holds
+        int32_t _n = (int32_t)(_t * {1.0 / spec.dt!r} + 0.5);
+        _n = _n < 0 ? 0 : (_n > {n_steps - 1} ? {n_steps - 1} : _n);
+        return _namespace{self.file_name}[(size_t)_namespace{name}_step_frame[_n] * {n_cols} + _i];
+    }}
+    """
+        self.function = Function(_frame_stimulus_python, arg_units=[second, 1], return_unit=1,
+                                 arg_types=["float", "integer"], return_type="float", stateless=True)
+        self.function.implementations.add_implementation(
+            "cpp", code, name=name,
+            namespace={self.file_name: self.values.ravel(), f"{name}_step_frame": self.steps.astype(np.int32)})
+
+    def frames_of_drive(self, drive: np.ndarray) -> np.ndarray:
+        """The per-frame values of a per-step drive (n_steps, batch·n0); refused unless the drive holds each frame's
+        value over its steps (the drives of :func:`lprnn_brian.convert.layer0_drive` under the zero-order hold do)."""
+        drive = np.asarray(drive, dtype=np.float64)
+        if drive.shape != (len(self.steps), self.shape[1]):
+            raise UserInputError(f"drive of shape {drive.shape} for a network of {len(self.steps)} steps and "
+                                 f"{self.shape[1]} layer-0 neurons")
+        frames = np.zeros(self.shape)
+        frames[self.steps] = drive
+        if not np.array_equal(frames[self.steps], drive):
+            raise UserInputError("the row layout takes its input per ANN frame and this drive changes within a frame; "
+                                 "use layer0_drive's zero-order hold, or propagation='synapses' for any per-step drive")
+        return frames
+
+    def set_drive(self, drive: np.ndarray) -> None:
+        """Set the values (before the build) from a per-step drive (:meth:`frames_of_drive`)."""
+        self.values[...] = self.frames_of_drive(drive)
+
+
+def _frame_stimulus_python(t, i):  # pragma: no cover - the row layout runs on cpp_standalone only
+    raise NotImplementedError("the per-frame stimulus is a cpp_standalone function (propagation='rows')")
 
 
 @dataclass
@@ -221,6 +289,7 @@ class _Parts:
     sample_mons: list = field(default_factory=list)
     synapses: list = field(default_factory=list)
     kernels: list = field(default_factory=list)
+    recorders: list = field(default_factory=list)
 
 
 #: The per-neuron operations of a layer, each a ``run_regularly`` in its slot of the schedule (the code strings of
@@ -274,11 +343,28 @@ def _layer_group(L, first: bool, eqs, frames: FrameSampling | None, clock: Clock
 
 
 def _layer_monitors(g: NeuronGroup, record: tuple[str, ...], sampling: str, windows: dict | None,
-                    parts: _Parts) -> None:
-    """The monitors of one layer: spikes; the recorded states every step (``sampling='steps'``), or at the frame
-    ends with the window sums (a frame-sampled layer, ``windows`` given), or none."""
+                    parts: _Parts, recorder: tuple | None = None) -> None:
+    """The monitors of one layer: spikes (a SpikeMonitor, or with ``recorder`` = (batch, n_steps, device, clock) the
+    row layout's :class:`lprnn_brian.spike_record.SpikeRecorder` in its slot); the recorded states every step
+    (``sampling='steps'``), or at the frame ends with the window sums (a frame-sampled layer, ``windows`` given), or
+    none."""
     rec_when, rec_order = SLOT["record"]
-    sm = SpikeMonitor(g, name=f"{g.name}_spikes", when="thresholds", order=1)
+    sm = rec = None
+    if recorder is None:
+        sm = SpikeMonitor(g, name=f"{g.name}_spikes", when="thresholds", order=1)
+        parts.objects.append(sm)
+    else:
+        from .spike_record import SpikeRecorder
+
+        batch, n_steps, device, clock = recorder
+        if device is None:
+            raise ValueError("propagation='rows' needs the active cpp_standalone device")
+        rec = SpikeRecorder(g, batch, n_steps, device, f"{g.name}_record_spikes")
+        driver = NeuronGroup(1, "recorded : integer", clock=clock, name=f"{g.name}_spike_recorder",
+                             namespace={rec.name: rec.function})
+        parts.objects.extend([driver, driver.run_regularly(f"recorded = {rec.name}(t_in_timesteps)",
+                                                           name=f"{g.name}_record_spikes", when="thresholds",
+                                                           order=1)])
     st = em = None
     if record and sampling == "steps":
         st = StateMonitor(g, list(record), record=True, name=f"{g.name}_states", when=rec_when, order=rec_order)
@@ -291,9 +377,10 @@ def _layer_monitors(g: NeuronGroup, record: tuple[str, ...], sampling: str, wind
         parts.objects.append(g.run_regularly(sums, name=f"{g.name}_window_sums", when=rec_when, order=rec_order))
         parts.objects.append(em)
     parts.sample_mons.append(em)
-    parts.objects.extend([sm] + ([st] if st is not None else []))
+    parts.objects.extend([st] if st is not None else [])
     parts.groups.append(g)
     parts.spike_mons.append(sm)
+    parts.recorders.append(rec)
     parts.state_mons.append(st)
 
 

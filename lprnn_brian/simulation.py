@@ -22,7 +22,7 @@ import numpy as np
 
 from .ann.forward import check_inputs, readout_start
 from .ann.model import READOUT_WINDOWS
-from .convert import SNNSpec, frame_end_steps, layer0_drive, step_frames
+from .convert import SNNSpec, frame_end_steps, step_frames
 from .errors import UserInputError
 from .fileio import atomic_path
 from .targets import RawRun, Runner, resolve_layout
@@ -282,7 +282,7 @@ def simulate(
         per_sample = []
         for first in range(0, x.shape[0], runner.batch):
             chunk = range(first, min(first + runner.batch, x.shape[0]))
-            for s, raw in zip(chunk, runner.run_batch([layer0_drive(x[s], spec) for s in chunk])):
+            for s, raw in zip(chunk, runner.run_inputs(x[chunk.start:chunk.stop])):
                 if keep_raw:
                     raws.append(raw)
                 per_sample.append(_summarise(spec, raw, s, runner.record))

@@ -39,10 +39,12 @@ def _pruned_model() -> LpRNNModel:
                       n_frames=20, frame_dt=1 / 20)
 
 
+def _inputs(model, n):
+    return np.random.default_rng(7).normal(0.0, 2.0, size=(n, model.n_frames, model.n_inputs))
+
+
 def _drives(model, spec, n):
-    rng = np.random.default_rng(7)
-    x = rng.normal(0.0, 2.0, size=(n, model.n_frames, model.n_inputs))
-    return [layer0_drive(xi, spec) for xi in x]
+    return [layer0_drive(xi, spec) for xi in _inputs(model, n)]
 
 
 def _check_same(spec, ref, fast, sampled_layers=None):
@@ -74,7 +76,9 @@ BATCH_CASES = [pytest.param(name, variant, sampling, threads,
 
 @pytest.mark.parametrize("name, variant, sampling, threads", BATCH_CASES)
 def test_batched_rows_equal_single_synapse_runs(name, variant, sampling, threads, small_model, build_root):
-    """Also with the read-out-only sampling and two OpenMP threads (copies split between threads)."""
+    """Also with the read-out-only sampling and two OpenMP threads (copies split between threads); the row layout
+    takes its input per frame and records spikes with its own recorder, so this also holds those to Brian2's
+    TimedArray and SpikeMonitor."""
     model = small_model if name == "small" else _pruned_model()
     spec = to_snn_spec(model, mode=variant)
     drives = _drives(model, spec, 4)
@@ -84,7 +88,8 @@ def test_batched_rows_equal_single_synapse_runs(name, variant, sampling, threads
     with Runner(spec, "cpp_standalone", build_root=build_root, record=RECORD, batch=3, sampling=sampling,
                 propagation="rows", threads=threads) as r:
         layouts = {k["name"]: k["layout"] for k in r.bn.kernels}
-        fast = r.run_batch(drives[:3]) + r.run_batch(drives[3:])  # a full and a partial batch
+        # a full batch of per-step drives and a partial one of input frames (the same samples)
+        fast = r.run_batch(drives[:3]) + r.run_inputs(_inputs(model, 4)[3:])
     if name == "small":
         assert set(layouts.values()) == {"dense"}, layouts
     else:  # the pruned W and U use sparse rows, the half-dense read-out dense rows
@@ -177,7 +182,7 @@ def test_too_many_drives_for_the_batch_are_refused(small_model, numpy_runtime):
     spec = to_snn_spec(small_model, mode="float")
     drives = _drives(small_model, spec, 3)
     with Runner(spec, "numpy", batch=2) as r:
-        with pytest.raises(UserInputError, match="1 to 2 drives"):
+        with pytest.raises(UserInputError, match="1 to 2 samples"):
             r.run_batch(drives)
 
 
@@ -302,3 +307,63 @@ def test_fused_steps_keep_the_schedule_order():
         (op, [op]) for op in ("clip", "truncate", "input", "update")]
     float_hidden = {"clip": "a", "update": "d"}  # float mode, a layer after the first: no truncate, no input
     assert step_blocks(float_hidden, records=False, fuse=True) == [("clip", ["clip", "update"])]
+
+
+def test_the_per_step_drive_is_the_frames_held():
+    """layer0_drive (per step) against a second computation, the zero-order hold x[⌊n/M⌋] of the frames then f0·W0
+    (and τ_U/τ_I per unit): equal to float64 rounding (1e-15 relative; the product is over other row counts), for a
+    layer with one retention and one with a retention per unit; input_frames held by hold_steps is it exactly."""
+    from conftest import per_unit_model
+
+    from lprnn_brian.convert import hold_steps, input_frames
+
+    for model in (_pruned_model(), per_unit_model(np.random.default_rng(3), [0.5, 0.8])):
+        spec = to_snn_spec(model, mode="float")
+        x = _inputs(model, 2)
+        M = spec.steps_per_frame
+        idx = np.minimum(np.floor(np.arange(spec.n_steps) / M).astype(int), model.n_frames - 1)
+        L0 = spec.layers[0]
+        expected = L0.factor * (x[:, idx, :] @ L0.W_ann.T)
+        if isinstance(L0.tau_I, np.ndarray):
+            expected = expected * (L0.tau_U / L0.tau_I)
+        drive = layer0_drive(x, spec)
+        np.testing.assert_allclose(drive, expected, rtol=1e-15, atol=0)
+        np.testing.assert_array_equal(drive, input_frames(x, spec)[:, hold_steps(model.n_frames, spec), :])
+
+
+def test_the_frame_stimulus_takes_held_drives_only():
+    """The row layout's per-frame input: a held drive gives back its frames; a drive that changes within a frame is
+    refused with one line (it would be silently averaged away otherwise), as is a drive of the wrong shape."""
+    from lprnn_brian.convert import input_frames
+    from lprnn_brian.network import FrameStimulus
+
+    model = _pruned_model()
+    spec = to_snn_spec(model, mode="float")
+    stim = FrameStimulus(spec, batch=1)
+    x = _inputs(model, 1)[0]
+    np.testing.assert_array_equal(stim.frames_of_drive(layer0_drive(x, spec)), input_frames(x, spec))
+    wobbly = layer0_drive(x, spec).copy()
+    wobbly[1] += 1.0  # step 1 lies inside frame 0 (M > 1)
+    assert spec.steps_per_frame > 1
+    with pytest.raises(UserInputError, match="changes within a frame"):
+        stim.frames_of_drive(wobbly)
+    with pytest.raises(UserInputError, match="drive of shape"):
+        stim.frames_of_drive(wobbly[:-1])
+
+
+def test_spike_recorder_file_format(tmp_path):
+    """The recorder's file read back by hand-written bytes: B = 2 copies, counts 3 and 1, then each copy's indices
+    and steps; a short file is refused rather than read into wrong spikes."""
+    from lprnn_brian.spike_record import SpikeRecorder
+
+    rec = object.__new__(SpikeRecorder)  # the reader needs only these three (no Brian2 group or device)
+    rec.batch, rec.n, rec.file_name = 2, 5, "layer.spikes"
+    body = np.array([4, 0, 4, 10, 10, 12, 2, 7], dtype=np.int32)  # copy 0: (4,10) (0,10) (4,12); copy 1: (2,7)
+    raw = np.int32(2).tobytes() + np.array([3, 1], dtype=np.int64).tobytes() + body.tobytes()
+    (tmp_path / rec.file_name).write_bytes(raw)
+    (i0, s0), (i1, s1) = rec.read(tmp_path)
+    assert i0.tolist() == [4, 0, 4] and s0.tolist() == [10, 10, 12] and i1.tolist() == [2] and s1.tolist() == [7]
+    assert len(rec.read(tmp_path, n_used=1)) == 1
+    (tmp_path / rec.file_name).write_bytes(raw[:-4])
+    with pytest.raises(ValueError, match="truncated"):
+        rec.read(tmp_path)

@@ -31,14 +31,24 @@ def read_runs(bn, dt: float, n_used: int | None = None) -> list[RawRun]:
     n_used = B if n_used is None else n_used
     sampled = bn.sampling != "steps"
     runs = [RawRun([], [], [], [] if sampled else None, [] if sampled else None) for _ in range(n_used)]
+    recorders = bn.spike_recorders or [None] * len(bn.groups)
     for k, (g, sm, st) in enumerate(zip(bn.groups, bn.spike_monitors, bn.state_monitors)):
         n = g.N // B
-        i = np.array(sm.i[:], dtype=np.int64)  # copy: runtime monitors reuse their buffers
-        step = np.rint(np.asarray(sm.t_[:]) / dt).astype(np.int32)
-        # spikes of each copy, in recorded (time) order: one stable sort (a radix sort on 16-bit keys)
-        copy = (i // n).astype(np.int16 if B < 2**15 else np.int64)
-        by_copy = np.argsort(copy, kind="stable")
-        bounds = np.searchsorted(copy[by_copy], np.arange(n_used + 1))
+        if recorders[k] is not None:  # the row layout's recorder: per copy already, integer steps
+            from brian2 import get_device
+
+            recorded = recorders[k].read(get_device().results_dir, n_used)
+        else:
+            i = np.array(sm.i[:], dtype=np.int64)  # copy: runtime monitors reuse their buffers
+            step = np.rint(np.asarray(sm.t_[:]) / dt).astype(np.int32)
+            # spikes of each copy, in recorded (time) order: one stable sort (a radix sort on 16-bit keys)
+            copy = (i // n).astype(np.int16 if B < 2**15 else np.int64)
+            by_copy = np.argsort(copy, kind="stable")
+            bounds = np.searchsorted(copy[by_copy], np.arange(n_used + 1))
+            recorded = []
+            for b in range(n_used):
+                mine = by_copy[bounds[b]:bounds[b + 1]]
+                recorded.append(((i[mine] - b * n).astype(np.int32), step[mine]))
         states = {v: np.asarray(getattr(st, v)[:]).T for v in bn.record} if st is not None else {}
         # a layer without a frame monitor (a hidden layer under 'readout') recorded nothing: empty dicts
         frames, sums = ({}, {}) if sampled else (None, None)
@@ -58,9 +68,8 @@ def read_runs(bn, dt: float, n_used: int | None = None) -> list[RawRun]:
                 frames[v] = a[per_frame]
             sums = {v: {w: np.asarray(getattr(g, f"sum_{w}_{v}")[:]) for w in bn.windows} for v in bn.record}
         for b in range(n_used):
-            mine = by_copy[bounds[b]:bounds[b + 1]]
-            runs[b].spike_i.append((i[mine] - b * n).astype(np.int32))
-            runs[b].spike_step.append(step[mine])
+            runs[b].spike_i.append(recorded[b][0])
+            runs[b].spike_step.append(recorded[b][1])
             runs[b].states.append({v: a[:, b * n:(b + 1) * n].copy() for v, a in states.items()})
             if frames is not None:
                 runs[b].frame_states.append({v: a[:, b * n:(b + 1) * n].copy() for v, a in frames.items()})

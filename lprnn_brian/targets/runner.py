@@ -108,18 +108,55 @@ class Runner:
     def run_batch(self, drives) -> list[RawRun]:
         """Simulate up to ``batch`` samples in one run (the unused copies get zero input and are not read).
 
-        ``drives``: a sequence of layer-0 inputs, each (n_steps, n0)."""
+        ``drives``: a sequence of layer-0 inputs, each (n_steps, n0) (:func:`lprnn_brian.convert.layer0_drive`).
+        A row-layout build takes its input per frame and refuses a drive that changes within a frame
+        (:class:`lprnn_brian.network.FrameStimulus`); :meth:`run_inputs` gives it the frames directly."""
         expected = (self.spec.n_steps, self.spec.layers[0].n)
-        drives = list(drives)
-        if not 1 <= len(drives) <= self.batch:
-            raise UserInputError(f"run_batch takes 1 to {self.batch} drives (the runner's batch), got {len(drives)}")
+        drives = self._count(drives)
         for d in drives:
             if np.shape(d) != expected:
                 raise UserInputError(f"drive has shape {np.shape(d)}, expected {expected}")
-        stacked = np.zeros((expected[0], self.batch * expected[1]))
-        for b, d in enumerate(drives):
-            stacked[:, b * expected[1]:(b + 1) * expected[1]] = d
-        return self.backend.run(stacked, len(drives))
+        stacked = self._stack(drives, expected)
+        stimulus = self._frame_stimulus()
+        return self.backend.run(stacked if stimulus is None else stimulus.frames_of_drive(stacked), len(drives))
+
+    def run_inputs(self, x) -> list[RawRun]:
+        """Simulate up to ``batch`` samples of ANN input frames ``x`` (samples, n_frames, features) in one run: the
+        layer-0 input in the form the build takes, per frame (:func:`lprnn_brian.convert.input_frames`, the row
+        layout) or per step (:func:`lprnn_brian.convert.layer0_drive`); the same doubles either way."""
+        from ..convert import input_frames, layer0_drive
+
+        spec = self.spec
+        x = self._count(x)
+        expected = (spec.n_frames, spec.layers[0].W_ann.shape[1])
+        for xi in x:
+            if np.shape(xi) != expected:
+                raise UserInputError(f"input has shape {np.shape(xi)}, expected (frames, features) = {expected}")
+        stimulus = self._frame_stimulus()
+        if stimulus is None:
+            drives = [layer0_drive(xi, spec) for xi in x]
+            return self.backend.run(self._stack(drives, (spec.n_steps, spec.layers[0].n)), len(x))
+        frames = input_frames(np.asarray(x, dtype=np.float64), spec)  # (samples, n_frames, n0)
+        return self.backend.run(self._stack(frames, stimulus.shape[:1] + (spec.layers[0].n,)), len(x))
+
+    def _count(self, items) -> list:
+        items = list(items)
+        if not 1 <= len(items) <= self.batch:
+            raise UserInputError(f"a run takes 1 to {self.batch} samples (the runner's batch), got {len(items)}")
+        return items
+
+    def _stack(self, per_sample, shape: tuple) -> np.ndarray:
+        """Samples side by side, (rows, batch·n0); the unused copies zero."""
+        stacked = np.zeros((shape[0], self.batch * shape[1]))
+        for b, d in enumerate(per_sample):
+            stacked[:, b * shape[1]:(b + 1) * shape[1]] = d
+        return stacked
+
+    def _frame_stimulus(self):
+        from ..network import FrameStimulus
+
+        bn = self.backend.bn
+        return bn.stimulus if bn is not None and isinstance(bn.stimulus, FrameStimulus) else None
 
     def close(self) -> None:
         """Give back what the backend holds (Brian2's standalone device, the build directory's lock)."""

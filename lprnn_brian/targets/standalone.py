@@ -97,11 +97,21 @@ class CppStandaloneBackend(Backend):
         """Checked before every batch (nothing for cpp_standalone)."""
 
     def run(self, drive: np.ndarray, n_used: int) -> list[RawRun]:
+        from ..network import FrameStimulus
+
         self.before_run()
+        stimulus = self.bn.stimulus
+        if isinstance(stimulus, FrameStimulus):
+            # the row layout's per-frame input: the binary reads it from its static array file when it starts
+            values = np.ascontiguousarray(drive, dtype=np.float64)
+            if values.shape != stimulus.shape:
+                raise ValueError(f"input frames of shape {values.shape} for a stimulus of shape {stimulus.shape}")
+            values.tofile(self.build_dir / "static_arrays" / stimulus.file_name)
+            device.active_device().run(directory=str(self.build_dir), with_output=False, run_args=[])
+            return read_runs(self.bn, self.config.spec.dt, n_used)
         # The drive goes to the binary as a file named on its command line (``<timed array>.values=<file>``),
         # written here rather than by Brian2's run_args mapping, which names the file by an md5 of the values
         # (tens of ms per batch). The build directory is this runner's alone (locked), so one name is enough.
-        stimulus = self.bn.stimulus
         values = np.ascontiguousarray(drive, dtype=stimulus.values.dtype)
         if values.shape != stimulus.values.shape:
             raise ValueError(f"drive of shape {values.shape} for a TimedArray of shape {stimulus.values.shape}")
