@@ -439,20 +439,21 @@ def main() -> int:
 
 
 def _compare_peer(results: dict) -> dict:
-    """(f)'s spikes against (a)'s and (c)'s on the samples each pair ran, its predictions against (c)'s, and its
-    time per sample against (c)'s at the same batch; printed, and returned for the record."""
+    """(f)'s spikes and predictions against (a)'s and (c)'s on the samples each pair ran, and its time per sample
+    against (c)'s at the same batch; printed, and returned for the record."""
     f, out = results["f"], {}
     for w in ("a", "c"):
         if results.get(w):
             n_cmp, ok = same_spikes(results[w]["spikes_file"], f["spikes_file"])
             print(f"spikes of (f) vs ({w}) on {n_cmp} samples: {'identical' if ok else 'DIFFERENT'}")
             out[f"f_vs_{w}_identical_spikes"] = ok
+            theirs = results[w]["predictions"]
+            n = min(len(theirs), len(f["predictions"]))
+            same = int(np.sum(np.equal(theirs[:n], f["predictions"][:n])))
+            print(f"predictions of (f) equal ({w})'s on {same} of {n} samples")
+            out[f"f_{w}_same_predictions"] = [same, n]
     c = results.get("c")
     if c:
-        n = min(len(c["predictions"]), len(f["predictions"]))
-        same = int(np.sum(np.equal(c["predictions"][:n], f["predictions"][:n])))
-        print(f"predictions of (f) equal (c)'s on {same} of {n} samples")
-        out["f_c_same_predictions"] = [same, n]
         if c["batch"] == f["batch"]:
             ratio = f["per_sample_s"] / c["per_sample_s"]
             faster = "(c) is faster" if ratio > 1 else "(f), the torch peer, is FASTER"

@@ -176,9 +176,10 @@ def throughput_section(path: Path, rec: dict) -> list[str]:
                       ("f_vs_c_identical_spikes", "spikes of (f) and (c)")):
         if key in shd:
             notes.append(f"{text} on the samples both ran: {'identical' if shd[key] else 'DIFFERENT'}")
-    if "f_c_same_predictions" in shd:
-        same, n = shd["f_c_same_predictions"]
-        notes.append(f"predictions of (f) and (c): the same on {same} of {n} samples")
+    for w in ("a", "c"):
+        if f"f_{w}_same_predictions" in shd:
+            same, n = shd[f"f_{w}_same_predictions"]
+            notes.append(f"predictions of (f) and ({w}): the same on {same} of {n} samples")
     if "f_over_c_same_batch" in shd:
         notes.append(f"(f) per sample over (c) per sample at batch {shd['f']['batch']}: "
                      f"{shd['f_over_c_same_batch']:.2f} (per sample at batch " + ", ".join(

@@ -227,8 +227,8 @@ def test_benchmark_worker_times_both_batches_and_keeps_spikes(bench):
 
 def test_benchmark_comparison_says_identical_or_different(bench, tmp_path, capsys):
     """_compare_peer on spike files in the workers' format: identical files say so; one spike moved by a step in (c)'s
-    file makes (f) vs (c) DIFFERENT while (f) vs (a) stays identical; predictions counted, and the time ratio at
-    equal batch printed with who is faster."""
+    file makes (f) vs (c) DIFFERENT while (f) vs (a) stays identical; predictions counted on the samples both ran,
+    and the time ratio at equal batch printed with who is faster."""
     trains = {"s0_l0_i": np.array([1, 0, 2]), "s0_l0_step": np.array([3, 4, 4]), "s1_l0_i": np.array([0]),
               "s1_l0_step": np.array([9])}
     files = {}
@@ -244,7 +244,7 @@ def test_benchmark_comparison_says_identical_or_different(bench, tmp_path, capsy
     out = bench._compare_peer(results)
     printed = capsys.readouterr().out
     assert out["f_vs_a_identical_spikes"] is True and out["f_vs_c_identical_spikes"] is False
-    assert out["f_c_same_predictions"] == [2, 3]
+    assert out["f_c_same_predictions"] == [2, 3] and out["f_a_same_predictions"] == [1, 1]
     assert out["f_over_c_same_batch"] == pytest.approx(4.0)
     assert "spikes of (f) vs (c) on 2 samples: DIFFERENT" in printed and "(c) is faster" in printed
     json.dumps(out)  # goes into the JSON record
@@ -265,13 +265,15 @@ def test_results_page_shows_the_peer(tmp_path):
     rec = {"command": "python benchmarks/snn_throughput.py --targets c,f --samples 64", "machine": {},
            "args": {"mode": "loihi", "batch": 32, "sampling": "readout", "threads": 0},
            "shd": {"c": dict(row, per_sample_s=0.03), "f": dict(row, batch=32, per_sample_by_batch_s={"32": 0.12}),
-                   "f_vs_c_identical_spikes": True, "f_c_same_predictions": [64, 64], "f_over_c_same_batch": 4.0}}
+                   "f_vs_c_identical_spikes": True, "f_c_same_predictions": [64, 64], "f_a_same_predictions": [2, 3],
+                   "f_over_c_same_batch": 4.0}}
     path = tmp_path / "snn_throughput-20261206-140000.json"
     text = "\n".join(page.throughput_section(path, rec))
     assert f"| {page.TARGETS['f']} | 64 | 120.0 ms | 8.33 | 3.0 s | — | 300 / 0 MB |" in text
     assert "spikes of (f) and (c) on the samples both ran: identical" in text
     assert "predictions of (f) and (c): the same on 64 of 64 samples" in text
+    assert "predictions of (f) and (a): the same on 2 of 3 samples" in text
     assert "(f) per sample over (c) per sample at batch 32: 4.00 (per sample at batch 32: 120.0 ms)" in text
-    del rec["shd"]["f"], rec["shd"]["f_vs_c_identical_spikes"], rec["shd"]["f_c_same_predictions"]
-    del rec["shd"]["f_over_c_same_batch"]
+    for key in ("f", "f_vs_c_identical_spikes", "f_c_same_predictions", "f_a_same_predictions", "f_over_c_same_batch"):
+        del rec["shd"][key]
     assert "(f)" not in "\n".join(page.throughput_section(path, rec))
