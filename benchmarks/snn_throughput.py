@@ -15,15 +15,20 @@ Loihi-integer mode). Inputs: the bundled spoken-digit test clips through the SHD
 (c) ours: ``cpp_standalone`` compiled once, ``batch`` samples per run, read-out sampling, row propagation;
 (d) GeNN's CPU backend through brian2genn (in the environment of ``scripts/setup-genn``; skipped with a
     note when that environment does not exist);
-(e) the ANN: numpy forward pass and torch (CPU) forward pass, whole batch at once.
+(e) the ANN: numpy forward pass and torch (CPU) forward pass, whole batch at once;
+(f) the same network as a batched, time-stepped PyTorch simulation on CPU, what a user would write instead
+    (``torch_peer.py``: dense float64 matmuls of spikes × weights every step, the batch as the leading dimension,
+    the declaration's formulas; torch threads = ``--threads``, at least 1), timed at batch 32 and ``--batch``
+    (not in the default targets: ``--targets ...,f``).
 
 Every target runs in its own process, so the memory peak (``ru_maxrss`` of the process and of its children,
 which includes the compiler for (b) and (c)) belongs to that target alone. Printed per target: time per
 sample, samples/s, the cold first result (from an empty cache to the first decoded sample, compilation
 included), the ratio to (a), and for (c) the synaptic events per sample against the dense-matvec bound
 (the events at this machine's measured multiply-add rate). (c)'s spikes are checked against (a)'s on the
-samples both ran (identical in Loihi mode). Results are written to ``benchmarks/results/`` as JSON, with the
-command and the machine; ``python scripts/results_page.py`` turns them into docs/results.md.
+samples both ran (identical in Loihi mode), (f)'s against (a)'s and (c)'s, and (f)'s predictions against (c)'s.
+Results are written to ``benchmarks/results/`` as JSON, with the command and the machine;
+``python scripts/results_page.py`` turns them into docs/results.md.
 """
 from __future__ import annotations
 
@@ -51,7 +56,7 @@ REFERENCE = REPO.parent / "shared" / "reference" / SHD_REFERENCE_FILE
 GENN_ENV = Path(os.environ.get("LPRNN_BRIAN_GENN_ENV", REPO / ".venv-genn"))
 LABELS = {"a": "numpy, rebuilt per sample (reference)", "b": "cython, rebuilt per sample",
           "c": "cpp_standalone fast path (ours)", "d": "GeNN CPU (brian2genn)", "e-numpy": "ANN, numpy",
-          "e-torch": "ANN, torch CPU"}
+          "e-torch": "ANN, torch CPU", "f": "torch CPU time-stepped SNN (peer)"}
 
 
 # --- models and inputs ---------------------------------------------------------------------------------
@@ -223,6 +228,42 @@ def worker_ann(kind: str, model, x, n: int) -> dict:
             "predictions": np.asarray(preds).tolist()}
 
 
+def worker_torch(spec, x, n: int, batch: int, threads: int) -> dict:
+    """(f): the network as a batched, time-stepped torch simulation (``torch_peer.py``), ``threads`` torch threads
+    (at least 1); the time per sample at batch 32 and at ``batch``, predictions and spikes from the run at ``batch``.
+    Cold: from importing torch to the first sample's result."""
+    from types import SimpleNamespace
+
+    from lprnn_brian.convert import layer0_drive
+
+    t0 = time.perf_counter()
+    import torch
+
+    from torch_peer import TorchPeer
+
+    torch.set_num_threads(max(1, threads))
+    peer = TorchPeer(spec)
+    peer.run(layer0_drive(x[0], spec))
+    cold = time.perf_counter() - t0
+    per_batch, preds, spikes, counts = {}, [], [], []
+    for b in sorted({32, batch}, key=lambda b: b != batch):  # the run at ``batch`` (the one kept) first
+        t1 = time.perf_counter()
+        for start in range(0, n, b):
+            run = peer.run(np.stack([layer0_drive(x[s], spec) for s in range(start, min(n, start + b))]))
+            if b != batch:
+                continue
+            for i in range(run.readout_fb_sum.shape[0]):
+                preds.append(_decode(spec, run.readout_fb_sum[i]))
+                counts.append([int(s[i].sum()) for s in run.spikes])
+                if len(spikes) < 8:
+                    spike_i, spike_step = run.spike_trains(i)
+                    spikes.append(SimpleNamespace(spike_i=spike_i, spike_step=spike_step))
+        per_batch[str(b)] = (time.perf_counter() - t1) / n
+    return {"per_sample_s": per_batch[str(batch)], "per_sample_by_batch_s": per_batch, "cold_first_s": cold,
+            "samples": n, "batch": batch, "threads": torch.get_num_threads(), "predictions": preds,
+            "spikes_per_layer": np.mean(counts, axis=0).tolist(), "_spikes": spikes}
+
+
 def run_worker(args) -> None:
     from lprnn_brian.convert import to_snn_spec
 
@@ -240,6 +281,8 @@ def run_worker(args) -> None:
             out = worker_fast(spec, x, args.samples, tmp, args.batch, args.threads, args.sampling)
         elif args.worker == "d":
             out = worker_genn(spec, x, args.samples, tmp)
+        elif args.worker == "f":
+            out = worker_torch(spec, x, args.samples, args.batch, args.threads)
         else:
             out = worker_ann(args.worker.split("-")[1], model, x, args.samples)
     spikes = out.pop("_spikes", None)
@@ -311,8 +354,9 @@ def synaptic_events(spec, spikes_per_layer) -> tuple[float, float]:
 def build_parser() -> argparse.ArgumentParser:
     """The command line (also read by scripts/results_page.py to write a stored run's command)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--targets", default="a,b,c,d,e", help="comma list of a,b,c,d,e (default all)")
-    ap.add_argument("--samples", type=int, default=128, help="samples for (c) and (e)")
+    ap.add_argument("--targets", default="a,b,c,d,e", help="comma list of a,b,c,d,e,f (default a,b,c,d,e; f, the "
+                    "torch peer, on request)")
+    ap.add_argument("--samples", type=int, default=128, help="samples for (c), (e) and (f)")
     ap.add_argument("--ref-samples", type=int, default=5, help="samples for (a), (b) and (d) (the first, cold, is "
                     "not in the per-sample mean)")
     ap.add_argument("--batch", type=int, default=32)
@@ -367,6 +411,8 @@ def main() -> int:
             n_cmp, ok = same_spikes(results["d"]["spikes_file"], results["c"]["spikes_file"])
             print(f"spikes of (d) vs (c) on {n_cmp} samples: {'identical' if ok else 'DIFFERENT'}")
             report["shd"]["d_vs_c_identical_spikes"] = ok
+        if results.get("f"):
+            report["shd"].update(_compare_peer(results))
         if results.get("c"):
             from lprnn_brian.convert import to_snn_spec
 
@@ -390,6 +436,32 @@ def main() -> int:
     return 0
 
 
+def _compare_peer(results: dict) -> dict:
+    """(f)'s spikes and predictions against (a)'s and (c)'s on the samples each pair ran, and its time per sample
+    against (c)'s at the same batch; printed, and returned for the record."""
+    f, out = results["f"], {}
+    for w in ("a", "c"):
+        if results.get(w):
+            n_cmp, ok = same_spikes(results[w]["spikes_file"], f["spikes_file"])
+            print(f"spikes of (f) vs ({w}) on {n_cmp} samples: {'identical' if ok else 'DIFFERENT'}")
+            out[f"f_vs_{w}_identical_spikes"] = ok
+            theirs = results[w]["predictions"]
+            n = min(len(theirs), len(f["predictions"]))
+            same = int(np.sum(np.equal(theirs[:n], f["predictions"][:n])))
+            print(f"predictions of (f) equal ({w})'s on {same} of {n} samples")
+            out[f"f_{w}_same_predictions"] = [same, n]
+    c = results.get("c")
+    if c:
+        if c["batch"] == f["batch"]:
+            ratio = f["per_sample_s"] / c["per_sample_s"]
+            faster = "(c) is faster" if ratio > 1 else "(f), the torch peer, is FASTER"
+            print(f"per sample at batch {c['batch']}: (c) {c['per_sample_s'] * 1e3:.1f} ms, (f) "
+                  f"{f['per_sample_s'] * 1e3:.1f} ms; (f)/(c) = {ratio:.2f}: {faster}")
+            out["f_over_c_same_batch"] = ratio
+    print(f"(f) predictions: {f['predictions']}")
+    return out
+
+
 def _print_table(results: dict, args) -> dict:
     base = results.get("a")
     print(f"\n{'target':<42} {'per sample':>11} {'samples/s':>10} {'cold first':>11} {'vs (a)':>8} "
@@ -406,6 +478,10 @@ def _print_table(results: dict, args) -> dict:
         c = results["c"]
         print(f"(c) batch {c['batch']}, {c['sampling']} sampling, {c['threads']} OpenMP threads; build "
               f"{c['build_s']:.1f} s")
+    if results.get("f"):
+        f = results["f"]
+        print(f"(f) {f['threads']} torch thread(s); per sample at batch " + ", ".join(
+            f"{b}: {t * 1e3:.1f} ms" for b, t in f["per_sample_by_batch_s"].items()))
     print()
     return table
 

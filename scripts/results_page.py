@@ -31,7 +31,8 @@ TARGETS = {"a": "(a) numpy, network rebuilt per sample, all-to-all synapses (the
            "b": "(b) cython, rebuilt per sample (cold: empty Cython cache)",
            "c": "(c) cpp_standalone, batch of samples per binary run, read-out sampling, row propagation",
            "d": "(d) GeNN CPU backend", "e-numpy": "(e) ANN, numpy float32, whole batch",
-           "e-torch": "(e) ANN, torch CPU, whole batch"}
+           "e-torch": "(e) ANN, torch CPU, whole batch",
+           "f": "(f) the same SNN in torch (CPU), time-stepped in batches, dense float64 matmuls (a user's own code)"}
 
 HEADER = """# Measured results
 
@@ -170,9 +171,19 @@ def throughput_section(path: Path, rec: dict) -> list[str]:
     lines.append("")
     notes = []
     for key, text in (("c_vs_a_identical_spikes", "spikes of (c) and (a)"),
-                      ("d_vs_c_identical_spikes", "spikes of (d) and (c)")):
+                      ("d_vs_c_identical_spikes", "spikes of (d) and (c)"),
+                      ("f_vs_a_identical_spikes", "spikes of (f) and (a)"),
+                      ("f_vs_c_identical_spikes", "spikes of (f) and (c)")):
         if key in shd:
             notes.append(f"{text} on the samples both ran: {'identical' if shd[key] else 'DIFFERENT'}")
+    for w in ("a", "c"):
+        if f"f_{w}_same_predictions" in shd:
+            same, n = shd[f"f_{w}_same_predictions"]
+            notes.append(f"predictions of (f) and ({w}): the same on {same} of {n} samples")
+    if "f_over_c_same_batch" in shd:
+        notes.append(f"(f) per sample over (c) per sample at batch {shd['f']['batch']}: "
+                     f"{shd['f_over_c_same_batch']:.2f} (per sample at batch " + ", ".join(
+                         f"{b}: {t * 1e3:.1f} ms" for b, t in shd["f"]["per_sample_by_batch_s"].items()) + ")")
     if "events_nonzero" in shd:
         notes.append(f"synaptic events per sample: {shd['events_nonzero'] / 1e6:.1f} M on the non-zero weights "
                      f"({shd['events_all_to_all'] / 1e6:.1f} M all-to-all); dense-matvec bound "
