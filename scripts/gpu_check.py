@@ -391,7 +391,8 @@ def check_site(python: Path, site: Path, name: str) -> str:
 
 def ignored_by_git(path: Path) -> bool:
     """Whether git ignores ``path`` in this repository."""
-    return subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", str(path)]).returncode == 0
+    # a file inside: a directory pattern ('/.gpu-check/') matches a path git cannot see is a directory otherwise
+    return subprocess.run(["git", "-C", str(REPO), "check-ignore", "-q", str(Path(path) / MANIFEST)]).returncode == 0
 
 
 def prepare(args) -> int:
@@ -869,7 +870,8 @@ class Check:
                 w.kill()
                 w.close(timeout=5)
             self._write_log()
-            code = EXIT_FAILED if report.data["errors"] or not self._identical() else 0
+            identical = self._identical()  # also marks the targets that no lane checked
+            code = EXIT_FAILED if report.data["errors"] or not identical else 0
             report.data["exit_code"] = code
             report.save()
             try:
@@ -1211,9 +1213,9 @@ class Check:
                 lines.append(f"{name:<14} {lane['label']:<50} {lane['batch']:>6} {'—':>8} {'—':>8} "
                              f"{'(' + state + ')':>10}")
                 continue
-            warm = _median(r["run_s"][1:]) if len(r["run_s"]) > 1 else float("nan")
+            warm = f"{_median(r['run_s'][1:]):8.2f}" if len(r["run_s"]) > 1 else f"{'—':>8}"
             ratio = f"{r['samples_per_s'] / base:.2f}" if base else "—"
-            lines.append(f"{name:<14} {lane['label']:<50} {lane['batch']:>6} {r['run_s'][0]:>8.2f} {warm:>8.2f} "
+            lines.append(f"{name:<14} {lane['label']:<50} {lane['batch']:>6} {r['run_s'][0]:>8.2f} {warm} "
                          f"{r['samples_per_s']:>10.1f} {ratio:>7}")
         for s in d["skipped"]:
             lines.append(f"skipped: {s['what']}: {s['why']}")
@@ -1318,8 +1320,12 @@ def worker_lane(args) -> int:
     job = Path(args.job)
     lane = json.loads((job / "lanes" / f"{args.lane}.json").read_text())
     status = job / "status" / f"{args.lane}.json"
-    if lane["target"] == "genn" and sys.version_info >= (3, 12):
+    if lane["target"] == "genn" and sys.version_info >= (3, 12):  # the carried GeNN site (brian2 2.5, numpy 1.26)
         import setuptools  # noqa: F401  brian2 2.5 imports distutils: on Python 3.12 only setuptools' shim has it
+
+        # brian2 2.5 imports scipy only to log its version (None when missing) and GeNN needs none of it; the
+        # machine's scipy is built for numpy 2 (it warns, or worse, under numpy 1.26): kept out
+        sys.modules.setdefault("scipy", None)
     t0 = time.perf_counter()
     try:
         from lprnn_brian.targets import Runner
@@ -1336,6 +1342,7 @@ def worker_lane(args) -> int:
                                    "build_s": time.perf_counter() - t0})
         return 1
     write_json_atomic(status, {"state": "built", "build_s": build_s, "build_dir": str(runner.build_dir), **info})
+    print(f"built {args.lane} in {build_s:.1f} s: {json.dumps(info)}", flush=True)
     line = sys.stdin.readline().strip()
     if not line or line == "stop":
         runner.close()
@@ -1380,6 +1387,7 @@ def run_lane(runner, spec, go: dict, job: Path) -> dict:
         raws = runner.run_batch(batch)
         run_s.append(time.perf_counter() - t)
         n_used.append(len(chunk))
+        print(f"run {r}: {len(chunk)} samples in {run_s[-1]:.3f} s", flush=True)
         if r >= len(chunks):
             continue  # a repeat: the same clips again, timed only
         for c, raw in zip(chunk, raws):

@@ -248,14 +248,14 @@ def _dry_run(tmp_path: Path, work: Path, *extra) -> tuple[dict, subprocess.Compl
     return json.loads(reports[0].read_text()), proc
 
 
-@pytest.mark.slow  # four to six builds of the SHD network on the CPU (a few minutes on 2 cores)
-def test_cpu_dry_run_checks_identity_times_and_skips_what_the_budget_cannot_hold(tmp_path, build_root):
+@pytest.mark.slow  # five builds of the SHD network on the CPU (about 5 minutes on 2 cores)
+def test_cpu_dry_run_checks_identity_times_and_skips_what_the_budget_cannot_hold(tmp_path, monkeypatch):
     """The harness end to end without a GPU. (1) Time to spare: the stand-in of cuda_standalone (cpp_standalone,
     read-out sampling, Brian2 synapses) and GeNN's CPU backend give spikes identical to the reference on the chosen
     clips (the two of three whose hidden layers spike most on the fast path), the read-out sums equal the fast
     path's, every lane has samples/s, exit code 0. (2) The same work directory (builds re-used) with the budget
     already spent and a second batch size: the identity check still runs (cold runs only), the batch-4 lanes are
-    skipped with the budget named, exit code 0."""
+    skipped with the budget named, exit code 0. (3) A failing lane and an extra batch (below)."""
     if not (SHARED / "reference").is_dir():
         pytest.skip("the authors' SHD checkpoint (../shared/reference) is not available")
     work = tmp_path / "work"
@@ -288,6 +288,22 @@ def test_cpu_dry_run_checks_identity_times_and_skips_what_the_budget_cannot_hold
     for name in ("cpu-fast", "cuda-b2"):
         assert d2["lanes"][name]["result"]["cold_only"] and d2["lanes"][name]["result"]["runs"] == 1
     assert "skipped: cuda-b4" in proc2.stdout
+
+    # (3) a lane that fails (this environment, without brian2genn, as the GeNN one), and a batch tried after the
+    # main points: the failure is recorded with its message, the other lanes run, the extra batch is built and
+    # compared, exit code 3
+    if importlib.util.find_spec("brian2genn") is not None:
+        return  # (3) needs an environment without brian2genn
+    monkeypatch.setenv("LPRNN_BRIAN_GENN_ENV", sys.prefix)
+    d3, proc3 = _dry_run(tmp_path, work, "--extra-batches", "4")
+    assert proc3.returncode == 3 and d3["exit_code"] == 3
+    (error,) = d3["errors"]
+    assert error["where"] == "build genn-b2" and "needs brian2genn" in error["error"]
+    assert not d3["identity"]["genn"]["identical"] and "NOT CHECKED" in proc3.stdout
+    cuda = d3["identity"]["cuda_standalone"]
+    assert cuda["identical"] and sorted(cuda["lanes"]) == ["cuda-b2", "cuda-b4"] and cuda["clips"] == 4
+    assert d3["lanes"]["cuda-b4"]["result"]["samples_per_s"] > 0
+    assert "no smaller batch of genn" in {s["what"]: s["why"] for s in d3["skipped"]}["genn-b4"]
 
 
 @pytest.mark.slow  # compiles GeNN's libGeNN and CUDA backend (about 2 minutes on 2 cores); no GPU needed
