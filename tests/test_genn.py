@@ -22,6 +22,7 @@ that creates it.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -159,3 +160,56 @@ def test_main_environment_points_to_setup_genn():
     spec, _ = small_spec_and_drives("loihi", 1)
     with pytest.raises(UserInputError, match="scripts/setup-genn"):
         Runner(spec, "genn")
+
+
+# --- GeNN's CUDA backend: the toolkit pieces it needs (checked on fake directory trees; the build itself runs on
+# a GPU machine: scripts/gpu-check) ---------------------------------------------------------------------------
+def _touch(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    return path
+
+
+def test_libcuda_for_the_linker(tmp_path):
+    """GeNN's generator links -lcuda: the toolkit's stub first; else a driver directory with libcuda.so; else a
+    link named libcuda.so to the driver's libcuda.so.1 (the only name a driver mount may have); else None."""
+    from lprnn_brian.targets.genn import libcuda_link_dir
+
+    cuda, driver, other = tmp_path / "cuda", tmp_path / "driver", tmp_path / "other"
+    other.mkdir()
+    assert libcuda_link_dir(cuda, tmp_path / "s", search=(str(other),)) is None
+    real = _touch(driver / "libcuda.so.1")
+    link_dir = libcuda_link_dir(cuda, tmp_path / "s", search=(str(other), str(driver)))
+    assert link_dir == tmp_path / "s" / "libcuda_link" and os.readlink(link_dir / "libcuda.so") == str(real)
+    assert libcuda_link_dir(cuda, tmp_path / "s", search=(str(other), str(driver))) == link_dir  # again: same link
+    _touch(driver / "libcuda.so")
+    assert libcuda_link_dir(cuda, tmp_path / "s", search=(str(other), str(driver))) == driver
+    _touch(cuda / "lib64" / "stubs" / "libcuda.so")
+    assert libcuda_link_dir(cuda, tmp_path / "s", search=(str(driver),)) == cuda / "lib64" / "stubs"
+
+
+def test_cuda_build_environment_extends_the_paths(tmp_path):
+    from lprnn_brian.targets.genn import cuda_build_env
+
+    cuda = tmp_path / "cuda"
+    _touch(cuda / "lib64" / "stubs" / "libcuda.so")
+    env = cuda_build_env(cuda, tmp_path / "s", {"LIBRARY_PATH": "/a", "LD_LIBRARY_PATH": "/b:/c"})
+    assert env == {"LIBRARY_PATH": f"{cuda}/lib64/stubs:/a", "LD_LIBRARY_PATH": f"{cuda}/lib64:/b:/c"}
+    assert cuda_build_env(cuda, tmp_path / "s", {}) == {"LIBRARY_PATH": f"{cuda}/lib64/stubs",
+                                                        "LD_LIBRARY_PATH": f"{cuda}/lib64"}
+
+
+def test_curand_headers_for_genns_nvcc(tmp_path, monkeypatch):
+    """GeNN's generated CUDA code includes curand_kernel.h: no flag when the toolkit has it, else -I of the
+    nvidia-curand wheel's headers (what lprnn_brian.targets.cuda.curand_dirs finds)."""
+    from lprnn_brian.targets import cuda as cuda_module
+    from lprnn_brian.targets.genn import curand_include_flags
+
+    toolkit = tmp_path / "cuda"
+    _touch(toolkit / "include" / "curand_kernel.h")
+    assert curand_include_flags(toolkit) == []
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    monkeypatch.setattr(cuda_module, "curand_dirs", lambda cuda=None: (tmp_path / "wheel" / "include",
+                                                                       tmp_path / "wheel" / "lib"))
+    assert curand_include_flags(bare) == [f"-I{tmp_path / 'wheel' / 'include'}"]

@@ -44,6 +44,12 @@ Each batch costs one start of ``main`` (loading the static arrays, building GeNN
 the simulation: on the SHD reference network (1,172 neurons, 0.21 M synapses, 1,785 steps) ≈ 0.07 s per clip on
 one CPU core without state recording, of which ≈ 0.03 s is GeNN's simulation loop.
 
+**GeNN's CUDA backend** (a GPU visible) builds with the toolkit that :func:`lprnn_brian.targets.cuda.cuda_home` finds,
+gives nvcc the cuRAND headers when the toolkit lacks them (GeNN's generated code includes ``curand_kernel.h`` in
+every model; :func:`curand_include_flags`), and links the driver API (``-lcuda``) through the toolkit's stub, or a
+link to the driver's ``libcuda.so.1`` where no ``libcuda.so`` exists (:func:`cuda_build_env`). ``scripts/gpu-check``
+is the prepared check of it on a GPU machine.
+
 Only the default layout runs on GeNN: ``sampling='steps'`` (the frame samplers use a custom event) and
 ``propagation='synapses'`` (the row kernel is a cpp_standalone function); ``batch`` > 1 works (network copies
 in one population, as on cpp_standalone).
@@ -133,15 +139,89 @@ def gpu_available() -> bool:
 
 
 def _cuda_path() -> str:
-    if os.environ.get("CUDA_PATH"):
-        return os.environ["CUDA_PATH"]
-    nvcc = shutil.which("nvcc")
-    if nvcc is not None:
-        return str(Path(nvcc).resolve().parents[1])
-    if Path("/usr/local/cuda/bin/nvcc").exists():
-        return "/usr/local/cuda"
-    raise UserInputError("a GPU is visible but the CUDA toolkit was not found: set CUDA_PATH to its directory "
-                         "(the one holding bin/nvcc)")
+    """The CUDA toolkit that GeNN's CUDA backend builds with: :func:`lprnn_brian.targets.cuda.cuda_home`
+    (``$CUDA_PATH``, else the toolkit of ``nvcc`` on the PATH, a wrapper script there not taken for the toolkit,
+    else ``/usr/local/cuda``)."""
+    from .cuda import cuda_home
+
+    try:
+        return str(cuda_home())
+    except UserInputError:
+        raise UserInputError("a GPU is visible but the CUDA toolkit was not found: set CUDA_PATH to its directory "
+                             "(the one holding bin/nvcc)") from None
+
+
+def curand_include_flags(cuda: Path) -> list[str]:
+    """nvcc flags that let GeNN's generated CUDA code find ``curand_kernel.h`` (its definitions include it in
+    every model): none when the toolkit ``cuda`` has it, else ``-I`` of the nvidia-curand wheel's headers
+    (:func:`lprnn_brian.targets.cuda.curand_dirs`; toolkits installed without cuRAND lack them)."""
+    if (Path(cuda) / "include" / "curand_kernel.h").is_file():
+        return []
+    from .cuda import curand_dirs
+
+    include, _ = curand_dirs(Path(cuda))
+    return [f"-I{include}"]
+
+
+#: Directories where the CUDA driver library may lie besides the toolkit's link stubs (driver mounts, distributions).
+DRIVER_LIB_DIRS = ("/usr/local/nvidia/lib64", "/usr/local/nvidia/lib", "/usr/lib/x86_64-linux-gnu", "/usr/lib64",
+                   "/lib/x86_64-linux-gnu", "/usr/lib/wsl/lib")
+
+
+def libcuda_link_dir(cuda: Path, scratch: Path, search: tuple[str, ...] = DRIVER_LIB_DIRS) -> Path | None:
+    """A directory holding ``libcuda.so`` for the linker's ``-lcuda`` (GeNN's code generator links the CUDA driver
+    API): the toolkit's link stubs (``<cuda>/lib64/stubs``, ...) when present, else the first of ``search`` that
+    has ``libcuda.so``, else ``<scratch>/libcuda_link`` with a ``libcuda.so`` link to the first ``libcuda.so.1``
+    found (a driver that ships only the versioned name); None when there is no driver library at all. A program
+    linked against the stub loads the driver's ``libcuda.so.1`` when it runs."""
+    cuda = Path(cuda)
+    stubs = [cuda / "lib64" / "stubs", cuda / "lib" / "stubs", cuda / "targets" / "x86_64-linux" / "lib" / "stubs"]
+    dirs = stubs + [Path(d) for d in search]
+    for d in dirs:
+        if (d / "libcuda.so").exists():
+            return d
+    versioned = next((d / "libcuda.so.1" for d in dirs if (d / "libcuda.so.1").exists()), None)
+    if versioned is None:
+        return None
+    link_dir = Path(scratch) / "libcuda_link"
+    link_dir.mkdir(parents=True, exist_ok=True)
+    link = link_dir / "libcuda.so"
+    if not (link.is_symlink() and Path(os.readlink(link)) == versioned):
+        tmp = link_dir / f"libcuda.so.tmp{os.getpid()}"
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(versioned)
+        tmp.replace(link)  # atomic: a parallel build never sees a half-made link
+    return link_dir
+
+
+def cuda_build_env(cuda: Path, scratch: Path, environ: dict | None = None) -> dict[str, str]:
+    """The environment variables that GeNN's CUDA build and ``main`` need besides ``environ`` (default
+    ``os.environ``): ``LIBRARY_PATH`` with :func:`libcuda_link_dir` (the generator's ``-lcuda``), and
+    ``LD_LIBRARY_PATH`` with the toolkit's ``lib64`` (the generator links ``libcudart`` without an rpath)."""
+    environ = os.environ if environ is None else environ
+    out = {}
+    link = libcuda_link_dir(cuda, scratch)
+    if link is not None:
+        out["LIBRARY_PATH"] = os.pathsep.join([str(link)] + [p for p in [environ.get("LIBRARY_PATH", "")] if p])
+    libs = [str(d) for d in (Path(cuda) / "lib64", Path(cuda) / "lib") if d.is_dir()]
+    if libs:
+        out["LD_LIBRARY_PATH"] = os.pathsep.join(libs + [p for p in [environ.get("LD_LIBRARY_PATH", "")] if p])
+    return out
+
+
+@contextlib.contextmanager
+def _environment(updates: dict[str, str]):
+    """``os.environ`` with ``updates`` while active (brian2genn's build and run copy ``os.environ``)."""
+    old = {k: os.environ.get(k) for k in updates}
+    os.environ.update(updates)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def configure(use_gpu: bool) -> None:
@@ -163,8 +243,9 @@ def configure(use_gpu: bool) -> None:
     DEFAULT_FUNCTIONS["int"].implementations.add_implementation(GeNNCodeGenerator, code=_INT_CODE,
                                                                 name="_lprnn_int")
     if use_gpu:
-        prefs.devices.genn.cuda_backend.cuda_path = _cuda_path()
-        prefs.devices.genn.cuda_backend.extra_compile_args_nvcc = list(NVCC_FLAGS)
+        cuda = _cuda_path()
+        prefs.devices.genn.cuda_backend.cuda_path = cuda
+        prefs.devices.genn.cuda_backend.extra_compile_args_nvcc = list(NVCC_FLAGS) + curand_include_flags(Path(cuda))
 
 
 def check_layout(batch: int, sampling: str, propagation: str) -> None:
@@ -365,10 +446,17 @@ class GeNNBackend(Backend):
     def _compile(self, key: str) -> None:
         """Compile the generated project and record its key."""
         (self.build_dir / GENN_BUILD_RECORD).unlink(missing_ok=True)
-        device.active_device().compile_source(debug=False, directory=str(self.build_dir), use_GPU=self.use_gpu)
+        with _environment(self._cuda_env()):
+            device.active_device().compile_source(debug=False, directory=str(self.build_dir), use_GPU=self.use_gpu)
         self.compiled = True
         self.directory.write_json(GENN_BUILD_RECORD, {"key": key, "spec_digest": self.config.spec.digest(),
                                                       "gpu": self.use_gpu, "genn": GENN_VERSION})
+
+    def _cuda_env(self) -> dict[str, str]:
+        """The variables that GeNN's CUDA build and run need (:func:`cuda_build_env`); none on the CPU backend."""
+        if not self.use_gpu:
+            return {}
+        return cuda_build_env(Path(_cuda_path()), self.build_root / "genn-cuda-link")
 
     def _model_code(self) -> str:
         """Every layer's per-step neuron code, threshold and reset, and the synaptic effect, in order."""
@@ -389,7 +477,7 @@ class GeNNBackend(Backend):
         tmp = path.with_suffix(".tmp")
         values.tofile(tmp)
         os.replace(tmp, path)
-        with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):
+        with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet), _environment(self._cuda_env()):
             device.active_device().run(str(self.build_dir), self.use_gpu, False)
         return read_runs(self.bn, self.config.spec.dt, n_used)
 
