@@ -478,11 +478,14 @@ def test_cpp_project_built_elsewhere_gives_simulate_spikes(tmp_path, build_root,
     assert proc.returncode == 2 and "results of another input" in proc.stderr
     # into the package's run file, which analyse reads
     capsys.readouterr()
-    assert main(["import-standalone", str(split), "--out", str(tmp_path / "run.npz"),
-                 "--labels", str(tmp_path / "y.npy")]) == 0
+    assert main(["import-standalone", str(split), "--out", str(tmp_path / "run.npz"), "--model", str(model),
+                 "--inputs", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy")]) == 0
+    ev = load_result(tmp_path / "run.npz").info["evaluation"]
+    assert ev["snn_predictions"]["fb"] == want.predictions("fb").tolist() and ev["n_samples"] == 3
     assert main(["analyse", str(tmp_path / "run.npz"), "--out", str(tmp_path / "analysis"), "--jitter", "0",
                  "--deletion", "0"]) == 0
-    assert (tmp_path / "analysis" / "report.md").is_file()
+    report = json.loads((tmp_path / "analysis" / "report.json").read_text())
+    assert report["fidelity"]["snn_accuracy"]["fb"] == ev["snn_accuracy"]["fb"]
 
 
 def _export_in(env: str, default: str, setup: str, what: str, model: Path, out: Path, target: str,

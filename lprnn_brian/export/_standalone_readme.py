@@ -123,9 +123,11 @@ drive of layer-0 neuron i as
     X[n][i] = f0 · Σ_j x[frame(n)][j] · W0[i][j]
 
 with f0 = {float(L0.factor)!r} and W0 = `static_arrays/lprnn_input_W0` (float64, ({n0}, {F}), row-major){drive_note}.
-The sum runs over j in order in double precision; lprnn_brian computes the same product with numpy (BLAS), whose
-order of summation differs, so the two drives may differ in the last bits and, very rarely, a neuron exactly at
-its threshold may spike one step apart.
+The sum runs over j in order in double precision; lprnn_brian computes the same product with numpy (BLAS), in
+another order. With few-bit weights on a power-of-two grid (lprnn_brian's 3-bit models) every product and partial
+sum is exact for inputs of ordinary dynamic range, so the order does not matter and the drive is lprnn_brian's bit
+for bit (measured on the bundled spoken digits); with arbitrary weights the two drives may differ in their last
+bits and, rarely, a neuron exactly at its threshold may spike one step apart.
 
 **Drive** (`./run.sh --drive DRIVE.npy ...`): the layer-0 drive itself, `.npy` float64 (samples, {steps}, {n0}),
 as lprnn_brian computes it: runs on it give spikes identical to `lprnn-brian simulate` on the same frames.

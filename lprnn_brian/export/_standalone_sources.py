@@ -367,6 +367,8 @@ last=${4-$((n - 1))}
 case "$first:$last" in
     *[!0-9:]*|:*|*:) echo "run.sh: FIRST_BATCH and LAST_BATCH must be batch numbers 0 .. $((n - 1))" >&2; exit 2 ;;
 esac
+first=$(echo "$first" | sed 's/^0*\([0-9]\)/\1/')  # decimal, not octal: 010 is batch 10
+last=$(echo "$last" | sed 's/^0*\([0-9]\)/\1/')
 if [ "$first" -gt "$last" ] || [ "$last" -ge "$n" ]; then
     echo "run.sh: batches $first .. $last asked for; $1 holds batches 0 .. $((n - 1))" >&2; exit 2
 fi
@@ -412,6 +414,7 @@ RUN_SH_GENN = _RUN_HEAD + r"""if ! mkdir .run_lock 2>/dev/null; then
          "project runs one batch at a time, copy the project directory for parallel jobs" >&2; exit 2
 fi
 trap 'rmdir "$(pwd)/.run_lock" 2>/dev/null || true' EXIT
+trap 'exit 130' INT TERM
 k=$first
 while [ "$k" -le "$last" ]; do
     d=$out/$(printf 'batch_%05d' "$k")

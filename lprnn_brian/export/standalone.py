@@ -245,19 +245,23 @@ def _layer_files(bn, dev, state_names: dict[str, str] | None = None) -> list[dic
     :func:`lprnn_brian.targets.readback.read_runs` reads; ``state_names`` maps a recorded state to the monitored
     variable that holds it (GeNN: ``rec_<state>``)."""
     names = state_names or {v: v for v in bn.record}
+
+    def name(var) -> str:  # Brian2 < 2.6 prefixes 'results/'
+        return os.path.basename(dev.get_array_filename(var))
+
     layers = []
     sample_monitors = bn.sample_monitors or [None] * len(bn.groups)
     for g, sm, st, em in zip(bn.groups, bn.spike_monitors, bn.state_monitors, sample_monitors):
         entry: dict = {"name": g.name, "group_size": int(g.N),
-                       "spikes": {"i": dev.get_array_filename(sm.variables["i"]),
-                                  "t": dev.get_array_filename(sm.variables["t"])},
+                       "spikes": {"i": name(sm.variables["i"]),
+                                  "t": name(sm.variables["t"])},
                        "states": None, "frames": None, "sums": None}
         if st is not None:
             monitor = getattr(st, "monitor", st)  # GeNN: the StateMonitor of the record-slot copies
-            entry["states"] = {v: dev.get_array_filename(monitor.variables[names[v]]) for v in bn.record}
+            entry["states"] = {v: name(monitor.variables[names[v]]) for v in bn.record}
         if em is not None:
-            entry["frames"] = {a: dev.get_array_filename(em.variables[a]) for a in ("i", "t") + tuple(bn.record)}
-            entry["sums"] = {w: {v: dev.get_array_filename(g.variables[f"sum_{w}_{v}"]) for v in bn.record}
+            entry["frames"] = {a: name(em.variables[a]) for a in ("i", "t") + tuple(bn.record)}
+            entry["sums"] = {w: {v: name(g.variables[f"sum_{w}_{v}"]) for v in bn.record}
                              for w in bn.windows}
         layers.append(entry)
     return layers
