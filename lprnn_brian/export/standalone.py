@@ -72,6 +72,8 @@ SAMPLES_FILE = "samples.txt"
 BATCH_DIR = "batch_{:05d}"
 #: The input converter's name (binary) and its sources.
 INPUT_TOOL = "lprnn_input"
+#: The CUDA toolkit's directory that an exported CUDA makefile assumes unless ``CUDA_PATH`` is set.
+DEFAULT_CUDA_PATH = "/usr/local/cuda"
 #: What ``-march=native`` becomes in an exported makefile.
 ARCH_VARIABLE = "$(ARCH)"
 #: Preferences the export changes for the whole process (restored afterwards).
@@ -316,14 +318,16 @@ def _generate_cuda(spec: SNNSpec, layout: dict, record: tuple[str, ...], project
     (project / "makefile").write_text(makefile)
     shutil.rmtree(link_dir, ignore_errors=True)
     header = ["# the CUDA toolkit (nvcc, and by default cuRAND), the GPU architecture compiled for (sm_90: H100)",
-              "CUDA_PATH ?= /usr/local/cuda", f"CUDA_ARCH ?= {settings.arch}",
+              f"CUDA_PATH ?= {DEFAULT_CUDA_PATH}", f"CUDA_ARCH ?= {settings.arch}",
               "CURAND_INCLUDE ?= $(CUDA_PATH)/include", "CURAND_LIB ?= $(CUDA_PATH)/lib64"]
     import brian2cuda
 
     return _Generated("makefile", layers, src.RUN_SH_STANDALONE, header,
                       settings={"brian2cuda": brian2cuda.__version__, "cuda_arch": settings.arch,
                                 "nvcc_release": settings.release},
-                      absolute=[str(settings.cuda_path), str(settings.curand_lib), str(settings.curand_include)])
+                      # the toolkit's own directory may be named only where it is the makefile's default
+                      absolute=[str(p) for p in (settings.cuda_path, settings.curand_lib, settings.curand_include)
+                                if str(p) != DEFAULT_CUDA_PATH])
 
 
 def _generate_genn(spec: SNNSpec, layout: dict, record: tuple[str, ...], project: Path) -> _Generated:
