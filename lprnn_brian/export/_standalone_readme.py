@@ -68,11 +68,12 @@ def readme(spec: SNNSpec, manifest: dict) -> str:
                       "the toolkit's `include` and `lib64`): where `curand.h` and `libcurand.so` are."]
     layers = "\n".join(f"| {L['name']} | {L['kind']} | {L['n']} | {_scale_text(L['decode_scale']['fb'])} | "
                        f"{_scale_text(L['decode_scale']['count'])} |" for L in manifest["layers"])
-    sampling = {"frames": "every layer's recorded states at the ANN frame ends, and their sums over each read-out "
+    states = ", ".join(manifest["record"])
+    sampling = {"frames": f"every layer's states ({states}) at the ANN frame ends and their sums over each read-out "
                           "window",
-                "readout": "the read-out layer's recorded states at the ANN frame ends and their sums over each read-out "
-                           "window (the hidden layers: spikes only)",
-                "steps": "every layer's recorded states at every step"}[lay["sampling"]]
+                "readout": f"the read-out layer's states ({states}) at the ANN frame ends and their sums over each "
+                           "read-out window",
+                "steps": f"every layer's states ({states}) at every step"}[lay["sampling"]]
     genn_note = ("\nA GeNN project reads its input from `static_arrays/stimulus_values` and writes `results/`, so "
                  "`run.sh` runs one batch at a time per project directory (it refuses a second one): copy the "
                  "directory for parallel jobs.\n") if genn else ""
@@ -110,7 +111,7 @@ Each run of `./main` simulates {B} copies of the network side by side, sample kÂ
 (the copies do not interact; a batch past the last sample leaves its copies at zero input and unread), for
 {steps} steps of dt = {spec.dt!r} s ({spec.steps_per_frame!r} steps per ANN frame). Batch k is written to
 `RESULTS/batch_<k>` (five digits), which appears only when the batch is complete; run.sh refuses a RESULTS
-directory of another project or of another input. It records {sampling}.
+directory of another project or of another input. Each batch holds the spikes of every layer and {sampling}.
 {genn_note}
 ## Input
 
