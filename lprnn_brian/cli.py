@@ -207,9 +207,18 @@ def cmd_analyse(args) -> int:
 def cmd_export(args) -> int:
     from .ann.model import load_model
 
+    standalone_only = [flag for flag, value in (("--target", args.target), ("--frames", args.frames),
+                                                ("--batch", args.batch), ("--sampling", _auto(args.sampling)),
+                                                ("--propagation", _auto(args.propagation))) if value is not None]
+    if standalone_only and args.format != "standalone":
+        raise UserInputError(f"{', '.join(standalone_only)} appl{'ies' if len(standalone_only) == 1 else 'y'} to "
+                             f"export standalone, not export {args.format}")
     model = load_model(args.model)
-    if args.mode is not None and args.format != "nir":
-        raise UserInputError(f"--mode applies to export nir; export {args.format} always maps the Loihi mode")
+    if args.mode is not None and args.format not in ("nir", "standalone"):
+        raise UserInputError(f"--mode applies to export nir and standalone; export {args.format} always maps the "
+                             "Loihi mode")
+    if args.format == "standalone":
+        return _export_standalone(args, model)
     if args.format == "loihi":
         from .loihi.export import export_loihi
 
@@ -255,6 +264,68 @@ def cmd_export(args) -> int:
             print(json.dumps({"path": str(out), "mode": mode, "dt": spec.dt, "digest": spec.digest()}))
         return 0
     raise UserInputError(f"export {args.format} is not available")
+
+
+def _export_standalone(args, model) -> int:
+    """``export standalone``: the generated project of the model's ΣΔ network on --target."""
+    from .convert import to_snn_spec
+    from .export.standalone import export_standalone
+
+    if args.inputs or args.labels:
+        raise UserInputError("--inputs and --labels apply to export loihi and lava; the standalone project takes "
+                             "its inputs when it runs (./run.sh FRAMES.npy RESULTS, README.md of the project)")
+    target = args.target or "cpp_standalone"
+    mode = args.mode or "loihi"
+    spec = to_snn_spec(model, mode=mode, factors=_factors(args.factors), threshold=args.threshold,
+                       n_frames=args.frames)
+    manifest = export_standalone(spec, args.out, target=target, batch=args.batch, sampling=_auto(args.sampling),
+                                 propagation=_auto(args.propagation), force=args.force, model_name=Path(args.model).name)
+    lay = manifest["layout"]
+    print(f"wrote {args.out}: {target} project of {len(spec.layers)} layers, {spec.n_neurons} neurons, "
+          f"{spec.n_frames} frames ({spec.n_steps} steps) per sample, {lay['batch']} samples per run ({mode} mode); "
+          f"build it with make, run it with ./run.sh FRAMES.npy RESULTS (README.md)", file=sys.stderr)
+    if args.json:
+        print(json.dumps({"path": str(args.out), "target": target, "mode": mode, "digest": spec.digest(),
+                          "layout": lay, "n_frames": spec.n_frames, "n_steps": spec.n_steps}))
+    return 0
+
+
+def cmd_import_standalone(args) -> int:
+    from .ann.forward import check_labels
+    from .export.standalone import read_standalone
+    from .fileio import check_writable
+
+    check_writable(args.out, args.force)  # fail before reading every batch
+    if bool(args.model) != bool(args.inputs):
+        raise UserInputError("--model and --inputs go together: the model the project was exported from and the "
+                             "frames it ran, for the comparison with the ANN that `analyse` reports")
+    result = read_standalone(args.results)
+    labels = None
+    if args.model:
+        from .ann.model import load_model
+        from .convert import to_snn_spec
+        from .evaluate import compare
+
+        model = load_model(args.model)
+        spec = result.spec
+        again = to_snn_spec(model, mode=spec.mode, factors=[L.factor for L in spec.layers],
+                            threshold=spec.threshold_policy, n_frames=spec.n_frames)
+        if again.digest() != spec.digest():
+            raise UserInputError(f"{args.model} is not the model that the project was exported from (its ΣΔ network "
+                                 "differs); give that model")
+        x, labels = _inputs_and_labels("import-standalone", model, args.inputs, args.labels)
+        ev = compare(model, x, result, labels)
+        result.info.update(evaluation=ev.summary, model=str(args.model))
+    elif args.labels:
+        labels = check_labels(load_labels(args.labels), result.n_samples, result.spec.layers[-1].n)
+    if labels is not None:
+        result.info["labels"] = np.asarray(labels).tolist()
+    result.save(args.out, force=args.force)
+    print(f"wrote {args.out}: {result.n_samples} samples of the {result.target} project, "
+          f"{int(result.spikes_per_sample().sum()):,} spikes", file=sys.stderr)
+    if args.model:
+        _print_human(ev.summary)
+    return 0
 
 
 def cmd_sweep(args) -> int:
@@ -307,8 +378,8 @@ def build_parser() -> ArgumentParser:
     p.add_argument("--version", action="version", version=__version__, help="print the package version and exit")
     sub = p.add_subparsers(dest="command", required=True, metavar="command",
                            help="one of the commands below; `lprnn-brian <command> --help` lists its options")
-    for add in (_add_demo, _add_train, _add_import_reference, _add_simulate, _add_analyse, _add_export, _add_sweep,
-                _add_figures):
+    for add in (_add_demo, _add_train, _add_import_reference, _add_simulate, _add_analyse, _add_export,
+                _add_import_standalone, _add_sweep, _add_figures):
         add(sub)
     return p
 
@@ -537,19 +608,41 @@ def _add_analyse(sub) -> None:
 
 def _add_export(sub) -> None:
     from .convert import MODES
+    from .export.standalone import TARGETS as STANDALONE_TARGETS
+    from .network import SAMPLINGS
 
-    ex = _parser(sub, "export", help="write a model for Loihi (integer bundle), NIR or Lava",
+    ex = _parser(sub, "export", help="write a model for Loihi (integer bundle), NIR, Lava, or as a standalone project",
                  description="Write a model's ΣΔ network for Loihi (integer registers and cores), as an NIR graph, "
-                             "or run the Loihi bundle on Lava and compare it with the emulator.")
-    ex.add_argument("format", choices=("loihi", "lava", "nir"),
+                             "or run the Loihi bundle on Lava and compare it with the emulator; or write its "
+                             "code-generated standalone project (C++, CUDA or GeNN), which a cluster node builds with "
+                             "make and runs with ./run.sh on input frames, without Python (its README.md says how).")
+    ex.add_argument("format", choices=("loihi", "lava", "nir", "standalone"),
                     help="loihi: integer registers, cores and reports (bundle directory); lava: the bundle run on "
                          "Lava's bit-accurate CPU models (scripts/setup-lava) and compared with the emulator step by "
-                         "step; nir: an NIR graph (HDF5) of the network")
+                         "step; nir: an NIR graph (HDF5) of the network; standalone: the project directory of "
+                         "--target (read its results back with `lprnn-brian import-standalone`)")
     ex.add_argument("model", help="model file (.npz)")
-    ex.add_argument("--out", required=True, help="output directory (loihi, lava) or file (nir, e.g. net.nir)")
+    ex.add_argument("--out", required=True, help="output directory (loihi, lava, standalone) or file (nir, e.g. "
+                    "net.nir)")
     ex.add_argument("--mode", choices=MODES, default=None,
-                    help="nir: float or loihi (Loihi-rounded weights, biases and time constants); loihi and lava "
-                         "always use the Loihi mode (default: float for nir)")
+                    help="nir: float or loihi (Loihi-rounded weights, biases and time constants); standalone: the "
+                         "neuron arithmetic, as simulate's; loihi and lava always use the Loihi mode (default: float "
+                         "for nir, loihi for standalone)")
+    ex.add_argument("--target", choices=STANDALONE_TARGETS, default=None,
+                    help="standalone: Brian2's C++ (cpp_standalone), brian2cuda's CUDA (cuda_standalone; export in the "
+                         "environment of scripts/setup-cuda, run on a GPU) or GeNN's CPU backend (genn; in the "
+                         "environment of scripts/setup-genn) (default: cpp_standalone)")
+    ex.add_argument("--frames", type=_int_at_least(1), default=None,
+                    help="standalone: frames per input sample that the project runs (default: the model's)")
+    ex.add_argument("--batch", type=_batch, default=None, metavar="N",
+                    help="standalone: samples per run of the project's binary (network copies); auto: 32 (8 on genn, "
+                         "which records every step) (default: auto)")
+    ex.add_argument("--sampling", choices=("auto",) + SAMPLINGS, default=None,
+                    help="standalone: record states at frame ends ('frames'), the read-out layer's only ('readout') or "
+                         "every step ('steps'); auto: frames (steps on genn) (default: auto)")
+    ex.add_argument("--propagation", choices=("auto", "synapses", "rows"), default=None,
+                    help="standalone: Brian2 Synapses, or weight rows in a C++ kernel ('rows', cpp_standalone only); "
+                         "auto: rows on cpp_standalone (default: auto)")
     ex.add_argument("--inputs", help=".npy frames (samples, frames, features): run the bit-exact emulator on them "
                     "(accuracy, overflows, energy, divergence from the Brian2 Loihi mode) (default: none)")
     ex.add_argument("--labels", help=".npy class per sample of --inputs (default: none)")
@@ -560,9 +653,25 @@ def _add_export(sub) -> None:
     ex.add_argument("--samples", type=_int_at_least(1), default=2, help="lava: how many of --inputs run on Lava")
     ex.add_argument("--steps", type=_int_at_least(1), default=None, help="lava: steps per sample (default: all)")
     ex.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
-    ex.add_argument("--force", action="store_true", help="replace an existing bundle in --out")
+    ex.add_argument("--force", action="store_true", help="replace an existing bundle, graph or project in --out")
     ex.add_argument("--quiet", action="store_true", help="no progress bar")
     ex.set_defaults(func=cmd_export)
+
+
+def _add_import_standalone(sub) -> None:
+    im = _parser(sub, "import-standalone", help="read the results of an exported standalone project into a run file",
+                 description="Read the results directory that an exported standalone project's run.sh wrote (`lprnn-"
+                             "brian export standalone`) into the run file of `simulate --out`, for `analyse`.")
+    im.add_argument("results", help="the RESULTS directory of `./run.sh FRAMES.npy RESULTS` (every batch complete)")
+    im.add_argument("--out", required=True, help="run file to write (.npz)")
+    im.add_argument("--labels", help=".npy class per sample, saved with the run for `analyse` (default: none)")
+    im.add_argument("--model", help="the model file the project was exported from, with --inputs: compare the run "
+                    "with the ANN (accuracies, class agreement, per-layer fidelity), as `simulate --out` does "
+                    "(default: no comparison)")
+    im.add_argument("--inputs", help=".npy frames that the project ran (samples, frames, features), with --model "
+                    "(default: none)")
+    im.add_argument("--force", action="store_true", help="replace an existing --out file")
+    im.set_defaults(func=cmd_import_standalone)
 
 
 def _add_sweep(sub) -> None:

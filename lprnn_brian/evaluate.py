@@ -15,6 +15,7 @@ from .analysis.fidelity import Fidelity, fidelity
 from .ann.forward import AnnResult, check_inputs, check_labels, forward
 from .ann.model import READOUT_WINDOWS, LpRNNModel
 from .convert import DEFAULT_THRESHOLD, SNNSpec, to_snn_spec
+from .errors import UserInputError
 from .simulation import DECODES, SimulationResult, simulate
 
 
@@ -70,12 +71,31 @@ def evaluate(
     else:
         result = simulate(spec, x, target=target, progress=progress, build_root=build_root, batch=batch,
                           sampling=sampling, propagation=propagation, threads=threads)
+    ev = compare(model, x, result, labels, ann=ann)
+    ev.summary["wall_s"] = time.perf_counter() - t0
+    return ev
+
+
+def compare(model: LpRNNModel, x: np.ndarray, result: SimulationResult, labels: np.ndarray | None = None, *,
+            ann: AnnResult | None = None) -> Evaluation:
+    """The comparison of the ANN ``model`` on inputs ``x`` (samples, frames, features) with a simulation ``result``
+    of its ΣΔ network on the same inputs (:func:`evaluate`'s summary, ``wall_s`` from the result's times); ``ann``:
+    the ANN's forward pass, if already computed. Also for results simulated elsewhere (an exported project's,
+    :func:`lprnn_brian.export.standalone.read_standalone`)."""
+    x = check_inputs(x, model.n_inputs)
+    if labels is not None:
+        labels = check_labels(labels, x.shape[0], model.n_classes)
+    spec = result.spec
+    if x.shape[:2] != (result.n_samples, spec.n_frames):
+        raise UserInputError(f"inputs hold {x.shape[0]} samples of {x.shape[1]} frames; the simulation ran "
+                             f"{result.n_samples} samples of {spec.n_frames} frames: give the inputs it ran")
+    ann = forward(model, x) if ann is None else ann
     fid = fidelity(model, x, result, labels=labels, ann=ann)
     window = model.readout_window
     summary = {
         "n_samples": int(x.shape[0]),
-        "target": target,
-        "mode": mode,
+        "target": result.target,
+        "mode": spec.mode,
         "threshold": spec.threshold_policy,
         "readout_window": window,
         "layer_names": result.layer_names,
@@ -100,5 +120,5 @@ def evaluate(
         "snn": {k: v for k, v in spec.summary().items() if k != "class_names"},
         "wall_s_detail": dict(result.wall_s),
     }
-    summary["wall_s"] = time.perf_counter() - t0
+    summary["wall_s"] = float(sum(result.wall_s.values()))
     return Evaluation(summary, spec, result, fid, ann)

@@ -294,7 +294,7 @@ def test_every_option_has_help_and_shows_its_default():
     from lprnn_brian.cli import build_parser
 
     parsers = list(_parsers(build_parser()))
-    assert len(parsers) == 9  # the root and its 8 commands
+    assert len(parsers) == 10  # the root and its 9 commands
     for parser in parsers:
         formatter = parser._get_formatter()
         for action in parser._actions:

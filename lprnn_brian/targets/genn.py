@@ -305,10 +305,11 @@ class _Copies:
     """A StateMonitor of the ``rec_<state>`` copies, read under the state names (as :func:`lprnn_brian.targets.readback.read_runs` reads)."""
 
     def __init__(self, monitor):
-        self._monitor = monitor
+        #: The StateMonitor itself (its variables are named ``rec_<state>``).
+        self.monitor = monitor
 
     def __getattr__(self, name: str):
-        return getattr(self._monitor, RECORD_PREFIX + name)
+        return getattr(self.monitor, RECORD_PREFIX + name)
 
 
 def build_genn_network(spec, *, record: tuple[str, ...], batch: int = 1):
@@ -359,6 +360,28 @@ def build_genn_network(spec, *, record: tuple[str, ...], batch: int = 1):
         state_mons.append(_Copies(st) if st is not None else None)
     return BrianNetwork(Network(*objects), groups, stimulus, spike_mons, state_mons, tuple(record), synapses,
                         n_steps=spec.n_steps, batch=B)
+
+
+def generate_project(directory: Path, spec, *, record: tuple[str, ...], batch: int = 1, use_gpu: bool = False,
+                     compile_args=COMPILE_ARGS):
+    """Select brian2genn's device (it generates the project inside the run statement, ``build_on_run``; not
+    compiled), create the network of :func:`build_genn_network` and run it: brian2genn writes the project into
+    ``directory``. Call with :func:`configure` done and the standalone device claimed
+    (:func:`lprnn_brian.targets.device.claim_standalone`). ``compile_args``: the C++ flags of ``main`` and of GeNN's
+    generated code (GeNN's own default is no ``-O``, or ``-O3 -ffast-math`` when asked to optimise). Returns the
+    :class:`lprnn_brian.network.BrianNetwork`."""
+    from brian2 import prefs
+
+    device.activate("genn", build_on_run=True, directory=str(directory), compile=False, run=False,
+                    use_GPU=use_gpu, with_output=False)
+    prefs.codegen.cpp.extra_compile_args_gcc = list(compile_args)
+    flags = " ".join(compile_args)
+    # the guard keeps the line out of main.cpp, which gets the same 'before_start' code
+    device.active_device().insert_code("before_start", "#ifdef BACKEND_NAMESPACE\n"
+                                                       f'GENN_PREFERENCES.userCxxFlagsGNU = "{flags}";\n#endif')
+    bn = build_genn_network(spec, record=record, batch=batch)
+    bn.network.run(bn.duration, namespace=bn.namespace)
+    return bn
 
 
 # --- build once, run per batch ---------------------------------------------------------------------------
@@ -419,29 +442,13 @@ class GeNNBackend(Backend):
         device.claim_standalone(self, _GENN_PREFS)
         self.directory = BuildDirectory(self.build_root, self.tag())
         self.build_dir = self.directory.path
-        self._generate()
+        c = self.config
         with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # brian2genn's progress prints
-            self.bn.network.run(self.bn.duration, namespace=self.bn.namespace)
+            self.bn = generate_project(self.build_dir, c.spec, record=c.record, batch=c.batch, use_gpu=self.use_gpu)
             key = _build_key(self.build_dir, self._model_code())
             old = self.directory.read_json(GENN_BUILD_RECORD)
             if old.get("key") != key or not (self.build_dir / "main").exists():
                 self._compile(key)
-
-    def _generate(self) -> None:
-        """Select brian2genn's device (it generates the project inside the run statement, ``build_on_run``;
-        compiled by :meth:`_compile` if needed) and create the network."""
-        from brian2 import prefs
-
-        device.activate("genn", build_on_run=True, directory=str(self.build_dir), compile=False, run=False,
-                        use_GPU=self.use_gpu, with_output=False)
-        prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
-        flags = " ".join(COMPILE_ARGS)
-        # GeNN's own generated code: Brian2's flags instead of GeNN's default (no -O, or -O3 -ffast-math);
-        # the guard keeps the line out of main.cpp, which gets the same 'before_start' code
-        device.active_device().insert_code("before_start", "#ifdef BACKEND_NAMESPACE\n"
-                                                           f'GENN_PREFERENCES.userCxxFlagsGNU = "{flags}";\n#endif')
-        c = self.config
-        self.bn = build_genn_network(c.spec, record=c.record, batch=c.batch)
 
     def _compile(self, key: str) -> None:
         """Compile the generated project and record its key."""
