@@ -28,6 +28,11 @@ import pytest
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
+#: The tests that read the built pages: one whole Sphinx build with the notebooks executed (about a minute), so they
+#: run under ``-m slow`` (CI runs them after the suite); the page sources are checked in the default run below.
+SPHINX = pytest.mark.slow
+
+
 @pytest.fixture(scope="module")
 def html(tmp_path_factory) -> Path:
     """Build the documentation once, with warnings as errors; return the HTML directory."""
@@ -42,6 +47,7 @@ def html(tmp_path_factory) -> Path:
     return out
 
 
+@SPHINX
 def test_docs_build_without_warnings_and_every_page_is_written(html):
     """Exit status 0 under -W (asserted in the fixture) and every page of the toctree rendered."""
     for page in ("index", "method", "tutorial", "card_to_code", "decisions", "loihi", "sweeps", "_generated/equations",
@@ -50,6 +56,7 @@ def test_docs_build_without_warnings_and_every_page_is_written(html):
         assert (html / f"{page}.html").is_file(), page
 
 
+@SPHINX
 def test_notebooks_are_executed_by_the_build(html):
     """MyST-NB ran the text notebooks: their outputs (the printed fidelity, the figures) are on the page."""
     page = (html / "notebooks" / "exploring.html").read_text(encoding="utf-8")
@@ -57,6 +64,7 @@ def test_notebooks_are_executed_by_the_build(html):
     assert page.count("<img") >= 2
 
 
+@SPHINX
 def test_equations_page_is_the_latex_of_the_current_declarations(html):
     import sympy as sp
 
@@ -84,6 +92,7 @@ def test_equations_page_is_the_latex_of_the_current_declarations(html):
     assert "mathjax" in rendered.lower() and r"\leftarrow" in rendered
 
 
+@SPHINX
 def test_method_page_shows_the_declared_neuron(html):
     """The method page's update rules, per-variant conditioning and schedule are the generated snippets of the
     declaration, included at build time, never typed: method.md includes each snippet and states no update rule of
@@ -117,6 +126,7 @@ def _public_modules() -> list[str]:
     return [n for n in names if not any(part.startswith("_") for part in n.split("."))]
 
 
+@SPHINX
 def test_api_reference_has_every_public_module_and_the_key_functions(html):
     api = "".join(p.read_text(encoding="utf-8") for p in (html / "_generated" / "api").glob("*.html"))
     modules = _public_modules()
@@ -130,6 +140,7 @@ def test_api_reference_has_every_public_module_and_the_key_functions(html):
         assert f'id="lprnn_brian.{name}"' in api, name
 
 
+@SPHINX
 def test_tutorial_figure_and_loihi_constants_are_generated(html):
     from lprnn_brian.equations import fixed_point as q
     from lprnn_brian.loihi import params

@@ -33,7 +33,8 @@ from lprnn_brian.errors import UserInputError
 from lprnn_brian.simulation import DECODES
 
 N_FRAMES = 40  # 571 SNN steps of the bundled digits network
-TARGETS = ["numpy", "cpp_standalone"]
+#: cpp_standalone builds five networks (about a minute): it runs under ``-m slow``, numpy in the default run
+TARGETS = ["numpy", pytest.param("cpp_standalone", marks=pytest.mark.slow)]
 WATCHED = [0, 5, 17]  # neurons of lprnn_1 under the user's StateMonitor
 INJECTED = ("lprnn_2", 3)  # layer and neuron of the injected current
 RIPPLE_TAUS = (16, 32)

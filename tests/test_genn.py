@@ -120,6 +120,7 @@ def test_float_variant_within_rounding_of_cpp_standalone(genn_root, build_root, 
                     (s, k, v, np.max(np.abs(a - b)), np.max(np.abs(a)))
 
 
+@pytest.mark.slow  # ~1 min: the SHD build on GeNN; the small networks above hold GeNN to cpp_standalone in the default run
 def test_shd_reference_network_spikes_identical(shd_model, genn_root, build_root, tmp_path):
     """The authors' SHD checkpoint (80 → 128 → 512 rec → 512 rec → 20, Loihi variant, 1,785 steps) on three
     bundled test clips through the SHD front end: spike trains of all four layers identical to cpp_standalone
