@@ -296,20 +296,21 @@ def run_worker(args) -> None:
 
 
 # --- driver ---------------------------------------------------------------------------------------------
-def launch(worker: str, samples: int, hidden: int | None, args, tmp: Path | None) -> dict | None:
-    """Run one worker in its own process (one BLAS/OpenMP thread, so every figure is one core's)."""
+def launch(worker: str, samples: int, hidden: int | None, args, tmp: Path | None, batch: int | None = None) -> dict | None:
+    """Run one worker in its own process (one BLAS/OpenMP thread, so every figure is one core's), at ``batch``
+    (default ``--batch``)."""
     if tmp is None:
         with tempfile.TemporaryDirectory(prefix="lprnn_bench_") as t:
-            return launch(worker, samples, hidden, args, Path(t))
+            return launch(worker, samples, hidden, args, Path(t), batch)
     python = sys.executable
     if worker == "d":
         python = str(GENN_ENV / "bin" / "python")
         if not Path(python).exists():
             print(f"  (d) skipped: no GeNN environment at {GENN_ENV}; create it with scripts/setup-genn")
             return None
-    js, sp = tmp / f"{worker}-{hidden}.json", tmp / f"{worker}-{hidden}.npz"
+    js, sp = tmp / f"{worker}-{hidden}-{batch}.json", tmp / f"{worker}-{hidden}-{batch}.npz"
     cmd = [python, __file__, "--worker", worker, "--samples", str(samples), "--mode", args.mode,
-           "--batch", str(args.batch), "--threads", str(args.threads), "--sampling", args.sampling,
+           "--batch", str(args.batch if batch is None else batch), "--threads", str(args.threads), "--sampling", args.sampling,
            "--json-out", str(js), "--spikes-out", str(sp)] + (["--hidden", str(hidden)] if hidden else [])
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     t0 = time.perf_counter()
@@ -363,8 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--sampling", default="readout", choices=("readout", "frames"))
     ap.add_argument("--mode", default="loihi", choices=("float", "loihi"))
-    ap.add_argument("--scaling", action="store_true", help="also hidden 128…2,048 (targets a, c, e) and a plot")
-    ap.add_argument("--sizes", default="128,256,512,1024,2048")
+    ap.add_argument("--scaling", action="store_true", help="also the cost against hidden size (targets a, c, f, e) "
+                    "and against batch (c, f; GPU lanes from --gpu-json) and a plot")
+    ap.add_argument("--sizes", default="128,256,512,1024,2048,4096")
+    ap.add_argument("--ref-max-hidden", type=int, default=2048, help="largest hidden size (a) runs at (it needs "
+                    "about 1 min and 1 GB per sample at 2,048)")
+    ap.add_argument("--batches", default="1,8,32,128", help="batches of the cost-against-batch panel (hidden 512)")
+    ap.add_argument("--gpu-json", help="a scripts/gpu-check record: its GPU lanes join the cost-against-batch panel")
     ap.add_argument("--out", default=str(HERE / "results"))
     ap.add_argument("--plot-from", help="redraw the scaling figure from a results JSON and exit")
     # worker mode (internal)
@@ -382,7 +388,7 @@ def main() -> int:
         return 0
     if args.plot_from:
         saved = json.loads(Path(args.plot_from).read_text())
-        _plot_scaling({int(h): r for h, r in saved["scaling"].items()}, argparse.Namespace(**saved["args"]))
+        _plot_scaling(saved["scaling"], argparse.Namespace(**saved["args"]))
         return 0
     if not REFERENCE.exists():
         print(f"the SHD reference checkpoint is missing: {REFERENCE}", file=sys.stderr)
@@ -487,52 +493,100 @@ def _print_table(results: dict, args) -> dict:
 
 
 def scaling(args, tmp: Path) -> dict:
-    """Cost per sample vs hidden size for (a), (c) and the numpy ANN; plot to figures/snn_scaling.{png,pdf}."""
+    """Cost per sample against hidden size for (a) (up to ``--ref-max-hidden``), (c), (f) and the numpy ANN, and
+    against batch for (c) and (f) at the checkpoint's size; plot to figures/snn_scaling.{png,pdf}."""
     sizes = [int(s) for s in args.sizes.split(",")]
+    keys = ("per_sample_s", "cold_first_s", "peak_rss_mb", "peak_rss_children_mb")
     rows = {}
     for h in sizes:
         print(f"hidden {h}:", flush=True)
         row = {}
-        for w, n in (("a", 1 if h > 512 else 2), ("c", args.batch), ("e-numpy", args.samples)):
-            r = launch(w, n, h, args, tmp)
+        plan = ([("a", 1 if h > 512 else 2)] if h <= args.ref_max_hidden else []) + \
+            [("c", args.batch), ("f", args.batch), ("e-numpy", args.samples)]
+        for w, n in plan:
+            r = launch(w, n, h, args, tmp, batch=args.batch)
             if r:
-                row[w] = {k: r[k] for k in ("per_sample_s", "cold_first_s", "peak_rss_mb", "peak_rss_children_mb")}
+                row[w] = {k: r[k] for k in keys}
                 print(f"  ({w}) {r['per_sample_s'] * 1e3:9.1f} ms per sample, cold {r['cold_first_s']:.1f} s, "
                       f"peak RSS {r['peak_rss_mb']:.0f} MB (children {r['peak_rss_children_mb']:.0f} MB)")
         if "a" in row and "c" in row:
             row["ratio_a_over_c"] = row["a"]["per_sample_s"] / row["c"]["per_sample_s"]
             print(f"  (a)/(c) = {row['ratio_a_over_c']:.0f}×")
         rows[h] = row
-    _plot_scaling(rows, args)
-    return rows
+    batches = {}
+    for b in [int(b) for b in args.batches.split(",")]:
+        print(f"batch {b} (hidden 512):", flush=True)
+        batches[b] = {}
+        for w in ("c", "f"):
+            r = launch(w, min(256, max(8, 2 * b)), None, args, tmp, batch=b)
+            if r:
+                batches[b][w] = {k: r[k] for k in keys}
+                print(f"  ({w}) {r['per_sample_s'] * 1e3:9.1f} ms per sample, peak RSS "
+                      f"{max(r['peak_rss_mb'], r['peak_rss_children_mb']):.0f} MB")
+    out = {"hidden": rows, "batch": batches, "gpu": gpu_lanes(args.gpu_json) if args.gpu_json else {}}
+    _plot_scaling(out, args)
+    return out
 
 
-def _plot_scaling(rows: dict, args) -> None:
+def gpu_lanes(path) -> dict:
+    """Samples/s of the GPU lanes of a ``scripts/gpu-check`` record, by target and batch (hidden 512)."""
+    rec = json.loads(Path(path).read_text())
+    out: dict = {}
+    for lane in rec.get("lanes", {}).values():
+        res = lane.get("result") or {}
+        if lane.get("target") in ("cuda_standalone", "genn") and res.get("samples_per_s"):
+            out.setdefault(lane["target"], {})[int(lane["batch"])] = {"per_sample_s": 1.0 / res["samples_per_s"]}
+    return out
+
+
+def _plot_scaling(out: dict, args) -> None:
+    """Time and memory per sample against hidden size, and time per sample against batch (the GPU lanes of a
+    gpu-check record where given)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colours = {"a": "#0072B2", "c": "#D55E00", "e-numpy": "#009E73"}  # Okabe–Ito, colour-blind safe
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 4))
+    rows, batches, gpu = out.get("hidden", out), out.get("batch", {}), out.get("gpu", {})
+    rows = {int(h): r for h, r in rows.items()}
+    # Okabe–Ito, colour-blind safe
+    colours = {"a": "#0072B2", "c": "#D55E00", "f": "#CC79A7", "e-numpy": "#009E73", "cuda_standalone": "#E69F00",
+               "genn": "#56B4E9"}
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(15, 4.2))
     sizes = sorted(rows)
-    for w in ("a", "c", "e-numpy"):
+    for w in ("a", "c", "f", "e-numpy"):
         hs = [h for h in sizes if w in rows[h]]
         if not hs:
             continue
         ax1.loglog(hs, [rows[h][w]["per_sample_s"] for h in hs], "o-", color=colours[w], label=LABELS[w])
         ax2.semilogx(hs, [max(rows[h][w]["peak_rss_mb"], rows[h][w]["peak_rss_children_mb"]) for h in hs], "o-",
                      color=colours[w], label=LABELS[w])
-    ax1.set_xlabel("hidden units per lpRNN layer")
     ax1.set_ylabel("time per sample (s)")
-    ax1.set_title(f"SHD-architecture network, {args.mode} mode, 1,785 steps")
-    ax2.set_xlabel("hidden units per lpRNN layer")
+    ax1.set_title(f"SHD-architecture network, {args.mode} mode, 1,785 steps", fontsize=9)
     ax2.set_ylabel("peak memory (MB, process or its children)")
     for ax in (ax1, ax2):
+        ax.set_xlabel("hidden units per lpRNN layer")
         ax.set_xticks(sizes, [str(h) for h in sizes])
+    bs = sorted(int(b) for b in batches)
+    for w in ("c", "f"):
+        xs = [b for b in bs if w in batches.get(b, batches.get(str(b), {}))]
+        if xs:
+            ys = [batches.get(b, batches.get(str(b)))[w]["per_sample_s"] for b in xs]
+            ax3.loglog(xs, ys, "o-", color=colours[w], label=LABELS[w])
+    for target, points in gpu.items():
+        xs = sorted(int(b) for b in points)
+        ax3.loglog(xs, [points[b if b in points else str(b)]["per_sample_s"] for b in xs], "s--",
+                   color=colours.get(target, "k"), label=f"{target} (GPU, scripts/gpu-check)")
+    ax3.set_xlabel("samples per run (batch)")
+    ax3.set_ylabel("time per sample (s)")
+    ax3.set_title("hidden 512 (the checkpoint)", fontsize=9)
+    all_b = sorted(set(bs) | {int(b) for p in gpu.values() for b in p})
+    if all_b:
+        ax3.set_xticks(all_b, [str(b) for b in all_b])
+    for ax in (ax1, ax2, ax3):
         ax.minorticks_off()
         ax.grid(True, which="major", alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     fig_dir = REPO / "figures"
     fig_dir.mkdir(exist_ok=True)

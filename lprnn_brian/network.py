@@ -329,13 +329,25 @@ def _layer_group(L, first: bool, eqs, frames: FrameSampling | None, clock: Clock
     ``fuse``, the per-neuron operations that no recording separates in one pass, :func:`step_blocks`), appended to
     ``objects``."""
     model = eqs.model if frames is None else eqs.model + "\n" + frames.sum_variables
+    codes = {"clip": eqs.clip, "truncate": eqs.truncate, "input": eqs.input if first else "", "update": eqs.update}
+    factors = {}
+    if fuse:  # the update's per-neuron factors stored once instead of divided for at every step (render.update_factors)
+        from .equations.render import update_code, update_factors
+
+        factors = update_factors()
+        model += "".join(f"\n{name} : 1 (constant)" for name in factors)
+        codes["update"] = update_code(hoisted=True)
     g = NeuronGroup(batch * L.n, model, threshold=eqs.threshold, reset=eqs.reset, clock=clock, order=0, name=name,
                     events=None if frames is None else dict(frames.events))
     g.thresholder["spike"].when, g.thresholder["spike"].order = SLOT["threshold"]
     g.resetter["spike"].when, g.resetter["spike"].order = SLOT["reset"]
     set_parameters(g, L, batch)
+    for name, expr in factors.items():
+        import sympy as sp
+
+        (tau,) = expr.free_symbols  # a per-neuron time constant of the layer (tau_I, tau_V)
+        setattr(g, str(name), sp.lambdify(tau, expr, "numpy")(tile_copies(getattr(L, str(tau)), L.n, batch)))
     objects.append(g)
-    codes = {"clip": eqs.clip, "truncate": eqs.truncate, "input": eqs.input if first else "", "update": eqs.update}
     for slot, ops in step_blocks({k: v for k, v in codes.items() if v}, records, fuse):
         objects.append(g.run_regularly("\n".join(codes[op] for op in ops), name=f"{g.name}_{'_'.join(ops)}",
                                        **_slot(slot)))

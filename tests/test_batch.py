@@ -367,3 +367,25 @@ def test_spike_recorder_file_format(tmp_path):
     (tmp_path / rec.file_name).write_bytes(raw[:-4])
     with pytest.raises(ValueError, match="truncated"):
         rec.read(tmp_path)
+
+
+def test_hoisted_update_keeps_every_sum_in_its_declared_order():
+    """The row layout reads 1 − 1/τ_I and 1 − 1/τ_V from per-neuron variables instead of dividing at every step: the
+    same doubles, provided each sum still adds its terms in the declared order (float addition is not associative).
+    The printer's term order of every hoisted right-hand side, with the factors put back, is the declared one."""
+    import sympy as sp
+
+    from lprnn_brian.equations import sigma_delta as sd
+    from lprnn_brian.equations.render import update_code, update_factors
+
+    factors = update_factors()
+    assert set(map(str, factors)) == {f"one_minus_inv_{tau}" for tau in sd.PER_NEURON}
+    terms = sp.printing.str.StrPrinter()._as_ordered_terms
+    for x in sd.STATE:
+        declared = sd.UPDATE[x]
+        hoisted = declared.subs({expr: name for name, expr in factors.items()})
+        assert [t.subs(factors) for t in terms(hoisted)] == terms(declared), x
+    import re
+
+    assert not re.search(r"\btau_[IV]\b", update_code(hoisted=True))  # no division by a per-neuron τ left
+    assert re.search(r"\btau_I\b", update_code())

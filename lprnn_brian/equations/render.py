@@ -31,14 +31,26 @@ def _assignments(mapping: dict[sp.Symbol, sp.Expr]) -> str:
     return "\n".join(f"{x} = {sympy_to_str(brian_form(mapping[x]))}" for x in order)
 
 
-def update_code() -> str:
+def update_factors() -> dict[sp.Symbol, sp.Expr]:
+    """The update's factors that depend on per-neuron constants only, 1 − 1/τ for τ ∈
+    :data:`.sigma_delta.PER_NEURON`, by the names :func:`update_code` (``hoisted=True``) gives them.
+
+    Brian2 moves per-layer constants out of its neuron loops but computes these two divisions for every neuron at
+    every step; stored once per neuron they are the same doubles (the same IEEE division and subtraction), and the
+    names keep each sum's terms in the declared order (a sum of floats depends on it)."""
+    return {sp.Symbol(f"one_minus_inv_{tau}"): 1 - 1 / tau for tau in sd.PER_NEURON}
+
+
+def update_code(hoisted: bool = False) -> str:
     """The one-step update as a Brian2 code block.
 
     Every right-hand side must see pre-step values, so the new values go to temporaries first (the same
-    thing Brian2's Euler state updater does for the ODE of :func:`.sigma_delta.continuous_form`).
+    thing Brian2's Euler state updater does for the ODE of :func:`.sigma_delta.continuous_form`). With
+    ``hoisted``, the factors of :func:`update_factors` are read from per-neuron variables of those names.
     """
+    subs = {expr: name for name, expr in update_factors().items()} if hoisted else {}
     tmp = {x: sp.Symbol(f"{x}_next") for x in sd.STATE}
-    lines = [f"{tmp[x]} = {sympy_to_str(sd.UPDATE[x])}" for x in sd.STATE]
+    lines = [f"{tmp[x]} = {sympy_to_str(sd.UPDATE[x].subs(subs))}" for x in sd.STATE]
     lines += [f"{x} = {tmp[x]}" for x in sd.STATE]
     return "\n".join(lines)
 
