@@ -17,11 +17,13 @@ import numpy as np
 from .analysis.coding import READOUT_DECODES
 from .convert import DEFAULT_THRESHOLD
 from .targets.genn import TARGET as GENN_TARGET
+from .targets.lava_device import TARGET as LAVA_TARGET
 from .simulation import DECODES
 from .targets import TARGETS as ALL_TARGETS
 
-#: Targets that run only in an environment of their own (``scripts/setup-genn``, ``scripts/setup-cuda``).
-OWN_ENVIRONMENT = (GENN_TARGET, "cuda_standalone")
+#: Targets that run only in an environment of their own (``scripts/setup-genn``, ``scripts/setup-cuda``,
+#: ``scripts/setup-brian2lava``).
+OWN_ENVIRONMENT = (GENN_TARGET, "cuda_standalone", LAVA_TARGET)
 #: The Brian2 targets a sweep (or a distributed simulation) runs: every target of
 #: :data:`lprnn_brian.targets.TARGETS` but those of :data:`OWN_ENVIRONMENT` (a worker runs in the sweep's own
 #: Python environment).

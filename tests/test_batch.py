@@ -218,7 +218,7 @@ def test_backend_layouts_match_their_checks():
     exactly what its checks accept, so that no default layout is refused."""
     from lprnn_brian.network import PROPAGATIONS, SAMPLINGS, check_layout
     from lprnn_brian.targets import TARGETS, backend_for
-    from lprnn_brian.targets import genn
+    from lprnn_brian.targets import genn, lava_device as lava
 
     for target in TARGETS:
         cls = backend_for(target)
@@ -226,8 +226,9 @@ def test_backend_layouts_match_their_checks():
             for propagation in PROPAGATIONS:
                 try:
                     check_layout(2, sampling, propagation, target)
-                    if target == genn.TARGET:
-                        genn.check_layout(2, sampling, propagation)
+                    own = {genn.TARGET: genn.check_layout, lava.TARGET: lava.check_layout}.get(target)
+                    if own is not None:
+                        own(2, sampling, propagation)
                     accepted = True
                 except UserInputError:
                     accepted = False

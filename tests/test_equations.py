@@ -420,3 +420,34 @@ def test_numeric_blocks_equal_the_handwritten_oracle_bit_for_bit(variant):
     assert nn.spike_factor == 64.0
     with pytest.raises(ValueError, match="variant"):
         numeric.neuron("fixed_point")
+
+
+def _exec_block(code: str, values: dict) -> dict:
+    """Run a rendered code block as Brian2's numpy target does (every line an assignment, numpy functions)."""
+    ns = {"clip": np.clip, "inf": np.inf, "int": np.trunc, **{k: np.array(v, copy=True) for k, v in values.items()}}
+    exec(code, ns)  # noqa: S102 (our own rendered code)
+    return {k: ns[k] for k in values}
+
+
+def test_render_options_for_brian2lava_compute_the_same_blocks():
+    """``ceiling`` and ``input_from`` (lprnn_brian.targets.lava_device) against the default rendering, both run as
+    numpy: the float floor ``clip(x, 0, 1e308)`` gives ``clip(x, 0, inf)``'s values on negatives, zeros, ordinary and huge
+    states (the Loihi clip, which has finite bounds, is printed unchanged), and the input block reading ``x_in``
+    gives what it gives reading the TimedArray of the same values."""
+    x = np.array([-1e300, -5.0, -0.0, 0.0, 1e-300, 3.25, 682.6666666666666, 1e300, 1e308])
+    values = {"v": x, "i_ip": x[::-1].copy(), "i_in": x, "i_fb": x}
+    base = _exec_block(rd.render("float").clip, values)
+    finite = rd.render("float", ceiling=rd.FINITE_CEILING)
+    assert "inf" not in finite.clip
+    got = _exec_block(finite.clip, values)
+    for k in values:
+        np.testing.assert_array_equal(got[k], base[k], err_msg=k)
+    assert rd.render("loihi", ceiling=rd.FINITE_CEILING).clip == rd.render("loihi").clip
+    drive = np.array([0.5, -2.0, 1e3])
+    tau_U, i_ip = 64.0, np.array([1.0, 2.0, 3.0])
+    ns_ta = {"stimulus": lambda t, i: drive[i], "t": 0.0, "i": np.arange(3), "tau_U": tau_U, "i_ip": i_ip.copy()}
+    exec(rd.render("float").input, ns_ta)  # noqa: S102
+    ns_var = {"x_in": drive, "tau_U": tau_U, "i_ip": i_ip.copy()}
+    exec(rd.render("float", input_from="x_in").input, ns_var)  # noqa: S102
+    np.testing.assert_array_equal(ns_var["i_ip"], ns_ta["i_ip"])
+    np.testing.assert_array_equal(ns_var["i_ip"], i_ip + drive / tau_U)

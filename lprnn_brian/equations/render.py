@@ -3,6 +3,10 @@
 Two variants come from the same declaration: ``float`` and ``loihi`` (24-bit clipping, truncation).
 Printing uses Brian2's own :func:`brian2.parsing.sympytools.sympy_to_str`, so what Brian2 parses back is
 exactly the declared expression.
+
+Two options serve code generators that cannot take every Brian2 expression (brian2lava,
+:mod:`lprnn_brian.targets.lava_device`): ``ceiling`` prints the float variant's floor ``clip(x, 0, inf)`` with a
+finite upper bound, and ``input_from`` makes the layer-0 input read a per-neuron variable instead of the TimedArray.
 """
 from __future__ import annotations
 
@@ -17,6 +21,9 @@ from ..compat import moved_names_of
 
 #: Name of the TimedArray that carries the layer-0 input X (docs/method.md#input-decoding-and-compartments).
 STIMULUS = "stimulus"
+#: A finite upper bound for the float variant's floor, for generators that cannot name ``inf``: ``clip(x, 0, 1e308)``
+#: equals ``clip(x, 0, inf)`` for every x up to 1e308 (a state beyond that has long lost every digit of meaning).
+FINITE_CEILING = 1e308
 
 
 def _check_variant(variant: str) -> None:
@@ -24,11 +31,17 @@ def _check_variant(variant: str) -> None:
         raise ValueError(f"unknown variant {variant!r}; choose one of {sd.VARIANTS}")
 
 
-def _assignments(mapping: dict[sp.Symbol, sp.Expr]) -> str:
+def _assignments(mapping: dict[sp.Symbol, sp.Expr], ceiling: float | None = None) -> str:
     """Assignments ``x = expr`` in state declaration order (right-hand sides read pre-step values only
-    when no earlier line of the block wrote them, which holds for every block rendered here)."""
+    when no earlier line of the block wrote them, which holds for every block rendered here); with ``ceiling``,
+    the ``inf`` of Brian2's floor ``clip(x, 0, inf)`` is printed as that number."""
     order = [x for x in sd.STATE if x in mapping] + [x for x in mapping if x not in sd.STATE]
-    return "\n".join(f"{x} = {sympy_to_str(brian_form(mapping[x]))}" for x in order)
+
+    def form(expr: sp.Expr) -> sp.Expr:
+        expr = brian_form(expr)
+        return expr if ceiling is None else expr.subs(sp.oo, sp.Float(ceiling))
+
+    return "\n".join(f"{x} = {sympy_to_str(form(mapping[x]))}" for x in order)
 
 
 def update_factors() -> dict[sp.Symbol, sp.Expr]:
@@ -55,10 +68,11 @@ def update_code(hoisted: bool = False) -> str:
     return "\n".join(lines)
 
 
-def clip_code(variant: str) -> str:
-    """``start``/order 0: clipping (loihi) or flooring of v and i_ip at 0 (float)."""
+def clip_code(variant: str, ceiling: float | None = None) -> str:
+    """``start``/order 0: clipping (loihi) or flooring of v and i_ip at 0 (float: ``clip(x, 0, inf)``, or
+    ``clip(x, 0, ceiling)`` when ``ceiling`` is given)."""
     _check_variant(variant)
-    return _assignments(sd.CLIP[variant])
+    return _assignments(sd.CLIP[variant], ceiling)
 
 
 def truncate_code(variant: str) -> str:
@@ -67,10 +81,11 @@ def truncate_code(variant: str) -> str:
     return _assignments(sd.TRUNCATE[variant])
 
 
-def input_code() -> str:
-    """``start``/order 2 (layer 0 only): ``i_ip += X_n/tau_U`` with X from the TimedArray ``stimulus``."""
-    stim = sp.Function(STIMULUS)(sp.Symbol("t"), sp.Symbol("i"))
-    return _assignments({sd.i_ip: sd.INPUT[sd.i_ip].subs(sd.X, stim)})
+def input_code(input_from: str | None = None) -> str:
+    """``start``/order 2 (layer 0 only): ``i_ip += X_n/tau_U`` with X from the TimedArray ``stimulus``, or from
+    the per-neuron variable ``input_from`` (which then has to hold X_n at that slot)."""
+    x = sp.Function(STIMULUS)(sp.Symbol("t"), sp.Symbol("i")) if input_from is None else sp.Symbol(input_from)
+    return _assignments({x_: e.subs(sd.X, x) for x_, e in sd.INPUT.items()})
 
 
 def threshold_code() -> str:
@@ -128,8 +143,11 @@ class RenderedNeuron:
     synapse_model: str
 
 
-def render(variant: str) -> RenderedNeuron:
-    """Render the neuron of :mod:`.sigma_delta` for ``variant`` ∈ {'float', 'loihi'}."""
+def render(variant: str, *, ceiling: float | None = None, input_from: str | None = None) -> RenderedNeuron:
+    """Render the neuron of :mod:`.sigma_delta` for ``variant`` ∈ {'float', 'loihi'}.
+
+    ``ceiling`` (e.g. :data:`FINITE_CEILING`) replaces the ``inf`` of the float variant's floor; ``input_from``
+    names a per-neuron variable that the layer-0 input reads instead of the TimedArray (:func:`input_code`)."""
     _check_variant(variant)
     return RenderedNeuron(
         variant=variant,
@@ -137,9 +155,9 @@ def render(variant: str) -> RenderedNeuron:
         threshold=threshold_code(),
         reset=reset_code(),
         update=update_code(),
-        clip=clip_code(variant),
+        clip=clip_code(variant, ceiling),
         truncate=truncate_code(variant),
-        input=input_code(),
+        input=input_code(input_from),
         on_pre=on_pre_code(),
         synapse_model=synapse_model(),
     )

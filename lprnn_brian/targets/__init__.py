@@ -2,7 +2,8 @@
 
 Targets: ``numpy`` and ``cython`` (Brian2 runtime, :mod:`~lprnn_brian.targets.runtime`), ``cpp_standalone``
 (compiled once per model: further samples only swap the input TimedArray; :mod:`~lprnn_brian.targets.standalone`),
-``cuda_standalone`` (:mod:`~lprnn_brian.targets.cuda`) and ``genn`` (:mod:`~lprnn_brian.targets.genn`). Each is a
+``cuda_standalone`` (:mod:`~lprnn_brian.targets.cuda`), ``genn`` (:mod:`~lprnn_brian.targets.genn`) and ``lava``
+(brian2lava, :mod:`~lprnn_brian.targets.lava_device`). Each is a
 :class:`~lprnn_brian.targets.base.Backend` registered under its name; :class:`Runner` looks it up. Brian2's global
 device is selected and reset only in :mod:`~lprnn_brian.targets.device`; build directories are
 :class:`~lprnn_brian.targets.build_dir.BuildDirectory` objects; monitors are read back by :func:`read_runs`.
@@ -22,6 +23,7 @@ from . import runtime  # numpy, cython
 from . import standalone  # cpp_standalone
 from . import cuda  # cuda_standalone
 from . import genn  # genn
+from . import lava_device  # lava (brian2lava)
 from .base import (AUTO_BATCH, AUTO_BATCH_STEPS, COMPILE_ARGS, Backend, RunConfig, backend_for, register,
                    registered, resolve_layout)
 from .build_dir import BUILD_RECORD, BuildDirectory, default_build_root, read_build_record
@@ -30,8 +32,8 @@ from .runner import Runner
 from .standalone import STANDALONE
 
 #: The modules whose backends register themselves on import, in the order of :data:`TARGETS`.
-BACKEND_MODULES = (runtime, standalone, cuda, genn)
-#: Every registered target name: numpy, cython, cpp_standalone, cuda_standalone, genn.
+BACKEND_MODULES = (runtime, standalone, cuda, genn, lava_device)
+#: Every registered target name: numpy, cython, cpp_standalone, cuda_standalone, genn, lava.
 TARGETS = registered()
 
 __all__ = ["AUTO_BATCH", "AUTO_BATCH_STEPS", "BACKEND_MODULES", "BUILD_RECORD", "COMPILE_ARGS", "STANDALONE",

@@ -26,11 +26,13 @@ class Runner:
     Parameters
     ----------
     spec : SNNSpec
-    target : {'numpy', 'cython', 'cpp_standalone', 'cuda_standalone', 'genn'}
+    target : {'numpy', 'cython', 'cpp_standalone', 'cuda_standalone', 'genn', 'lava'}
         ``cuda_standalone`` (brian2cuda, in the environment of ``scripts/setup-cuda``) builds and compiles
         without a GPU and needs one to run (:mod:`lprnn_brian.targets.cuda`). ``genn`` (brian2genn, in the environment
         of ``scripts/setup-genn``) runs on GeNN's CPU backend, or its CUDA backend when a GPU is visible
-        (:mod:`lprnn_brian.targets.genn`; default layout only, any ``batch``).
+        (:mod:`lprnn_brian.targets.genn`; default layout only, any ``batch``). ``lava`` (brian2lava, in the
+        environment of ``scripts/setup-brian2lava``) runs it on Lava's CPU backend, one Lava network per batch
+        (:mod:`lprnn_brian.targets.lava_device`; ``sampling='steps'``, Brian2 synapses, any ``batch``).
     record : tuple of str, optional
         States to record (default :data:`lprnn_brian.network.DEFAULT_RECORD`).
     build_root : path, optional
