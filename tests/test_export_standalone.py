@@ -4,20 +4,25 @@ run without Python, and the reader of their results.
 Fast tests (no build of the network):
 
 - **The input converter against the package.** ``lprnn_input`` (compiled alone, one small C++ file) turns frames into
-  the drive of :func:`lprnn_brian.convert.layer0_drive`: its hold and its per-unit scaling are exact, and its plain
-  loop Σ_j x_j·w_ij differs from numpy's product (BLAS, another order of summation) by at most the error bound of
-  two recursive sums of F products, 2·F·u·Σ_j|x_j·w_ij| (u = 2^−53, Higham, *Accuracy and Stability of Numerical
-  Algorithms*, §3.1: each computed sum lies within γ_F·Σ|terms| ≤ 1.01·F·u·Σ|terms| of the exact one), times f0
-  and the unit's scale, plus the roundings of the products by f0 and by the scale on both sides (u·|X| each). The ``--drive`` route regroups the package's own drive: identical bytes. Bad files are
-  refused with one line and exit status 2.
-- **The reader against a hand-worked batch.** Result files written here by hand (spikes, frame-end samples, window
-  sums of two batches) read back by :func:`read_standalone`: every spike's (sample, neuron, step) and every decode,
-  recomputed here from the files' definitions (README.md of the project).
+  the drive in the project's form: per ANN frame in the row layout (:func:`lprnn_brian.convert.input_frames`, which
+  the binary holds over each frame's steps), per SNN step otherwise (:func:`lprnn_brian.convert.layer0_drive`). Its
+  hold and its per-unit scaling are exact, and its plain loop Σ_j x_j·w_ij differs from numpy's product (BLAS,
+  another order of summation) by at most the error bound of two recursive sums of F products, 2·F·u·Σ_j|x_j·w_ij|
+  (u = 2^−53, Higham, *Accuracy and Stability of Numerical Algorithms*, §3.1: each computed sum lies within
+  γ_F·Σ|terms| ≤ 1.01·F·u·Σ|terms| of the exact one), times f0 and the unit's scale, plus the roundings of the
+  products by f0 and by the scale on both sides (u·|X| each). The ``--drive`` route regroups the package's own drive
+  (:func:`write_drive`, in the project's form): identical bytes. Bad files are refused with one line and exit
+  status 2.
+- **The reader against a hand-worked batch.** Result files written here by hand (spikes in the row layout's per-copy
+  recorder files or in SpikeMonitor arrays, frame-end samples, window sums of two batches) read back by
+  :func:`read_standalone`: every spike's (sample, neuron, step) and every decode, recomputed here from the files'
+  definitions (README.md of the project).
 - **The project's files** name no path of this machine; the command refuses bad arguments the package way.
 
 Slow tests (``-m slow``): the digits model's C++ project copied to another directory, built with make, run with
-run.sh on three clips (frames and drive, a batch range), read back: spikes identical to ``simulate``'s and decodes
-equal; the CUDA project compiled by nvcc without a GPU (run and compared with ``simulate`` where one is lent,
+run.sh on three clips (frames and drive, two batch ranges at once), read back: spikes identical to ``simulate``'s
+and decodes equal; the same for the C++ project of Brian2 synapses (a per-step drive on the command line, states
+every step); the CUDA project compiled by nvcc without a GPU (run and compared with ``simulate`` where one is lent,
 ``-m gpu``); the GeNN project built and run on GeNN's CPU backend, identical to cpp_standalone (Loihi mode).
 """
 from __future__ import annotations
@@ -36,7 +41,7 @@ from conftest import env_python, per_unit_model, random_model
 from lprnn_brian.ann.forward import check_inputs, readout_start
 from lprnn_brian.ann.model import READOUT_WINDOWS, save_model
 from lprnn_brian.cli import main
-from lprnn_brian.convert import frame_end_steps, layer0_drive, step_frames, to_snn_spec
+from lprnn_brian.convert import frame_end_steps, input_frames, layer0_drive, step_frames, to_snn_spec
 from lprnn_brian.errors import UserInputError
 from lprnn_brian.export.standalone import (BATCH_DIR, INPUT_RECORD, MANIFEST, SAMPLES_FILE, SPEC_FILE,
                                            export_standalone, load_project_spec, read_standalone, write_drive)
@@ -62,11 +67,26 @@ def small_spec():
 
 @pytest.fixture(scope="module")
 def small_project(small_spec, tmp_path_factory) -> Path:
-    """The small spec's cpp_standalone project, 2 samples per run, with only its input converter built."""
+    """The small spec's cpp_standalone project, 2 samples per run (row layout: input per frame, spike recorders),
+    with only its input converter built."""
     out = tmp_path_factory.mktemp("export") / "project"
     export_standalone(small_spec, out, batch=2, model_name="small")
     _run(["make", "lprnn_input"], cwd=out)
     return out
+
+
+@pytest.fixture(scope="module")
+def step_project(small_spec, tmp_path_factory) -> Path:
+    """The small spec's cpp_standalone project with Brian2 synapses (input per step, SpikeMonitors), 2 per run."""
+    out = tmp_path_factory.mktemp("export") / "project"
+    export_standalone(small_spec, out, batch=2, propagation="synapses", model_name="small")
+    _run(["make", "lprnn_input"], cwd=out)
+    return out
+
+
+def _package_drive(spec, x, per: str) -> np.ndarray:
+    """The package's layer-0 drive of one sample of (float32-rounded) frames, in the project's form."""
+    return input_frames(x.astype(np.float64), spec) if per == "frame" else layer0_drive(x, spec)
 
 
 def _frames(spec, n: int, seed: int, dtype=np.float32) -> np.ndarray:
@@ -74,11 +94,13 @@ def _frames(spec, n: int, seed: int, dtype=np.float32) -> np.ndarray:
 
 
 def _tool_batch(project: Path, kind: str, path: Path, k: int, out: Path) -> tuple[int, int, np.ndarray]:
-    """Batch ``k`` of ``path`` through the project's lprnn_input: (first, count, drive (n_steps, batch, n0))."""
+    """Batch ``k`` of ``path`` through the project's lprnn_input: (first, count, drive (rows, batch, n0)), rows the
+    frames or steps of the project's drive (manifest)."""
     proc = _run([project / "lprnn_input", "batch", kind, path, k, out], cwd=project)
     first, count = map(int, proc.stdout.split())
     m = json.loads((project / MANIFEST).read_text())
-    drive = np.fromfile(out, dtype="<f8").reshape(m["n_steps"], m["layout"]["batch"], m["n0"])
+    rows = m["n_frames"] if m["drive"]["per"] == "frame" else m["n_steps"]
+    drive = np.fromfile(out, dtype="<f8").reshape(rows, m["layout"]["batch"], m["n0"])
     return first, count, drive
 
 
@@ -96,13 +118,18 @@ def float_weight_project(small_spec, tmp_path_factory) -> tuple:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("weights", ["grid", "float"])
-def test_input_tool_gives_the_package_drive(small_spec, small_project, float_weight_project, tmp_path, dtype,
-                                            weights):
+@pytest.mark.parametrize("weights, per", [("grid", "frame"), ("grid", "step"), ("float", "frame")])
+def test_input_tool_gives_the_package_drive(small_spec, request, float_weight_project, tmp_path, dtype, weights,
+                                            per):
     """Grid weights (the random model's codes/8): every product x_j·w_ij is exact in double (24 + 3 bits) and so is
     every partial sum of these inputs (|x| within 2^−10 … 2^3: 13 + 27 + 6 bits < 53), in any order: the drive is
-    the package's bit for bit. Float weights: within the error bound of the module docstring."""
-    spec, project = (small_spec, small_project) if weights == "grid" else float_weight_project
+    the package's bit for bit, per frame (the row layout) and per step. Float weights: within the error bound of the
+    module docstring."""
+    if weights == "grid":
+        spec, project = small_spec, request.getfixturevalue("small_project" if per == "frame" else "step_project")
+    else:
+        spec, project = float_weight_project
+    assert json.loads((project / MANIFEST).read_text())["drive"]["per"] == per
     x = _frames(spec, 5, seed=1, dtype=dtype)
     x = np.clip(np.abs(x), 2.0 ** -10, 8.0) * np.sign(x)
     x[0, 3, 7] = 1.0 + 2.0 ** -40  # a float64 value that float32 rounds (check_inputs' rounding, in the tool too)
@@ -116,38 +143,44 @@ def test_input_tool_gives_the_package_drive(small_spec, small_project, float_wei
         first, count, drive = _tool_batch(project, "--frames", tmp_path / "x.npy", k, tmp_path / "d.f64")
         assert (first, count) == (2 * k, min(2, 5 - 2 * k))
         for b in range(count):
-            expected = layer0_drive(xs[first + b], spec)
+            expected = _package_drive(spec, xs[first + b], per)
+            assert drive.shape[0] == (spec.n_frames if per == "frame" else spec.n_steps)
             if weights == "grid":
                 np.testing.assert_array_equal(drive[:, b, :], expected)
                 continue
             # the error bound of two sums of 40 products and of the product by f0 (module docstring)
             terms = np.abs(xs[first + b].astype(np.float64)) @ np.abs(L0.W_ann.T)
-            bound = 2 * 40 * U * abs(L0.factor) * terms[step_frames(spec)] * 1.01 + 2 * U * np.abs(expected)
+            bound = 2 * 40 * U * abs(L0.factor) * terms * 1.01 + 2 * U * np.abs(expected)
             assert np.all(np.abs(drive[:, b, :] - expected) <= bound)
             differ += int(np.sum(drive[:, b, :] != expected))
         assert np.all(drive[:, count:, :] == 0.0)  # copies past the last sample: zero input
-    print(f"{weights} weights: {differ} drive values differ from layer0_drive's")
-    # the drive route: the package's own drive, regrouped bit for bit
+    print(f"{weights} weights: {differ} drive values differ from the package's")
+    # the drive route: the package's own drive in the project's form, regrouped bit for bit
     write_drive(project, tmp_path / "x.npy", tmp_path / "drive.npy")
+    assert np.load(tmp_path / "drive.npy").shape == (5,) + drive.shape[:1] + (8,)
     for k in range(3):
         first, count, drive = _tool_batch(project, "--drive", tmp_path / "drive.npy", k, tmp_path / "d.f64")
         for b in range(count):
-            np.testing.assert_array_equal(drive[:, b, :], layer0_drive(xs[first + b], spec))
+            np.testing.assert_array_equal(drive[:, b, :], _package_drive(spec, xs[first + b], per))
+        assert np.all(drive[:, count:, :] == 0.0)
 
 
-def test_input_tool_per_unit_scale(tmp_path):
-    """Per-unit retention in layer 0: the drive of unit i is scaled by τ_U/τ_I,i (layer0_drive's rule)."""
+@pytest.mark.parametrize("per", ["frame", "step"])
+def test_input_tool_per_unit_scale(tmp_path, per):
+    """Per-unit retention in layer 0: the drive of unit i is scaled by τ_U/τ_I,i (input_frames' rule)."""
     spec = to_snn_spec(per_unit_model(np.random.default_rng(3), [0.5, 0.8, 0.95], n_in=3), mode="float")
     assert isinstance(spec.layers[0].tau_I, np.ndarray)
     project = tmp_path / "p"
-    export_standalone(spec, project, batch=1)
+    export_standalone(spec, project, batch=1, propagation="rows" if per == "frame" else "synapses")
     _run(["make", "lprnn_input"], cwd=project)
     x = _frames(spec, 1, seed=2)
     np.save(tmp_path / "x.npy", x)
     _, _, drive = _tool_batch(project, "--frames", tmp_path / "x.npy", 0, tmp_path / "d.f64")
-    expected = layer0_drive(x[0], spec)
+    expected = _package_drive(spec, x[0], per)
     L0 = spec.layers[0]
-    terms = (np.abs(x[0].astype(np.float64)) @ np.abs(L0.W_ann.T))[step_frames(spec)]
+    terms = np.abs(x[0].astype(np.float64)) @ np.abs(L0.W_ann.T)
+    if per == "step":
+        terms = terms[step_frames(spec)]
     bound = 2 * 3 * U * abs(L0.factor) * terms * (L0.tau_U / L0.tau_I) * 1.01 + 4 * U * np.abs(expected)
     assert np.all(np.abs(drive[:, 0, :] - expected) <= bound)
     assert not np.allclose(L0.tau_U / L0.tau_I, 1.0)  # the scale is not the identity
@@ -171,6 +204,8 @@ def _write_npy_header(path: Path, descr: str, shape, fortran: bool = False) -> N
     ("not_npy", "is not a .npy file"),
     ("truncated", "is truncated"),
     ("drive_f32", "a drive is float64"),
+    ("drive_steps", "(samples, 20 frames, 8 layer-0 neurons), the drive per ANN frame, as "
+                    "lprnn_brian.export.standalone.write_drive writes it (export with --propagation synapses"),
     ("batch", "batch 1 does not exist"),
 ])
 def test_input_tool_refuses_bad_files(small_project, tmp_path, case, needle):
@@ -194,10 +229,11 @@ def test_input_tool_refuses_bad_files(small_project, tmp_path, case, needle):
     elif case == "truncated":
         np.save(path, good)
         path.write_bytes(path.read_bytes()[:-8])
-    elif case == "drive_f32":
+    elif case in ("drive_f32", "drive_steps"):  # a project of the row layout takes its drive per frame
         kind = "--drive"
         m = json.loads((project / MANIFEST).read_text())
-        np.save(path, np.zeros((1, m["n_steps"], m["n0"]), np.float32))
+        np.save(path, np.zeros((1, m["n_steps"] if case == "drive_steps" else 20, m["n0"]),
+                               np.float32 if case == "drive_f32" else np.float64))
     elif case == "batch":
         np.save(path, good)
         k = "1"
@@ -208,7 +244,7 @@ def test_input_tool_refuses_bad_files(small_project, tmp_path, case, needle):
     assert not (tmp_path / "d.f64").exists()
 
 
-def test_project_is_relocatable_and_documented(small_spec, small_project, tmp_path):
+def test_project_is_relocatable_and_documented(small_spec, small_project, step_project, tmp_path):
     project = small_project
     forbidden = [str(project.parent), sys.prefix, os.path.realpath(sys.prefix), "site-packages", str(REPO)]
     for path in project.rglob("*"):
@@ -224,14 +260,33 @@ def test_project_is_relocatable_and_documented(small_spec, small_project, tmp_pa
     manifest, spec = load_project_spec(project)
     assert spec.digest() == small_spec.digest() and manifest["layout"] == {"batch": 2, "sampling": "frames",
                                                                            "propagation": "rows", "threads": 0}
+    # the row layout: the input per frame in the static array that run.sh puts where main reads it
+    assert manifest["drive"] == {"per": "frame", "shape": [20, 16], "static_array": "stimulus_frames"}
+    assert (project / "static_arrays" / "stimulus_frames").stat().st_size == 20 * 16 * 8
+    assert not (project / "static_arrays" / "lprnn_input_frame_of_step").exists()
+    assert "#define LPRNN_PER_FRAME 1" in (project / "lprnn_input_params.h").read_text()
+    script = run.read_text()
+    assert "static_arrays/stimulus_frames" in script and ".values=" not in script
     readme = (project / "README.md").read_text()
     for L in manifest["layers"]:  # every output file is documented, with its dtype
-        for f in list(L["spikes"].values()) + list(L["frames"].values()):
+        assert L["spikes"] is None and L["spike_record"] == f"{L['name']}_record_spikes.spikes"
+        for f in [L["spike_record"]] + list(L["frames"].values()):
             assert f"`{f}`" in readme
         for d in L["sums"].values():
             for f in d.values():
                 assert f"`{f}` | float64 | ({L['group_size']},)" in readme
-    assert "(samples, 20, 40)" in readme and f"(samples, {spec.n_steps}, 8)" in readme
+    assert "int64  count[B]" in readme and "static_arrays/stimulus_frames" in readme
+    assert "(samples, 20, 40)" in readme and "(samples, 20, 8)" in readme and str(spec.n_steps) + " rows" not in readme
+    # the Brian2 synapses layout: a drive per step on the command line, SpikeMonitors
+    m = json.loads((step_project / MANIFEST).read_text())
+    assert m["drive"] == {"per": "step", "shape": [spec.n_steps, 16], "timed_array": "stimulus"}
+    assert (step_project / "static_arrays" / "lprnn_input_frame_of_step").stat().st_size == 4 * spec.n_steps
+    assert '"stimulus.values=$d.tmp/input.f64"' in (step_project / "run.sh").read_text()
+    step_readme = (step_project / "README.md").read_text()
+    assert f"(samples, {spec.n_steps}, 8)" in step_readme and ".spikes" not in step_readme
+    for L in m["layers"]:
+        assert L["spike_record"] is None and f"`{L['spikes']['i']}` | int32" in step_readme
+        assert f"`{L['spikes']['t']}` | float64" in step_readme
     # run.sh without a build says what to do
     np.save(tmp_path / "x.npy", np.zeros((1, 20, 40), np.float32))
     proc = _run([run, tmp_path / "x.npy", tmp_path / "results"], cwd=tmp_path, check=False)
@@ -263,8 +318,17 @@ def _hand_results(project: Path, out: Path, n_samples: int, seed: int) -> dict:
             n_spikes = int(rng.integers(0, 3 * N))
             step = np.sort(rng.integers(0, steps, n_spikes))
             i = rng.integers(0, N, n_spikes).astype(np.int32)
-            i.tofile(d / L["spikes"]["i"])
-            (step * dt).astype(np.float64).tofile(d / L["spikes"]["t"])
+            if L["spike_record"]:  # the recorder's file: int32 B, int64 counts, then per copy (indices, steps)
+                copy = i // L["n"]
+                with open(d / L["spike_record"], "wb") as fh:
+                    fh.write(np.array([B], "<i4").tobytes())
+                    fh.write(np.bincount(copy, minlength=B).astype("<i8").tobytes())
+                    for c in range(B):
+                        fh.write((i[copy == c] % L["n"]).astype("<i4").tobytes())
+                        fh.write(step[copy == c].astype("<i4").tobytes())
+            else:
+                i.tofile(d / L["spikes"]["i"])
+                (step * dt).astype(np.float64).tofile(d / L["spikes"]["t"])
             rows = {v: rng.normal(0, 1e5, (len(ends), N)) for v in manifest["record"]}
             np.tile(np.arange(N, dtype=np.int32), len(ends)).tofile(d / L["frames"]["i"])
             np.repeat(ends * dt, N).tofile(d / L["frames"]["t"])
@@ -279,12 +343,15 @@ def _hand_results(project: Path, out: Path, n_samples: int, seed: int) -> dict:
     return {"manifest": manifest, "spec": spec, "batches": written, "ends": ends}
 
 
-def test_reader_decodes_hand_written_results(small_project, tmp_path):
-    w = _hand_results(small_project, tmp_path / "results", n_samples=3, seed=7)
+@pytest.mark.parametrize("layout", ["rows", "synapses"])
+def test_reader_decodes_hand_written_results(request, tmp_path, layout):
+    project = request.getfixturevalue("small_project" if layout == "rows" else "step_project")
+    w = _hand_results(project, tmp_path / "results", n_samples=3, seed=7)
     manifest, spec = w["manifest"], w["spec"]
     B = manifest["layout"]["batch"]
     result = read_standalone(tmp_path / "results")
     assert result.n_samples == 3 and result.layout["batch"] == 2 and result.target == "cpp_standalone"
+    assert result.layout["propagation"] == layout
     row_of_frame = np.searchsorted(w["ends"], frame_end_steps(spec))
     frame_of_step = step_frames(spec)
     steps_per_frame = np.bincount(frame_of_step, minlength=spec.n_frames)
@@ -321,13 +388,33 @@ def test_reader_decodes_hand_written_results(small_project, tmp_path):
         assert got_spikes == sorted(expected_spikes)
 
 
-def test_reader_refuses_incomplete_results(small_project, tmp_path):
-    w = _hand_results(small_project, tmp_path / "r", n_samples=3, seed=8)
+@pytest.mark.parametrize("layout", ["rows", "synapses"])
+def test_reader_refuses_incomplete_results(request, tmp_path, layout):
+    project = request.getfixturevalue("small_project" if layout == "rows" else "step_project")
+    w = _hand_results(project, tmp_path / "r", n_samples=3, seed=8)
     L = w["manifest"]["layers"][1]
-    spikes = tmp_path / "r" / BATCH_DIR.format(1) / L["spikes"]["t"]
-    spikes.write_bytes(spikes.read_bytes()[:-3])
-    with pytest.raises(UserInputError, match=r"batch_00001 is incomplete or damaged .*run `./run.sh INPUT .* 1 1`"):
-        read_standalone(tmp_path / "r")
+    spikes = tmp_path / "r" / BATCH_DIR.format(1) / (L["spike_record"] or L["spikes"]["t"])
+    whole = spikes.read_bytes()
+    redo = r"run `./run.sh INPUT .* 1 1` again"
+    if layout == "rows":  # the recorder's file: a part of a value, one (index, step) pair less than its counts say,
+        # another copy count, no file
+        cuts = {"a part": (whole[:-3], r"lprnn_1_record_spikes\.spikes holds \d+ bytes, not a whole recording of 2"),
+                "a spike": (whole[:-8], r"lprnn_1_record_spikes\.spikes: \d+ values for \d+ spikes \(a truncated"),
+                "copies": (np.array([3], "<i4").tobytes() + whole[4:], r"a recording of 3 copies where 2 were run"),
+                "file": (None, r"lprnn_1_record_spikes\.spikes is missing")}
+    else:  # the SpikeMonitor's time array
+        cuts = {"a part": (whole[:-3], r"_spikes_t_\d+ holds \d+ bytes, not a whole number of values"),
+                "a spike": (whole[:-8], r"the arrays of a monitor of lprnn_1 have different lengths"),
+                "file": (None, r"_spikes_t_\d+ is missing")}
+    for content, needle in cuts.values():
+        if content is None:
+            spikes.unlink()
+        else:
+            spikes.write_bytes(content)
+        with pytest.raises(UserInputError, match=rf"batch_00001 is incomplete or damaged .*{needle}.*{redo}"):
+            read_standalone(tmp_path / "r")
+    spikes.write_bytes(whole)
+    read_standalone(tmp_path / "r")  # whole again
     shutil.rmtree(tmp_path / "r" / BATCH_DIR.format(1))
     with pytest.raises(UserInputError, match="lacks batch 1 of 0 .. 1"):
         read_standalone(tmp_path / "r")
@@ -442,35 +529,56 @@ def _compare(got, want, exact_decodes: bool = True) -> None:
                 np.testing.assert_array_equal(got.decodes[d][w][k], want.decodes[d][w][k])
 
 
-@pytest.mark.slow  # one make of the project (~40 sources) and one of simulate's build
-def test_cpp_project_built_elsewhere_gives_simulate_spikes(tmp_path, build_root, capsys):
-    model, x, y = _digits(3)
-    np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "y.npy", y)
+def _built_copy(tmp_path: Path, model: Path, extra=()) -> Path:
+    """The model's cpp_standalone project exported, copied to another place (a space in its path), the export
+    removed, and built there with make."""
     exported = tmp_path / "exported"
-    assert main(["export", "standalone", str(model), "--out", str(exported), "--batch", "2"]) == 0
-    project = tmp_path / "elsewhere" / "copy of project"  # another place, a space in the path
+    assert main(["export", "standalone", str(model), "--out", str(exported), "--batch", "2", *extra]) == 0
+    project = tmp_path / "elsewhere" / "copy of project"
     shutil.copytree(exported, project)
     shutil.rmtree(exported)
     _run(["make", "-j", "2"], cwd=project, timeout=1200)
+    return project
+
+
+@pytest.mark.slow  # one make of the project (~40 sources) and one of simulate's build
+def test_cpp_project_built_elsewhere_gives_simulate_spikes(tmp_path, build_root, capsys):
+    """The row layout: the input per frame in a static array that run.sh writes in each batch's own directory, the
+    spikes in the recorders' per-copy files."""
+    model, x, y = _digits(3)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", y)
+    project = _built_copy(tmp_path, model)
+    stimulus = project / "static_arrays" / "stimulus_frames"
+    before = stimulus.read_bytes()
     _, spec = load_project_spec(project)
     want = simulate(spec, x, build_root=build_root)  # simulate's own layout: 4 per run
     for route, inputs in (("frames", []), ("drive", ["--drive"])):
         source = tmp_path / "x.npy"
         if route == "drive":
             source = write_drive(project, tmp_path / "x.npy", tmp_path / "drive.npy")
+            assert np.load(source).shape == (3, spec.n_frames, spec.layers[0].n)  # per frame: M times less
         results = tmp_path / f"results {route}"
         _run([project / "run.sh", *inputs, source, results], cwd=tmp_path)
         got = read_standalone(results)
         assert got.layout == {"batch": 2, "sampling": "frames", "propagation": "rows", "threads": 0}
         _compare(got, want)
         np.testing.assert_array_equal(got.predictions(), want.predictions())
-    # a cluster's array job: one batch per task, in any order; the reader waits for all of them
+        assert sorted(p.name for p in (results / BATCH_DIR.format(0)).iterdir() if p.is_dir()) == []  # run/ gone
+    assert stimulus.read_bytes() == before  # run.sh never writes into the project
+    # a cluster's array job: one batch per task, in any order, two at once in the one project directory; the reader
+    # waits for all of them
     split = tmp_path / "split"
     _run([project / "run.sh", tmp_path / "x.npy", split, 1, 1], cwd=tmp_path)
     with pytest.raises(UserInputError, match="lacks batch 0 of 0 .. 1"):
         read_standalone(split)
-    _run([project / "run.sh", tmp_path / "x.npy", split, 0, 0], cwd=tmp_path)
+    shutil.rmtree(split / BATCH_DIR.format(1))
+    tasks = [subprocess.Popen([str(project / "run.sh"), str(tmp_path / "x.npy"), str(split), str(k), str(k)],
+                              cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for k in (1, 0)]
+    for task in tasks:
+        out, err = task.communicate(timeout=600)
+        assert task.returncode == 0, err
     _compare(read_standalone(split), want)
     # another input into the same results directory is refused
     np.save(tmp_path / "x2.npy", x[:1])
@@ -486,6 +594,20 @@ def test_cpp_project_built_elsewhere_gives_simulate_spikes(tmp_path, build_root,
                  "--deletion", "0"]) == 0
     report = json.loads((tmp_path / "analysis" / "report.json").read_text())
     assert report["fidelity"]["snn_accuracy"]["fb"] == ev["snn_accuracy"]["fb"]
+
+
+@pytest.mark.slow  # one make of the project and one of simulate's build
+def test_cpp_synapses_project_gives_simulate_spikes(tmp_path, build_root):
+    """Brian2 synapses: the input per step, a TimedArray's values named on main's command line; SpikeMonitors and
+    every step's states."""
+    model, x, _ = _digits(3)
+    np.save(tmp_path / "x.npy", x)
+    project = _built_copy(tmp_path, model, ["--propagation", "synapses", "--sampling", "steps"])
+    _, spec = load_project_spec(project)
+    _run([project / "run.sh", tmp_path / "x.npy", tmp_path / "results"], cwd=tmp_path)
+    got = read_standalone(tmp_path / "results")
+    assert got.layout == {"batch": 2, "sampling": "steps", "propagation": "synapses", "threads": 0}
+    _compare(got, simulate(spec, x, build_root=build_root, sampling="steps"))
 
 
 def _export_in(env: str, default: str, setup: str, what: str, model: Path, out: Path, target: str,

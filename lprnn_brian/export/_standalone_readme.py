@@ -21,9 +21,14 @@ def _files_table(manifest: dict) -> str:
     rows = ["| layer | quantity | file | dtype | shape |", "|---|---|---|---|---|"]
     for L in manifest["layers"]:
         name, N = L["name"], L["group_size"]
-        rows.append(f"| {name} | spikes: neuron index in the batch (copy = index // {L['n']}) | `{L['spikes']['i']}` "
-                    "| int32 | (spikes,) |")
-        rows.append(f"| {name} | spikes: time in s (step = round(t / dt)) | `{L['spikes']['t']}` | float64 | (spikes,) |")
+        if L.get("spike_record"):
+            rows.append(f"| {name} | spikes of each copy: (neuron within the copy, step) pairs (format below) "
+                        f"| `{L['spike_record']}` | int32, int64 | (header and pairs) |")
+        else:
+            rows.append(f"| {name} | spikes: neuron index in the batch (copy = index // {L['n']}) "
+                        f"| `{L['spikes']['i']}` | int32 | (spikes,) |")
+            rows.append(f"| {name} | spikes: time in s (step = round(t / dt)) | `{L['spikes']['t']}` | float64 "
+                        "| (spikes,) |")
         for v, f in (L["states"] or {}).items():
             rows.append(f"| {name} | `{v}` before every step's update | `{f}` | float64 | ({steps}, {N}) |")
         if L["frames"]:
@@ -38,6 +43,69 @@ def _files_table(manifest: dict) -> str:
     return "\n".join(rows)
 
 
+def _wrap(text: str) -> str:
+    """A paragraph of the README: the words of ``text`` (its line breaks and indents dropped) in lines of at most
+    115 characters."""
+    import textwrap
+
+    return textwrap.fill(" ".join(text.split()), width=115, break_long_words=False, break_on_hyphens=False)
+
+
+def _input_texts(manifest: dict, genn: bool) -> tuple[str, str, str, str]:
+    """The README's text on the input, for a binary that reads it per ANN frame (the row layout) or per SNN step:
+    what ``lprnn_input`` computes from the frames, its formula, the ``--drive`` paragraph and what ``./main`` reads."""
+    drive, B, n0, steps = manifest["drive"], manifest["layout"]["batch"], manifest["n0"], manifest["n_steps"]
+    rows = drive["shape"][0]
+    columns = f"{B}·{n0} values (copy b: columns b·{n0} … b·{n0} + {n0 - 1})"
+    T, F = manifest["n_frames"], manifest["n_features"]
+    frames = f"""**Frames** (`./run.sh FRAMES.npy ...`): a `.npy` file (NumPy's format: `numpy.save`, or any writer of
+        its documented header) of float32 or float64 values, little-endian, C order, shape (samples, {T}, {F}): {T}
+        frames of {F} features per sample, the model's input. `lprnn_input` rounds every value to float32 (as
+        lprnn_brian does)"""
+    if drive["per"] == "frame":
+        frames = _wrap(frames + " and computes the drive of layer-0 neuron i in frame t as")
+        formula = "X[t][i] = f0 · Σ_j x[t][j] · W0[i][j]"
+        reads = f"""raw float64, {rows} rows, one per ANN frame, of {columns}, written by `./lprnn_input batch
+            --frames FRAMES.npy K FILE` to `static_arrays/{drive['static_array']}` of the directory that `./main`
+            runs in, which loads it when it starts (the network holds frame ⌊n / M⌋ over step n). `run.sh` runs each
+            batch in a directory of its own (`RESULTS/batch_<k>.tmp/run`, removed when the batch is done) whose
+            `static_arrays/` links the project's arrays and holds the batch's input, so that it never writes into
+            the project directory: several run.sh (the tasks of an array job) may share it."""
+        per, function = "ANN frame", "`lprnn_brian.convert.input_frames`"
+    else:
+        frames = _wrap(frames + f""", holds frame ⌊n / M⌋ for step n
+            (`static_arrays/lprnn_input_frame_of_step`, int32 ({steps},)) and computes the drive of layer-0 neuron i
+            in step n as""")
+        formula = "X[n][i] = f0 · Σ_j x[frame(n)][j] · W0[i][j]"
+        passed = (f"`static_arrays/{drive['static_array']}`" if genn else
+                  f"`{drive['timed_array']}.values=FILE` on its command line")
+        reads = f"""raw float64, {rows} rows, one per SNN step, of {columns}, written by `./lprnn_input batch
+            --frames FRAMES.npy K FILE` and passed as {passed}."""
+        per, function = "SNN step", "`lprnn_brian.convert.layer0_drive`"
+    drive_text = _wrap(f"""**Drive** (`./run.sh --drive DRIVE.npy ...`): the layer-0 drive itself in the form that
+        this project's binary reads, per {per}: `.npy` float64 (samples, {rows}, {n0}), as lprnn_brian computes it
+        ({function}). Runs on it give spikes identical to `lprnn-brian simulate` on the same frames. Write it on a
+        machine with lprnn_brian:""")
+    return frames, formula, drive_text, _wrap("What `./main` reads, per batch: " + reads)
+
+
+def _record_note(manifest: dict) -> str:
+    """The format of the row layout's spike files (:mod:`lprnn_brian.spike_record`), if the project writes them."""
+    if not any(L.get("spike_record") for L in manifest["layers"]):
+        return ""
+    B, steps = manifest["layout"]["batch"], manifest["n_steps"]
+    return (_wrap("""A `.spikes` file holds the spikes of every copy of its layer as the row layout's recorder writes
+                  them (`lprnn_brian.spike_record`), little-endian:""") + f"""
+
+    int32  B                      network copies ({B})
+    int64  count[B]               spikes of each copy
+    then for each copy c:  int32 index[count[c]]   neuron within the copy (0 … n − 1)
+                           int32 step[count[c]]    SNN step (0 … {steps - 1}), non-decreasing
+
+""" + _wrap("""Copy c of batch k holds sample k·B + c; the copies past the last sample are recorded too (zero input,
+                no sample).""") + "\n\n")
+
+
 def _scale_text(value) -> str:
     if isinstance(value, list):
         a = np.asarray(value)
@@ -50,7 +118,7 @@ def readme(spec: SNNSpec, manifest: dict) -> str:
     """The project's README.md."""
     target = manifest["target"]
     lay = manifest["layout"]
-    B, T, F, n0, steps = lay["batch"], manifest["n_frames"], manifest["n_features"], manifest["n0"], manifest["n_steps"]
+    B, F, n0, steps = lay["batch"], manifest["n_features"], manifest["n0"], manifest["n_steps"]
     L0 = spec.layers[0]
     per_unit = isinstance(L0.tau_I, np.ndarray)
     settings = manifest["settings"]
@@ -79,6 +147,8 @@ def readme(spec: SNNSpec, manifest: dict) -> str:
                  "directory for parallel jobs.\n") if genn else ""
     drive_note = (" (per-unit time constants: times `static_arrays/lprnn_input_unit_scale`, τ_U/τ_I,i)"
                   if per_unit else "")
+    frames, formula, drive_text, reads = _input_texts(manifest, genn)
+    record_note = _record_note(manifest)
     return f"""# ΣΔ network of {manifest['model'] or 'a model'}: a {target} project
 
 Generated by lprnn_brian {manifest['lprnn_brian']} with Brian2 {manifest['brian2']}{', ' + tools if tools else ''}
@@ -115,13 +185,9 @@ directory of another project or of another input. Each batch holds the spikes of
 {genn_note}
 ## Input
 
-**Frames** (`./run.sh FRAMES.npy ...`): a `.npy` file (NumPy's format: `numpy.save`, or any writer of its
-documented header) of float32 or float64 values, little-endian, C order, shape (samples, {T}, {F}): {T} frames of
-{F} features per sample, the model's input. `lprnn_input` rounds every value to float32 (as lprnn_brian does),
-holds frame ⌊n / M⌋ for step n (`static_arrays/lprnn_input_frame_of_step`, int32 ({steps},)) and computes the
-drive of layer-0 neuron i as
+{frames}
 
-    X[n][i] = f0 · Σ_j x[frame(n)][j] · W0[i][j]
+    {formula}
 
 with f0 = {float(L0.factor)!r} and W0 = `static_arrays/lprnn_input_W0` (float64, ({n0}, {F}), row-major){drive_note}.
 The sum runs over j in order in double precision; lprnn_brian computes the same product with numpy (BLAS), in
@@ -130,33 +196,29 @@ sum is exact for inputs of ordinary dynamic range, so the order does not matter 
 for bit (measured on the bundled spoken digits); with arbitrary weights the two drives may differ in their last
 bits and, rarely, a neuron exactly at its threshold may spike one step apart.
 
-**Drive** (`./run.sh --drive DRIVE.npy ...`): the layer-0 drive itself, `.npy` float64 (samples, {steps}, {n0}),
-as lprnn_brian computes it: runs on it give spikes identical to `lprnn-brian simulate` on the same frames.
-Write it on a machine with lprnn_brian:
+{drive_text}
 
 ```sh
 python -c "from lprnn_brian.export.standalone import write_drive; write_drive('PROJECT', 'FRAMES.npy', 'DRIVE.npy')"
 ```
 
-What `./main` reads, per batch: raw float64, {steps} rows of {B}·{n0} values (copy b: columns b·{n0} …
-b·{n0} + {n0 - 1}), written by `./lprnn_input batch --frames FRAMES.npy K FILE` and passed as
-{'`static_arrays/stimulus_values`' if genn else '`stimulus.values=FILE` on its command line'}.
+{reads}
 
 ## Output
 
 `RESULTS/` holds `lprnn_project.json` (this project's manifest: layout, layers, every file below), `lprnn_spec.npz`
 (the SNN spec), `input.txt` (the input's sample and batch counts) and one directory per batch: `samples.txt` (its
 first sample and sample count), `main.log` (the binary's output), `last_run_info.txt` (run time in s, fraction
-completed) and the raw arrays that the binary writes (Brian2's file names; little-endian, no header):
+completed) and the files that the binary writes (Brian2's file names; little-endian, no header unless said):
 
 {_files_table(manifest)}
 
-Neuron index i of a batch belongs to copy i // n (sample first + i // n) and is neuron i % n of its layer. The
-frame-end samples hold the state before the update of the step that ends each ANN frame (`frame_ends` in
-lprnn_project.json; a step that ends two frames is recorded once). The decodes in the ANN's units (method:
-docs/method.md#input-decoding-and-compartments of lprnn_brian) are fb = scale_fb · i_fb, ip = i_ip / f,
-in = i_in · τ_I / f, count = scale_count · spikes per step; their scales, per layer (all in
-lprnn_project.json, `decode_scale`):
+{record_note}Neuron index i of a batch{' in the other files' if record_note else ''} belongs to copy i // n (sample
+first + i // n) and is neuron i % n of its layer. The frame-end samples hold the state before the update of the
+step that ends each ANN frame (`frame_ends` in lprnn_project.json; a step that ends two frames is recorded once).
+The decodes in the ANN's units (method: docs/method.md#input-decoding-and-compartments of lprnn_brian) are fb =
+scale_fb · i_fb, ip = i_ip / f, in = i_in · τ_I / f, count = scale_count · spikes per step; their scales, per layer
+(all in lprnn_project.json, `decode_scale`):
 
 | layer | kind | neurons n | fb scale | count scale |
 |---|---|---|---|---|

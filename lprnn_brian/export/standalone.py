@@ -19,11 +19,20 @@ manifest: layout, input and output files, for :func:`read_standalone`) and ``lpr
 
 **Inputs.** ``./run.sh FRAMES.npy RESULTS`` takes the model's input frames (samples, frames, features) in a
 ``.npy`` file, float32 or float64; ``lprnn_input`` turns each batch into the layer-0 drive that ``main`` reads
-(rounding to float32, zero-order hold, the product with W0 in a plain loop: ``lprnn_input.cpp``).
-The product's sum runs in another order than numpy's (BLAS), so the drive may differ from
-:func:`lprnn_brian.convert.layer0_drive` by a few units in the last place; ``./run.sh --drive DRIVE.npy RESULTS``
-takes the drive itself, as :func:`write_drive` computes it with the package, for runs identical bit for bit to
-``simulate``'s.
+(rounding to float32, the product with W0 in a plain loop: ``lprnn_input.cpp``). The drive has the form that the
+layout's network takes (:func:`lprnn_brian.network.build_network`): per ANN frame in the row layout (the default on
+cpp_standalone: :func:`lprnn_brian.convert.input_frames`, which the binary holds over each frame's steps; the file
+is ``static_arrays/<FrameStimulus.file_name>``, read from the directory ``main`` runs in, so ``run.sh`` runs each
+batch in a directory of its own that links the project's arrays), per SNN step otherwise
+(:func:`lprnn_brian.convert.layer0_drive`, the zero-order hold applied by ``lprnn_input``; the TimedArray's values,
+named on ``main``'s command line or, on GeNN, its static array). The product's sum runs in another order than
+numpy's (BLAS), so the drive may differ from the package's by a few units in the last place;
+``./run.sh --drive DRIVE.npy RESULTS`` takes the drive itself, in the project's form, as :func:`write_drive` computes
+it with the package, for runs identical bit for bit to ``simulate``'s.
+
+**Outputs.** Per batch, the files of the layout's recorders: each layer's spikes in the row layout's per-copy file
+(:mod:`lprnn_brian.spike_record`), or a ``SpikeMonitor``'s index and time arrays; the states of its
+``StateMonitor`` or frame-end ``EventMonitor`` and window sums. The manifest names them all.
 
 **Layout.** The project runs ``batch`` samples per run of ``main`` (network copies; default 32 on cpp_standalone and
 cuda_standalone, which sample every layer's states at frame ends, 8 on GeNN, which records every step): the
@@ -47,7 +56,7 @@ import numpy as np
 
 from ..ann.forward import check_inputs, readout_start
 from ..ann.model import READOUT_WINDOWS
-from ..convert import SNNSpec, frame_end_steps, layer0_drive
+from ..convert import SNNSpec, frame_end_steps, hold_steps, input_frames, layer0_drive
 from ..errors import UserInputError
 from ..fileio import atomic_path
 from ..simulation import SimulationResult, decode_scale, merge_results, result_from_raw
@@ -57,9 +66,10 @@ from . import _standalone_sources as src
 
 #: The targets whose projects :func:`export_standalone` writes.
 TARGETS = ("cpp_standalone", "cuda_standalone", "genn")
-#: ``format`` of the manifest, and its version.
+#: ``format`` of the manifest, and its version (2: the row layout's input per frame and per-copy spike files, the
+#: manifest's ``drive`` and layers' ``spike_record``; version 1 projects are read too).
 PROJECT_FORMAT = "lprnn_brian.standalone_project"
-PROJECT_VERSION = 1
+PROJECT_VERSION = 2
 #: The manifest (JSON) in every project and results directory.
 MANIFEST = "lprnn_project.json"
 #: The SNN spec (``SNNSpec.to_arrays``, no pickles) in every project and results directory.
@@ -95,10 +105,12 @@ def _arch_variable(path: Path) -> None:
 @dataclass
 class _Generated:
     """What a target's generator leaves besides the project's files: the makefile's name, the output files of
-    every layer (for the manifest), the ``main`` command's target-specific part and the settings to record."""
+    every layer (for the manifest), the input ``main`` reads (:func:`_drive_entry`), the run script's template and
+    the settings to record."""
 
     makefile: str
     layers: list[dict]
+    drive: dict
     run_script: str
     makefile_header: list[str] = field(default_factory=list)
     settings: dict = field(default_factory=dict)
@@ -243,8 +255,9 @@ def _prepare_device(owner, extra_prefs: tuple[str, ...] = ()) -> None:
 
 
 def _layer_files(bn, dev, state_names: dict[str, str] | None = None) -> list[dict]:
-    """Per layer, the result file (Brian2's ``get_array_filename``) of every monitor array that
-    :func:`lprnn_brian.targets.readback.read_runs` reads; ``state_names`` maps a recorded state to the monitored
+    """Per layer, the result file of every recording that :func:`lprnn_brian.targets.readback.read_runs` reads:
+    the spike recorder's file (``spike_record``, the row layout) or the SpikeMonitor's arrays (``spikes``), and the
+    state monitors' arrays (Brian2's ``get_array_filename``); ``state_names`` maps a recorded state to the monitored
     variable that holds it (GeNN: ``rec_<state>``)."""
     names = state_names or {v: v for v in bn.record}
 
@@ -253,10 +266,11 @@ def _layer_files(bn, dev, state_names: dict[str, str] | None = None) -> list[dic
 
     layers = []
     sample_monitors = bn.sample_monitors or [None] * len(bn.groups)
-    for g, sm, st, em in zip(bn.groups, bn.spike_monitors, bn.state_monitors, sample_monitors):
+    recorders = getattr(bn, "spike_recorders", None) or [None] * len(bn.groups)
+    for g, sm, rec, st, em in zip(bn.groups, bn.spike_monitors, recorders, bn.state_monitors, sample_monitors):
         entry: dict = {"name": g.name, "group_size": int(g.N),
-                       "spikes": {"i": name(sm.variables["i"]),
-                                  "t": name(sm.variables["t"])},
+                       "spikes": None if sm is None else {"i": name(sm.variables["i"]), "t": name(sm.variables["t"])},
+                       "spike_record": None if rec is None else rec.file_name,
                        "states": None, "frames": None, "sums": None}
         if st is not None:
             monitor = getattr(st, "monitor", st)  # GeNN: the StateMonitor of the record-slot copies
@@ -267,6 +281,23 @@ def _layer_files(bn, dev, state_names: dict[str, str] | None = None) -> list[dic
                              for w in bn.windows}
         layers.append(entry)
     return layers
+
+
+def _drive_entry(bn, spec: SNNSpec, project: Path) -> dict:
+    """The manifest's ``drive``: the layer-0 input that ``main`` reads, per ANN frame (the row layout's
+    :class:`lprnn_brian.network.FrameStimulus`, from its ``static_arrays`` file) or per SNN step (a TimedArray's
+    values), and its shape, (rows, batch·n0) float64."""
+    from ..network import FrameStimulus
+
+    stimulus = bn.stimulus
+    if isinstance(stimulus, FrameStimulus):
+        path = project / "static_arrays" / stimulus.file_name
+        size = int(np.prod(stimulus.shape)) * 8
+        if not path.is_file() or path.stat().st_size != size:
+            raise RuntimeError(f"the generated project lacks the input file static_arrays/{stimulus.file_name} of "
+                               f"{size} bytes: Brian2 names its static arrays otherwise")
+        return {"per": "frame", "shape": list(stimulus.shape), "static_array": stimulus.file_name}
+    return {"per": "step", "shape": [spec.n_steps, int(bn.batch) * spec.layers[0].n], "timed_array": stimulus.name}
 
 
 def _generate_cpp(spec: SNNSpec, layout: dict, record: tuple[str, ...], project: Path) -> _Generated:
@@ -282,10 +313,11 @@ def _generate_cpp(spec: SNNSpec, layout: dict, record: tuple[str, ...], project:
         bn.network.run(bn.duration, namespace=bn.namespace)
         dev.build(directory=str(project), compile=False, run=False, with_output=False)
         layers = _layer_files(bn, dev)
-        stimulus = bn.stimulus.name
+        drive = _drive_entry(bn, spec, project)
     finally:
         device.release_standalone(owner)
-    return _Generated("makefile", layers, src.RUN_SH_STANDALONE, settings={"stimulus": stimulus})
+    run_script = src.RUN_SH_ROWS if drive["per"] == "frame" else src.RUN_SH_STANDALONE
+    return _Generated("makefile", layers, drive, run_script)
 
 
 def _generate_cuda(spec: SNNSpec, layout: dict, record: tuple[str, ...], project: Path) -> _Generated:
@@ -304,6 +336,7 @@ def _generate_cuda(spec: SNNSpec, layout: dict, record: tuple[str, ...], project
         bn.network.run(bn.duration, namespace=bn.namespace)
         dev.build(directory=str(project), compile=False, run=False, with_output=False)
         layers = _layer_files(bn, dev)
+        drive = _drive_entry(bn, spec, project)
     finally:
         device.release_standalone(owner)
     link_dir = project / "curand_link"
@@ -322,7 +355,7 @@ def _generate_cuda(spec: SNNSpec, layout: dict, record: tuple[str, ...], project
               "CURAND_INCLUDE ?= $(CUDA_PATH)/include", "CURAND_LIB ?= $(CUDA_PATH)/lib64"]
     import brian2cuda
 
-    return _Generated("makefile", layers, src.RUN_SH_STANDALONE, header,
+    return _Generated("makefile", layers, drive, src.RUN_SH_STANDALONE, header,
                       settings={"brian2cuda": brian2cuda.__version__, "cuda_arch": settings.arch,
                                 "nvcc_release": settings.release},
                       # the toolkit's own directory may be named only where it is the makefile's default
@@ -348,6 +381,7 @@ def _generate_genn(spec: SNNSpec, layout: dict, record: tuple[str, ...], project
             bn = genn.generate_project(project, spec, record=record, batch=layout["batch"], use_gpu=False)
             dev = device.active_device()
             layers = _layer_files(bn, dev, {v: genn.RECORD_PREFIX + v for v in record})
+            drive = {**_drive_entry(bn, spec, project), "static_array": genn.STIMULUS_FILE}  # brian2genn loads it
             duration = repr(float(dev.run_duration))
     finally:
         device.release_standalone(owner)
@@ -368,7 +402,7 @@ def _generate_genn(spec: SNNSpec, layout: dict, record: tuple[str, ...], project
             p.unlink()
     for d in ("results", "test_output"):
         shutil.rmtree(project / d, ignore_errors=True)
-    return _Generated("Makefile", layers, src.RUN_SH_GENN.replace("@DURATION@", duration),
+    return _Generated("Makefile", layers, drive, src.RUN_SH_GENN.replace("@DURATION@", duration),
                       settings={"brian2genn": brian2genn.__version__, "genn": genn.GENN_VERSION,
                                 "duration_s": duration},
                       absolute=[str(genn_dir), str(genn_dir.resolve())])
@@ -399,7 +433,7 @@ def _manifest(spec: SNNSpec, target: str, layout: dict, record: tuple[str, ...],
         "mode": spec.mode, "threshold_policy": spec.threshold_policy,
         "layout": {**layout, "threads": 0}, "record": list(record),
         "dt_s": spec.dt, "n_frames": spec.n_frames, "n_steps": spec.n_steps, "n_features": int(L0.W_ann.shape[1]),
-        "n0": L0.n, "settings": gen.settings,
+        "n0": L0.n, "drive": gen.drive, "settings": gen.settings,
         "frame_ends": frame_end_steps(spec).tolist() if sampled else None,
         "windows": {w: readout_start(spec.n_steps, w) for w in READOUT_WINDOWS},
         "layers": layers,
@@ -418,19 +452,22 @@ def _add_files(spec: SNNSpec, project: Path, gen: _Generated, manifest: dict) ->
     L0 = spec.layers[0]
     B = manifest["layout"]["batch"]
     n_features = manifest["n_features"]
+    drive = manifest["drive"]
+    per_frame = drive["per"] == "frame"
     values = {"N_FRAMES": spec.n_frames, "N_FEATURES": n_features, "N0": L0.n, "N_STEPS": spec.n_steps,
-              "BATCH": B, "TARGET": manifest["target"]}
+              "BATCH": B, "TARGET": manifest["target"], "ROWS": drive["shape"][0],
+              "DRIVE_PER": "ANN frame" if per_frame else "SNN step",
+              "STIMULUS": drive.get("timed_array", ""), "STIMULUS_FILE": drive.get("static_array", "")}
     (project / f"{INPUT_TOOL}.cpp").write_text(src.INPUT_TOOL_CPP)
     per_unit = isinstance(L0.tau_I, np.ndarray)
     f0 = float(L0.factor)
     (project / f"{INPUT_TOOL}_params.h").write_text(src.fill(src.INPUT_PARAMS_H, **values, F0=repr(f0),
-                                                             PER_UNIT=int(per_unit)))
+                                                             PER_UNIT=int(per_unit), PER_FRAME=int(per_frame)))
     arrays = project / "static_arrays"
     np.ascontiguousarray(L0.W_ann, dtype=np.float64).tofile(arrays / f"{INPUT_TOOL}_W0")
-    # the hold of convert.resample_input: SNN step n holds frame ⌊n/M⌋ (at most the last)
-    idx = np.minimum(np.floor(np.arange(spec.n_steps) / spec.steps_per_frame).astype(int), spec.n_frames - 1)
-    idx.astype(np.int32).tofile(arrays / f"{INPUT_TOOL}_frame_of_step")
-    if per_unit:  # layer0_drive's τ_U/τ_I,i, the same double division
+    if not per_frame:  # the hold of convert.hold_steps: SNN step n holds frame ⌊n/M⌋ (at most the last)
+        hold_steps(spec.n_frames, spec).astype(np.int32).tofile(arrays / f"{INPUT_TOOL}_frame_of_step")
+    if per_unit:  # input_frames' τ_U/τ_I,i, the same double division
         np.ascontiguousarray(L0.tau_U / L0.tau_I, dtype=np.float64).tofile(arrays / f"{INPUT_TOOL}_unit_scale")
     run = project / "run.sh"
     run.write_text(src.fill(gen.run_script, **values))
@@ -479,26 +516,33 @@ def load_project_spec(directory: str | os.PathLike) -> tuple[dict, SNNSpec]:
     return manifest, spec
 
 
-def project_drive(spec: SNNSpec, x) -> np.ndarray:
-    """The layer-0 drive of every sample of frames ``x`` (samples, frames, features), float64 (samples, n_steps, n0):
-    :func:`lprnn_brian.convert.layer0_drive` of the inputs as :func:`lprnn_brian.simulation.simulate` checks them."""
+def project_drive(spec: SNNSpec, x, per: str = "step") -> np.ndarray:
+    """The layer-0 drive of every sample of frames ``x`` (samples, frames, features), float64, of the inputs as
+    :func:`lprnn_brian.simulation.simulate` checks them: per ANN frame (``per='frame'``, (samples, n_frames, n0),
+    :func:`lprnn_brian.convert.input_frames`) or per SNN step (``'step'``, (samples, n_steps, n0),
+    :func:`lprnn_brian.convert.layer0_drive`), as the project's manifest says (``drive['per']``)."""
+    if per not in ("frame", "step"):
+        raise ValueError(f"per must be 'frame' or 'step', not {per!r}")
     x = check_inputs(x, spec.layers[0].W_ann.shape[1])
     if x.shape[1] != spec.n_frames:
         raise UserInputError(f"inputs have {x.shape[1]} frames; the project runs {spec.n_frames} (export it again "
                              f"with --frames {x.shape[1]})")
-    return np.stack([layer0_drive(x[s], spec) for s in range(x.shape[0])]).astype(np.float64, copy=False)
+    drive = input_frames if per == "frame" else layer0_drive
+    return np.stack([drive(x[s].astype(np.float64), spec) for s in range(x.shape[0])]).astype(np.float64, copy=False)
 
 
 def write_drive(project: str | os.PathLike, x, out: str | os.PathLike, force: bool = False) -> Path:
     """Write the layer-0 drive of frames ``x`` (an array or a ``.npy`` path) for the exported ``project`` (its
-    directory, or a results directory) to ``out`` (``.npy``, float64, (samples, n_steps, n0)), atomically:
-    ``./run.sh --drive out RESULTS`` then gives spikes identical to ``simulate``'s on ``x``."""
+    directory, or a results directory) to ``out`` (``.npy``, float64) in the form its binary reads (the manifest's
+    ``drive``: (samples, n_frames, n0) per ANN frame in the row layout, (samples, n_steps, n0) per SNN step
+    otherwise; :func:`project_drive`), atomically: ``./run.sh --drive out RESULTS`` then gives spikes identical to
+    ``simulate``'s on ``x``."""
     from ..fileio import load_inputs
 
-    _, spec = load_project_spec(project)
+    manifest, spec = load_project_spec(project)
     if isinstance(x, (str, os.PathLike)):
         x = load_inputs(x)
-    drive = project_drive(spec, x)
+    drive = project_drive(spec, x, manifest.get("drive", {}).get("per", "step"))  # version 1: per step
     with atomic_path(out, force) as tmp:
         np.save(tmp, drive)
     return Path(out)
@@ -537,6 +581,29 @@ class _Damaged(Exception):
     """A result file of a batch is missing or has the wrong size."""
 
 
+#: A layer's spikes where its recorder's file holds them (:func:`_recorded_spikes`): an empty SpikeMonitor for
+#: :func:`lprnn_brian.targets.readback.read_runs`.
+_NO_MONITOR = SimpleNamespace(i=np.zeros(0, dtype=np.int32), t_=np.zeros(0))
+
+
+def _recorded_spikes(directory: Path, file_name: str, batch: int, n_used: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(index within the copy, step) of each of the first ``n_used`` copies in the spike recorder's file
+    ``directory/file_name`` (:mod:`lprnn_brian.spike_record`, read by its own reader); :class:`_Damaged` if it is
+    missing or its sizes disagree."""
+    from ..spike_record import SpikeRecorder
+
+    try:
+        size = (directory / file_name).stat().st_size
+        if size % 4 or size < 4 + 8 * batch:  # int32 B, int64 count[B], int32 pairs
+            raise _Damaged(f"{file_name} holds {size} bytes, not a whole recording of {batch} copies")
+        # the recorder's reader needs only the file name and the copy count of the recorder
+        return SpikeRecorder.read(SimpleNamespace(file_name=file_name, batch=batch), directory, n_used)
+    except OSError as e:
+        raise _Damaged(f"{file_name}: {e.strerror or e}") from None
+    except ValueError as e:  # a batch count that differs, a truncated file
+        raise _Damaged(str(e).replace(str(directory / file_name), file_name)) from None
+
+
 def _batch_network(manifest: dict, directory: Path):
     """A stand-in for :class:`lprnn_brian.network.BrianNetwork` whose monitors read batch ``directory``'s files, as
     :func:`lprnn_brian.targets.readback.read_runs` reads a network that has run."""
@@ -547,21 +614,25 @@ def _batch_network(manifest: dict, directory: Path):
         N = L["group_size"]
         sums = {f"sum_{w}_{v}": f for w, d in (L["sums"] or {}).items() for v, f in d.items()}
         groups.append(_Monitor(directory, sums, {}, n=N, N=N))
-        spikes.append(_Monitor(directory, L["spikes"], {"i": "<i4"}))
+        spikes.append(_NO_MONITOR if L.get("spike_record") else _Monitor(directory, L["spikes"], {"i": "<i4"}))
         states.append(None if L["states"] is None else _Monitor(directory, L["states"], {}, n=N, steps=steps))
         samples.append(None if L["frames"] is None else _Monitor(directory, L["frames"], {"i": "<i4"}))
     sampled = manifest["layout"]["sampling"] != "steps"
     ends = np.asarray(manifest["frame_ends"]) if sampled else None
     return SimpleNamespace(batch=manifest["layout"]["batch"], sampling=manifest["layout"]["sampling"],
                            record=record, groups=groups, spike_monitors=spikes, state_monitors=states,
+                           spike_recorders=[],  # the recorder files are read by read_standalone itself
                            sample_monitors=samples, frame_ends=ends,
                            windows={w: s for w, s in manifest["windows"].items()})
 
 
 def _check_batch_files(manifest: dict, directory: Path) -> None:
-    """:class:`_Damaged` unless every event array of every layer's monitors is there, whole, and as long as the
-    other arrays of its monitor (the states' and sums' sizes are checked as they are read)."""
+    """:class:`_Damaged` unless every spike recorder's file is there, and every event array of every layer's monitors
+    is there, whole, and as long as the other arrays of its monitor (the recorder files' and the states' and sums'
+    sizes are checked as they are read)."""
     for L in manifest["layers"]:
+        if L.get("spike_record") and not (directory / L["spike_record"]).is_file():
+            raise _Damaged(f"{L['spike_record']} is missing")
         for files in (L["spikes"], L["frames"]):
             lengths = set()
             for a, f in (files or {}).items():
@@ -614,6 +685,10 @@ def read_standalone(results: str | os.PathLike) -> SimulationResult:
         try:
             _check_batch_files(manifest, d)
             raws = read_runs(_batch_network(manifest, d), spec.dt, count)
+            for k_layer, L in enumerate(manifest["layers"]):  # the row layout's per-copy spike files
+                if L.get("spike_record"):
+                    for raw, (i, step) in zip(raws, _recorded_spikes(d, L["spike_record"], B, count)):
+                        raw.spike_i[k_layer], raw.spike_step[k_layer] = i, step
         except _Damaged as e:
             raise UserInputError(f"{d} is incomplete or damaged ({e}): {redo}") from None
         info = (d / "last_run_info.txt")
