@@ -8,7 +8,7 @@ Fast tests (no build of the network):
   the binary holds over each frame's steps), per SNN step otherwise (:func:`lprnn_brian.convert.layer0_drive`). Its
   hold and its per-unit scaling are exact, and its plain loop Σ_j x_j·w_ij differs from numpy's product (BLAS,
   another order of summation) by at most the error bound of two recursive sums of F products, 2·F·u·Σ_j|x_j·w_ij|
-  (u = 2^−53, Higham, *Accuracy and Stability of Numerical Algorithms*, §3.1: each computed sum lies within
+  (u = 2^−53, Higham, *Accuracy and Stability of Numerical Algorithms*, section 3.1: each computed sum lies within
   γ_F·Σ|terms| ≤ 1.01·F·u·Σ|terms| of the exact one), times f0 and the unit's scale, plus the roundings of the
   products by f0 and by the scale on both sides (u·|X| each). The ``--drive`` route regroups the package's own drive
   (:func:`write_drive`, in the project's form): identical bytes. Bad files are refused with one line and exit
