@@ -602,8 +602,12 @@ def hold_steps(n_frames: int, spec: SNNSpec) -> np.ndarray:
     ``n_frames`` frames: n_steps steps for the spec's own frame count, ⌊T·M⌋ for another
     (docs/method.md#input-decoding-and-compartments)."""
     T = int(n_frames)
-    n = spec.n_steps if T == spec.n_frames else int(math.floor(T * spec.steps_per_frame))
-    return np.minimum(np.floor(np.arange(n) / spec.steps_per_frame).astype(int), T - 1)
+    return np.minimum(np.floor(np.arange(steps_for_frames(T, spec)) / spec.steps_per_frame).astype(int), T - 1)
+
+
+def steps_for_frames(n_frames: int, spec: SNNSpec) -> int:
+    """SNN steps of an input of ``n_frames`` frames: the spec's n_steps for its own frame count, ⌊T·M⌋ for another."""
+    return spec.n_steps if n_frames == spec.n_frames else int(math.floor(n_frames * spec.steps_per_frame))
 
 
 def resample_input(x: np.ndarray, spec: SNNSpec) -> np.ndarray:
@@ -613,8 +617,7 @@ def resample_input(x: np.ndarray, spec: SNNSpec) -> np.ndarray:
     if spec.resample == "fft":
         from scipy.signal import resample
 
-        n = spec.n_steps if T == spec.n_frames else int(math.floor(T * spec.steps_per_frame))
-        return resample(x, n, axis=-2)
+        return resample(x, steps_for_frames(T, spec), axis=-2)
     return x[..., hold_steps(T, spec), :]
 
 

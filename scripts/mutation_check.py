@@ -197,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="seconds per test run, longer counts as killed (default: 5 times the unmutated run, at "
                          "least 60: a mutant that loops forever costs that, not hours)")
     ap.add_argument("--out", default="mutation-report.json", help="JSON report (written atomically)")
+    ap.add_argument("--functions", nargs="+", metavar="NAME",
+                    help="mutate only these functions (qualified names as in the mutant ids, e.g. hold_steps)")
     ap.add_argument("--survivors-of", metavar="REPORT",
                     help="run only the mutants that survived in an earlier report (after adding tests for them)")
     args = ap.parse_args(argv)
@@ -223,6 +225,8 @@ def main(argv: list[str] | None = None) -> int:
                 earlier = json.loads(Path(args.survivors_of).read_text(encoding="utf-8"))["mutants"]
                 survived = {r["id"] for r in earlier if r["outcome"] == "survived"}
                 todo = [m for m in todo if m.ident in survived]
+            if args.functions:
+                todo = [m for m in todo if m.ident.split("::")[1] in args.functions]
             for k, m in enumerate(todo, 1):
                 mutated, *_ = _apply(tree, m.index)
                 (work / path).write_text(ast.unparse(mutated) + "\n", encoding="utf-8")

@@ -647,3 +647,14 @@ def test_row_rounding_errors_by_hand():
     assert _row_errors(req, got, per_row=False) == {"row_max_rel_error": 0.25}
     empty = np.zeros((0, 3))
     assert _row_errors(empty, empty, per_row=True) == {"row_max_rel_error": 0.0, "row_rel_error": []}
+
+
+def test_fft_resampling_of_other_frame_counts_by_hand():
+    """FFT resampling gives the same step counts as the hold: ⌊T·2.5⌋ for 3 and 5 frames (7 and 12 steps), and the
+    spec's own n_steps for its frame count, also where a hand-built spec runs longer than ⌊T·M⌋ (12 steps)."""
+    import dataclasses
+
+    x = np.random.default_rng(4).normal(size=(5, 2))
+    for spec_steps, T, n in ((10, 3, 7), (10, 5, 12), (12, 4, 12), (10, 4, 10)):
+        spec = dataclasses.replace(_grid_spec(4, spec_steps), resample="fft")
+        assert resample_input(x[:T], spec).shape == (n, 2), (spec_steps, T)
