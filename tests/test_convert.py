@@ -658,3 +658,18 @@ def test_fft_resampling_of_other_frame_counts_by_hand():
     for spec_steps, T, n in ((10, 3, 7), (10, 5, 12), (12, 4, 12), (10, 4, 10)):
         spec = dataclasses.replace(_grid_spec(4, spec_steps), resample="fft")
         assert resample_input(x[:T], spec).shape == (n, 2), (spec_steps, T)
+
+
+def test_layer0_drive_follows_the_specs_resampling():
+    """Under FFT resampling the drive is f0·W0 applied to the FFT-resampled frames (scipy's resample, then the
+    product), not the held frames; under the hold it is the held frames' product (equal to 1e-15: BLAS may sum a
+    product over other row counts in another order)."""
+    from scipy.signal import resample
+
+    x = np.random.default_rng(5).normal(size=(_tiny_model().n_frames, 2))
+    for kind in ("fft", "hold"):
+        spec = to_snn_spec(_tiny_model(), resample=kind)
+        L0 = spec.layers[0]
+        xr = resample(x, spec.n_steps, axis=0) if kind == "fft" else x[np.minimum(
+            np.floor(np.arange(spec.n_steps) / spec.steps_per_frame).astype(int), len(x) - 1)]
+        np.testing.assert_allclose(layer0_drive(x, spec), L0.factor * (xr @ L0.W_ann.T), rtol=1e-15, atol=1e-15)
