@@ -9,12 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from brian2 import (Clock, EventMonitor, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses, TimedArray,
-                    second)
+import sympy
+from brian2 import (Clock, EventMonitor, Function, Network, NeuronGroup, SpikeMonitor, StateMonitor, Synapses,
+                    TimedArray, second)
 
 from .ann.model import READOUT_WINDOWS
-from .convert import SNNSpec, frame_end_steps
-from .equations.render import STIMULUS, render
+from .convert import SNNSpec, frame_end_steps, hold_steps
+from .equations.render import STIMULUS, render, update_code, update_factors
 from .equations.sigma_delta import SCHEDULE, SLOT
 from .errors import UserInputError
 
@@ -200,10 +201,6 @@ class FrameStimulus:
     the per-step drive (a 1,785-step SHD sample: 125 frames)."""
 
     def __init__(self, spec: SNNSpec, batch: int, name: str = STIMULUS):
-        from brian2 import Function
-
-        from .convert import hold_steps
-
         self.name = name
         self.steps = hold_steps(spec.n_frames, spec)
         self.shape = (spec.n_frames, batch * spec.layers[0].n)
@@ -332,8 +329,6 @@ def _layer_group(L, first: bool, eqs, frames: FrameSampling | None, clock: Clock
     codes = {"clip": eqs.clip, "truncate": eqs.truncate, "input": eqs.input if first else "", "update": eqs.update}
     factors = {}
     if fuse:  # the update's per-neuron factors stored once instead of divided for at every step (render.update_factors)
-        from .equations.render import update_code, update_factors
-
         factors = update_factors()
         model += "".join(f"\n{name} : 1 (constant)" for name in factors)
         codes["update"] = update_code(hoisted=True)
@@ -343,10 +338,8 @@ def _layer_group(L, first: bool, eqs, frames: FrameSampling | None, clock: Clock
     g.resetter["spike"].when, g.resetter["spike"].order = SLOT["reset"]
     set_parameters(g, L, batch)
     for name, expr in factors.items():
-        import sympy as sp
-
         (tau,) = expr.free_symbols  # a per-neuron time constant of the layer (tau_I, tau_V)
-        setattr(g, str(name), sp.lambdify(tau, expr, "numpy")(tile_copies(getattr(L, str(tau)), L.n, batch)))
+        setattr(g, str(name), sympy.lambdify(tau, expr, "numpy")(tile_copies(getattr(L, str(tau)), L.n, batch)))
     objects.append(g)
     for slot, ops in step_blocks({k: v for k, v in codes.items() if v}, records, fuse):
         objects.append(g.run_regularly("\n".join(codes[op] for op in ops), name=f"{g.name}_{'_'.join(ops)}",
