@@ -193,17 +193,28 @@ def throughput_section(path: Path, rec: dict) -> list[str]:
         notes.append(f"(c) build (compile) time {shd['c']['build_s']:.1f} s")
     lines += [f"- {n}" for n in notes] + ([""] if notes else [])
     if rec.get("scaling"):
+        scaling = rec["scaling"]
+        hidden = scaling.get("hidden", scaling) if isinstance(scaling.get("hidden"), dict) else scaling
         lines += ["Cost against hidden size (hidden 512 is the checkpoint; the other sizes draw their weights from "
                   "its 3-bit values with the density scaled by 512/hidden, so each neuron keeps its expected fan-in):",
-                  "", "| hidden units | (a) per sample | (c) per sample | (a)/(c) | ANN numpy per sample | "
-                  "peak memory (a) / (c) |", "|---|---|---|---|---|---|"]
-        for h, row in sorted(rec["scaling"].items(), key=lambda kv: int(kv[0])):
-            ra, rc, re_ = row.get("a"), row.get("c"), row.get("e-numpy")
+                  "", "| hidden units | (a) per sample | (c) per sample | (a)/(c) | (f) per sample | ANN numpy per sample | "
+                  "peak memory (a) / (c) / (f) |", "|---|---|---|---|---|---|---|"]
+        for h, row in sorted(hidden.items(), key=lambda kv: int(kv[0])):
+            ra, rc, rf, re_ = row.get("a"), row.get("c"), row.get("f"), row.get("e-numpy")
             lines.append(f"| {int(h):,} | {_f(ra and ra['per_sample_s'], 2)} s | "
                          f"{_f(rc and rc['per_sample_s'] * 1e3, 1)} ms | "
-                         f"{_ratio(row.get('ratio_a_over_c'))} | {_f(re_ and re_['per_sample_s'] * 1e3, 2)} ms | "
-                         f"{_mem(ra)} / {_mem(rc)} |")
+                         f"{_ratio(row.get('ratio_a_over_c'))} | {_f(rf and rf['per_sample_s'] * 1e3, 1)} ms | "
+                         f"{_f(re_ and re_['per_sample_s'] * 1e3, 2)} ms | {_mem(ra)} / {_mem(rc)} / {_mem(rf)} |")
         lines.append("")
+        batches = scaling.get("batch") if isinstance(scaling.get("batch"), dict) else {}
+        if batches:
+            lines += ["Cost against batch (hidden 512):", "", "| batch | (c) per sample | (f) per sample | "
+                      "peak memory (c) / (f) |", "|---|---|---|---|"]
+            for b, row in sorted(batches.items(), key=lambda kv: int(kv[0])):
+                rc, rf = row.get("c"), row.get("f")
+                lines.append(f"| {int(b)} | {_f(rc and rc['per_sample_s'] * 1e3, 1)} ms | "
+                             f"{_f(rf and rf['per_sample_s'] * 1e3, 1)} ms | {_mem(rc)} / {_mem(rf)} |")
+            lines.append("")
     return lines
 
 
