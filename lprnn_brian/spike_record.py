@@ -87,18 +87,24 @@ class SpikeRecorder:
 
     def read(self, results_dir, n_used: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
         """(index within the copy, step) of each of the first ``n_used`` copies (default all), both int32."""
-        path = Path(results_dir) / self.file_name
-        raw = path.read_bytes()
-        batch = int(np.frombuffer(raw, dtype=np.int32, count=1)[0])
-        if batch != self.batch:
-            raise ValueError(f"{path}: a recording of {batch} copies where {self.batch} were run")
-        counts = np.frombuffer(raw, dtype=np.int64, count=batch, offset=4)
-        body = np.frombuffer(raw, dtype=np.int32, offset=4 + 8 * batch)
-        if body.size != 2 * int(counts.sum()):
-            raise ValueError(f"{path}: {body.size} values for {int(counts.sum())} spikes (a truncated file?)")
-        out, start = [], 0
-        for c in range(batch if n_used is None else n_used):
-            k = int(counts[c])
-            out.append((body[start:start + k].copy(), body[start + k:start + 2 * k].copy()))
-            start += 2 * k
-        return out
+        return read_spikes(Path(results_dir) / self.file_name, self.batch, n_used)
+
+
+def read_spikes(path, batch: int, n_used: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """A recorder's file (module docstring) of ``batch`` copies: (index within the copy, step) of each of the first
+    ``n_used`` copies (default all), both int32; a file of another batch or a truncated one is refused."""
+    path = Path(path)
+    raw = path.read_bytes()
+    found = int(np.frombuffer(raw, dtype=np.int32, count=1)[0])
+    if found != batch:
+        raise ValueError(f"{path}: a recording of {found} copies where {batch} were run")
+    counts = np.frombuffer(raw, dtype=np.int64, count=batch, offset=4)
+    body = np.frombuffer(raw, dtype=np.int32, offset=4 + 8 * batch)
+    if body.size != 2 * int(counts.sum()):
+        raise ValueError(f"{path}: {body.size} values for {int(counts.sum())} spikes (a truncated file?)")
+    out, start = [], 0
+    for c in range(batch if n_used is None else n_used):
+        k = int(counts[c])
+        out.append((body[start:start + k].copy(), body[start + k:start + 2 * k].copy()))
+        start += 2 * k
+    return out

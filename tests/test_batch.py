@@ -355,19 +355,20 @@ def test_the_frame_stimulus_takes_held_drives_only():
 def test_spike_recorder_file_format(tmp_path):
     """The recorder's file read back by hand-written bytes: B = 2 copies, counts 3 and 1, then each copy's indices
     and steps; a short file is refused rather than read into wrong spikes."""
-    from lprnn_brian.spike_record import SpikeRecorder
+    from lprnn_brian.spike_record import read_spikes
 
-    rec = object.__new__(SpikeRecorder)  # the reader needs only these three (no Brian2 group or device)
-    rec.batch, rec.n, rec.file_name = 2, 5, "layer.spikes"
+    file_name = "layer.spikes"
     body = np.array([4, 0, 4, 10, 10, 12, 2, 7], dtype=np.int32)  # copy 0: (4,10) (0,10) (4,12); copy 1: (2,7)
     raw = np.int32(2).tobytes() + np.array([3, 1], dtype=np.int64).tobytes() + body.tobytes()
-    (tmp_path / rec.file_name).write_bytes(raw)
-    (i0, s0), (i1, s1) = rec.read(tmp_path)
+    (tmp_path / file_name).write_bytes(raw)
+    (i0, s0), (i1, s1) = read_spikes(tmp_path / file_name, 2)
     assert i0.tolist() == [4, 0, 4] and s0.tolist() == [10, 10, 12] and i1.tolist() == [2] and s1.tolist() == [7]
-    assert len(rec.read(tmp_path, n_used=1)) == 1
-    (tmp_path / rec.file_name).write_bytes(raw[:-4])
+    assert len(read_spikes(tmp_path / file_name, 2, n_used=1)) == 1
+    with pytest.raises(ValueError, match="2 copies where 3"):
+        read_spikes(tmp_path / file_name, 3)
+    (tmp_path / file_name).write_bytes(raw[:-4])
     with pytest.raises(ValueError, match="truncated"):
-        rec.read(tmp_path)
+        read_spikes(tmp_path / file_name, 2)
 
 
 def test_hoisted_update_keeps_every_sum_in_its_declared_order():

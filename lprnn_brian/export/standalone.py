@@ -590,14 +590,14 @@ def _recorded_spikes(directory: Path, file_name: str, batch: int, n_used: int) -
     """(index within the copy, step) of each of the first ``n_used`` copies in the spike recorder's file
     ``directory/file_name`` (:mod:`lprnn_brian.spike_record`, read by its own reader); :class:`_Damaged` if it is
     missing or its sizes disagree."""
-    from ..spike_record import SpikeRecorder
+    from ..spike_record import read_spikes
 
     try:
         size = (directory / file_name).stat().st_size
         if size % 4 or size < 4 + 8 * batch:  # int32 B, int64 count[B], int32 pairs
             raise _Damaged(f"{file_name} holds {size} bytes, not a whole recording of {batch} copies")
         # the recorder's reader needs only the file name and the copy count of the recorder
-        return SpikeRecorder.read(SimpleNamespace(file_name=file_name, batch=batch), directory, n_used)
+        return read_spikes(Path(directory) / file_name, batch, n_used)
     except OSError as e:
         raise _Damaged(f"{file_name}: {e.strerror or e}") from None
     except ValueError as e:  # a batch count that differs, a truncated file
