@@ -7,9 +7,15 @@ sox trims the leading/trailing silence and resamples to 16 kHz mono float; a see
 seeded low-level white noise floor are added in numpy. All variations come from ``numpy.random.default_rng``
 seeded by (seed, voice index, digit, take), so a rerun with the same espeak-ng/sox gives the same file.
 
-The train/test split is FIXED and by speaker: every accent occurs in both splits, but the test voice
-variants (espeak-ng's speaker models) never occur in train (generator version 3; version 2 also held out
-whole accents, which no front end or training recipe can bridge: Caribbean "tree" for *three*). Features: the paper-era GSC front end (:func:`lprnn_brian.tasks.features.gsc_paper`, 16 kHz, n_fft
+The train/validation/test split is FIXED and by speaker: every accent occurs in all three splits, but the
+validation and test voice variants (espeak-ng's speaker models) never occur in train, nor in each other
+(generator version 5: 35 training, 7 validation, 7 test voices). Version 3 had no validation voices, so model
+selection used clips of the training voices; version 4 moved seven of its 35 training voices, one per accent, to
+a validation split; version 5 adds seven training voices. Every clip of version 3 is made again bit for bit (same
+voices at the same indices, same seeded variations); version 2 also held out whole accents, which no front end or
+training recipe can bridge (Caribbean "tree" for *three*).
+
+Features: the paper-era GSC front end (:func:`lprnn_brian.tasks.features.gsc_paper`, 16 kHz, n_fft
 1024, hop 128, 80 Slaney mel bands 40 Hz–8 kHz, T = 125) with keep-last/left padding (``pad='left'``,
 docs/method.md#heidelberg-digits-shd) so the spoken word lies in the second-half read-out window. The file stores the dB
 features (per-file max 0, floor −80 dB, first frame dropped) quantised to uint8 at 0.5 dB steps (dB = −0.5·q); the
@@ -49,7 +55,7 @@ from lprnn_brian.tasks.features import gsc_paper, log_mel_db, shd  # noqa: E402
 #: Feature front ends: the default (the bundled model's) and the SHD one of the authors' SHD checkpoint.
 FRONT_ENDS = {"gsc_paper": lambda: gsc_paper(pad="left", name="digits"), "shd": lambda: shd(name="digits_shd")}
 
-GENERATOR_VERSION = 3
+GENERATOR_VERSION = 5
 DIGITS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
 # A voice = espeak-ng accent + voice variant (a file under espeak-ng-data/voices/!v). MBROLA voices are listed
@@ -62,20 +68,31 @@ TRAIN_VARIANTS = ("m1", "f1", "m2", "f2", "m3", "f3", "m5", "adam", "Alicia", "A
                   "benjamin", "david", "ed", "Gene", "linda", "max", "Michael", "paul", "steph", "travis",
                   "m6", "m7", "aunty", "boris", "caleb", "edward", "grandpa", "iven", "klatt", "norbert",
                   "pablo", "Mike", "Alex")
-TRAIN_VOICES = tuple(f"{ACCENTS[i % len(ACCENTS)]}+{v}" for i, v in enumerate(TRAIN_VARIANTS))
+POOL_VOICES = tuple(f"{ACCENTS[i % len(ACCENTS)]}+{v}" for i, v in enumerate(TRAIN_VARIANTS))
+# Validation speakers (model selection, early stopping): one voice per accent taken out of the pool above, with
+# the test voices' mix of espeak-ng's numbered and named variants; chosen before any model was trained on them.
+VALIDATION_VOICES = ("en+travis", "en-us+f1", "en-gb-scotland+m7", "en-gb-x-rp+f2", "en-gb-x-gbclan+Michael",
+                     "en-029+f3", "en-gb-x-gbcwmd+steph")
+TRAIN_VOICES = tuple(v for v in POOL_VOICES if v not in VALIDATION_VOICES)
 # One test speaker per accent: every accent occurs in train (with other variants), but the test voice
 # variants (speaker models) never do, as in speaker-disjoint splits of real corpora.
 TEST_VARIANTS = ("m4", "f4", "f5", "Andrea", "john", "m8", "Lee")
 TEST_VOICES = tuple(f"{a}+{v}" for a, v in zip(ACCENTS, TEST_VARIANTS))
+# More training speakers (generator version 5): the first 7 of espeak-ng's remaining human-named variants in
+# alphabetical order, one per accent (seven more would pass the package's 7 MB data budget). They come after the
+# test voices in the index order, so every earlier clip keeps its seeds.
+EXTRA_TRAIN_VARIANTS = ("Denis", "Diogo", "Henrique", "Hugo", "Jacky", "Marco", "Mario")
+EXTRA_TRAIN_VOICES = tuple(f"{ACCENTS[i % len(ACCENTS)]}+{v}" for i, v in enumerate(EXTRA_TRAIN_VARIANTS))
+TRAIN_VOICES = TRAIN_VOICES + EXTRA_TRAIN_VOICES
 
-TAKES = {"train": 3, "test": 3}  # clips per (voice, digit)
+TAKES = {"train": 3, "validation": 3, "test": 3}  # clips per (voice, digit)
 SPEED_RANGE = (120, 200)  # espeak-ng -s, words per minute; takes spread over the range, jittered
 PITCH_RANGE = (25, 75)  # espeak-ng -p, 0..99
 AMPLITUDE_RANGE = (80, 130)  # espeak-ng -a
 PAUSE_RANGE_S = (0.02, 0.15)  # trailing silence after the word
 NOISE_DB_RANGE = (-55.0, -45.0)  # white-noise RMS relative to the clip's peak amplitude
 Q_STEP_DB = 0.5  # uint8 quantisation step of the stored dB features
-SPLIT_CODES = {"train": 0, "test": 1}
+SPLIT_CODES = {"train": 0, "test": 1, "validation": 2}
 
 
 def _tool_version(cmd: list[str]) -> str:
@@ -98,7 +115,7 @@ def check_voices_distinct(work: Path) -> None:
     """Raise if two voices produce identical audio for the same word (espeak-ng silently ignores some
     accent+variant combinations)."""
     seen: dict[bytes, str] = {}
-    for voice in TRAIN_VOICES + TEST_VOICES:
+    for voice in POOL_VOICES + TEST_VOICES + EXTRA_TRAIN_VOICES:
         out = work / "voice_check.wav"
         subprocess.run(["espeak-ng", "-v", voice, "-z", "-w", str(out), "seven three"], check=True,
                        capture_output=True)
@@ -113,7 +130,9 @@ def check_voices_distinct(work: Path) -> None:
 def plan_clips(seed: int) -> list[dict]:
     """Every clip's parameters, deterministic in ``seed``."""
     clips = []
-    voices = [(v, "train") for v in TRAIN_VOICES] + [(v, "test") for v in TEST_VOICES]
+    # the pool's order fixes every voice's index, hence its clips' seeds (version 3's clips, version 4's splits)
+    voices = [(v, "validation" if v in VALIDATION_VOICES else "train") for v in POOL_VOICES] + \
+        [(v, "test") for v in TEST_VOICES] + [(v, "train") for v in EXTRA_TRAIN_VOICES]
     for vi, (voice, split) in enumerate(voices):
         n = TAKES[split]
         for label, word in enumerate(DIGITS):
@@ -163,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--front-end", choices=sorted(FRONT_ENDS), default="gsc_paper",
                     help="gsc_paper: 16 kHz, hop 128 (the bundled model's input); shd: 48 kHz, hop 256 "
                          "(docs/method.md#heidelberg-digits-shd, the input of the authors' SHD checkpoint)")
-    ap.add_argument("--split", choices=("all", "train", "test"), default="all", help="which clips to write")
+    ap.add_argument("--split", choices=("all",) + tuple(SPLIT_CODES), default="all", help="which clips to write")
     ap.add_argument("--out", default=None, help="default: lprnn_brian/data/<file of the front end>")
     ap.add_argument("--force", action="store_true", help="replace an existing output file")
     ap.add_argument("--seed", type=int, default=0)
@@ -196,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         q = np.clip(np.round(-db / Q_STEP_DB), 0, round(-cfg.db_floor / Q_STEP_DB)).astype(np.uint8)
         durations = np.array([a.shape[0] / cfg.sample_rate for a in audios])
 
-        voice_names = list(TRAIN_VOICES) + list(TEST_VOICES)
+        voice_names = list(POOL_VOICES) + list(TEST_VOICES) + list(EXTRA_TRAIN_VOICES)
         meta = {
             "format": "lprnn_brian digits features",
             "generator": "scripts/make_digits.py",
@@ -208,11 +227,11 @@ def main(argv: list[str] | None = None) -> int:
             "quantisation": {"dtype": "uint8", "step_db": Q_STEP_DB,
                              "decode": "db = -step_db * q (dB relative to the per-file maximum, floor -80, "
                                        "first frame dropped); the per-file z-score is applied at load"},
-            "voices": {"train": list(TRAIN_VOICES), "test": list(TEST_VOICES)},
+            "voices": {"train": list(TRAIN_VOICES), "validation": list(VALIDATION_VOICES), "test": list(TEST_VOICES)},
             "takes_per_voice_digit": TAKES,
             "variations": {"speed_wpm": SPEED_RANGE, "pitch": PITCH_RANGE, "amplitude": AMPLITUDE_RANGE,
                            "trailing_pause_s": PAUSE_RANGE_S, "noise_db_re_peak": NOISE_DB_RANGE},
-            "n_clips": {s: int(sum(c["split"] == s for c in clips)) for s in ("train", "test")},
+            "n_clips": {s: int(sum(c["split"] == s for c in clips)) for s in SPLIT_CODES},
             "espeak_ng_version": tools["espeak_ng"],
             "sox_version": tools["sox"],
             "clip_seconds": {"min": float(durations.min()), "max": float(durations.max()),
@@ -235,7 +254,8 @@ def main(argv: list[str] | None = None) -> int:
             np.savez_compressed(tmp_out, **arrays)
         size = Path(out).stat().st_size
         print(f"wrote {out}: {len(clips)} clips ({meta['n_clips']}), {size / 1e6:.2f} MB, "
-              f"{len(TRAIN_VOICES)} train / {len(TEST_VOICES)} test voices, clip length "
+              f"{len(TRAIN_VOICES)} train / {len(VALIDATION_VOICES)} validation / {len(TEST_VOICES)} test voices, "
+              f"clip length "
               f"{durations.min():.2f}-{durations.max():.2f} s, {time.time() - t0:.1f} s", file=sys.stderr)
     except UserInputError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -13,7 +13,7 @@ from lprnn_brian.tasks.features import FeatureConfig
 
 @pytest.fixture(scope="module")
 def splits():
-    return {s: load_digits(s) for s in ("train", "test", "all")}
+    return {s: load_digits(s) for s in ("train", "validation", "test", "all")}
 
 
 def test_file_size_at_most_7mb():
@@ -41,29 +41,49 @@ def test_shd_front_end_holds_the_same_test_clips(splits):
 
 
 def test_shapes_and_dtypes(splits):
-    """Oracle: the documented layout: X float32 (N, 125, 80), y int64; train + test = all; 210 test clips (7
-    speakers × 10 digits × 3 takes; the demo simulates every one) and 1260 clips in all."""
+    """Oracle: the documented layout: X float32 (N, 125, 80), y int64; train + validation + test = all; 1050
+    training, 210 validation and 210 test clips (35, 7 and 7 speakers × 10 digits × 3 takes; the demo simulates
+    every test clip) and 1470 clips in all."""
     for s, (X, y, info) in splits.items():
         assert X.dtype == np.float32 and X.ndim == 3 and X.shape[1:] == (125, 80)
         assert y.dtype == np.int64 and y.shape == (X.shape[0],)
         assert info["voice"].shape == y.shape
-    n_tr, n_te, n_all = (splits[s][0].shape[0] for s in ("train", "test", "all"))
-    assert n_tr + n_te == n_all
-    assert n_te == 210 and n_all == 1260
+    n_tr, n_val, n_te, n_all = (splits[s][0].shape[0] for s in ("train", "validation", "test", "all"))
+    assert n_tr + n_val + n_te == n_all
+    assert (n_tr, n_val, n_te, n_all) == (1050, 210, 210, 1470)
 
 
-def test_split_by_speaker_disjoint(splits):
-    """Oracle: the generator's fixed speaker split (version 3): no voice (accent+variant) and no voice variant
-    (espeak-ng's speaker model) of the test split occurs in train, while every test accent also occurs in
-    train; the meta lists the same voices."""
-    tr = set(splits["train"][2]["voice"])
-    te = set(splits["test"][2]["voice"])
-    assert tr and te and not (tr & te)
-    assert {v.split("+")[0] for v in te} <= {v.split("+")[0] for v in tr}
-    assert not ({v.split("+")[1] for v in tr} & {v.split("+")[1] for v in te})
-    assert digits_meta()["generator_version"] == 3
+@pytest.mark.parametrize("held_out", ["validation", "test"])
+def test_split_by_speaker_disjoint(splits, held_out):
+    """Oracle: the generator's fixed speaker split (version 5), read from the clips' own voice metadata: no voice
+    (accent+variant) and no voice variant (espeak-ng's speaker model) of the validation or the test split occurs
+    in train or in the other held-out split, while every held-out accent also occurs in train; the meta lists the
+    same voices."""
+    voices = {s: set(splits[s][2]["voice"]) for s in ("train", "validation", "test")}
+    variants = {s: {v.split("+")[1] for v in vs} for s, vs in voices.items()}
+    others = [s for s in voices if s != held_out]
+    for other in others:
+        assert voices[held_out] and voices[other] and not (voices[held_out] & voices[other])
+        assert not (variants[held_out] & variants[other])
+    assert {v.split("+")[0] for v in voices[held_out]} == {v.split("+")[0] for v in voices["train"]}
     meta = digits_meta()
-    assert set(meta["voices"]["train"]) == tr and set(meta["voices"]["test"]) == te
+    assert meta["generator_version"] == 5
+    assert {s: set(meta["voices"][s]) for s in voices} == voices
+
+
+def test_validation_voices_are_training_clips_of_version_3():
+    """Oracle: versions 4 and 5 only move seven voices out of the training split (and add seven more training
+    voices after the test voices). Each (voice, digit) keeps version 3's seeded takes, so the validation clips are
+    the generator's clips of those voices: 3 takes of each digit per voice, speeds spread over the three strata of
+    120–200 wpm (one take in each, the generator's plan)."""
+    X, y, info = load_digits("validation")
+    edges = np.linspace(120, 200, 4)
+    for voice in set(info["voice"]):
+        for digit in range(10):
+            sel = (info["voice"] == voice) & (y == digit)
+            assert sel.sum() == 3
+            strata = np.clip(np.searchsorted(edges, info["speed"][sel], side="right") - 1, 0, 2)
+            assert sorted(strata) == [0, 1, 2]
 
 
 def test_labels_balanced(splits):
@@ -91,4 +111,4 @@ def test_features_zscored_and_config(splits):
 def test_bad_split():
     """Oracle: user input check: an unknown split name is a UserInputError."""
     with pytest.raises(UserInputError):
-        load_digits("validation")
+        load_digits("valid")

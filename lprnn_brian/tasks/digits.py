@@ -1,7 +1,8 @@
 """The bundled spoken-digit data set (espeak-ng voices, made by ``scripts/make_digits.py``).
 
-Ten classes "zero" … "nine"; a fixed train/test split by voice (test accents and voice variants never occur
-in train). Features: paper-era GSC log-mel front end (16 kHz, hop 128, 80 Slaney mel bands, T = 125) with
+Ten classes "zero" … "nine"; a fixed train/validation/test split by voice: 35 training voices, 7 validation
+voices (model selection) and 7 test voices, every accent in each split, no voice variant (espeak-ng's speaker model)
+in two splits. Features: paper-era GSC log-mel front end (16 kHz, hop 128, 80 Slaney mel bands, T = 125) with
 keep-last/left padding, stored as uint8 dB codes at 0.5 dB steps and z-scored per file at load.
 """
 from __future__ import annotations
@@ -23,8 +24,8 @@ __all__ = ["DATA_FILE", "DATA_FILES", "CLASS_NAMES", "load_digits", "digits_feat
 DATA_FILES = {"gsc_paper": "digits_features.npz", "shd": "digits_shd_features.npz"}
 DATA_FILE = DATA_FILES["gsc_paper"]
 CLASS_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-_SPLITS = {"train": (0,), "test": (1,), "all": (0, 1)}
-_SPLIT_NAMES = {0: "train", 1: "test"}
+_SPLITS = {"train": (0,), "validation": (2,), "test": (1,), "all": (0, 1, 2)}
+_SPLIT_NAMES = {0: "train", 1: "test", 2: "validation"}
 
 
 def _open(front_end: str = "gsc_paper"):
