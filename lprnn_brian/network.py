@@ -172,9 +172,7 @@ def build_network(
         records = bool(record) and (sampled or sampling == "steps")
         g = _layer_group(L, k == 0, eqs, frames if sampled else None, clock, f"{name_prefix}{L.name}", B,
                          parts.objects, records=records, fuse=propagation == "rows")
-        projections = ([("ff", parts.groups[-1], L.W_snn)] if k > 0 else []) + \
-                      ([("rec", g, L.U_snn)] if L.U_snn is not None else [])
-        for order, (kind, pre, W) in enumerate(projections):
+        for order, (kind, pre, W) in enumerate(layer_projections(k, L, g, parts.groups)):
             name = f"{g.name}_{kind}"
             if propagation == "synapses":
                 syn = all_to_all_synapses(pre, g, W, eqs, name, clock, B, zero_weight_synapses)
@@ -406,6 +404,34 @@ def _row_kernel(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, name: str, c
     when, first = SLOT["synapses"]
     op = driver.run_regularly(f"done = {name}_rows(i)", name=f"{name}_propagate", when=when, order=first + order)
     return [driver, op]
+
+
+#: Prefix of the per-neuron copies of the recorded states that the targets without a monitor slot of their own
+#: (GeNN, brian2lava) take at the record slot, and record at the end of the step (:func:`copy_monitors`).
+RECORD_PREFIX = "rec_"
+
+
+def layer_projections(k: int, L, g: NeuronGroup, groups: list) -> list[tuple[str, NeuronGroup, np.ndarray]]:
+    """What drives layer ``k`` (spec layer ``L``, group ``g``; ``groups``: the groups of the layers below): ('ff', the
+    previous layer's group, W) from the second layer on, and ('rec', g, U) if the layer is recurrent."""
+    return ([("ff", groups[-1], L.W_snn)] if k > 0 else []) + ([("rec", g, L.U_snn)] if L.U_snn is not None else [])
+
+
+def projection_synapses(k: int, L, g: NeuronGroup, groups: list, eqs, clock: Clock, batch: int,
+                        suffix: str = "") -> list[Synapses]:
+    """:func:`all_to_all_synapses` for every projection of :func:`layer_projections`, named
+    ``<group>_<ff|rec><suffix>``."""
+    return [all_to_all_synapses(pre, g, W, eqs, f"{g.name}_{kind}{suffix}", clock, batch)
+            for kind, pre, W in layer_projections(k, L, g, groups)]
+
+
+def copy_monitors(g: NeuronGroup, record: tuple[str, ...]) -> tuple[SpikeMonitor, StateMonitor | None]:
+    """The monitors of a target that copies states (GeNN, brian2lava): spikes at the threshold slot, and the copies
+    ``rec_<state>`` of ``record`` (none without) at the end of every step."""
+    sm = SpikeMonitor(g, name=f"{g.name}_spikes", when="thresholds", order=1)
+    st = StateMonitor(g, [f"{RECORD_PREFIX}{v}" for v in record], record=True, name=f"{g.name}_states",
+                      when="end", order=0) if record else None
+    return sm, st
 
 
 def all_to_all_synapses(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, eqs, name: str, clock: Clock,

@@ -405,6 +405,14 @@ fi
 echo "$samples $n" > "$out/.input.txt.$$" && mv "$out/.input.txt.$$" "$out/input.txt"
 """
 
+#: The end of every run script's loop over batches: the batch's finished folder replaces any earlier one at once.
+_RUN_TAIL = r"""    rm -rf "$d"
+    mv "$d.tmp" "$d"
+    echo "run.sh: batch $k of 0 .. $((n - 1)) done (first sample, count: $(cat "$d/samples.txt"))" >&2
+    k=$((k + 1))
+done
+"""
+
 #: Brian2's and brian2cuda's ``main`` with a TimedArray input: results directory and the TimedArray's values (the
 #: drive per step) on the command line.
 RUN_SH_STANDALONE = _RUN_HEAD + r"""k=$first
@@ -418,12 +426,7 @@ while [ "$k" -le "$last" ]; do
         echo "run.sh: ./main failed on batch $k; its output: $d.tmp/main.log" >&2; exit 1
     fi
     rm -f "$d.tmp/input.f64"
-    rm -rf "$d"
-    mv "$d.tmp" "$d"
-    echo "run.sh: batch $k of 0 .. $((n - 1)) done (first sample, count: $(cat "$d/samples.txt"))" >&2
-    k=$((k + 1))
-done
-"""
+""" + _RUN_TAIL
 
 #: Brian2's ``main`` in the row layout: the input per ANN frame from ``static_arrays/@STIMULUS_FILE@``, which the
 #: binary loads from the directory it runs in when it starts. Each batch runs in a directory of its own, whose
@@ -444,12 +447,7 @@ while [ "$k" -le "$last" ]; do
         echo "run.sh: ./main failed on batch $k; its output: $d.tmp/main.log" >&2; exit 1
     fi
     rm -rf "$d.tmp/run"
-    rm -rf "$d"
-    mv "$d.tmp" "$d"
-    echo "run.sh: batch $k of 0 .. $((n - 1)) done (first sample, count: $(cat "$d/samples.txt"))" >&2
-    k=$((k + 1))
-done
-"""
+""" + _RUN_TAIL
 
 #: brian2genn's ``main``: the TimedArray's values from ``static_arrays/@STIMULUS_FILE@``, results in ``results/``;
 #: one run at a time per project directory (a lock directory says so).
@@ -473,9 +471,4 @@ while [ "$k" -le "$last" ]; do
     fi
     mv results/* "$d.tmp/"
     rm -f "$d.tmp/input.f64"
-    rm -rf "$d"
-    mv "$d.tmp" "$d"
-    echo "run.sh: batch $k of 0 .. $((n - 1)) done (first sample, count: $(cat "$d/samples.txt"))" >&2
-    k=$((k + 1))
-done
-"""
+""" + _RUN_TAIL

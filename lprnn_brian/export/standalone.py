@@ -300,22 +300,28 @@ def _drive_entry(bn, spec: SNNSpec, project: Path) -> dict:
     return {"per": "step", "shape": [spec.n_steps, int(bn.batch) * spec.layers[0].n], "timed_array": stimulus.name}
 
 
-def _generate_cpp(spec: SNNSpec, layout: dict, record: tuple[str, ...], project: Path) -> _Generated:
-    """Brian2's ``cpp_standalone`` project of ``spec`` in ``project`` (generated, not compiled)."""
+def _generate_standalone(device_name: str, spec: SNNSpec, layout: dict, record: tuple[str, ...],
+                         project: Path) -> tuple[dict, dict]:
+    """The project of ``spec`` generated (not compiled) in ``project`` by the standalone device ``device_name``
+    (Brian2's or brian2cuda's): its layers' result files and its drive entry."""
     from ..network import build_network
 
     owner = SimpleNamespace()
     _prepare_device(owner)
     try:
-        device.activate("cpp_standalone", build_on_run=False, directory=str(project))
+        device.activate(device_name, build_on_run=False, directory=str(project))
         dev = device.active_device()
         bn = build_network(spec, record=record, device=dev, **layout)
         bn.network.run(bn.duration, namespace=bn.namespace)
         dev.build(directory=str(project), compile=False, run=False, with_output=False)
-        layers = _layer_files(bn, dev)
-        drive = _drive_entry(bn, spec, project)
+        return _layer_files(bn, dev), _drive_entry(bn, spec, project)
     finally:
         device.release_standalone(owner)
+
+
+def _generate_cpp(spec: SNNSpec, layout: dict, record: tuple[str, ...], project: Path) -> _Generated:
+    """Brian2's ``cpp_standalone`` project of ``spec`` in ``project`` (generated, not compiled)."""
+    layers, drive = _generate_standalone("cpp_standalone", spec, layout, record, project)
     run_script = src.RUN_SH_ROWS if drive["per"] == "frame" else src.RUN_SH_STANDALONE
     return _Generated("makefile", layers, drive, run_script)
 
@@ -323,22 +329,10 @@ def _generate_cpp(spec: SNNSpec, layout: dict, record: tuple[str, ...], project:
 def _generate_cuda(spec: SNNSpec, layout: dict, record: tuple[str, ...], project: Path) -> _Generated:
     """brian2cuda's project of ``spec`` in ``project`` (generated, not compiled), its makefile's paths made
     variables: ``CUDA_PATH``, ``CUDA_ARCH``, ``CURAND_INCLUDE``, ``CURAND_LIB``."""
-    from ..network import build_network
     from ..targets import cuda
 
     settings = cuda.configure()
-    owner = SimpleNamespace()
-    _prepare_device(owner)
-    try:
-        device.activate(cuda.DEVICE_NAME, build_on_run=False, directory=str(project))
-        dev = device.active_device()
-        bn = build_network(spec, record=record, device=dev, **layout)
-        bn.network.run(bn.duration, namespace=bn.namespace)
-        dev.build(directory=str(project), compile=False, run=False, with_output=False)
-        layers = _layer_files(bn, dev)
-        drive = _drive_entry(bn, spec, project)
-    finally:
-        device.release_standalone(owner)
+    layers, drive = _generate_standalone(cuda.DEVICE_NAME, spec, layout, record, project)
     link_dir = project / "curand_link"
     makefile = (project / "makefile").read_text()
     for path, variable in ((link_dir, "$(CURAND_LIB)"), (settings.curand_lib, "$(CURAND_LIB)"),

@@ -69,6 +69,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserInputError
+from ..network import RECORD_PREFIX
 from . import device
 from .base import COMPILE_ARGS, Backend, register
 from .build_dir import BuildDirectory
@@ -82,8 +83,6 @@ GENN_VERSION = "4.9.0"
 ENV_VAR = "LPRNN_BRIAN_GENN_ENV"
 #: Per-neuron variable of layer 0 holding the step's input X, written on the host before every step.
 INPUT_VAR = "x_in"
-#: Prefix of the per-neuron copies of the recorded states taken at the record slot.
-RECORD_PREFIX = "rec_"
 #: TimedArray static array that brian2genn's ``main`` loads at start: rewritten per batch.
 STIMULUS_FILE = "stimulus_values"
 #: File in each GeNN build directory: digest of the generated sources that ``main`` was compiled from.
@@ -318,10 +317,10 @@ def build_genn_network(spec, *, record: tuple[str, ...], batch: int = 1):
 
     Returns a :class:`lprnn_brian.network.BrianNetwork`; its ``state_monitors`` read the record-slot copies
     under the state names."""
-    from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, TimedArray, defaultclock, second
+    from brian2 import Network, NeuronGroup, TimedArray, defaultclock, second
 
     from ..equations.render import STIMULUS, render
-    from ..network import BrianNetwork, all_to_all_synapses, set_parameters
+    from ..network import BrianNetwork, copy_monitors, projection_synapses, set_parameters
 
     B = int(batch)
     eqs = render(spec.mode)
@@ -342,19 +341,10 @@ def build_genn_network(spec, *, record: tuple[str, ...], batch: int = 1):
         if k == 0:
             # host side, before the step (brian2genn names it <group>_run_regularly: keep the default name)
             objects.append(g.run_regularly(f"{INPUT_VAR} = {STIMULUS}(t, i)", when="start", order=0))
-        projections = ([("ff", groups[-1], L.W_snn)] if k > 0 else []) + \
-                      ([("rec", g, L.U_snn)] if L.U_snn is not None else [])
-        for kind, pre, W in projections:
-            syn = all_to_all_synapses(pre, g, W, syn_eqs, f"{g.name}_{kind}", defaultclock, B)
-            synapses.append(syn)
-            objects.append(syn)
-        sm = SpikeMonitor(g, name=f"{g.name}_spikes", when="thresholds", order=1)
-        st = None
-        if record:
-            st = StateMonitor(g, [f"{RECORD_PREFIX}{v}" for v in record], record=True, name=f"{g.name}_states",
-                              when="end", order=0)
-            objects.append(st)
-        objects.append(sm)
+        layer_synapses = projection_synapses(k, L, g, groups, syn_eqs, defaultclock, B)
+        synapses += layer_synapses
+        sm, st = copy_monitors(g, record)
+        objects += layer_synapses + [m for m in (st, sm) if m is not None]
         groups.append(g)
         spike_mons.append(sm)
         state_mons.append(_Copies(st) if st is not None else None)

@@ -73,6 +73,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import UserInputError
+from ..network import RECORD_PREFIX
 from . import device
 from .base import Backend, register
 from .build_dir import BuildDirectory
@@ -88,8 +89,6 @@ ENV_VAR = "LPRNN_BRIAN_BRIAN2LAVA_ENV"
 DEVICE_OPTIONS = {"hardware": "CPU", "mode": "flexible"}
 #: Per-neuron variable of layer 0 holding the step's drive X (set by the generator's synapses).
 INPUT_VAR = "x_in"
-#: Prefix of the per-neuron copies of the recorded states taken at the record slot.
-RECORD_PREFIX = "rec_"
 #: Names of the input's spike generator and of its synapses (brian2lava needs ``synapses`` in the latter).
 GENERATOR_NAME = "drive_changes"
 GENERATOR_SYNAPSES = "drive_synapses"
@@ -156,11 +155,11 @@ def build_lava_network(spec, drive: np.ndarray, *, record: tuple[str, ...], batc
     in the form brian2lava can run (see the module docstring), driven by ``drive`` (n_steps, batch·n0), under the
     active ``lava`` device. Returns a :class:`lprnn_brian.network.BrianNetwork` whose monitors are read through
     :func:`lava_monitors`."""
-    from brian2 import Network, NeuronGroup, SpikeMonitor, StateMonitor, TimedArray, defaultclock, second
+    from brian2 import Network, NeuronGroup, TimedArray, defaultclock, second
 
     from ..equations.render import FINITE_CEILING, STIMULUS, render
     from ..equations.sigma_delta import SLOT
-    from ..network import BrianNetwork, all_to_all_synapses, set_parameters
+    from ..network import BrianNetwork, copy_monitors, projection_synapses, set_parameters
 
     B = int(batch)
     n0 = spec.layers[0].n
@@ -197,19 +196,10 @@ def build_lava_network(spec, drive: np.ndarray, *, record: tuple[str, ...], batc
         if record:
             operation("\n".join(f"{RECORD_PREFIX}{v} = {v}" for v in record), "record")
         operation(eqs.update, "update")
-        projections = ([("ff", groups[-1], L.W_snn)] if k > 0 else []) + \
-                      ([("rec", g, L.U_snn)] if L.U_snn is not None else [])
-        for kind, pre, W in projections:
-            syn = all_to_all_synapses(pre, g, W, eqs, f"{g.name}_{kind}{SYNAPSES_SUFFIX}", defaultclock, B)
-            synapses.append(syn)
-            objects.append(syn)
-        sm = SpikeMonitor(g, name=f"{g.name}_spikes", when="thresholds", order=1)
-        st = None
-        if record:
-            st = StateMonitor(g, [f"{RECORD_PREFIX}{v}" for v in record], record=True, name=f"{g.name}_states",
-                              when="end", order=0)
-            objects.append(st)
-        objects.append(sm)
+        layer_synapses = projection_synapses(k, L, g, groups, eqs, defaultclock, B, SYNAPSES_SUFFIX)
+        synapses += layer_synapses
+        sm, st = copy_monitors(g, record)
+        objects += layer_synapses + [m for m in (st, sm) if m is not None]
         groups.append(g)
         spike_mons.append(sm)
         state_mons.append(st)
