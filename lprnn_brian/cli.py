@@ -168,7 +168,8 @@ def cmd_train(args) -> int:
     if ckpt.exists() and not args.keep_checkpoint:
         ckpt.unlink()
     written = [args.out] + ([str(p) for p in T.pruned_paths(args.out, len(res.models))] if len(res.models) > 1 else [])
-    print(f"wrote {', '.join(written)}: test accuracy {res.accuracy['test_numpy']:.4f}", file=sys.stderr)
+    print(f"wrote {', '.join(written)}: validation accuracy {res.accuracy['val']:.4f} (selected epoch "
+          f"{res.best_epoch}), test accuracy {res.accuracy['test_numpy']:.4f}, {res.wall_s / 60:.1f} min", file=sys.stderr)
     return 0
 
 

@@ -152,22 +152,34 @@ def _check_backend(backend: str) -> None:
         raise UserInputError(f"backend must be one of {BACKENDS}, got {backend!r}")
 
 
-def adding_inputs(model: LpRNNModel, length: int, n: int, seed: int | None = None) -> adding_task.AddingData:
-    """The adding sequences an evaluation uses: the trainer's test stream for ``length`` (seed: the model's
-    training seed unless given), with the model's ``max_entries``/``min_entries``."""
+#: The sequence streams an evaluation can draw: the test sequences (reported scores) and the validation sequences
+#: (what the trainer selects models on; :func:`lprnn_brian.tasks.seeds.seed_sequence`).
+SPLITS = ("test", "validation")
+
+
+def _check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise UserInputError(f"split must be one of {SPLITS}, got {split!r}")
+    return split
+
+
+def adding_inputs(model: LpRNNModel, length: int, n: int, seed: int | None = None,
+                  split: str = "test") -> adding_task.AddingData:
+    """The adding sequences an evaluation uses: the trainer's test (or validation) stream for ``length`` (seed: the
+    model's training seed unless given), with the model's ``max_entries``/``min_entries``."""
     feats = model.features
     return adding_task.adding_data(int(n), int(length), max_entries=int(feats.get("max_entries", 2)),
                                    min_entries=int(feats.get("min_entries", 2)),
-                                   rng=rng_for(_seed(model, seed), "adding", "test", int(length)))
+                                   rng=rng_for(_seed(model, seed), "adding", _check_split(split), int(length)))
 
 
 def copying_inputs(model: LpRNNModel, delay: int, n: int, n_recall: int | None = None,
-                   seed: int | None = None) -> copying_task.CopyingData:
-    """The copying sequences an evaluation uses: the trainer's test stream for (T, S)."""
+                   seed: int | None = None, split: str = "test") -> copying_task.CopyingData:
+    """The copying sequences an evaluation uses: the trainer's test (or validation) stream for (T, S)."""
     feats = model.features
     S = int(n_recall if n_recall is not None else feats.get("n_recall", copying_task.N_RECALL))
     return copying_task.copying_data(int(n), int(delay), n_recall=S, n_symbols=int(feats.get("n_symbols", 7)),
-                                     rng=rng_for(_seed(model, seed), "copying", "test", int(delay), S))
+                                     rng=rng_for(_seed(model, seed), "copying", _check_split(split), int(delay), S))
 
 
 def step_for_tau_S(model: LpRNNModel, tau_S: float) -> float:
@@ -237,7 +249,7 @@ def _copying_score(data: copying_task.CopyingData, T: int, S: int, backend: str,
 
 
 def _task_data(model: LpRNNModel, task: str, length: int | None, n: int | None, seed: int | None,
-               n_recall: int | None = None):
+               n_recall: int | None = None, split: str = "test"):
     """The checked test sequences of ``task`` for ``model``: (data, T, S); T is L for adding (default the model's
     n_frames) or the delay for copying (default n_frames − 2S), S the copying recall length (None for adding)."""
     n = _n(model, n)
@@ -246,12 +258,12 @@ def _task_data(model: LpRNNModel, task: str, length: int | None, n: int | None, 
             raise UserInputError(f"an adding model has 2 inputs and 1 output; this one has {model.n_inputs} and "
                                  f"{model.n_classes}")
         T = int(length if length is not None else model.n_frames)
-        return adding_inputs(model, T, n, seed), T, None
+        return adding_inputs(model, T, n, seed, split), T, None
     S = int(n_recall if n_recall is not None else model.features.get("n_recall", copying_task.N_RECALL))
     T = int(length if length is not None else model.n_frames - 2 * S)
     if T < 1:
         raise UserInputError(f"delay must be ≥ 1, got {T}")
-    data = copying_inputs(model, T, n, S, seed)
+    data = copying_inputs(model, T, n, S, seed, split)
     if model.n_inputs != data.n_classes or model.n_classes != data.n_classes:
         raise UserInputError(f"a copying model with {data.n_symbols} symbols has {data.n_classes} inputs and "
                              f"outputs; this one has {model.n_inputs} and {model.n_classes}")
@@ -277,7 +289,7 @@ def evaluate_snn(model: LpRNNModel, task: str, length: int | None = None, decode
                  n: int | None = None, seed: int | None = None, n_recall: int | None = None, mode: str = "float",
                  target: str = "cpp_standalone", dt: float | None = None, tau_S: float | None = None,
                  build_root: str | Path | None = None, progress: bool = False,
-                 threshold: str = DEFAULT_THRESHOLD) -> dict:
+                 threshold: str = DEFAULT_THRESHOLD, split: str = "test") -> dict:
     """The ΣΔ network's score on ``task`` ('adding' or 'copying') for several read-out decodes from one run.
 
     Returns ``{decode: AddingEvaluation | CopyingEvaluation}``, each what :func:`evaluate_adding` /
@@ -286,7 +298,7 @@ def evaluate_snn(model: LpRNNModel, task: str, length: int | None = None, decode
     """
     if task not in ("adding", "copying"):
         raise UserInputError(f"task must be 'adding' or 'copying', got {task!r}")
-    data, T, S = _task_data(model, task, length, n, seed, n_recall)
+    data, T, S = _task_data(model, task, length, n, seed, n_recall, split)
     outs, detail = _snn_readout(model, data.x, mode=mode, target=target, decodes=tuple(decodes), dt=dt, tau_S=tau_S,
                                 build_root=build_root, progress=progress, threshold=threshold)
     if task == "adding":
@@ -299,7 +311,8 @@ def evaluate_adding(model: LpRNNModel, length: int | None = None, n: int | None 
                     backend: str = "ann", *, clamp: str | None = None, mode: str = "float",
                     target: str = "cpp_standalone", decode: str = SEQUENCE_DECODE, dt: float | None = None,
                     tau_S: float | None = None, build_root: str | Path | None = None,
-                    progress: bool = False, threshold: str = DEFAULT_THRESHOLD) -> AddingEvaluation:
+                    progress: bool = False, threshold: str = DEFAULT_THRESHOLD,
+                    split: str = "test") -> AddingEvaluation:
     """MSE of ``model`` on ``n`` adding sequences of ``length`` steps.
 
     Parameters
@@ -330,12 +343,15 @@ def evaluate_adding(model: LpRNNModel, length: int | None = None, n: int | None 
         SNN only: standalone build cache and a progress bar.
     threshold : {'unbiased', 'zero'}
         SNN only: the comparator's threshold policy (:func:`lprnn_brian.convert.to_snn_spec`).
+    split : {'test', 'validation'}
+        The test sequences (reported scores), or the validation sequences the trainer selects on.
     """
     _check_backend(backend)
     if backend == "snn":
         return evaluate_snn(model, "adding", length, (decode,), n=n, seed=seed, mode=mode, target=target, dt=dt,
-                            tau_S=tau_S, build_root=build_root, progress=progress, threshold=threshold)[decode]
-    data, _, _ = _task_data(model, "adding", length, n, seed)
+                            tau_S=tau_S, build_root=build_root, progress=progress, threshold=threshold,
+                            split=split)[decode]
+    data, _, _ = _task_data(model, "adding", length, n, seed, split=split)
     c = _clamp(model, clamp)
     pred = forward(model, data.x, clamp=c, keep_states=False).output[:, -1, 0].astype(np.float64)
     return _adding_score(data, "ann", pred, {"clamp": c})
@@ -345,7 +361,8 @@ def evaluate_copying(model: LpRNNModel, delay: int | None = None, n: int | None 
                      backend: str = "ann", *, n_recall: int | None = None, clamp: str | None = None,
                      mode: str = "float", target: str = "cpp_standalone", decode: str = SEQUENCE_DECODE,
                      dt: float | None = None, tau_S: float | None = None, build_root: str | Path | None = None,
-                     progress: bool = False, threshold: str = DEFAULT_THRESHOLD) -> CopyingEvaluation:
+                     progress: bool = False, threshold: str = DEFAULT_THRESHOLD,
+                     split: str = "test") -> CopyingEvaluation:
     """Recall-window and all-step accuracy of ``model`` on ``n`` copying sequences with delay ``delay``.
 
     Parameters
@@ -362,8 +379,8 @@ def evaluate_copying(model: LpRNNModel, delay: int | None = None, n: int | None 
     if backend == "snn":
         return evaluate_snn(model, "copying", delay, (decode,), n=n, seed=seed, n_recall=n_recall, mode=mode,
                             target=target, dt=dt, tau_S=tau_S, build_root=build_root, progress=progress,
-                            threshold=threshold)[decode]
-    data, T, S = _task_data(model, "copying", delay, n, seed, n_recall)
+                            threshold=threshold, split=split)[decode]
+    data, T, S = _task_data(model, "copying", delay, n, seed, n_recall, split)
     c = _clamp(model, clamp)
     o = forward(model, data.x, clamp=c, keep_states=False).output
     clamped = np.argmax(np.clip(o, 0.0, model.Iin), axis=-1)

@@ -47,7 +47,7 @@ def test_tiny_training_runs_and_saves(tiny):
     p = m.provenance
     assert p["seed"] == 0 and p["epochs"] == 2 and p["torch_version"] == torch.__version__
     assert {"train_accuracy", "val_accuracy", "test_accuracy", "test_accuracy_numpy"} <= set(p)
-    assert p["n_train"] + p["n_val"] == 64 and p["n_val"] == 7  # ⌈10 % of 64⌉
+    assert p["n_train"] == 64 and p["n_val"] == 210  # the subset; all 7 validation voices × 10 digits × 3 takes
 
 
 def test_stored_weights_are_latent_and_3bit(tiny):
@@ -180,3 +180,117 @@ def test_shipped_digits_model():
     acc = float(np.mean(forward(m, X, keep_states=False).predictions == y))
     assert acc == m.provenance["test_accuracy_numpy"]
     assert abs(acc - m.provenance["test_accuracy"]) <= 1.0 / len(y) + 1e-12
+
+
+@pytest.fixture(scope="module")
+def seed1():
+    """The ``tiny`` training with seed 1."""
+    return train_digits(dataclasses.replace(TINY, seed=1), None, n_train=64, n_test=20, log=None)
+
+
+def test_another_seed_gives_other_weights(tiny, seed1):
+    """Oracle: the seed reaches every random stream: seed 1 (same data, same budget) starts from another
+    initialisation, so its trained weights differ from seed 0's in every layer."""
+    for a, b in zip(tiny[0].model.layers, seed1.model.layers):
+        assert not np.array_equal(a.tensors()["W"], b.tensors()["W"])
+
+
+def test_selection_runs_on_held_out_validation_speakers(tiny):
+    """Oracle: the data's own voice metadata. The model is selected on the validation split, whose speakers are
+    disjoint from the training and the test speakers; the provenance says so and lists the three voice sets."""
+    from lprnn_brian.tasks.digits import load_digits
+
+    prov = tiny[0].model.provenance
+    voices = {s: set(load_digits(s)[2]["voice"]) for s in ("train", "validation", "test")}
+    assert {s: set(prov[f"{s}_voices"]) for s in voices} == voices
+    assert not (voices["validation"] & voices["train"]) and not (voices["validation"] & voices["test"])
+    assert "7 held-out validation speakers" in prov["selection"]
+    assert prov["n_val"] == len(load_digits("validation")[1]) == 210
+    assert prov["val_accuracy"] == tiny[0].accuracy["val"]
+
+
+def test_provenance_records_what_a_rerun_must_match(tiny):
+    """Oracle: the training's own settings and the running interpreter: seed, thread count, deterministic
+    algorithms on, and the versions and machine of this process."""
+    import os
+    import platform
+
+    prov = tiny[0].model.provenance
+    env = prov["environment"]
+    assert prov["seed"] == TINY.seed and env["torch_threads"] == TINY.threads and env["torch_deterministic"] is True
+    assert env["torch"] == torch.__version__ and env["numpy"] == np.__version__
+    assert env["python"] == platform.python_version() and env["cpus"] == os.cpu_count() and env["cpu_model"]
+
+
+def _result(val: float, val_loss: float, test: float):
+    from lprnn_brian.training.classifier import TrainResult
+
+    history = [dict(iteration=0, epoch=1, val_acc=val - 0.1, val_loss=val_loss + 1.0),
+               dict(iteration=0, epoch=2, val_acc=val, val_loss=val_loss)]
+    return TrainResult(model=None, history=history, best_epoch=2, accuracy={"val": val, "test": test},
+                       iterations=[dict(iteration=0, best_epoch=2)])
+
+
+def test_select_by_validation_never_looks_at_test():
+    """Oracle: the rule by hand: the highest validation accuracy wins whatever the test scores; equal
+    validation accuracy goes to the lower validation loss of the selected epoch, then to the first."""
+    from lprnn_brian.training.classifier import select_by_validation
+
+    assert select_by_validation([_result(0.90, 0.3, 0.99), _result(0.95, 0.5, 0.80)]) == 1
+    assert select_by_validation([_result(0.95, 0.5, 0.99), _result(0.95, 0.2, 0.80)]) == 1
+    assert select_by_validation([_result(0.95, 0.2, 0.70), _result(0.95, 0.2, 0.99)]) == 0
+    with pytest.raises(UserInputError):
+        select_by_validation([])
+
+
+def test_frequency_warp_moves_a_band_by_the_drawn_factor():
+    """Oracle: the warp by hand. For the factor α the generator draws, a single lit band k lands on the bands j
+    with |j/α − k| < 1, each with weight 1 − |j/α − k| (linear interpolation), its peak at round(k·α); with the warp
+    off, the batch and the random stream are untouched."""
+    from lprnn_brian.training.classifier import _augment
+
+    F, k = 80, 40
+    x = np.zeros((1, 3, F), np.float32)
+    x[0, :, k] = 1.0
+    rng = np.random.default_rng(7)
+    alpha = np.random.default_rng(7).uniform(0.9, 1.1)
+    y = _augment(x, rng, 0, 0, 0.1)
+    src = np.arange(F) / alpha
+    want = np.clip(1.0 - np.abs(src - k), 0.0, None)
+    np.testing.assert_allclose(y[0], np.broadcast_to(want, (3, F)), atol=1e-6)
+    assert np.argmax(y[0, 0]) == round(k * alpha)
+    rng_off = np.random.default_rng(7)
+    assert _augment(x, rng_off, 0, 0, 0.0) is x and rng_off.uniform() == np.random.default_rng(7).uniform()
+
+
+def test_holdout_groups_keeps_every_speaker_on_one_side():
+    """Oracle: definition. Whole groups are held out until ⌈fraction·n⌉ samples: no group on both sides, every
+    sample on exactly one side, at least one group left for training, the same split for the same seed; a single
+    group cannot be split."""
+    from lprnn_brian.training.classifier import holdout_groups
+
+    groups = np.repeat(np.arange(10), [30, 20, 50, 10, 40, 25, 35, 15, 45, 30])
+    for seed in range(5):
+        tr, va = holdout_groups(groups, 0.1, seed)
+        assert not set(groups[tr]) & set(groups[va])
+        assert sorted(np.concatenate([tr, va]).tolist()) == list(range(groups.size))
+        assert va.size >= np.ceil(0.1 * groups.size) and set(groups[tr])
+        # no more groups than needed: without one of them (the last taken) the hold-out is short
+        assert min(va.size - np.sum(groups == g) for g in set(groups[va])) < np.ceil(0.1 * groups.size)
+        np.testing.assert_array_equal(va, holdout_groups(groups, 0.1, seed)[1])
+    assert len(set(groups[holdout_groups(groups, 0.99, 0)[0]])) == 1
+    with pytest.raises(UserInputError):
+        holdout_groups(np.zeros(8), 0.1, 0)
+
+
+def test_seeds_in_parallel_processes_give_the_serial_weights(tiny, seed1):
+    """Oracle: determinism across processes. Seeds 0 and 1 trained in two worker processes at once give, in seed
+    order, the weights of the one-at-a-time trainings (seed 0: the ``tiny`` fixture's own run)."""
+    from lprnn_brian.training.classifier import train_digits_seeds
+
+    both = train_digits_seeds([1, 0], TINY, jobs=2, n_train=64, n_test=20, log=None)
+    for res, want in ((both[0], seed1), (both[1], tiny[0])):
+        assert res.model.provenance["seed"] == want.model.provenance["seed"]
+        for a, b in zip(res.model.layers, want.model.layers):
+            for k in a.tensors():
+                np.testing.assert_array_equal(a.tensors()[k], b.tensors()[k])

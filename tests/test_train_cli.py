@@ -2,6 +2,8 @@
 the fixture writers of test_spoken.py), with pruning, checkpoints and resume."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -34,7 +36,7 @@ def test_train_gsc_on_fixture_with_pruning(tmp_path, capsys):
     assert load_model(tmp_path / "gsc_nWTH_1.npz").equals(m)
     assert not (tmp_path / "gsc.ckpt").exists()
     # selection on the official validation list (not a hold-out of train)
-    assert "given validation set" in m.provenance["selection"]
+    assert m.provenance["selection"].endswith("on the official validation list")
 
 
 def test_train_shd_on_fixture_and_resume(tmp_path, capsys):
@@ -59,6 +61,9 @@ def test_train_shd_on_fixture_and_resume(tmp_path, capsys):
         for k, t in a.tensors().items():
             np.testing.assert_array_equal(t, b.tensors()[k])
     assert again.provenance["best_epoch"] == m.provenance["best_epoch"]
+    # selection on a whole training speaker (the fixture's train split: speakers 0 and 1, 20 clips each)
+    assert re.search(r"on the training split's speakers \[[01]\] held out \(20 clips\)$", m.provenance["selection"])
+    assert m.provenance["n_train"] == m.provenance["n_val"] == 20
 
 
 def test_train_errors(tmp_path, capsys):

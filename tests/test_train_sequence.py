@@ -25,7 +25,7 @@ torch = pytest.importorskip("torch")
 from lprnn_brian.training.sequence import Plateau, train_adding, train_copying  # noqa: E402
 
 #: Adding at L = 10 only (the curriculum finishes when L = 10 passes): 32 units, QAT on the 1/8 grid.
-ADD10 = dataclasses.replace(ADDING_QUICK, max_length=10, n_train=1000, n_test=300, epochs=4, lr=3e-3)
+ADD10 = dataclasses.replace(ADDING_QUICK, max_length=10, n_train=1000, n_test=300, epochs=6, lr=3e-3)
 #: A few cheap stages for the resume test.
 TINY = dataclasses.replace(ADDING_QUICK, units=8, n_train=128, n_test=64, epochs=1, max_length=40)
 COPY_TINY = dataclasses.replace(COPYING_QUICK, units=16, n_recall=3, start_delay=2, batch_size=8,
@@ -47,6 +47,9 @@ def test_adding_learns_at_length_10(adding10):
     h = res.history
     assert h[0]["test_mse"] < 0.167 / 2
     assert res.longest_solved == 10 and res.state.finished
+    # a stage solves its length on the validation sequences (selection), never on the test ones (report)
+    assert all(r["solved"] == (r["validation_mse"] < 0.01) for r in h)
+    assert all(r["validation_mse"] != r["test_mse"] for r in h)
     solved = [r for r in h if r["solved"]]
     ev = evaluate_adding(res.model)
     assert ev.length == 10 and ev.mse == pytest.approx(solved[-1]["test_mse"], rel=1e-12) and ev.mse < 0.01

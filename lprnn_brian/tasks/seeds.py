@@ -12,11 +12,14 @@ __all__ = ["seed_sequence", "rng_for", "int_seed"]
 
 #: Task codes mixed into the seeds, so that the tasks never share a random stream.
 _TASK_CODE = {"adding": 1, "copying": 2}
-_PURPOSE_CODE = {"train": 1, "test": 2, "shuffle": 3, "init": 4}
+_PURPOSE_CODE = {"train": 1, "test": 2, "shuffle": 3, "init": 4, "validation": 5}
 
 
 def seed_sequence(seed: int, task: str, purpose: str, *keys: int) -> np.random.SeedSequence:
     """The seed of one random stream: (seed, task, purpose, keys…), e.g. ('train', stage) or ('test', L).
+
+    'validation' sequences (keyed like the test ones) are what a training selects and stops on; they share no stream
+    with the test sequences that report its score.
 
     Training data and shuffling are keyed by the stage index (a retry at the same length sees new data, as in
     the 2019 code); test data by the length, so every run with one seed scores a length on the same

@@ -9,8 +9,8 @@ folder holding
 
 Labels follow the SHD h5 convention: English digit d is label d (``en_d``), German digit d is 10 + d (``de_d``).
 ``label_order='reference'`` gives the order of the authors' HD-audio loader (German 0–9, English 10–19), which
-the authors' checkpoint was trained with (decision A8 in docs/decisions.md). Validation is a seeded 10 % hold-out of
-train, made by the trainer, not here.
+the authors' checkpoint was trained with (decision A8 in docs/decisions.md). Validation is made by the trainer from
+whole training speakers (``info['speaker']``; :func:`lprnn_brian.training.classifier.holdout_groups`), not here.
 
 **Google Speech Commands (GSC) v1/v2** (docs/method.md#google-speech-commands): one folder per word holding 16 kHz
 16-bit mono WAV files ``<speaker>_nohash_<n>.wav``, ``_background_noise_/`` (a few long noise recordings), and the split
@@ -357,7 +357,7 @@ def load_shd(data_dir: str | os.PathLike, split: str = "train", *, config: F.Fea
     """
     if split not in ("train", "test"):
         raise UserInputError(f"HD split must be 'train' or 'test', got {split!r} (validation is a hold-out of "
-                             "train made by the trainer)")
+                             "training speakers made by the trainer)")
     if label_order not in _SHD_ORDERS:
         raise UserInputError(f"label_order must be 'h5' or 'reference', got {label_order!r}")
     _check_limit(limit)

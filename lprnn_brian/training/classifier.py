@@ -12,8 +12,12 @@ The recipe is the authors' SHD recipe (docs/method.md#architectures-read-out-and
 - logits: mean of o_t over the second half (t ≥ ⌊T/2⌋); cross-entropy;
 - Adam, lr 1e-3; ReduceLROnPlateau on the validation loss (×0.5, patience 3);
 - gradient clipping: norm 2.0, then value 2.0;
-- seed 0 for python, numpy and torch; deterministic algorithms; ``threads`` CPU threads;
-- model selection: best validation accuracy (ties: lower validation loss) on a seeded 10 % hold-out of the
+- seed 0 for python, numpy and torch (initialisation, data order, augmentation, sub-step draws each from their own
+  seeded generator); torch's deterministic algorithms; ``threads`` CPU threads; the seed, thread count, versions
+  and machine are recorded in the model's provenance (``environment``), so a rerun on the same machine with the
+  same seed gives the same weights (docs/accuracy.md#reproducing-a-training says what can differ on another);
+- model selection: best validation accuracy (ties: lower validation loss) on the given validation set (the
+  bundled digits: seven held-out speakers; GSC: its official list) or else a seeded 10 % hold-out of the
   training set (decision A8 in docs/decisions.md), kept as a deep copy (decision A5 in docs/decisions.md).
 
 Options beyond the paper (off by default): ``code_range`` (e.g. (−4, 3): after initialisation and after every
@@ -21,12 +25,14 @@ optimiser step the latent weight matrices W and U — not the biases — are cla
 q(w) uses only the integer codes lo…hi; the paper's "3-bit" weights are a by-product of |w| ≤ 0.5 in its
 large layers, which small layers do not guarantee: Xavier/orthogonal initialisation of a 12-unit layer
 already reaches ±0.55), ``freq_mask`` (mask up to that many adjacent input feature bands
-per training sample, as the paper-era GSC pipeline masks frequencies) and ``time_shift`` (roll each training
-sample by up to that many frames, zero-filled), both drawn from a seeded numpy Generator.
+per training sample, as the paper-era GSC pipeline masks frequencies), ``time_shift`` (roll each training
+sample by up to that many frames, zero-filled) and ``freq_warp`` (stretch or squeeze the feature axis by up to that
+fraction, a vocal-tract-length perturbation), all drawn from a seeded numpy Generator.
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import hashlib
 import json
 import time
@@ -42,9 +48,11 @@ from ..bundled import DIGITS_MODEL
 from ..errors import UserInputError
 from ..fileio import atomic_path, check_writable
 from .classifier_config import DIGITS_CONFIG, SPOKEN_TASKS, TrainConfig, spoken_config
+from ..machine import environment
 from .common import import_torch, seed_everything
 
-__all__ = ["TrainResult", "train_lprnn", "holdout_split", "train_digits", "pruned_paths", "readout_range_penalty",
+__all__ = ["TrainResult", "train_lprnn", "holdout_split", "holdout_groups", "train_digits", "train_digits_seeds", "select_by_validation",
+           "pruned_paths", "readout_range_penalty",
            "substep_forward", "check_outputs", "save_result", "train_spoken", "DIGITS_MODEL_FILE"]
 
 DIGITS_MODEL_FILE = DIGITS_MODEL
@@ -73,11 +81,38 @@ def holdout_split(n: int, fraction: float, seed: int) -> tuple[np.ndarray, np.nd
     return np.sort(perm[n_val:]), np.sort(perm[:n_val])
 
 
-def _augment(xb: np.ndarray, rng: np.random.Generator, freq_mask: int, time_shift: int) -> np.ndarray:
-    if not freq_mask and not time_shift:
+def holdout_groups(groups: Sequence, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded hold-out of whole groups (speakers): (train indices, validation indices). The distinct groups are
+    taken in a seeded random order until the held-out samples reach ⌈fraction·n⌉, so no group is on both sides;
+    at least one group stays for training."""
+    groups = np.asarray(groups)
+    names = np.unique(groups)
+    if names.size < 2:
+        raise UserInputError(f"a speaker hold-out needs at least two speakers in the training split, got "
+                             f"{names.size}")
+    need = max(1, int(np.ceil(fraction * groups.size)))
+    held, count = [], 0
+    for g in np.random.default_rng(seed).permutation(names)[:-1]:
+        held.append(g)
+        count += int(np.sum(groups == g))
+        if count >= need:
+            break
+    val = np.isin(groups, held)
+    return np.flatnonzero(~val), np.flatnonzero(val)
+
+
+def _augment(xb: np.ndarray, rng: np.random.Generator, freq_mask: int, time_shift: int,
+             freq_warp: float = 0.0) -> np.ndarray:
+    """The training batch's augmentation, drawn from ``rng`` per sample: a time shift of up to ``time_shift`` frames
+    (zero-filled), a mask of up to ``freq_mask`` adjacent feature bands, and a warp of the feature axis by a factor
+    α ~ U(1 − ``freq_warp``, 1 + ``freq_warp``) (band j takes the linear interpolation of band j/α, the edge band
+    beyond the last: a vocal-tract-length perturbation on the mel axis, another speaker's formants). Each kind
+    draws only when it is on, so a recipe without it keeps its random stream."""
+    if not freq_mask and not time_shift and not freq_warp:
         return xb
     xb = xb.copy()
     n, T, F = xb.shape
+    bands = np.arange(F, dtype=np.float64)
     for i in range(n):
         if time_shift:
             s = int(rng.integers(-time_shift, time_shift + 1))
@@ -92,6 +127,12 @@ def _augment(xb: np.ndarray, rng: np.random.Generator, freq_mask: int, time_shif
             if w:
                 f0 = int(rng.integers(0, F - w + 1))
                 xb[i, :, f0:f0 + w] = 0.0
+        if freq_warp:
+            src = np.minimum(bands / rng.uniform(1.0 - freq_warp, 1.0 + freq_warp), F - 1)
+            lo = np.floor(src).astype(int)
+            hi = np.minimum(lo + 1, F - 1)
+            frac = (src - lo).astype(xb.dtype)
+            xb[i] = xb[i][:, lo] * (1 - frac) + xb[i][:, hi] * frac
     return xb
 
 
@@ -180,7 +221,8 @@ def train_lprnn(X, y, config: TrainConfig | None = None, *, n_classes: int | Non
                 X_val=None, y_val=None, X_test=None, y_test=None, class_names: Sequence[str] = (), features: dict | None = None,
                 task: str = "", provenance: dict | None = None, frame_dt: float | None = None,
                 checkpoint: str | Path | None = None, resume: bool = False, progress: bool = False,
-                log: Callable[[str], None] | None = print) -> TrainResult:
+                log: Callable[[str], None] | None = print, validation_name: str = "the given validation set"
+                ) -> TrainResult:
     """Train an lpRNN on (X, y) with QAT; return the selected model (latent weights) and its history.
 
     Parameters
@@ -193,7 +235,8 @@ def train_lprnn(X, y, config: TrainConfig | None = None, *, n_classes: int | Non
         Read-out size; ``len(class_names)`` or ``max(y) + 1`` by default.
     X_val, y_val : array_like, optional
         Validation set for model selection and the plateau schedule (e.g. GSC's official validation list);
-        by default a seeded ``val_fraction`` hold-out of (X, y).
+        by default a seeded ``val_fraction`` hold-out of (X, y). ``validation_name`` says in the provenance what
+        the given set is (e.g. "the 7 held-out validation speakers").
     X_test, y_test : array_like, optional
         Test set, evaluated once on each selected model (never used for selection).
     class_names, features, task, provenance, frame_dt :
@@ -228,7 +271,7 @@ def train_lprnn(X, y, config: TrainConfig | None = None, *, n_classes: int | Non
         val = (X_val, check_labels(y_val, X_val.shape[0], n_classes))
     fp = _fingerprint(X, y, cfg, n_classes) + ("" if val is None else _fingerprint(*val, cfg, n_classes))
     job = _Job(cfg, X, y, n_classes, val, X_test, y_test, class_names, features, task, provenance, frame_dt,
-               _Checkpoint(torch, checkpoint, resume, fp) if checkpoint else None, progress, log)
+               _Checkpoint(torch, checkpoint, resume, fp) if checkpoint else None, progress, log, validation_name)
     prev_threads, prev_det = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(int(cfg.threads))
     torch.use_deterministic_algorithms(True)
@@ -259,6 +302,7 @@ class _Job:
     ckpt: "_Checkpoint | None"
     progress: bool
     log: Callable[[str], None] | None
+    validation_name: str = "the given validation set"
 
     @property
     def has_test(self) -> bool:
@@ -287,7 +331,7 @@ def _split(job: _Job) -> _Sets:
         return _Sets(X[tr_idx], y[tr_idx], X[val_idx], y[val_idx], tr_idx, val_idx,
                      f"a seeded {cfg.val_fraction:.0%} hold-out of the training set")
     X_val, y_val = job.val
-    return _Sets(X, y, X_val, y_val, np.arange(len(y)), np.arange(len(y_val)), "the given validation set")
+    return _Sets(X, y, X_val, y_val, np.arange(len(y)), np.arange(len(y_val)), job.validation_name)
 
 
 def _new_net(TorchLpRNN, job: _Job):
@@ -411,7 +455,8 @@ class _ClassifierRun:
         train_loss, seen = 0.0, 0
         for k in range(0, len(order), bs):
             idx = order[k:k + bs]
-            xb = torch.from_numpy(_augment(sets.X_tr[idx], self.aug_rng, int(cfg.freq_mask), int(cfg.time_shift)))
+            xb = torch.from_numpy(_augment(sets.X_tr[idx], self.aug_rng, int(cfg.freq_mask), int(cfg.time_shift),
+                                           float(cfg.freq_warp)))
             yb = torch.from_numpy(sets.y_tr[idx])
             o = substep_forward(torch, net, xb, int(self.substep_rng.choice(self.substeps)))
             loss = torch.nn.functional.cross_entropy(net.logits(o), yb)
@@ -516,6 +561,7 @@ class _ClassifierRun:
             "pruned_fraction": float(summary["pruned_fraction"]),
             "train_config": cfg.to_dict(),
             "torch_version": str(self.torch.__version__),
+            "environment": environment(self.torch),
             "train_wall_s": round(wall, 1),
         })
         return prov
@@ -543,41 +589,99 @@ def pruned_paths(out: str | Path, n_iterations: int) -> list[Path]:
 
 
 def train_digits(config: TrainConfig | None = None, out: str | Path | None = None, *, force: bool = False,
-                 n_train: int | None = None, n_test: int | None = None, script: str = "lprnn_brian.training.classifier",
-                 checkpoint: str | Path | None = None, resume: bool = False, progress: bool = False,
+                 n_train: int | None = None, n_val: int | None = None, n_test: int | None = None,
+                 script: str = "lprnn_brian.training.classifier", checkpoint: str | Path | None = None,
+                 resume: bool = False, progress: bool = False,
                  log: Callable[[str], None] | None = print) -> TrainResult:
     """Train on the bundled spoken digits (:func:`lprnn_brian.tasks.digits.load_digits`) and optionally save.
 
-    ``n_train``/``n_test`` take seeded, class-balanced-in-expectation subsets (for quick tests). The test
-    accuracy stored in the provenance is the numpy reference forward's (:func:`lprnn_brian.ann.forward`).
+    The model is selected (and the plateau schedule driven) on the validation split: the clips of seven speakers
+    held out of both training and test, so that selection measures what the test measures, generalisation to
+    unseen voices. ``n_train``/``n_val``/``n_test`` take seeded, class-balanced-in-expectation subsets (for quick
+    tests). The test accuracy stored in the provenance is the numpy reference forward's
+    (:func:`lprnn_brian.ann.forward`).
     """
     from ..tasks.digits import CLASS_NAMES, digits_meta, load_digits
 
     cfg = config or DIGITS_CONFIG
     X, y, info = load_digits("train")
+    Xva, yva, _ = load_digits("validation")
     Xte, yte, _ = load_digits("test")
     rng = np.random.default_rng(cfg.seed)
-    if n_train is not None:
-        sel = np.sort(rng.permutation(len(y))[:int(n_train)])
-        X, y = X[sel], y[sel]
-    if n_test is not None:
-        sel = np.sort(rng.permutation(len(yte))[:int(n_test)])
-        Xte, yte = Xte[sel], yte[sel]
+    (X, y), (Xva, yva), (Xte, yte) = (_subset(rng, a, b, n) for a, b, n in
+                                      ((X, y, n_train), (Xva, yva, n_val), (Xte, yte, n_test)))
     dmeta = digits_meta()
+    voices = dmeta["voices"]
     prov = {"script": script, "data": "lprnn_brian/data/digits_features.npz",
             "data_generator_version": dmeta.get("generator_version"),
-            "train_voices": dmeta["voices"]["train"], "test_voices": dmeta["voices"]["test"]}
+            "train_voices": voices["train"], "validation_voices": voices["validation"], "test_voices": voices["test"]}
     if out is not None:
         check_outputs(out, cfg, force)
-    res = train_lprnn(X, y, cfg, X_test=Xte, y_test=yte, class_names=list(CLASS_NAMES),
+    res = train_lprnn(X, y, cfg, X_val=Xva, y_val=yva, X_test=Xte, y_test=yte, class_names=list(CLASS_NAMES),
                       features=info["feature_config"], task="digits", provenance=prov, checkpoint=checkpoint,
-                      resume=resume, progress=progress, log=log)
+                      resume=resume, progress=progress, log=log,
+                      validation_name=f"the {len(voices['validation'])} held-out validation speakers")
     _numpy_test_accuracy(res, Xte, yte)
     if out is not None:
         save_result(res, out, force=force)
     if log:
         log(json.dumps({"accuracy": res.accuracy, "best_epoch": res.best_epoch, "wall_s": round(res.wall_s, 1)}))
     return res
+
+
+def train_digits_seeds(seeds: Sequence[int], config: TrainConfig | None = None, *, jobs: int = 1,
+                       **kwargs) -> list[TrainResult]:
+    """:func:`train_digits` once per seed (``config``'s other fields unchanged, no file written); the results in
+    the order of ``seeds``. ``jobs`` > 1 trains that many seeds at once in separate processes (each with the
+    configuration's own thread count, so the weights are those of a one-at-a-time run; without progress lines).
+    ``kwargs`` go to :func:`train_digits` (``n_train``, ``log``, …; not ``out``)."""
+    if not seeds:
+        raise UserInputError("give at least one seed")
+    if "out" in kwargs:
+        raise UserInputError("train_digits_seeds writes no file; save the selected result with save_result")
+    if int(jobs) < 1:
+        raise UserInputError(f"jobs must be >= 1, got {jobs}")
+    cfg = config or DIGITS_CONFIG
+    configs = [dataclasses.replace(cfg, seed=int(seed)) for seed in seeds]
+    if int(jobs) == 1 or len(configs) == 1:
+        return [train_digits(c, None, **kwargs) for c in configs]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    log = kwargs.pop("log", print)
+    kwargs.update(log=None, progress=False)
+    with ProcessPoolExecutor(max_workers=int(jobs), mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(train_digits, c, None, **kwargs) for c in configs]
+        results = []
+        for c, fut in zip(configs, futures):
+            results.append(fut.result())
+            if log:
+                log(f"seed {c.seed}: " + json.dumps({"accuracy": results[-1].accuracy,
+                                                     "best_epoch": results[-1].best_epoch,
+                                                     "wall_s": round(results[-1].wall_s, 1)}))
+    return results
+
+
+def select_by_validation(results: Sequence[TrainResult]) -> int:
+    """Index of the result a recipe keeps: the highest validation accuracy, ties broken by the lower validation loss
+    of its selected epoch, then by the earlier position (never by a test score)."""
+    def key(k: int) -> tuple:
+        res = results[k]
+        best = [h for h in res.history if h["epoch"] == res.best_epoch and
+                h["iteration"] == res.iterations[-1]["iteration"]]
+        return (-res.accuracy["val"], best[-1]["val_loss"] if best else 0.0, k)
+
+    if not results:
+        raise UserInputError("no training results to select from")
+    return min(range(len(results)), key=key)
+
+
+def _subset(rng: np.random.Generator, X: np.ndarray, y: np.ndarray, n: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` samples of (X, y) drawn without replacement, in their original order (all of them for None)."""
+    if n is None:
+        return X, y
+    sel = np.sort(rng.permutation(len(y))[:int(n)])
+    return X[sel], y[sel]
 
 
 def _numpy_test_accuracy(res: TrainResult, Xte: np.ndarray, yte: np.ndarray) -> None:
@@ -613,8 +717,9 @@ def train_spoken(task: str, data_dir: str | Path, config: TrainConfig | None = N
     """Train on Heidelberg Digits audio (``task='shd'``, 20 classes) or Google Speech Commands (``'gsc'``).
 
     The data are read by :func:`lprnn_brian.tasks.spoken.load_shd` / :func:`~lprnn_brian.tasks.spoken.load_gsc`
-    from ``data_dir`` (the datasets' own on-disk layout). SHD selects the model on a seeded 10 % hold-out of
-    train (decision A8 in docs/decisions.md); GSC on its official validation list. The test split gives the reported
+    from ``data_dir`` (the datasets' own on-disk layout). SHD selects the model on whole training speakers held out
+    (:func:`holdout_groups`, about ``val_fraction`` of the clips; decision A8 in docs/decisions.md); GSC on its
+    official validation list. The test split gives the reported
     accuracy. ``limit`` reads only the first N files of every split (smoke runs). ``config`` defaults to the task's
     paper recipe (:func:`spoken_config`).
     """
@@ -629,7 +734,16 @@ def train_spoken(task: str, data_dir: str | Path, config: TrainConfig | None = N
         if n_frames == "p90":  # T from the train split, reused for test
             kw["n_frames"] = int(info["n_frames"])
         Xte, yte, _ = spoken.load_shd(data_dir, "test", **kw)
-        val = (None, None)
+        # SHD has no validation list: whole training speakers are held out (the test split holds unseen speakers);
+        # a smoke run (--limit) whose files come from one speaker falls back to a hold-out of clips
+        if len(set(info["speaker"])) > 1:
+            tr, va = holdout_groups(info["speaker"], cfg.val_fraction, cfg.seed)
+            held = sorted({int(info["speaker"][k]) for k in va})
+            val_name = f"the training split's speakers {held} held out ({len(va)} clips)"
+        else:
+            tr, va = holdout_split(len(y), cfg.val_fraction, cfg.seed)
+            val_name = f"a seeded {cfg.val_fraction:.0%} hold-out of the training clips (all of one speaker)"
+        val, X, y = (X[va], y[va]), X[tr], y[tr]
     elif task == "gsc":
         if hop_length is not None or n_frames is not None:
             raise UserInputError("--hop and --frames apply to shd; GSC's frames follow its pipeline")
@@ -637,6 +751,7 @@ def train_spoken(task: str, data_dir: str | Path, config: TrainConfig | None = N
                   cache_dir=cache_dir)
         X, y, info = spoken.load_gsc(data_dir, split="train", **kw)
         val = spoken.load_gsc(data_dir, split="validation", **kw)[:2]
+        val_name = "the official validation list"
         Xte, yte, _ = spoken.load_gsc(data_dir, split="test", **kw)
     else:
         raise UserInputError(f"unknown spoken task {task!r}; choose one of {SPOKEN_TASKS}")
@@ -648,7 +763,7 @@ def train_spoken(task: str, data_dir: str | Path, config: TrainConfig | None = N
     res = train_lprnn(X, y, cfg, X_val=val[0], y_val=val[1], X_test=Xte, y_test=yte,
                       class_names=list(info["class_names"]), features=info["feature_config"], task=name,
                       provenance=prov, frame_dt=float(info["frame_dt"]), checkpoint=checkpoint, resume=resume,
-                      progress=progress, log=log)
+                      progress=progress, log=log, validation_name=val_name)
     _numpy_test_accuracy(res, Xte, yte)
     if out is not None:
         save_result(res, out, force=force)

@@ -64,6 +64,7 @@ class TrainConfig:
     clamp: str = "clamp_then_filter"
     freq_mask: int = 0
     time_shift: int = 0
+    freq_warp: float = 0.0
     code_range: tuple | None = None
     readout_penalty: float = 0.0
     substeps: tuple = (1,)
@@ -92,6 +93,8 @@ class TrainConfig:
             bad(f"plateau_mode must be one of {PLATEAU_MODES}, got {self.plateau_mode!r}")
         if int(self.freq_mask) < 0 or int(self.time_shift) < 0:
             bad("freq_mask and time_shift must be >= 0")
+        if not 0.0 <= float(self.freq_warp) < 0.5:
+            bad(f"freq_warp is a fraction in [0, 0.5), e.g. 0.1 for ±10 %; got {self.freq_warp}")
         if not self.substeps or min(int(k) for k in self.substeps) < 1:
             bad(f"substeps must be positive integers, e.g. (1,) or (1, 8); got {self.substeps}")
         if isinstance(self.model_substeps, bool) or int(self.model_substeps) != self.model_substeps or \

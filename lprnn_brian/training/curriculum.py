@@ -170,8 +170,8 @@ class CurriculumState:
     lr : float
         Learning rate of the next stage.
     longest_solved : int or None
-        Longest length whose test criterion was met (adding: test MSE < 0.01; copying: test recall-window
-        accuracy ≥ 0.96), None before the first.
+        Longest length whose criterion was met on the validation sequences (adding: MSE < 0.01; copying:
+        recall-window accuracy ≥ 0.96), None before the first.
     solved_n_recall : int or None
         Copying: S at ``longest_solved``.
     finished : bool

@@ -12,7 +12,8 @@ SNN mapping integer; ``frac_bits=32`` trains full precision.
 
 - **Adding** (:func:`train_adding`): 32 units, Dense(1) on the last step, MSE. Paper budget
   (``ADDING_PAPER``): SGD lr 0.01, clipnorm 1000, batch 32, 10 epochs per stage on 10,000 training sequences,
-  1,000 test sequences per length (also the validation set), ReduceLROnPlateau(val, ×0.9, patience 2, min 1e-6),
+  1,000 validation sequences per length (the paper validates on its test sequences; here a separate seeded stream
+  of the same size, the test sequences only report), ReduceLROnPlateau(val, ×0.9, patience 2, min 1e-6),
   EarlyStopping(val, patience 25), stop at training loss < 1e-3.
 - **Copying** (:func:`train_copying`): 128 units, Dense(n_symbols + 2) at every step, cross-entropy weighted 1
   on each sequence's recall window (decision D2 in docs/decisions.md). Paper budget (``COPYING_PAPER``): SGD lr 0.01,
@@ -23,9 +24,10 @@ SNN mapping integer; ``frac_bits=32`` trains full precision.
 
 The curriculum rules (:mod:`lprnn_brian.training.curriculum`) act on the final training metric of each stage,
 as in the 2019 code. After every stage the model is also scored by the numpy reference forward on the
-length's seeded test sequences (:mod:`lprnn_brian.evaluate_sequences`); the **longest length solved** is
-the longest whose test score meets the criterion (adding: MSE < 0.01; copying: recall-window accuracy ≥
-0.96), and the model returned and saved is the one that solved it (``n_frames`` = its length).
+length's seeded validation sequences and, for the record, on its seeded test sequences
+(:mod:`lprnn_brian.evaluate_sequences`, ``split``); the **longest length solved** is the longest whose validation
+score meets the criterion (adding: MSE < 0.01; copying: recall-window accuracy ≥ 0.96), and the model returned and
+saved is the one that solved it (``n_frames`` = its length). The 2019 code selected on its test sequences.
 
 Every stage starts from the model file arrays of the previous one, with a fresh optimiser (the 2019 code
 recompiles its model every stage) and random streams keyed by (seed, stage), so a run interrupted after any
@@ -62,6 +64,7 @@ from ..fileio import check_writable
 from ..tasks import adding as adding_task
 from ..tasks import copying as copying_task
 from ..tasks.seeds import int_seed, rng_for
+from ..machine import environment
 from .common import default_checkpoint, import_torch, seed_everything
 from .curriculum import (CurriculumState, Decision, adding_decision, copying_decision, load_checkpoint,
                          save_checkpoint)
@@ -197,10 +200,10 @@ def _adding_stage(torch, model: LpRNNModel, cfg: AddingConfig, state: Curriculum
     net = _net(model, cfg)
     train = adding_task.adding_data(int(cfg.n_train), L, max_entries=cfg.max_entries, min_entries=cfg.min_entries,
                                     rng=rng_for(cfg.seed, "adding", "train", state.stage))
-    test = adding_task.adding_data(int(cfg.n_test), L, max_entries=cfg.max_entries, min_entries=cfg.min_entries,
-                                   rng=rng_for(cfg.seed, "adding", "test", L))
+    val = adding_task.adding_data(int(cfg.n_test), L, max_entries=cfg.max_entries, min_entries=cfg.min_entries,
+                                  rng=rng_for(cfg.seed, "adding", "validation", L))
     X, Y = torch.from_numpy(train.x), torch.from_numpy(train.y)
-    Xt, Yt = torch.from_numpy(test.x), torch.from_numpy(test.y)
+    Xv, Yv = torch.from_numpy(val.x), torch.from_numpy(val.y)
     opt = _optimiser(torch, net, cfg, lr)
     sched = Plateau.from_config(cfg, lr)
     shuffle = torch.Generator().manual_seed(int_seed(cfg.seed, "adding", "shuffle", state.stage))
@@ -211,7 +214,7 @@ def _adding_stage(torch, model: LpRNNModel, cfg: AddingConfig, state: Curriculum
             train_mse = _adding_epoch(torch, net, opt, cfg, X, Y, shuffle, bar)
             net.eval()
             with torch.no_grad():
-                val_mse = float(torch.mean((net(Xt)[:, -1, 0] - Yt) ** 2))
+                val_mse = float(torch.mean((net(Xv)[:, -1, 0] - Yv) ** 2))
             epoch_lr = sched.lr
             new_lr, stop = sched.step(val_mse if math.isfinite(val_mse) else math.inf)
             _set_lr(opt, new_lr)
@@ -336,6 +339,7 @@ def _run(task: str, cfg, opts: _RunOptions) -> CurriculumResult:
     prev = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     torch.set_num_threads(int(cfg.threads))
     torch.use_deterministic_algorithms(True)
+    env = environment(torch)
     finetune = None
     try:
         while not state.finished:
@@ -361,7 +365,7 @@ def _run(task: str, cfg, opts: _RunOptions) -> CurriculumResult:
     finally:
         torch.set_num_threads(prev[0])
         torch.use_deterministic_algorithms(prev[1])
-    model = _final_model(task, cfg_dict, state, current, solved, torch.__version__)
+    model = _final_model(task, cfg_dict, state, current, solved, torch.__version__, env)
     if finetune is not None:
         model.provenance["curriculum"]["finetune"] = finetune
     if opts.out is not None:
@@ -408,29 +412,31 @@ def _start(task: str, cfg, cfg_dict: dict, ckpt: Path | None, opts: _RunOptions)
 
 
 def _stage(torch, task: str, current: LpRNNModel, cfg, state: CurriculumState, progress: bool):
-    """One stage: train, score the model on the length's test sequences, apply the curriculum rule to the final
-    training metric. Returns (model, record, decision, whether it solved a length at least as long as before)."""
+    """One stage: train, score the model on the length's validation sequences (whether it solved the length: what
+    selects the model) and on its test sequences (reported only), apply the curriculum rule to the final training
+    metric. Returns (model, record, decision, whether it solved a length at least as long as before)."""
     from ..evaluate_sequences import evaluate_adding, evaluate_copying
 
     if task == "adding":
         current, rec, metric = _adding_stage(torch, current, cfg, state, progress)
-        ev = evaluate_adding(current, state.length, int(cfg.n_test), int(cfg.seed), clamp=cfg.clamp)
-        rec.update(test_mse=_finite(ev.mse), solved=ev.solved)
+        ev_val, ev = (evaluate_adding(current, state.length, int(cfg.n_test), int(cfg.seed), clamp=cfg.clamp,
+                                      split=split) for split in ("validation", "test"))
+        rec.update(validation_mse=_finite(ev_val.mse), test_mse=_finite(ev.mse), solved=ev_val.solved)
         decision = adding_decision(state.length, state.lr, metric, start_lr=float(cfg.lr),
                                    pass_mse=float(cfg.pass_mse), give_up_mse=float(cfg.give_up_mse),
                                    stop_lr=float(cfg.stop_lr), max_length=int(cfg.max_length))
-        better = ev.solved and (state.longest_solved is None or state.length >= state.longest_solved)
+        better = ev_val.solved and (state.longest_solved is None or state.length >= state.longest_solved)
         return current, rec, decision, better
     current, rec, metric = _copying_stage(torch, current, cfg, state, progress)
-    ev = evaluate_copying(current, state.length, int(cfg.n_test), int(cfg.seed), n_recall=state.n_recall,
-                          clamp=cfg.clamp)
-    rec.update(test_recall_accuracy=ev.recall_accuracy, test_all_step_accuracy=ev.all_step_accuracy,
-               solved=ev.solved)
+    ev_val, ev = (evaluate_copying(current, state.length, int(cfg.n_test), int(cfg.seed), n_recall=state.n_recall,
+                                   clamp=cfg.clamp, split=split) for split in ("validation", "test"))
+    rec.update(validation_recall_accuracy=ev_val.recall_accuracy, test_recall_accuracy=ev.recall_accuracy,
+               test_all_step_accuracy=ev.all_step_accuracy, solved=ev_val.solved)
     decision = copying_decision(state.length, state.n_recall, state.lr, metric, start_lr=float(cfg.lr),
                                 pass_accuracy=float(cfg.pass_accuracy), min_lr=float(cfg.min_lr),
                                 max_delay=int(cfg.max_delay), max_recall=cfg.max_recall)
-    better = ev.solved and (state.longest_solved is None or (state.n_recall, state.length)
-                            >= (state.solved_n_recall, state.longest_solved))
+    better = ev_val.solved and (state.longest_solved is None or (state.n_recall, state.length)
+                                >= (state.solved_n_recall, state.longest_solved))
     return current, rec, decision, better
 
 
@@ -440,9 +446,9 @@ FINETUNE_STAGE = 1_000_000
 
 def _finetune(torch, task: str, model: LpRNNModel, cfg, state: CurriculumState, progress: bool):
     """``cfg.final_epochs`` epochs at the longest solved length with ``cfg.final_substeps`` sub-steps per frame and
-    lr/10; returns the fine-tuned model, or the solved model's weights if fine-tuning made its test score worse,
-    both updating K times per frame (the record's scores are both measured at K), and the record (scores before
-    and after, which was kept)."""
+    lr/10; returns the fine-tuned model, or the solved model's weights if fine-tuning made its validation score
+    worse, both updating K times per frame (the record's scores are both measured at K), and the record (validation
+    scores before and after, which was kept, and the kept model's test score)."""
     from ..evaluate_sequences import evaluate_adding, evaluate_copying
 
     K = int(cfg.final_substeps)
@@ -455,19 +461,22 @@ def _finetune(torch, task: str, model: LpRNNModel, cfg, state: CurriculumState, 
     if task == "adding":
         ft_cfg = dataclasses.replace(cfg, substeps=K, epochs=int(cfg.final_epochs))
         tuned, _, _ = _adding_stage(torch, before, ft_cfg, ft_state, progress)
-        score = lambda m: evaluate_adding(m, length, int(cfg.n_test), int(cfg.seed), clamp=cfg.clamp).mse  # noqa: E731
+        score = lambda m, split="validation": evaluate_adding(  # noqa: E731
+            m, length, int(cfg.n_test), int(cfg.seed), clamp=cfg.clamp, split=split).mse
     else:
         ft_cfg = dataclasses.replace(cfg, substeps=K, max_epochs=int(cfg.final_epochs))
         tuned, _, _ = _copying_stage(torch, before, ft_cfg, ft_state, progress)
-        score = lambda m: evaluate_copying(m, length, int(cfg.n_test), int(cfg.seed), n_recall=S,  # noqa: E731
-                                           clamp=cfg.clamp).recall_accuracy
+        score = lambda m, split="validation": evaluate_copying(  # noqa: E731
+            m, length, int(cfg.n_test), int(cfg.seed), n_recall=S, clamp=cfg.clamp, split=split).recall_accuracy
     s_before, s_after = score(before), score(tuned)
     better = s_after <= s_before if task == "adding" else s_after >= s_before
+    kept = tuned if better else before
     rec = {"substeps": K, "epochs": int(cfg.final_epochs), "length": length, "lr": float(cfg.lr) / 10,
-           "test_before": _finite(s_before), "test_after": _finite(s_after),
+           "validation_before": _finite(s_before), "validation_after": _finite(s_after),
+           "test": _finite(score(kept, "test")),
            "kept": "fine-tuned" if better else "solved model (fine-tuning did not improve it)",
            "wall_s": round(time.time() - t0, 1)}
-    return (tuned if better else before), rec
+    return kept, rec
 
 
 def _apply(state: CurriculumState, rec: dict, d: Decision, wall_s: float) -> None:
@@ -494,7 +503,7 @@ def _stage_line(task: str, rec: dict) -> str:
 
 
 def _final_model(task: str, cfg_dict: dict, state: CurriculumState, current: LpRNNModel,
-                 solved: LpRNNModel | None, torch_version: str) -> LpRNNModel:
+                 solved: LpRNNModel | None, torch_version: str, env: dict) -> LpRNNModel:
     model = (solved if solved is not None else current).copy()
     if solved is not None:
         length, S = state.longest_solved, state.solved_n_recall
@@ -512,10 +521,13 @@ def _final_model(task: str, cfg_dict: dict, state: CurriculumState, current: LpR
         "seed": int(cfg_dict["seed"]),
         "train_config": cfg_dict,
         "torch_version": str(torch_version),
+        "environment": env,
         "curriculum": {
             "longest_solved": state.longest_solved,
             "solved_n_recall": state.solved_n_recall,
-            "solved_criterion": ("test MSE < 0.01" if task == "adding" else "test recall-window accuracy >= 0.96"),
+            "solved_criterion": ("validation MSE < 0.01" if task == "adding" else
+                                 "validation recall-window accuracy >= 0.96") +
+                                " (fresh seeded validation sequences; the test sequences only report)",
             "model_is": ("the model after the stage that solved the longest length" if solved is not None
                          else "the last trained model (no length solved)"),
             "stages": state.stage,
@@ -564,7 +576,7 @@ def train_adding(config: AddingConfig | None = None, out: str | Path | None = No
     Returns
     -------
     CurriculumResult
-        ``longest_solved``: the longest L with test MSE < 0.01 (None if none).
+        ``longest_solved``: the longest L with validation MSE < 0.01 (None if none).
     """
     cfg = dataclasses.replace(config) if config is not None else dataclasses.replace(ADDING_QUICK)
     return _run("adding", cfg, _RunOptions(out, checkpoint, resume, force, progress, log, max_stages, max_wall_s))
