@@ -3,6 +3,8 @@
     python benchmarks/accuracy.py                       # digits + adding + copying (the bundled models)
     python benchmarks/accuracy.py --tasks adding --retrain-sequences snn   # train the adding model here first
     python benchmarks/accuracy.py --tasks digits --retrain-digits
+    python benchmarks/accuracy.py --tasks digits --retrain-digits --seeds 0,1,2,3,4   # the recipe's spread
+    python benchmarks/accuracy.py --tasks digits --digits-models s0.npz,s1.npz       # models trained elsewhere
     python benchmarks/accuracy.py --tasks shd --shd-dir /data/hd_audio --shd-model shd.npz
     python benchmarks/accuracy.py --tasks gsc --gsc-dir /data/speech_commands_v0.01 --gsc-model gsc.npz
 
@@ -16,6 +18,10 @@ ANN is good (MSE ≤ 0.005, recall ≥ 0.99) its Loihi-mode SNN passes". Spoken-
 ``--shd-dir`` / ``--gsc-dir`` (not downloadable here); without a data folder their row lists only the
 published numbers. Training the paper's SHD/GSC networks takes days on a CPU: pass ``--shd-model`` /
 ``--gsc-model`` (trained with ``lprnn-brian train shd|gsc``), or ``--epochs`` for a shorter run.
+
+With several digits models (``--seeds`` with ``--retrain-digits``: one training per seed; or ``--digits-models``) every
+model gets its own row and a summary row gives each column's mean ± sd (sample sd, n − 1) and minimum over the
+models, with the largest ANN − SNN gap (fb decode) of any model: the recipe's spread, not one run.
 
 Published numbers (docs/method.md#published-results): the 2024 paper's per-task table is not transcribed in the
 package (take it from arXiv 2407.13534); the figures below are quoted, not re-checked against their sources.
@@ -52,37 +58,96 @@ PUBLISHED = {
 TASKS = ("digits", "adding", "copying", "shd", "gsc")
 
 
+def published(row: dict) -> str:
+    """The published figure beside a row (a per-seed or summary row: its data set's)."""
+    return PUBLISHED.get(row.get("dataset", row["task"]), "—")
+
+
 def _pct(v) -> str:
     return "—" if v is None else f"{100 * v:.1f} %"
 
 
 def classification_row(task: str, model: LpRNNModel, X: np.ndarray, y: np.ndarray, target: str,
                        build_root: str | None) -> dict:
-    """ANN accuracy and SNN (float, loihi) accuracy of the fb and ip decodes on (X, y)."""
+    """ANN accuracy and SNN (float, loihi) accuracy of the fb and ip decodes on (X, y); ``values`` holds the
+    fractions (ann, snn_float_fb, snn_float_ip, snn_loihi_fb, snn_loihi_ip)."""
     ann = float(np.mean(forward(model, X, keep_states=False).predictions == y))
-    row = {"task": task, "n": int(len(y)), "ann": _pct(ann)}
+    row = {"task": task, "n": int(len(y)), "ann": _pct(ann), "values": {"ann": ann}}
     for mode in ("float", "loihi"):
         t0 = time.time()
         s = evaluate(model, X, y, target=target, mode=mode, build_root=build_root).summary
         row[f"snn_{mode}"] = f"{_pct(s['snn_accuracy']['fb'])} (ip {_pct(s['snn_accuracy']['ip'])})"
+        row["values"] |= {f"snn_{mode}_{d}": float(s["snn_accuracy"][d]) for d in ("fb", "ip")}
         print(f"  {task} {mode}: fb {s['snn_accuracy']['fb']:.4f}, ip {s['snn_accuracy']['ip']:.4f}, "
               f"{time.time() - t0:.0f} s", file=sys.stderr, flush=True)
     row["measure"] = "accuracy, fb decode (ip decode)"
     return row
 
 
-def digits_row(args) -> dict:
+def spread(values) -> dict:
+    """mean, sample sd (n − 1; 0 for one value), min and max of ``values``."""
+    v = np.asarray(values, dtype=float)
+    return {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if v.size > 1 else 0.0, "min": float(v.min()),
+            "max": float(v.max()), "n": int(v.size)}
+
+
+def _spread_pct(st: dict) -> str:
+    return f"{100 * st['mean']:.1f} ± {100 * st['sd']:.1f} % (min {100 * st['min']:.1f} %)"
+
+
+def summary_row(task: str, rows: list[dict]) -> dict:
+    """Mean ± sd (min) of every column over the per-model rows, and the largest ANN − SNN fb gap of any model."""
+    keys = rows[0]["values"].keys()
+    stats = {k: spread([r["values"][k] for r in rows]) for k in keys}
+    gaps = {m: max(r["values"]["ann"] - r["values"][f"snn_{m}_fb"] for r in rows) for m in ("float", "loihi")}
+    row = {"task": f"{task}, {len(rows)} models", "n": rows[0]["n"], "ann": _spread_pct(stats["ann"]),
+           "stats": stats, "max_ann_minus_snn_fb": gaps,
+           "measure": "mean ± sd (min) over the models above; fb decode (ip decode)"}
+    for m in ("float", "loihi"):
+        row[f"snn_{m}"] = (f"{_spread_pct(stats[f'snn_{m}_fb'])} (ip {100 * stats[f'snn_{m}_ip']['mean']:.1f} %); "
+                           f"ANN − SNN ≤ {100 * gaps[m]:.1f} pt")
+    if "val" in keys:
+        row["validation"] = _spread_pct(stats["val"])
+    return row
+
+
+def digits_rows(args) -> list[dict]:
+    """One row per digits model (the bundled one, ``--digits-model(s)``, or one training per ``--seeds`` entry) and,
+    for several, their summary row."""
     from lprnn_brian.bundled import bundled_model_path
     from lprnn_brian.tasks.digits import load_digits
 
+    seeds = [int(s) for s in args.seeds.split(",")] if args.seeds else None
     if args.retrain_digits:
-        from lprnn_brian.training.classifier import train_digits
+        from lprnn_brian.training.classifier import train_digits_seeds
+        from lprnn_brian.training.classifier_config import DIGITS_CONFIG
 
-        model = train_digits(None, None, log=None).model
+        cfg = DIGITS_CONFIG if args.epochs is None else dataclasses.replace(DIGITS_CONFIG, epochs=args.epochs)
+        results = train_digits_seeds(seeds or [cfg.seed], cfg, jobs=args.jobs, n_train=args.n_train, log=None)
+        models = [r.model for r in results]
+    elif args.digits_models:
+        models = [load_model(p) for p in args.digits_models.split(",")]
     else:
-        model = load_model(args.digits_model or bundled_model_path())
+        models = [load_model(args.digits_model or bundled_model_path())]
     X, y, _ = load_digits("test")
-    return classification_row("digits", model, X, y, args.target, args.build_dir)
+    if args.n_test is not None:
+        sel = np.sort(np.random.default_rng(0).permutation(len(y))[:args.n_test])
+        X, y = X[sel], y[sel]
+    rows = []
+    for k, model in enumerate(models):
+        row = classification_row("digits", model, X, y, args.target, args.build_dir) | {"dataset": "digits"}
+        prov = model.provenance
+        if len(models) > 1:
+            row["task"] = f"digits (seed {prov.get('seed', k)})"
+        if prov.get("val_accuracy") is not None:
+            row["values"]["val"] = float(prov["val_accuracy"])
+            row["validation"] = _pct(prov["val_accuracy"])
+        rows.append(row)
+        print(f"  {row['task']}: " + ", ".join(f"{k} {v:.4f}" for k, v in row["values"].items()), file=sys.stderr,
+              flush=True)
+    if len(rows) > 1:
+        rows.append(summary_row("digits", rows) | {"dataset": "digits"})
+    return rows
 
 
 def spoken_row(task: str, args) -> dict:
@@ -161,11 +226,11 @@ def curve_markdown(row: dict) -> str:
 
 def markdown(rows: list[dict]) -> str:
     """The accuracy table (also drawn by scripts/results_page.py from a stored run's rows)."""
-    lines = ["| task | test set | measure | ANN | SNN float | SNN Loihi-integer | published |",
-             "|---|---|---|---|---|---|---|"]
+    lines = ["| task | test set | measure | validation | ANN | SNN float | SNN Loihi-integer | published |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['task']} | {r.get('test_set', r['n'])} | {r['measure']} | {r['ann']} | {r['snn_float']} | "
-                     f"{r['snn_loihi']} | {r.get('published', PUBLISHED[r['task']])} |")
+        lines.append(f"| {r['task']} | {r.get('test_set', r['n'])} | {r['measure']} | {r.get('validation', '—')} | "
+                     f"{r['ann']} | {r['snn_float']} | {r['snn_loihi']} | {r.get('published', published(r))} |")
     return "\n".join(lines)
 
 
@@ -175,7 +240,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--target", default="cpp_standalone", choices=("numpy", "cython", "cpp_standalone"))
     ap.add_argument("--build-dir", default=None)
     ap.add_argument("--digits-model", default=None, help="default: the bundled model")
-    ap.add_argument("--retrain-digits", action="store_true", help="train the digits model first (~2 min)")
+    ap.add_argument("--retrain-digits", action="store_true",
+                    help="train the digits model first (about 3 min per seed on 2 cores)")
+    ap.add_argument("--seeds", default=None, help="with --retrain-digits: comma-separated seeds, one training each")
+    ap.add_argument("--jobs", type=int, default=1, help="with --seeds: trainings at once, in separate processes")
+    ap.add_argument("--digits-models", default=None, help="comma-separated digits model files, one row each")
+    ap.add_argument("--n-train", type=int, default=None, help="with --retrain-digits: training clips (tiny runs)")
+    ap.add_argument("--n-test", type=int, default=None, help="digits test clips (a seeded subset; tiny runs)")
     ap.add_argument("--adding-model", default=None, help="default: the bundled adding model")
     ap.add_argument("--copying-model", default=None, help="default: the bundled copying model")
     ap.add_argument("--retrain-sequences", default=None, metavar="PRESET",
@@ -187,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gsc-model", default=None)
     ap.add_argument("--gsc-version", type=int, default=1, choices=(1, 2))
     ap.add_argument("--gsc-protocol", default="35", choices=("35", "12"))
-    ap.add_argument("--epochs", type=int, default=None, help="epochs when training SHD/GSC here")
+    ap.add_argument("--epochs", type=int, default=None, help="epochs when training digits, SHD or GSC here")
     ap.add_argument("--limit", type=int, default=None, help="files per split for SHD/GSC (smoke runs)")
     ap.add_argument("--out", default=None, help="also write the table to this Markdown file")
     ap.add_argument("--results", default=str(Path(__file__).resolve().parent / "results"),
@@ -196,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     command = shlex.join(["python", "benchmarks/accuracy.py", *(sys.argv[1:] if argv is None else argv)])
     load_at_start = os.getloadavg()[0]
     tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+    if args.seeds and not args.retrain_digits:
+        ap.error("--seeds trains one digits model per seed: add --retrain-digits (or give --digits-models)")
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown:
         ap.error(f"unknown tasks {unknown}; choose from {TASKS}")
@@ -205,7 +278,7 @@ def main(argv: list[str] | None = None) -> int:
         for task in tasks:
             print(f"{task} …", file=sys.stderr, flush=True)
             if task == "digits":
-                rows.append(digits_row(args))
+                rows.extend(digits_rows(args))
             elif task in ("adding", "copying"):
                 rows.append(sequence_row(task, args))
             else:
@@ -221,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         write_text_atomic(args.out, table + "\n")
     record = {"benchmark": "accuracy", "command": command, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
               "machine": describe() | {"load_average_1min": load_at_start},
-              "rows": [_repo_relative(r) | {"published": PUBLISHED[r["task"]]} for r in rows]}
+              "rows": [_repo_relative(r) | {"published": published(r)} for r in rows]}
     path = Path(args.results) / f"accuracy-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, json.dumps(record, indent=1, default=_jsonable) + "\n")
