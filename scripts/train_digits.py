@@ -45,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, nargs="+", default=None,
                     help="train one model per seed and write the one with the best validation accuracy")
     ap.add_argument("--jobs", type=int, default=1, help="with --seeds: seeds trained at once, in separate processes")
+    ap.add_argument("--all-models", default=None, metavar="DIR",
+                    help="also write every seed's model as DIR/digits_seed<k>.npz (e.g. for benchmarks/accuracy.py "
+                         "--digits-models)")
     ap.add_argument("--freq-mask", type=int, default=d.freq_mask)
     ap.add_argument("--time-shift", type=int, default=d.time_shift)
     ap.add_argument("--freq-warp", type=float, default=d.freq_warp,
@@ -77,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
             "test_mean": float(np.mean(test)), "test_sd": float(np.std(test, ddof=1)) if len(test) > 1 else 0.0,
             "test_min": float(np.min(test)), "train_wall_s": [round(r.wall_s, 1) for r in results]}
         save_result(chosen, args.out, force=args.force)
+        if args.all_models:
+            Path(args.all_models).mkdir(parents=True, exist_ok=True)
+            for seed, r in zip(seeds, results):
+                save_result(r, Path(args.all_models) / f"digits_seed{seed}.npz", force=args.force)
         for seed, v, t in zip(seeds, val, test):
             print(f"seed {seed}: validation {100 * v:.1f} %, test {100 * t:.1f} %" + ("  <- selected" if seed == seeds[k]
                                                                                      else ""), flush=True)
