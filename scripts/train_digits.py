@@ -53,6 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--freq-warp", type=float, default=d.freq_warp,
                     help="warp the feature axis by up to this fraction per training clip (0: off)")
     ap.add_argument("--threads", type=int, default=d.threads)
+    ap.add_argument("--weight-average", type=float, default=d.weight_average,
+                    help="decay of the weights' moving average that is validated and kept (0: off)")
     ap.add_argument("--substeps", type=int, nargs="+", default=list(d.substeps),
                     help="sub-steps per frame drawn for every training batch")
     ap.add_argument("--model-substeps", type=int, default=d.model_substeps,
@@ -63,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = dataclasses.replace(d, lpff=args.lpff, rnn=tuple(args.rnn), epochs=args.epochs,
                               batch_size=args.batch_size, seed=args.seed, freq_mask=args.freq_mask,
                               time_shift=args.time_shift, freq_warp=args.freq_warp, threads=args.threads,
+                              weight_average=args.weight_average,
                               reconstruction=args.reconstruction, substeps=tuple(args.substeps),
                               model_substeps=args.model_substeps)
     seeds = args.seeds or [args.seed]

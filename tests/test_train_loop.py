@@ -84,12 +84,14 @@ class _Interrupt(Exception):
     pass
 
 
-def test_resume_after_interruption_is_bit_identical(toy, tmp_path):
+@pytest.mark.parametrize("average", [0.0, 0.9])
+def test_resume_after_interruption_is_bit_identical(toy, tmp_path, average):
     """Oracle: an uninterrupted run. A run stopped after its 2nd epoch (of 4, 2 pruning iterations) and resumed
-    from its checkpoint ends with the same weights and history as a run never interrupted; the checkpoint is
-    never half-written (only the final name exists in the directory)."""
+    from its checkpoint ends with the same weights and history as a run never interrupted, with and without the
+    weights' moving average (kept in the checkpoint); the checkpoint is never half-written (only the final name
+    exists in the directory)."""
     (X, y), _ = toy
-    cfg = dataclasses.replace(SMALL, prune_iterations=2, epochs=2)
+    cfg = dataclasses.replace(SMALL, prune_iterations=2, epochs=2, weight_average=average)
     full = train_lprnn(X, y, cfg, log=None)
     ck = tmp_path / "run.ckpt"
     calls = []
@@ -166,3 +168,26 @@ def test_substep_forward_exact_for_held_input_and_converges():
         o = {k: substep_forward(torch, net, x, k).numpy() for k in (1, 64, 128)}
     assert np.abs(o[64] - o[128]).max() < 0.2 * np.abs(o[1] - o[128]).max()
     assert np.abs(o[1] - o[128]).max() > 1e-3
+
+
+def test_weight_average_is_the_moving_average_of_the_trained_weights(toy):
+    """Oracle: the definition a ← d·a + (1 − d)·w, from a = w0 after one optimiser step. With one batch per epoch and
+    one epoch the averaged model is d·w0 + (1 − d)·w1, where w1 is the plain run's model (averaging never touches
+    the live weights) and w0 the initial weights (a run whose one Adam step moves no weight by a float32 ulp:
+    lr 1e-30). Tolerance: float32 rounding of the two products and their sum."""
+    (X, y), _ = toy
+    n = 64
+    base = dataclasses.replace(SMALL, epochs=1, batch_size=n, val_fraction=0.25)
+    kw = dict(n_classes=N_CLASSES, log=None)
+    w1 = train_lprnn(X[:n], y[:n], base, **kw).model
+    w0 = train_lprnn(X[:n], y[:n], dataclasses.replace(base, lr=1e-30), **kw).model
+    d = 0.9
+    avg = train_lprnn(X[:n], y[:n], dataclasses.replace(base, weight_average=d), **kw).model
+    for a, b, c in zip(avg.layers, w0.layers, w1.layers):
+        for k, t in a.tensors().items():
+            if k in ("W", "U", "b"):
+                want = d * b.tensors()[k].astype(np.float64) + (1 - d) * c.tensors()[k].astype(np.float64)
+                np.testing.assert_allclose(t, want, rtol=1e-6, atol=1e-7)
+    assert not np.array_equal(_weights(avg)[0], _weights(w1)[0])
+    with pytest.raises(UserInputError):
+        dataclasses.replace(base, weight_average=1.0).validate()

@@ -101,6 +101,16 @@ def holdout_groups(groups: Sequence, fraction: float, seed: int) -> tuple[np.nda
     return np.flatnonzero(~val), np.flatnonzero(val)
 
 
+def average_into(average: dict, state: dict, decay: float) -> None:
+    """One step of the exponential moving average of the weights, in place: a ← decay·a + (1 − decay)·w for every
+    floating-point tensor of ``state`` (integer buffers are copied)."""
+    for name, value in state.items():
+        if value.is_floating_point():
+            average[name].mul_(decay).add_(value.detach(), alpha=1.0 - decay)
+        else:
+            average[name].copy_(value)
+
+
 def _augment(xb: np.ndarray, rng: np.random.Generator, freq_mask: int, time_shift: int,
              freq_warp: float = 0.0) -> np.ndarray:
     """The training batch's augmentation, drawn from ``rng`` per sample: a time shift of up to ``time_shift`` frames
@@ -363,6 +373,7 @@ class _RunState:
     best: tuple | None = None
     best_state: dict | None = None
     best_epoch: int = -1
+    average: dict | None = None
 
 
 class _ClassifierRun:
@@ -386,6 +397,7 @@ class _ClassifierRun:
         self.substep_rng = np.random.default_rng([cfg.seed, 1])
         self.substeps = [int(k) for k in cfg.substeps]
         self.s = _RunState(init_state, {name: torch.ones_like(self.params[name]) for name in self.weight_names})
+        self.s.average = self._fresh_average()
         self.opt, self.sched = _make_optimiser(torch, self.net, cfg)
         self.n_iter, self.n_ep = int(cfg.prune_iterations), int(cfg.epochs)
         if job.ckpt is not None and job.ckpt.state is not None:
@@ -413,6 +425,7 @@ class _ClassifierRun:
         self.shuffle.set_state(state["shuffle"])
         self.aug_rng.bit_generator.state = state["aug_rng"]
         self.substep_rng.bit_generator.state = state["substep_rng"]
+        s.average = state.get("average")
         if self.job.log:
             self.job.log(f"resuming from {self.job.ckpt.path}: iteration {s.it}, {s.epoch} of {self.n_ep} epochs done")
 
@@ -426,7 +439,7 @@ class _ClassifierRun:
             init_state=s.init_state, masks=s.masks, net=self.net.state_dict(), opt=self.opt.state_dict(),
             sched=self.sched.state_dict(), best=None if s.best is None else list(s.best), best_state=s.best_state,
             best_epoch=s.best_epoch, shuffle=self.shuffle.get_state(), aug_rng=self.aug_rng.bit_generator.state,
-            substep_rng=self.substep_rng.bit_generator.state))
+            substep_rng=self.substep_rng.bit_generator.state, average=s.average))
 
     def run(self) -> TrainResult:
         from tqdm.auto import tqdm
@@ -486,10 +499,22 @@ class _ClassifierRun:
                 for name in self.weight_names:
                     params[name].mul_(masks[name])
         self.project()
+        if self.s.average is not None:
+            average_into(self.s.average, self.net.state_dict(), float(cfg.weight_average))
+
+    def _fresh_average(self) -> dict | None:
+        """The running average of the weights (``weight_average`` > 0), started at the network's current state."""
+        if not float(self.cfg.weight_average):
+            return None
+        return {k: v.detach().clone() for k, v in self.net.state_dict().items()}
 
     def _end_epoch(self, e: int, train_loss: float, bar) -> None:
         """Validation, the plateau schedule, the record, model selection, the checkpoint and the log line."""
         cfg, s, sets = self.cfg, self.s, self.sets
+        live = None
+        if s.average is not None:  # validate, select and keep the averaged weights; train on the live ones
+            live = copy.deepcopy(self.net.state_dict())
+            self.net.load_state_dict(s.average)
         val_loss, val_acc = _evaluate(self.torch, self.net, sets.X_val, sets.y_val, int(cfg.eval_batch_size))
         self.sched.step(val_acc if cfg.plateau_mode == "max_val_acc" else val_loss)
         rec = dict(iteration=s.it, epoch=e + 1, train_loss=train_loss, val_loss=val_loss,
@@ -499,6 +524,8 @@ class _ClassifierRun:
         if s.best is None or key > s.best:
             s.best, s.best_epoch = key, e + 1
             s.best_state = copy.deepcopy(self.net.state_dict())
+        if live is not None:
+            self.net.load_state_dict(live)
         bar.set_postfix(loss=f"{rec['train_loss']:.3f}", val_acc=f"{val_acc:.3f}", lr=f"{rec['lr']:.1e}")
         self._save(e + 1)
         if self.job.log:
@@ -529,6 +556,7 @@ class _ClassifierRun:
                     self.params[name].mul_(s.masks[name])
             self.opt, self.sched = _make_optimiser(torch, net, cfg)
             s.best, s.best_state, s.best_epoch = None, None, -1
+            s.average = self._fresh_average()
             self._save(0)
 
     def _result(self, wall: float) -> TrainResult:

@@ -33,6 +33,9 @@ class TrainConfig:
     docs/method.md#layers-and-time-constant). ``model_substeps`` K > 1 makes the trained model a network that updates K
     times per frame (:attr:`lprnn_brian.ann.model.LpRNNModel.substeps`, as the sequence models): the ANN whose
     continuous-time dynamics its ΣΔ network follows (docs/method.md#what-the-spikes-realise-and-training-for-it).
+    ``weight_average`` (beyond the paper; 0 off): the decay d of an exponential moving average of the weights,
+    updated after every optimiser step; validation, selection and the stored model use the average (the live
+    weights keep training).
     ``reconstruction`` (beyond the paper; '' off): a threshold policy; every low-pass layer then passes on the ΣΔ
     neuron's mean reconstruction of its state at a feedback time constant of ``reconstruction_tau_S`` SNN steps
     (:attr:`lprnn_brian.ann.model.LpRNNModel.reconstruction`;
@@ -73,6 +76,7 @@ class TrainConfig:
     reconstruction_tau_S: float = 64.0
     prune_iterations: int = 1
     threads: int = 2
+    weight_average: float = 0.0
 
     def validate(self) -> None:
         def bad(msg: str) -> None:
@@ -93,6 +97,9 @@ class TrainConfig:
             bad(f"plateau_mode must be one of {PLATEAU_MODES}, got {self.plateau_mode!r}")
         if int(self.freq_mask) < 0 or int(self.time_shift) < 0:
             bad("freq_mask and time_shift must be >= 0")
+        if not 0.0 <= float(self.weight_average) < 1.0:
+            bad(f"weight_average is the decay of the weights' moving average, in [0, 1) (0: off); got "
+                f"{self.weight_average}")
         if not 0.0 <= float(self.freq_warp) < 0.5:
             bad(f"freq_warp is a fraction in [0, 0.5), e.g. 0.1 for ±10 %; got {self.freq_warp}")
         if not self.substeps or min(int(k) for k in self.substeps) < 1:
