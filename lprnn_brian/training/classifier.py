@@ -47,13 +47,13 @@ from ..ann.model import LpRNNModel, reconstruction_meta, save_model
 from ..bundled import DIGITS_MODEL
 from ..errors import UserInputError
 from ..fileio import atomic_path, check_writable
-from .classifier_config import DIGITS_CONFIG, SPOKEN_TASKS, TrainConfig, spoken_config
 from ..machine import environment
+from .classifier_config import DIGITS_CONFIG, SPOKEN_TASKS, TrainConfig, spoken_config
 from .common import import_torch, seed_everything
 
-__all__ = ["TrainResult", "train_lprnn", "holdout_split", "holdout_groups", "train_digits", "train_digits_seeds", "select_by_validation",
-           "pruned_paths", "readout_range_penalty",
-           "substep_forward", "check_outputs", "save_result", "train_spoken", "DIGITS_MODEL_FILE"]
+__all__ = ["TrainResult", "train_lprnn", "holdout_split", "holdout_groups", "train_digits", "train_digits_seeds",
+           "select_by_validation", "pruned_paths", "readout_range_penalty", "substep_forward", "check_outputs",
+           "save_result", "train_spoken", "DIGITS_MODEL_FILE"]
 
 DIGITS_MODEL_FILE = DIGITS_MODEL
 
@@ -763,15 +763,13 @@ def train_spoken(task: str, data_dir: str | Path, config: TrainConfig | None = N
             kw["n_frames"] = int(info["n_frames"])
         Xte, yte, _ = spoken.load_shd(data_dir, "test", **kw)
         # SHD has no validation list: whole training speakers are held out (the test split holds unseen speakers);
-        # a smoke run (--limit) whose files come from one speaker falls back to a hold-out of clips
+        # a smoke run (--limit) whose files come from one speaker gets train_lprnn's own hold-out of clips
+        val, val_name = (None, None), "the given validation set"
         if len(set(info["speaker"])) > 1:
             tr, va = holdout_groups(info["speaker"], cfg.val_fraction, cfg.seed)
             held = sorted({int(info["speaker"][k]) for k in va})
             val_name = f"the training split's speakers {held} held out ({len(va)} clips)"
-        else:
-            tr, va = holdout_split(len(y), cfg.val_fraction, cfg.seed)
-            val_name = f"a seeded {cfg.val_fraction:.0%} hold-out of the training clips (all of one speaker)"
-        val, X, y = (X[va], y[va]), X[tr], y[tr]
+            val, X, y = (X[va], y[va]), X[tr], y[tr]
     elif task == "gsc":
         if hop_length is not None or n_frames is not None:
             raise UserInputError("--hop and --frames apply to shd; GSC's frames follow its pipeline")

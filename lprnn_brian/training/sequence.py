@@ -61,10 +61,10 @@ import numpy as np
 from ..ann.model import LpRNNModel, reconstruction_meta, save_model
 from ..errors import UserInputError
 from ..fileio import check_writable
+from ..machine import environment
 from ..tasks import adding as adding_task
 from ..tasks import copying as copying_task
 from ..tasks.seeds import int_seed, rng_for
-from ..machine import environment
 from .common import default_checkpoint, import_torch, seed_everything
 from .curriculum import (CurriculumState, Decision, adding_decision, copying_decision, load_checkpoint,
                          save_checkpoint)
@@ -196,12 +196,14 @@ def _net(model: LpRNNModel, cfg):
 def _adding_stage(torch, model: LpRNNModel, cfg: AddingConfig, state: CurriculumState, progress: bool):
     """One adding stage at L = ``state.length``: epochs until the plateau's early stop, a non-finite or small
     enough training MSE; returns the trained model, the stage record and the final training MSE."""
+    from ..evaluate_sequences import adding_inputs
+
     L, lr = int(state.length), float(state.lr)
     net = _net(model, cfg)
     train = adding_task.adding_data(int(cfg.n_train), L, max_entries=cfg.max_entries, min_entries=cfg.min_entries,
                                     rng=rng_for(cfg.seed, "adding", "train", state.stage))
-    val = adding_task.adding_data(int(cfg.n_test), L, max_entries=cfg.max_entries, min_entries=cfg.min_entries,
-                                  rng=rng_for(cfg.seed, "adding", "validation", L))
+    # the validation sequences _stage scores the length on (one definition of the stream)
+    val = adding_inputs(model, L, int(cfg.n_test), int(cfg.seed), split="validation")
     X, Y = torch.from_numpy(train.x), torch.from_numpy(train.y)
     Xv, Yv = torch.from_numpy(val.x), torch.from_numpy(val.y)
     opt = _optimiser(torch, net, cfg, lr)
