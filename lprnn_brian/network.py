@@ -179,7 +179,8 @@ def build_network(
                 parts.synapses.append(syn)
                 parts.objects.append(syn)
             else:
-                parts.objects.extend(_row_kernel(pre, g, W, name, clock, B, device, order, parts.kernels))
+                parts.objects.extend(_row_kernel(pre, g, W, name, clock, B, device, order, parts.kernels,
+                                                 exact_sums=spec.mode == "loihi"))
         _layer_monitors(g, record, sampling, frames.windows if sampled else None, parts,
                         recorder=(B, spec.n_steps, device, clock) if propagation == "rows" else None)
     return BrianNetwork(Network(*parts.objects), parts.groups, stimulus, parts.spike_mons, parts.state_mons,
@@ -388,7 +389,7 @@ def _layer_monitors(g: NeuronGroup, record: tuple[str, ...], sampling: str, wind
 
 
 def _row_kernel(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, name: str, clock: Clock, batch: int, device,
-                order: int, kernels: list) -> list:
+                order: int, kernels: list, exact_sums: bool = False) -> list:
     """A driver group, one neuron per network copy, whose ``run_regularly`` calls the row-propagation function
     of one projection for its copy in the synapses slot (feed-forward at order 0, recurrent at 1: the order of
     Brian2's synapses by name). With OpenMP threads, Brian2 splits the loop over copies between threads."""
@@ -396,7 +397,7 @@ def _row_kernel(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, name: str, c
 
     if device is None:
         raise ValueError("propagation='rows' needs the active cpp_standalone device")
-    func, info = row_propagation(f"{name}_rows", pre, post, W, batch, device)
+    func, info = row_propagation(f"{name}_rows", pre, post, W, batch, device, exact_sums=exact_sums)
     info["name"] = name
     kernels.append(info)
     driver = NeuronGroup(batch, "done : integer", clock=clock, name=f"{name}_driver",

@@ -12,10 +12,18 @@ whole row of 64·W_snnᵀ to the targets' ``i_in``:
   that the compiler vectorises; a zero weight adds +0.0, which leaves any value unchanged;
 - **sparse rows** (CSR, pruned matrices): only the non-zero weights.
 
-Each target receives its increments in the same order as from Brian2's synapses (spikes in increasing
-presynaptic index; feed-forward before recurrent, as the synapses' names sort), and every increment is
-the same double ``64·w``: the result equals Brian2's bit for bit, in float and Loihi-integer mode alike
-(``tests/test_batch.py`` checks spikes and states against the ``Synapses`` path).
+- **integer rows** (Loihi-integer mode, weights stored as small integers, :func:`compact_rows`): the step's rows
+  of a copy are summed in an int16 (or int32) accumulator, sixteen (eight) targets per vector instruction, and
+  the sum is added to ``i_in`` once, as ``scale · sum``. Every value involved is an integer multiple of a power of
+  two far below 2^53 (the states are integers, or integers times the 12-bit decay, and :func:`accumulator`
+  checks that no sum can overflow), so every partial sum is exact and the order of the additions cannot change
+  the result.
+
+In the dense and sparse layouts each target receives its increments in the same order as from Brian2's synapses
+(spikes in increasing presynaptic index; feed-forward before recurrent, as the synapses' names sort), and every
+increment is the same double ``64·w``; in the integer layout the sum is the same number. The result equals
+Brian2's bit for bit, in float and Loihi-integer mode alike (``tests/test_batch.py`` checks spikes and states
+against the ``Synapses`` path).
 
 With a batch of B network copies in one group (:func:`lprnn_brian.network.build_network` ``batch``),
 presynaptic neuron p belongs to copy ⌊p/n_pre⌋ and adds only into that copy's targets: the copies are
@@ -32,6 +40,11 @@ from .equations.numeric import spike_increment
 
 #: Matrices with more than this fraction of non-zero weights use dense rows, the others sparse rows.
 DENSE_ABOVE = 0.25
+#: Where sums are exact (Loihi-integer mode) and the weights are small integers, matrices with more than this
+#: fraction of non-zero weights use integer rows (a vector instruction adds 16 targets, a sparse row one).
+INTEGER_ABOVE = 0.02
+#: Integer rows keep their accumulator on the stack: at most this many targets.
+INTEGER_MAX_TARGETS = 16384
 
 
 def _unavailable(*args):  # pragma: no cover - only a placeholder for Brian2's Function signature
@@ -79,6 +92,52 @@ def _element(values: np.ndarray, scale: float, index: str) -> str:
     return f"{float(scale)!r} * (double){index}" if scale != 1.0 else f"(double){index}"
 
 
+#: The dense and sparse layouts' loop over this copy's spikes (from ``_s``), presynaptic neuron ``_q`` within the copy.
+_SPIKE_LOOP = """
+        for (; _s < _n_spikes && _spikes[_s] < _hi; _s++)
+        {{
+            const int32_t _q = _spikes[_s] - _lo;{inner}
+        }}"""
+
+
+def accumulator(values: np.ndarray) -> np.dtype | None:
+    """The narrowest integer type that holds any step's sum of integer rows ``values`` (n_pre, n_post) into one
+    target (every presynaptic neuron spiking at once, at most once per step): int16 or int32, or None when the
+    values are not integers or their sums could overflow int32."""
+    if values.dtype.kind != "i":
+        return None
+    worst = int(np.abs(values.astype(np.int64)).sum(axis=0).max()) if values.size else 0
+    for dtype in (np.int16, np.int32):
+        if worst <= np.iinfo(dtype).max:
+            return np.dtype(dtype)
+    return None
+
+
+def _integer_rows(name: str, rows: np.ndarray) -> tuple[dict, str]:
+    """Namespace and C++ block summing the rows of this copy's spikes (from ``_s``) in an integer accumulator and
+    adding ``scale · sum`` to ``_t`` once (module docstring; needs :func:`accumulator` not None)."""
+    n_post = rows.shape[1]
+    key = f"{name}_rows"
+    values, scale = compact_rows(rows)
+    acc = accumulator(values)
+    c_type = {np.dtype(np.int16): "int16_t", np.dtype(np.int32): "int32_t"}[acc]
+    namespace = {key: values.ravel()}
+    body = f"""
+        {c_type} _acc[{n_post}];
+        for (int32_t _j = 0; _j < {n_post}; _j++)
+            _acc[_j] = 0;
+        for (; _s < _n_spikes && _spikes[_s] < _hi; _s++)
+        {{
+            const auto* const _row = _namespace{key} + (size_t)(_spikes[_s] - _lo) * {n_post};
+            for (int32_t _j = 0; _j < {n_post}; _j++)
+                _acc[_j] += _row[_j];
+        }}
+        for (int32_t _j = 0; _j < {n_post}; _j++)
+            _t[_j] += {float(scale)!r} * (double)_acc[_j];
+    """
+    return namespace, body
+
+
 def _dense_rows(name: str, rows: np.ndarray) -> tuple[dict, str]:
     """Namespace and C++ loop adding presynaptic neuron ``_q``'s whole row of ``rows`` (n_pre, n_post) to ``_t``
     (stored as :func:`compact_rows` finds)."""
@@ -86,11 +145,10 @@ def _dense_rows(name: str, rows: np.ndarray) -> tuple[dict, str]:
     key = f"{name}_rows"
     values, scale = compact_rows(rows)
     namespace = {key: values.ravel()}
-    body = f"""
+    body = _SPIKE_LOOP.format(inner=f"""
             const auto* const _row = _namespace{key} + (size_t)_q * {n_post};
             for (int32_t _j = 0; _j < {n_post}; _j++)
-                _t[_j] += {_element(values, scale, "_row[_j]")};
-    """
+                _t[_j] += {_element(values, scale, "_row[_j]")};""")
     return namespace, body
 
 
@@ -109,18 +167,30 @@ def _sparse_rows(name: str, rows: np.ndarray) -> tuple[dict, str]:
     if len(pre_idx) == 0:  # Brian2 cannot store empty arrays: one unused entry
         namespace[f"{name}_col"] = np.zeros(1, dtype=col_type)
         namespace[f"{name}_val"] = np.zeros(1, dtype=values.dtype)
-    body = f"""
+    body = _SPIKE_LOOP.format(inner=f"""
             for (int32_t _k = _namespace{name}_ptr[_q]; _k < _namespace{name}_ptr[_q + 1]; _k++)
-                _t[_namespace{name}_col[_k]] += {_element(values, scale, f"_namespace{name}_val[_k]")};
-    """
+                _t[_namespace{name}_col[_k]] += {_element(values, scale, f"_namespace{name}_val[_k]")};""")
     return namespace, body
 
 
-#: The row storages: namespace and inner loop of each.
-_ROW_LOOPS = {"dense": _dense_rows, "sparse": _sparse_rows}
+#: The row storages: namespace and spike loop of each.
+_ROW_LOOPS = {"dense": _dense_rows, "sparse": _sparse_rows, "integer": _integer_rows}
 
 
-def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device, *, layout: str | None = None):
+def choose_layout(rows: np.ndarray, exact_sums: bool) -> str:
+    """The row storage of ``rows`` (n_pre, n_post, the spike effects): ``'integer'`` where ``exact_sums`` (the
+    states hold integers: Loihi-integer mode), the weights are small integers (:func:`accumulator`), the targets
+    fit the stack (:data:`INTEGER_MAX_TARGETS`) and more than :data:`INTEGER_ABOVE` of them are non-zero;
+    otherwise ``'dense'`` above :data:`DENSE_ABOVE` non-zero, else ``'sparse'``."""
+    density = np.count_nonzero(rows) / max(rows.size, 1)
+    if exact_sums and density > INTEGER_ABOVE and rows.shape[1] <= INTEGER_MAX_TARGETS and \
+            accumulator(compact_rows(rows)[0]) is not None:
+        return "integer"
+    return "dense" if density > DENSE_ABOVE else "sparse"
+
+
+def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device, *, layout: str | None = None,
+                    exact_sums: bool = False):
     """A Brian2 ``Function`` of one argument, a network copy c (returns 0), that propagates one step's
     spikes of copy c of ``pre`` into copy c of ``post`` through ``W_snn`` (post × pre) by weight rows.
 
@@ -140,8 +210,12 @@ def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device,
         Network copies per group.
     device : brian2 Device
         The active standalone device (gives the C++ names of the groups' arrays).
-    layout : {'dense', 'sparse'}, optional
-        Row storage; default by density (:data:`DENSE_ABOVE`).
+    layout : {'dense', 'sparse', 'integer'}, optional
+        Row storage; default :func:`choose_layout`. ``'integer'`` needs integer weights (:func:`accumulator`) and
+        states whose sums are exact (Loihi-integer mode).
+    exact_sums : bool
+        The target's values are integers (or integers times the decay's 12-bit fraction): true in Loihi-integer
+        mode; allows the integer layout.
 
     Returns
     -------
@@ -158,7 +232,12 @@ def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device,
     rows = np.ascontiguousarray((factor * np.asarray(W_snn, dtype=np.float64)).T)  # (n_pre, n_post)
     nnz = int(np.count_nonzero(rows))
     if layout is None:
-        layout = "dense" if nnz > DENSE_ABOVE * rows.size else "sparse"
+        layout = choose_layout(rows, exact_sums)
+    if layout not in _ROW_LOOPS:
+        raise ValueError(f"layout must be one of {tuple(_ROW_LOOPS)}, got {layout!r}")
+    if layout == "integer" and not (exact_sums and accumulator(compact_rows(rows)[0]) is not None):
+        raise ValueError(f"{name}: integer rows need integer weights whose sums fit int32 and exact sums "
+                         "(Loihi-integer mode)")
     spikes = device.get_array_name(pre.variables["_spikespace"])
     target = device.get_array_name(post.variables[target_var])
     head = f"""
@@ -170,16 +249,13 @@ def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device,
         const int32_t _lo = _copy * {n_pre}, _hi = _lo + {n_pre};
         int32_t _a = 0, _b = _n_spikes;
         while (_a < _b) {{ const int32_t _m = (_a + _b) / 2; if (_spikes[_m] < _lo) _a = _m + 1; else _b = _m; }}
+        if (_a >= _n_spikes || _spikes[_a] >= _hi)
+            return 0;  // no spike in this copy
         double* const _t = brian::{target} + (size_t)_copy * {n_post};
-        for (int32_t _s = _a; _s < _n_spikes && _spikes[_s] < _hi; _s++)
-        {{
-            const int32_t _q = _spikes[_s] - _lo;
+        int32_t _s = _a;
     """
-    if layout not in _ROW_LOOPS:
-        raise ValueError(f"layout must be 'dense' or 'sparse', got {layout!r}")
     namespace, body = _ROW_LOOPS[layout](name, rows)
     code = head + body + """
-        }
         return 0;
     }
     """

@@ -53,14 +53,24 @@ class SpikeRecorder:
     static inline int32_t {name}(const int64_t _step)
     {{
         static std::vector<int32_t> _index[{self.batch}], _steps[{self.batch}];
-        // the spike space lists this step's spikes in increasing index, so each copy's stay in time order
+        // the spike space lists this step's spikes in increasing index: each copy's are one run, appended at once,
+        // and each copy's list stays in time order
         const int32_t* const _spikes = brian::{spikes};
         const int32_t _n_spikes = _spikes[{group.N}];
-        for (int32_t _s = 0; _s < _n_spikes; _s++)
+        int32_t _s = 0;
+        while (_s < _n_spikes)
         {{
-            const int32_t _c = _spikes[_s] / {self.n};
-            _index[_c].push_back(_spikes[_s] - _c * {self.n});
-            _steps[_c].push_back((int32_t)_step);
+            const int32_t _c = _spikes[_s] / {self.n}, _lo = _c * {self.n}, _hi = _lo + {self.n};
+            int32_t _e = _s + 1;
+            while (_e < _n_spikes && _spikes[_e] < _hi)
+                _e++;
+            std::vector<int32_t>& _idx = _index[_c];
+            const size_t _old = _idx.size();
+            _idx.resize(_old + (size_t)(_e - _s));
+            for (int32_t _k = _s; _k < _e; _k++)
+                _idx[_old + (size_t)(_k - _s)] = _spikes[_k] - _lo;
+            _steps[_c].insert(_steps[_c].end(), (size_t)(_e - _s), (int32_t)_step);
+            _s = _e;
         }}
         if (_step == {int(n_steps) - 1})
         {{

@@ -90,7 +90,9 @@ def test_batched_rows_equal_single_synapse_runs(name, variant, sampling, threads
         layouts = {k["name"]: k["layout"] for k in r.bn.kernels}
         # a full batch of per-step drives and a partial one of input frames (the same samples)
         fast = r.run_batch(drives[:3]) + r.run_inputs(_inputs(model, 4)[3:])
-    if name == "small":
+    if variant == "loihi":  # integer weights and exact sums: every projection sums integer rows
+        assert set(layouts.values()) == {"integer"}, layouts
+    elif name == "small":
         assert set(layouts.values()) == {"dense"}, layouts
     else:  # the pruned W and U use sparse rows, the half-dense read-out dense rows
         assert layouts == {"lprnn_1_ff": "sparse", "lprnn_1_rec": "sparse", "output_ff": "dense"}, layouts
@@ -292,6 +294,39 @@ def test_row_storage_is_the_narrowest_exact_one(rows, dtype, scale):
     values, s = compact_rows(rows)
     assert values.dtype == dtype and s == scale
     np.testing.assert_array_equal(values.astype(np.float64) * s, rows)
+
+
+@pytest.mark.parametrize("values, expected", [
+    (np.full((2, 3), 127, dtype=np.int8), np.int16),         # a column sums to at most 254
+    (np.full((258, 2), -127, dtype=np.int8), np.int16),      # 258 · 127 = 32,766 fits int16 ...
+    (np.full((259, 2), -127, dtype=np.int8), np.int32),      # ... 259 · 127 = 32,893 does not
+    (np.array([[30000], [3000]], dtype=np.int16), np.int32),
+    (np.array([[2 ** 15 - 1]] * (2 ** 16 + 3), dtype=np.int16), None),  # 32,767 · 65,539 > 2^31 − 1
+    (np.array([[0.5, 1.5]], dtype=np.float32), None),        # not integers
+])
+def test_integer_accumulator_holds_every_sum(values, expected):
+    """The integer rows' accumulator is the narrowest type that holds the sum of a target's whole column (every
+    presynaptic neuron spiking in one step), by hand from the type limits."""
+    from lprnn_brian.propagation import accumulator
+
+    got = accumulator(values)
+    assert (got is None) if expected is None else (got == np.dtype(expected)), got
+
+
+@pytest.mark.parametrize("rows, exact_sums, layout", [
+    (np.array([[64.0, 0.0], [128.0, -64.0]]), False, "dense"),        # 3/4 non-zero
+    (np.array([[64.0] + [0.0] * 9]), False, "sparse"),                # 1/10 non-zero
+    (np.array([[64.0] + [0.0] * 9]), True, "integer"),                # 1/10 > INTEGER_ABOVE, integer weights
+    (np.array([[64.0] + [0.0] * 99]), True, "sparse"),                # 1/100 < INTEGER_ABOVE
+    (np.array([[0.1, 0.3], [0.2, 0.0]]), True, "dense"),              # no integer storage: dense doubles
+])
+def test_row_layout_choice(rows, exact_sums, layout):
+    """Integer rows only where the sums are exact (Loihi-integer mode) and the weights are integers times a power
+    of two; otherwise the density decides between dense and sparse rows."""
+    from lprnn_brian.propagation import DENSE_ABOVE, INTEGER_ABOVE, choose_layout
+
+    assert INTEGER_ABOVE < 0.1 < DENSE_ABOVE
+    assert choose_layout(rows, exact_sums) == layout
 
 
 def test_fused_steps_keep_the_schedule_order():
