@@ -123,7 +123,7 @@ def _leaves(value):
 
 def test_every_number_in_the_readme_is_on_the_results_page_or_in_a_record():
     numbers = _measured_numbers(README.read_text(encoding="utf-8"))
-    assert {"0.948", "0.938", "0.990"} <= set(numbers), numbers  # the demo's three headline numbers are stated
+    assert {"0.962", "0.957", "0.986"} <= set(numbers), numbers  # the demo's three headline numbers are stated
     page = RESULTS_PAGE.read_text(encoding="utf-8")
     leaves = [v for path in RECORDS.glob("*.json") for v in _leaves(json.loads(path.read_text(encoding="utf-8")))]
     missing = []
