@@ -36,7 +36,8 @@ N_FRAMES = 40  # 571 SNN steps of the bundled digits network
 #: cpp_standalone builds five networks (about a minute): it runs under ``-m slow``, numpy in the default run
 TARGETS = ["numpy", pytest.param("cpp_standalone", marks=pytest.mark.slow)]
 WATCHED = [0, 5, 17]  # neurons of lprnn_1 under the user's StateMonitor
-INJECTED = ("lprnn_2", 3)  # layer and neuron of the injected current
+INJECTED_LAYER = "lprnn_2"  # layer of the injected current (the neuron: the ``injected`` fixture)
+INJECTED_CURRENT = 1.0  # ANN units
 RIPPLE_TAUS = (16, 32)
 
 
@@ -58,18 +59,32 @@ def spec(model, clip):
     return lb.to_snn_spec(model, n_frames=len(clip))
 
 
-def _variants(dt) -> dict:
+@pytest.fixture(scope="module")
+def injected(model, clip) -> tuple[str, int, float]:
+    """(layer, neuron, frames in range): the neuron of INJECTED_LAYER whose ANN state, and that state plus the
+    injected current, stay inside (0, Iin) for the most frames of the clip: where the ΣΔ loop is linear."""
+    from lprnn_brian.ann.forward import forward
+
+    ann = forward(model, clip[None])
+    h = ann.states[ann.layer_names.index(INJECTED_LAYER)][0]  # (frames, units)
+    inside = ((h > 0) & (h + INJECTED_CURRENT < model.Iin)).mean(axis=0)
+    j = int(np.argmax(inside))
+    return INJECTED_LAYER, j, float(inside[j])
+
+
+def _variants(dt, injected) -> dict:
     """What each network changes before the user's run."""
+    layer, j, _ = injected
     return {
         "base": lambda ex: None,
         "tau16": lambda ex: ex.set_tau_S("lpff_1", 16),
         "tau32": lambda ex: ex.set_tau_S("lpff_1", 32 * dt),  # a Brian2 time: 32 steps
-        "inject": lambda ex: ex.inject(INJECTED[0], 1.0, neurons=[INJECTED[1]]),
+        "inject": lambda ex: ex.inject(layer, INJECTED_CURRENT, neurons=[j]),
     }
 
 
 @pytest.fixture(scope="module", params=TARGETS)
-def runs(request, spec, clip, build_root):
+def runs(request, spec, clip, build_root, injected):
     """Per target: per variant the user's run (result, raw run, the user's monitor), then lb.simulate's result.
 
     Nothing is closed by hand: on cpp_standalone each new exploration, and then lb.simulate, closes the one before
@@ -78,7 +93,7 @@ def runs(request, spec, clip, build_root):
 
     target = request.param
     out, explorations, wall = {"target": target}, {}, {}
-    for name, change in _variants(spec.dt * second).items():
+    for name, change in _variants(spec.dt * second, injected).items():
         t0 = time.perf_counter()
         ex = explorations[name] = lb.explore(spec, clip, target=target, build_root=build_root)
         mon = ex.state_monitor("lprnn_1", record=WATCHED)
@@ -157,15 +172,24 @@ def test_larger_tau_S_gives_the_smaller_ripple_the_method_predicts(runs, spec):
     assert 0.4 < ripple[32] / ripple[16] < 0.65, ripple
 
 
-def test_injected_current_raises_the_neurons_spike_count(runs):
-    layer, j = INJECTED
+def test_injected_current_raises_the_neurons_spike_count(runs, injected, spec):
+    """A constant current c raises the neuron's state by c, and the ΣΔ loop's spike probability per step by c/Iin
+    (lprnn_brian.equations.derive.steady_state_rate) wherever the state stays inside (0, Iin): about c/Iin · n_steps · (that
+    share of the clip) more spikes. Held to half of it (the recurrence and the first τ_S steps move it)."""
+    from lprnn_brian.equations import derive
+
+    layer, j, inside = injected
     base, inj = runs["base"]["result"], runs["inject"]["result"]
     k = base.layer_names.index(layer)
 
     def count(result):
         return int(np.sum(result.spikes[k][:, 1] == j))
 
-    assert count(inj) > count(base) + 20
+    rate = float(derive.steady_state_rate().subs({derive.c: INJECTED_CURRENT, derive.Iin: spec.Iin}))
+    expected = rate * spec.n_steps * inside
+    assert rate == pytest.approx(INJECTED_CURRENT / spec.Iin)
+    assert expected > 40, (j, inside)  # a neuron the test can see
+    assert count(inj) - count(base) > 0.5 * expected, (j, count(base), count(inj), expected)
     for kk in range(k):  # upstream layers cannot know
         np.testing.assert_array_equal(inj.spikes[kk], base.spikes[kk])
     L = base.spec.layers[k]
@@ -193,10 +217,10 @@ def test_runtime_network_runs_in_pieces_and_ignores_notebook_names(spec, clip):
         np.testing.assert_array_equal(got.spikes[k], ref.spikes[k])
 
 
-def test_a_current_per_step_is_the_constant_current_in_loihi_integers(spec, clip):
+def test_a_current_per_step_is_the_constant_current_in_loihi_integers(spec, clip, injected):
     """A current given per step runs as a run_regularly operation after the update; a constant one as a bias: in
     Loihi mode both add the same integers to i_ip, so the spikes are the same."""
-    layer, j = INJECTED
+    layer, j, _ = injected
     counts = []
     for current in (0.8, np.full((spec.n_steps, 1), 0.8)):
         ex = lb.explore(spec, clip, target="numpy")
