@@ -10,14 +10,13 @@ whole row of 64·W_snnᵀ to the targets' ``i_in``:
 
 - **dense rows** (the matrix is more than :data:`DENSE_ABOVE` non-zero): a contiguous loop over all targets
   that the compiler vectorises; a zero weight adds +0.0, which leaves any value unchanged;
-- **sparse rows** (CSR, pruned matrices): only the non-zero weights.
-
-- **integer rows** (Loihi-integer mode, weights stored as small integers, :func:`compact_rows`): the step's rows
-  of a copy are summed in an int16 (or int32) accumulator, sixteen (eight) targets per vector instruction, and
-  the sum is added to ``i_in`` once, as ``scale · sum``. Every value involved is an integer multiple of a power of
-  two far below 2^53 (the states are integers, or integers times the 12-bit decay, and :func:`accumulator`
-  checks that no sum can overflow), so every partial sum is exact and the order of the additions cannot change
-  the result.
+- **sparse rows** (CSR, pruned matrices): only the non-zero weights;
+- **integer rows** (Loihi-integer mode, where every spike effect is an integer, :func:`integer_rows_exact`): the
+  step's rows of a copy are summed in an int16 (or int32) accumulator, sixteen (eight) targets per vector
+  instruction, and the sum is added to ``i_in`` once, as ``scale · sum``. Every value involved is far below 2^53
+  and a multiple of 2^-12 (the states are integers, or integers times the 12-bit decay; :func:`accumulator` checks
+  that no sum can overflow), so every partial sum is exact and the order of the additions cannot change the
+  result.
 
 In the dense and sparse layouts each target receives its increments in the same order as from Brian2's synapses
 (spikes in increasing presynaptic index; feed-forward before recurrent, as the synapses' names sort), and every
@@ -177,14 +176,22 @@ def _sparse_rows(name: str, rows: np.ndarray) -> tuple[dict, str]:
 _ROW_LOOPS = {"dense": _dense_rows, "sparse": _sparse_rows, "integer": _integer_rows}
 
 
+def integer_rows_exact(rows: np.ndarray) -> bool:
+    """Whether integer rows reproduce ``rows`` (n_pre, n_post, the spike effects) exactly in Loihi-integer mode:
+    every effect an integer (stored as small integers times a power of two ≥ 1, :func:`compact_rows`) and every
+    step's sum within the accumulator (:func:`accumulator`). The targets then hold integers times the decay's
+    12-bit fraction, so every partial sum is exact in a double."""
+    values, scale = compact_rows(rows)
+    return scale >= 1.0 and accumulator(values) is not None
+
+
 def choose_layout(rows: np.ndarray, exact_sums: bool) -> str:
     """The row storage of ``rows`` (n_pre, n_post, the spike effects): ``'integer'`` where ``exact_sums`` (the
-    states hold integers: Loihi-integer mode), the weights are small integers (:func:`accumulator`), the targets
-    fit the stack (:data:`INTEGER_MAX_TARGETS`) and more than :data:`INTEGER_ABOVE` of them are non-zero;
-    otherwise ``'dense'`` above :data:`DENSE_ABOVE` non-zero, else ``'sparse'``."""
+    states hold integers: Loihi-integer mode), :func:`integer_rows_exact`, the targets fit the stack
+    (:data:`INTEGER_MAX_TARGETS`) and more than :data:`INTEGER_ABOVE` of them are non-zero; otherwise ``'dense'``
+    above :data:`DENSE_ABOVE` non-zero, else ``'sparse'``."""
     density = np.count_nonzero(rows) / max(rows.size, 1)
-    if exact_sums and density > INTEGER_ABOVE and rows.shape[1] <= INTEGER_MAX_TARGETS and \
-            accumulator(compact_rows(rows)[0]) is not None:
+    if exact_sums and density > INTEGER_ABOVE and rows.shape[1] <= INTEGER_MAX_TARGETS and integer_rows_exact(rows):
         return "integer"
     return "dense" if density > DENSE_ABOVE else "sparse"
 
@@ -235,8 +242,8 @@ def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device,
         layout = choose_layout(rows, exact_sums)
     if layout not in _ROW_LOOPS:
         raise ValueError(f"layout must be one of {tuple(_ROW_LOOPS)}, got {layout!r}")
-    if layout == "integer" and not (exact_sums and accumulator(compact_rows(rows)[0]) is not None):
-        raise ValueError(f"{name}: integer rows need integer weights whose sums fit int32 and exact sums "
+    if layout == "integer" and not (exact_sums and integer_rows_exact(rows)):
+        raise ValueError(f"{name}: integer rows need integer spike effects whose sums fit int32 and exact sums "
                          "(Loihi-integer mode)")
     spikes = device.get_array_name(pre.variables["_spikespace"])
     target = device.get_array_name(post.variables[target_var])

@@ -90,8 +90,10 @@ def test_batched_rows_equal_single_synapse_runs(name, variant, sampling, threads
         layouts = {k["name"]: k["layout"] for k in r.bn.kernels}
         # a full batch of per-step drives and a partial one of input frames (the same samples)
         fast = r.run_batch(drives[:3]) + r.run_inputs(_inputs(model, 4)[3:])
-    if variant == "loihi":  # integer weights and exact sums: every projection sums integer rows
+    if variant == "loihi" and name == "small":  # integer spike effects and exact sums: integer rows everywhere
         assert set(layouts.values()) == {"integer"}, layouts
+    elif variant == "loihi":  # rows scaled per neuron (per-unit τ_I): lprnn_1's recurrent effects are halves
+        assert layouts == {"lprnn_1_ff": "integer", "lprnn_1_rec": "sparse", "output_ff": "integer"}, layouts
     elif name == "small":
         assert set(layouts.values()) == {"dense"}, layouts
     else:  # the pruned W and U use sparse rows, the half-dense read-out dense rows
@@ -319,10 +321,11 @@ def test_integer_accumulator_holds_every_sum(values, expected):
     (np.array([[64.0] + [0.0] * 9]), True, "integer"),                # 1/10 > INTEGER_ABOVE, integer weights
     (np.array([[64.0] + [0.0] * 99]), True, "sparse"),                # 1/100 < INTEGER_ABOVE
     (np.array([[0.1, 0.3], [0.2, 0.0]]), True, "dense"),              # no integer storage: dense doubles
+    (np.array([[0.5, 0.0, 0.0, 0.0]]), True, "sparse"),               # int8 times 1/2: effects not integers
 ])
 def test_row_layout_choice(rows, exact_sums, layout):
-    """Integer rows only where the sums are exact (Loihi-integer mode) and the weights are integers times a power
-    of two; otherwise the density decides between dense and sparse rows."""
+    """Integer rows only where the sums are exact (Loihi-integer mode) and the spike effects are integers; otherwise
+    the density decides between dense and sparse rows."""
     from lprnn_brian.propagation import DENSE_ABOVE, INTEGER_ABOVE, choose_layout
 
     assert INTEGER_ABOVE < 0.1 < DENSE_ABOVE
