@@ -218,8 +218,8 @@ def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device,
     device : brian2 Device
         The active standalone device (gives the C++ names of the groups' arrays).
     layout : {'dense', 'sparse', 'integer'}, optional
-        Row storage; default :func:`choose_layout`. ``'integer'`` needs integer weights (:func:`accumulator`) and
-        states whose sums are exact (Loihi-integer mode).
+        Row storage; default :func:`choose_layout`. ``'integer'`` needs integer spike effects
+        (:func:`integer_rows_exact`) and states whose sums are exact (Loihi-integer mode).
     exact_sums : bool
         The target's values are integers (or integers times the decay's 12-bit fraction): true in Loihi-integer
         mode; allows the integer layout.
@@ -240,9 +240,9 @@ def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device,
     nnz = int(np.count_nonzero(rows))
     if layout is None:
         layout = choose_layout(rows, exact_sums)
-    if layout not in _ROW_LOOPS:
+    elif layout not in _ROW_LOOPS:
         raise ValueError(f"layout must be one of {tuple(_ROW_LOOPS)}, got {layout!r}")
-    if layout == "integer" and not (exact_sums and integer_rows_exact(rows)):
+    elif layout == "integer" and not (exact_sums and integer_rows_exact(rows)):
         raise ValueError(f"{name}: integer rows need integer spike effects whose sums fit int32 and exact sums "
                          "(Loihi-integer mode)")
     spikes = device.get_array_name(pre.variables["_spikespace"])
