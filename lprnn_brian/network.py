@@ -322,7 +322,8 @@ def _layer_group(L, first: bool, eqs, frames: FrameSampling | None, clock: Clock
                  objects: list, records: bool = True, fuse: bool = False) -> NeuronGroup:
     """The NeuronGroup of ``batch`` copies of layer ``L`` with its threshold, reset and per-step operations in their
     slots (the input only in the first layer; the frame event and window sums where ``frames`` is given; with
-    ``fuse``, the per-neuron operations that no recording separates in one pass, :func:`step_blocks`), appended to
+    ``fuse``, the row layout's: the per-neuron operations that no recording separates in one pass,
+    :func:`step_blocks`, and the branch-free spike threshold, :mod:`lprnn_brian.threshold_kernel`), appended to
     ``objects``."""
     model = eqs.model if frames is None else eqs.model + "\n" + frames.sum_variables
     codes = {"clip": eqs.clip, "truncate": eqs.truncate, "input": eqs.input if first else "", "update": eqs.update}
@@ -334,6 +335,10 @@ def _layer_group(L, first: bool, eqs, frames: FrameSampling | None, clock: Clock
     g = NeuronGroup(batch * L.n, model, threshold=eqs.threshold, reset=eqs.reset, clock=clock, order=0, name=name,
                     events=None if frames is None else dict(frames.events))
     g.thresholder["spike"].when, g.thresholder["spike"].order = SLOT["threshold"]
+    if fuse:  # the row layout: cpp_standalone only (check_layout)
+        from .threshold_kernel import use_branch_free_threshold
+
+        use_branch_free_threshold(g)
     g.resetter["spike"].when, g.resetter["spike"].order = SLOT["reset"]
     set_parameters(g, L, batch)
     for name, expr in factors.items():

@@ -1,25 +1,39 @@
-"""Spike recording for the row layout (``cpp_standalone``): integer steps, one list per network copy.
+"""Spike recording for the row layout (``cpp_standalone``): per network copy, neuron indices and spikes per step.
 
 Brian2's ``SpikeMonitor`` appends every spike's global index (int32) and time (a double) to two growing arrays; a
 batch of B network copies then comes back as one time-ordered list that must be split by copy. In the row layout
 (:func:`lprnn_brian.network.build_network`, ``propagation='rows'``) a C++ function takes the monitor's place
 instead, in its slot (``thresholds``, order 1, after the threshold has filled the spike space): it appends each
-spike's index within its copy and its step, both int32, to that copy's own list, and writes the lists when the last
-step has run. The spikes read back are the monitor's — same neurons, same steps, same order — from 8 instead of 12
-bytes per spike, without a sort by copy.
+spike's index within its copy to that copy's own list (int16 where the layer has at most 32,768 neurons, else
+int32) and counts the copy's spikes of the step; it writes the lists when the last step has run. The spikes read
+back are the monitor's — same neurons, same steps, same order — from 2 instead of 12 bytes per spike (plus 4 bytes
+per copy and step), without a sort by copy. The binary runs once per batch, so every byte it records is fresh memory
+that the operating system must map: the recording's size is its cost.
 
 File ``<results directory>/<name>.spikes`` (little-endian, as the machine writes it)::
 
+    int32  magic                  0x324B5053 ("SPK2")
     int32  B                      network copies
+    int32  n_steps                steps of the run
+    int32  w                      bytes per neuron index: 2 (int16) or 4 (int32)
     int64  count[B]               spikes of each copy
-    then for each copy c:  int32 index[count[c]]   neuron within the copy (0 … n − 1)
-                           int32 step[count[c]]    SNN step (0 … n_steps − 1), non-decreasing
+    int32  per_step[B][n_steps]   spikes of each copy at each step (copy-major; each row sums to count[c])
+    then for each copy c:  int{8w} index[count[c]]   neuron within the copy (0 … n − 1), step by step, and within
+                                                       a step in increasing order
+
+Files of the first format (``int32 B``, ``int64 count[B]``, then per copy ``int32 index[count]`` and
+``int32 step[count]``; projects exported before the second) are read too.
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+
+#: First word of a recording of the second format: the bytes "SPK2", read as a little-endian int32.
+SPIKES_MAGIC = 0x324B5053
+#: Layers of at most this many neurons record their indices as int16.
+INT16_NEURONS = 32768
 
 
 def _unavailable(*args):  # pragma: no cover - only a placeholder for Brian2's Function signature
@@ -48,13 +62,14 @@ class SpikeRecorder:
 
         self.name, self.batch, self.n = name, int(batch), group.N // int(batch)
         self.file_name = f"{name}.spikes"
+        index_type = "int16_t" if self.n <= INT16_NEURONS else "int32_t"
         spikes = device.get_array_name(group.variables["_spikespace"])
         code = f"""
     static inline int32_t {name}(const int64_t _step)
     {{
-        static std::vector<int32_t> _index[{self.batch}], _steps[{self.batch}];
-        // the spike space lists this step's spikes in increasing index: each copy's are one run, appended at once,
-        // and each copy's list stays in time order
+        static std::vector<{index_type}> _index[{self.batch}];
+        static int32_t _per_step[{self.batch}][{int(n_steps)}];  // zero-initialised
+        // the spike space lists this step's spikes in increasing index: each copy's are one run, appended at once
         const int32_t* const _spikes = brian::{spikes};
         const int32_t _n_spikes = _spikes[{group.N}];
         int32_t _s = 0;
@@ -64,29 +79,27 @@ class SpikeRecorder:
             int32_t _e = _s + 1;
             while (_e < _n_spikes && _spikes[_e] < _hi)
                 _e++;
-            std::vector<int32_t>& _idx = _index[_c];
+            std::vector<{index_type}>& _idx = _index[_c];
             const size_t _old = _idx.size();
             _idx.resize(_old + (size_t)(_e - _s));
             for (int32_t _k = _s; _k < _e; _k++)
-                _idx[_old + (size_t)(_k - _s)] = _spikes[_k] - _lo;
-            _steps[_c].insert(_steps[_c].end(), (size_t)(_e - _s), (int32_t)_step);
+                _idx[_old + (size_t)(_k - _s)] = ({index_type})(_spikes[_k] - _lo);
+            _per_step[_c][_step] = _e - _s;
             _s = _e;
         }}
         if (_step == {int(n_steps) - 1})
         {{
             std::ofstream _out((brian::results_dir + "{self.file_name}").c_str(), std::ios::binary | std::ios::out);
-            const int32_t _batch = {self.batch};
-            _out.write(reinterpret_cast<const char*>(&_batch), sizeof(_batch));
+            const int32_t _head[4] = {{{SPIKES_MAGIC}, {self.batch}, {int(n_steps)}, (int32_t)sizeof({index_type})}};
+            _out.write(reinterpret_cast<const char*>(_head), sizeof(_head));
             for (int32_t _c = 0; _c < {self.batch}; _c++)
             {{
                 const int64_t _count = (int64_t)_index[_c].size();
                 _out.write(reinterpret_cast<const char*>(&_count), sizeof(_count));
             }}
+            _out.write(reinterpret_cast<const char*>(_per_step), sizeof(_per_step));
             for (int32_t _c = 0; _c < {self.batch}; _c++)
-            {{
-                _out.write(reinterpret_cast<const char*>(_index[_c].data()), _index[_c].size() * sizeof(int32_t));
-                _out.write(reinterpret_cast<const char*>(_steps[_c].data()), _steps[_c].size() * sizeof(int32_t));
-            }}
+                _out.write(reinterpret_cast<const char*>(_index[_c].data()), _index[_c].size() * sizeof({index_type}));
         }}
         return 0;
     }}
@@ -101,15 +114,50 @@ class SpikeRecorder:
 
 
 def read_spikes(path, batch: int, n_used: int | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """A recorder's file (module docstring) of ``batch`` copies: (index within the copy, step) of each of the first
-    ``n_used`` copies (default all), both int32; a file of another batch or a truncated one is refused."""
+    """A recorder's file (module docstring, either format) of ``batch`` copies: (index within the copy, step) of each
+    of the first ``n_used`` copies (default all), both int32; a file of another batch or a truncated one is refused."""
     path = Path(path)
     raw = path.read_bytes()
-    found = int(np.frombuffer(raw, dtype=np.int32, count=1)[0])
+    if len(raw) < 4:
+        raise ValueError(f"{path}: {len(raw)} bytes, not a spike recording (a truncated file?)")
+    head = np.frombuffer(raw, dtype="<i4", count=min(4, len(raw) // 4))
+    if int(head[0]) != SPIKES_MAGIC:
+        return _read_first_format(path, raw, batch, n_used)
+    if head.size < 4:
+        raise ValueError(f"{path}: {len(raw)} bytes, shorter than the header (a truncated file?)")
+    found, n_steps, width = (int(v) for v in head[1:4])
     if found != batch:
         raise ValueError(f"{path}: a recording of {found} copies where {batch} were run")
-    counts = np.frombuffer(raw, dtype=np.int64, count=batch, offset=4)
-    body = np.frombuffer(raw, dtype=np.int32, offset=4 + 8 * batch)
+    if width not in (2, 4) or n_steps < 0:
+        raise ValueError(f"{path}: a header with {width}-byte indices and {n_steps} steps (a damaged file?)")
+    offset = 16 + 8 * batch
+    if len(raw) < offset + 4 * batch * n_steps:
+        raise ValueError(f"{path}: {len(raw)} bytes, shorter than its per-step counts (a truncated file?)")
+    counts = np.frombuffer(raw, dtype="<i8", count=batch, offset=16)
+    per_step = np.frombuffer(raw, dtype="<i4", count=batch * n_steps, offset=offset).reshape(batch, n_steps)
+    offset += 4 * batch * n_steps
+    if len(raw) - offset != width * int(counts.sum()) or np.any(per_step.sum(axis=1) != counts):
+        raise ValueError(f"{path}: {len(raw) - offset} bytes of indices for {int(counts.sum())} spikes, or per-step "
+                         "counts that do not sum to them (a truncated file?)")
+    body = np.frombuffer(raw, dtype="<i2" if width == 2 else "<i4", offset=offset)
+    steps = np.arange(n_steps, dtype=np.int32)
+    out, start = [], 0
+    for c in range(batch if n_used is None else n_used):
+        k = int(counts[c])
+        out.append((body[start:start + k].astype(np.int32), np.repeat(steps, per_step[c])))
+        start += k
+    return out
+
+
+def _read_first_format(path: Path, raw: bytes, batch: int, n_used: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """:func:`read_spikes` for a file of the first format (module docstring)."""
+    found = int(np.frombuffer(raw, dtype="<i4", count=1)[0])
+    if found != batch:
+        raise ValueError(f"{path}: a recording of {found} copies where {batch} were run")
+    if len(raw) < 4 + 8 * batch or (len(raw) - 4 - 8 * batch) % 8:
+        raise ValueError(f"{path}: {len(raw)} bytes, not a whole recording of {batch} copies (a truncated file?)")
+    counts = np.frombuffer(raw, dtype="<i8", count=batch, offset=4)
+    body = np.frombuffer(raw, dtype="<i4", offset=4 + 8 * batch)
     if body.size != 2 * int(counts.sum()):
         raise ValueError(f"{path}: {body.size} values for {int(counts.sum())} spikes (a truncated file?)")
     out, start = [], 0

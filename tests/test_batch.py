@@ -132,6 +132,24 @@ def test_simulate_gives_the_same_result_with_every_layout(small_model, build_roo
                 np.testing.assert_allclose(b, a, rtol=1e-12, atol=0)
 
 
+@pytest.mark.slow  # a build of its own (~20 s)
+def test_int32_spike_indices_record_the_same_spikes(small_model, build_root, tmp_path, monkeypatch):
+    """Layers of more than INT16_NEURONS neurons record int32 indices; with the bound lowered to 1 every layer takes
+    that path (a fresh build directory: the code differs), and the spikes equal the Synapses path's (the reference
+    run shares the session's build)."""
+    import lprnn_brian.spike_record as spike_record
+
+    spec = to_snn_spec(small_model, mode="float")
+    x = np.random.default_rng(3).normal(0.0, 2.0, size=(3, small_model.n_frames, small_model.n_inputs))
+    ref = simulate(spec, x, build_root=build_root, batch=1, sampling="steps", propagation="synapses")
+    monkeypatch.setattr(spike_record, "INT16_NEURONS", 1)
+    wide = simulate(spec, x, build_root=tmp_path, batch=2, sampling="readout", propagation="rows")
+    records = sorted(tmp_path.rglob("*.spikes"))
+    assert records and all(np.frombuffer(p.read_bytes()[:16], dtype="<i4")[3] == 4 for p in records)
+    for a, b in zip(ref.spikes, wide.spikes):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_readout_sampling_keeps_the_readout_and_every_spike(small_model, build_root, tmp_path):
     """``sampling='readout'``: spikes and count decodes of every layer, state decodes of the read-out only (the
     same values as the full recording), hidden layers' state decodes None, through fidelity and save/load."""
@@ -390,9 +408,39 @@ def test_the_frame_stimulus_takes_held_drives_only():
         stim.frames_of_drive(wobbly[:-1])
 
 
-def test_spike_recorder_file_format(tmp_path):
-    """The recorder's file read back by hand-written bytes: B = 2 copies, counts 3 and 1, then each copy's indices
-    and steps; a short file is refused rather than read into wrong spikes."""
+@pytest.mark.parametrize("width", [2, 4])
+def test_spike_recorder_file_format(tmp_path, width):
+    """The recorder's file (second format, lprnn_brian.spike_record's docstring) read back from hand-written bytes:
+    B = 2 copies of 3 steps, copy 0 with spikes (0, step 0), (1, step 0), (4, step 2), copy 1 with (2, step 1), indices
+    int16 or int32; a batch that differs, a short file and per-step counts that do not sum to the counts are
+    refused rather than read into wrong spikes."""
+    from lprnn_brian.spike_record import SPIKES_MAGIC, read_spikes
+
+    index = np.int16 if width == 2 else np.int32
+    head = np.array([SPIKES_MAGIC, 2, 3, width], dtype="<i4").tobytes() + np.array([3, 1], dtype="<i8").tobytes()
+    per_step = np.array([[2, 0, 1], [0, 1, 0]], dtype="<i4")
+    raw = head + per_step.tobytes() + np.array([0, 1, 4, 2], dtype=index).tobytes()
+    assert raw[:4] == b"SPK2"
+    path = tmp_path / "layer.spikes"
+    path.write_bytes(raw)
+    (i0, s0), (i1, s1) = read_spikes(path, 2)
+    assert i0.tolist() == [0, 1, 4] and s0.tolist() == [0, 0, 2] and i1.tolist() == [2] and s1.tolist() == [1]
+    assert i0.dtype == s0.dtype == np.int32
+    assert len(read_spikes(path, 2, n_used=1)) == 1
+    with pytest.raises(ValueError, match="2 copies where 3"):
+        read_spikes(path, 3)
+    path.write_bytes(raw[:-width])
+    with pytest.raises(ValueError, match="truncated"):
+        read_spikes(path, 2)
+    path.write_bytes(head + np.array([[2, 0, 0], [0, 1, 0]], dtype="<i4").tobytes() + raw[-4 * width:])
+    with pytest.raises(ValueError, match="do not sum"):
+        read_spikes(path, 2)
+
+
+def test_spike_recorder_first_format_is_read(tmp_path):
+    """A file of the first format (projects exported before the second) read back by hand-written bytes: B = 2
+    copies, counts 3 and 1, then each copy's indices and steps; a short file is refused rather than read into wrong
+    spikes."""
     from lprnn_brian.spike_record import read_spikes
 
     file_name = "layer.spikes"

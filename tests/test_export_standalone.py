@@ -294,9 +294,10 @@ def test_project_is_relocatable_and_documented(small_spec, small_project, step_p
 
 
 # --- the reader, on result files written by hand ------------------------------------------------------------------
-def _hand_results(project: Path, out: Path, n_samples: int, seed: int) -> dict:
-    """A results directory as run.sh writes it, with random arrays in the documented formats; returns the arrays
-    that went in (per batch, per layer) for the expectation."""
+def _hand_results(project: Path, out: Path, n_samples: int, seed: int, spike_format: int = 2) -> dict:
+    """A results directory as run.sh writes it, with random arrays in the documented formats (the recorder's files
+    in its second format, or its first: ``spike_format``); returns the arrays that went in (per batch, per layer)
+    for the expectation."""
     rng = np.random.default_rng(seed)
     manifest, spec = load_project_spec(project)
     B, dt, steps = manifest["layout"]["batch"], spec.dt, spec.n_steps
@@ -318,7 +319,7 @@ def _hand_results(project: Path, out: Path, n_samples: int, seed: int) -> dict:
             n_spikes = int(rng.integers(0, 3 * N))
             step = np.sort(rng.integers(0, steps, n_spikes))
             i = rng.integers(0, N, n_spikes).astype(np.int32)
-            if L["spike_record"]:  # the recorder's file: int32 B, int64 counts, then per copy (indices, steps)
+            if L["spike_record"] and spike_format == 1:  # int32 B, int64 counts, then per copy (indices, steps)
                 copy = i // L["n"]
                 with open(d / L["spike_record"], "wb") as fh:
                     fh.write(np.array([B], "<i4").tobytes())
@@ -326,6 +327,16 @@ def _hand_results(project: Path, out: Path, n_samples: int, seed: int) -> dict:
                     for c in range(B):
                         fh.write((i[copy == c] % L["n"]).astype("<i4").tobytes())
                         fh.write(step[copy == c].astype("<i4").tobytes())
+            elif L["spike_record"]:  # "SPK2", B, n_steps, index width, int64 counts, int32 per_step[B][n_steps],
+                # then per copy its indices, step by step (the steps are sorted)
+                copy = i // L["n"]
+                with open(d / L["spike_record"], "wb") as fh:
+                    fh.write(b"SPK2" + np.array([B, steps, 2], "<i4").tobytes())
+                    fh.write(np.bincount(copy, minlength=B).astype("<i8").tobytes())
+                    for c in range(B):
+                        fh.write(np.bincount(step[copy == c], minlength=steps).astype("<i4").tobytes())
+                    for c in range(B):
+                        fh.write((i[copy == c] % L["n"]).astype("<i2").tobytes())
             else:
                 i.tofile(d / L["spikes"]["i"])
                 (step * dt).astype(np.float64).tofile(d / L["spikes"]["t"])
@@ -343,10 +354,11 @@ def _hand_results(project: Path, out: Path, n_samples: int, seed: int) -> dict:
     return {"manifest": manifest, "spec": spec, "batches": written, "ends": ends}
 
 
-@pytest.mark.parametrize("layout", ["rows", "synapses"])
-def test_reader_decodes_hand_written_results(request, tmp_path, layout):
+@pytest.mark.parametrize("layout, spike_format", [("rows", 2), ("rows", 1), ("synapses", None)])
+def test_reader_decodes_hand_written_results(request, tmp_path, layout, spike_format):
+    """rows, 1: the recorder's first format, written by projects exported before the second, is read too."""
     project = request.getfixturevalue("small_project" if layout == "rows" else "step_project")
-    w = _hand_results(project, tmp_path / "results", n_samples=3, seed=7)
+    w = _hand_results(project, tmp_path / "results", n_samples=3, seed=7, spike_format=spike_format)
     manifest, spec = w["manifest"], w["spec"]
     B = manifest["layout"]["batch"]
     result = read_standalone(tmp_path / "results")
@@ -396,11 +408,13 @@ def test_reader_refuses_incomplete_results(request, tmp_path, layout):
     spikes = tmp_path / "r" / BATCH_DIR.format(1) / (L["spike_record"] or L["spikes"]["t"])
     whole = spikes.read_bytes()
     redo = r"run `./run.sh INPUT .* 1 1` again"
-    if layout == "rows":  # the recorder's file: a part of a value, one (index, step) pair less than its counts say,
-        # another copy count, no file
-        cuts = {"a part": (whole[:-3], r"lprnn_1_record_spikes\.spikes holds \d+ bytes, not a whole recording of 2"),
-                "a spike": (whole[:-8], r"lprnn_1_record_spikes\.spikes: \d+ values for \d+ spikes \(a truncated"),
-                "copies": (np.array([3], "<i4").tobytes() + whole[4:], r"a recording of 3 copies where 2 were run"),
+    if layout == "rows":  # the recorder's file: a part of a value, one index less than its counts say, a header
+        # cut short, another copy count, no file
+        cuts = {"a part": (whole[:-1], r"lprnn_1_record_spikes\.spikes: \d+ bytes of indices for \d+ spikes"),
+                "a spike": (whole[:-2], r"lprnn_1_record_spikes\.spikes: \d+ bytes of indices for \d+ spikes"),
+                "header": (whole[:10], r"lprnn_1_record_spikes\.spikes: 10 bytes, shorter than the header"),
+                "copies": (whole[:4] + np.array([3], "<i4").tobytes() + whole[8:],
+                           r"a recording of 3 copies where 2 were run"),
                 "file": (None, r"lprnn_1_record_spikes\.spikes is missing")}
     else:  # the SpikeMonitor's time array
         cuts = {"a part": (whole[:-3], r"_spikes_t_\d+ holds \d+ bytes, not a whole number of values"),

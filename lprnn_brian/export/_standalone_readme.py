@@ -22,8 +22,8 @@ def _files_table(manifest: dict) -> str:
     for L in manifest["layers"]:
         name, N = L["name"], L["group_size"]
         if L.get("spike_record"):
-            rows.append(f"| {name} | spikes of each copy: (neuron within the copy, step) pairs (format below) "
-                        f"| `{L['spike_record']}` | int32, int64 | (header and pairs) |")
+            rows.append(f"| {name} | spikes of each copy: neuron indices and spikes per step (format below) "
+                        f"| `{L['spike_record']}` | int32, int64, int16 or int32 | (header, counts, indices) |")
         else:
             rows.append(f"| {name} | spikes: neuron index in the batch (copy = index // {L['n']}) "
                         f"| `{L['spikes']['i']}` | int32 | (spikes,) |")
@@ -97,10 +97,14 @@ def _record_note(manifest: dict) -> str:
     return (_wrap("""A `.spikes` file holds the spikes of every copy of its layer as the row layout's recorder writes
                   them (`lprnn_brian.spike_record`), little-endian:""") + f"""
 
+    int32  magic                  0x324B5053 (the bytes "SPK2")
     int32  B                      network copies ({B})
+    int32  n_steps                steps of the run ({steps})
+    int32  w                      bytes per neuron index: 2 (int16, layers of at most 32,768 neurons) or 4 (int32)
     int64  count[B]               spikes of each copy
-    then for each copy c:  int32 index[count[c]]   neuron within the copy (0 … n − 1)
-                           int32 step[count[c]]    SNN step (0 … {steps - 1}), non-decreasing
+    int32  per_step[B][n_steps]   spikes of each copy at each step (copy-major; row c sums to count[c])
+    then for each copy c:  int{{8w}} index[count[c]]   neuron within the copy (0 … n − 1), step by step, and within a
+                                                     step in increasing order
 
 """ + _wrap("""Copy c of batch k holds sample k·B + c; the copies past the last sample are recorded too (zero input,
                 no sample).""") + "\n\n")

@@ -67,9 +67,10 @@ from . import _standalone_sources as src
 #: The targets whose projects :func:`export_standalone` writes.
 TARGETS = ("cpp_standalone", "cuda_standalone", "genn")
 #: ``format`` of the manifest, and its version (2: the row layout's input per frame and per-copy spike files, the
-#: manifest's ``drive`` and layers' ``spike_record``; version 1 projects are read too).
+#: manifest's ``drive`` and layers' ``spike_record``; 3: spike files of the second format, int16 indices and
+#: spikes per step, :mod:`lprnn_brian.spike_record`; projects of versions 1 and 2 are read too).
 PROJECT_FORMAT = "lprnn_brian.standalone_project"
-PROJECT_VERSION = 2
+PROJECT_VERSION = 3
 #: The manifest (JSON) in every project and results directory.
 MANIFEST = "lprnn_project.json"
 #: The SNN spec (``SNNSpec.to_arrays``, no pickles) in every project and results directory.
@@ -587,10 +588,7 @@ def _recorded_spikes(directory: Path, file_name: str, batch: int, n_used: int) -
     from ..spike_record import read_spikes
 
     try:
-        size = (directory / file_name).stat().st_size
-        if size % 4 or size < 4 + 8 * batch:  # int32 B, int64 count[B], int32 pairs
-            raise _Damaged(f"{file_name} holds {size} bytes, not a whole recording of {batch} copies")
-        # the recorder's reader needs only the file name and the copy count of the recorder
+        # the recorder's reader needs only the file name and the copy count of the recorder; it checks the sizes
         return read_spikes(Path(directory) / file_name, batch, n_used)
     except OSError as e:
         raise _Damaged(f"{file_name}: {e.strerror or e}") from None

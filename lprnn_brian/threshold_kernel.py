@@ -1,0 +1,32 @@
+"""The spike threshold of the row layout (``cpp_standalone``): Brian2's threshold, without a branch.
+
+Brian2's threshold code object fills a group's spike space by appending, inside an ``if``, the index of every
+neuron whose condition holds. A ΣΔ layer spikes in a few percent of its neurons at every step, at no predictable
+place, so that branch mispredicts at almost every spike. The template ``lprnn_brian/templates/threshold.cpp``
+writes every index to the next free place and advances the count only where the condition holds: the same spike
+space — the same indices in the same increasing order, the same count — without the branch. On the authors' SHD
+network (Loihi mode, batch 32) the thresholds took 1.4 instead of 2.1 ms per sample (docs/targets.md).
+
+Only the row layout (:func:`lprnn_brian.network.build_network`, ``propagation='rows'``) uses it: the ``synapses``
+layout stays Brian2's own network, the reference the row layout is tested against (``tests/test_batch.py``: spikes
+and states identical).
+"""
+from __future__ import annotations
+
+from brian2.devices.cpp_standalone.codeobject import CPPStandaloneCodeObject
+
+
+class BranchFreeThreshold(CPPStandaloneCodeObject):
+    """A ``cpp_standalone`` code object whose ``threshold`` template is the package's (module docstring); every
+    other template is Brian2's."""
+
+    templater = CPPStandaloneCodeObject.templater.derive("lprnn_brian", templates_dir="templates")
+
+
+def use_branch_free_threshold(group) -> None:
+    """Generate the ``spike`` threshold of ``group`` (a NeuronGroup under the ``cpp_standalone`` device, not yet
+    built) from the branch-free template. Refused for a group with refractoriness, which the template does not
+    handle."""
+    if group._refractory is not False:
+        raise ValueError(f"{group.name}: the branch-free threshold has no refractoriness")
+    group.thresholder["spike"].codeobj_class = BranchFreeThreshold
