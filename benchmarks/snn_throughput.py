@@ -476,9 +476,10 @@ def _print_table(results: dict, args) -> dict:
     for w, r in results.items():
         if not r:
             continue
-        ratio = base["per_sample_s"] / r["per_sample_s"] if base else float("nan")
+        ratio = base["per_sample_s"] / r["per_sample_s"] if base else None  # None: (a) not run
+        shown = f"{ratio:>7.1f}×" if ratio is not None else f"{'—':>8}"
         print(f"({w}) {LABELS[w]:<38} {r['per_sample_s'] * 1e3:>8.1f} ms {1 / r['per_sample_s']:>10.2f} "
-              f"{r['cold_first_s']:>9.1f} s {ratio:>7.1f}× {r['peak_rss_mb']:>6.0f} MB {r['peak_rss_children_mb']:>6.0f} MB")
+              f"{r['cold_first_s']:>9.1f} s {shown} {r['peak_rss_mb']:>6.0f} MB {r['peak_rss_children_mb']:>6.0f} MB")
         table[w] = {k: v for k, v in r.items() if k != "spikes_file"} | {"ratio_to_a": ratio}
     if results.get("c"):
         c = results["c"]

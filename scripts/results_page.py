@@ -66,7 +66,8 @@ def _f(v, digits: int = 3) -> str:
 
 
 def _ratio(v) -> str:
-    return "—" if v is None else f"{v:.1f}×" if v < 10 else f"{v:.0f}×"
+    """A ratio as the page shows it; "—" where there is none (None, or NaN in records written before None)."""
+    return "—" if v is None or v != v else f"{v:.1f}×" if v < 10 else f"{v:.0f}×"
 
 
 def _machine(m: dict) -> str:
