@@ -270,7 +270,10 @@ def bundled_clips():
     return load_model(bundled_model_path()), load_digits("test")[0][:12]
 
 
-@pytest.mark.parametrize("mode", [pytest.param("loihi", marks=pytest.mark.slow), "float"])  # loihi: ~50 s
+# both slow (~50 s each on 2 cores): the default suite holds the same identity on the small and pruned test models
+# (test_batched_rows_equal_single_synapse_runs, test_simulate_gives_the_same_result_with_every_layout)
+@pytest.mark.parametrize("mode", [pytest.param("loihi", marks=pytest.mark.slow),
+                                  pytest.param("float", marks=pytest.mark.slow)])
 def test_default_path_equals_plain_runs_on_bundled_clips(mode, bundled_clips, build_root):
     """simulate()'s default on cpp_standalone (16 copies per run, frame-end sampling, row propagation) against the
     plain network (one Brian2 run per clip, Synapses, every step recorded): the same spike trains, and the same
