@@ -5,7 +5,7 @@ neuron whose condition holds. A ΣΔ layer spikes in a few percent of its neuron
 place, so that branch mispredicts at almost every spike. The template ``lprnn_brian/templates/threshold.cpp``
 writes every index to the next free place and advances the count only where the condition holds: the same spike
 space — the same indices in the same increasing order, the same count — without the branch. On the authors' SHD
-network (Loihi mode, batch 32) the thresholds took 1.4 instead of 2.1 ms per sample (docs/targets.md).
+network (Loihi mode, batch 32) the thresholds took 1.3 instead of 2.1 ms per sample (docs/targets.md).
 
 Only the row layout (:func:`lprnn_brian.network.build_network`, ``propagation='rows'``) uses it: the ``synapses``
 layout stays Brian2's own network, the reference the row layout is tested against (``tests/test_batch.py``: spikes
