@@ -137,8 +137,32 @@ def _napoleon_except_attributes(app) -> None:
     app.connect("autodoc-process-docstring", process, priority=400)
 
 
+def _napoleon_skip_except_templaters(app) -> None:
+    """Leave out Brian2 code-generation templaters (``BranchFreeThreshold.templater``): machinery, not API.
+
+    A templater answers every attribute it lacks by looking up a template of that name, so it raises jinja2's
+    ``TemplateNotFound``, not ``AttributeError``, when napoleon's skip handler asks it for ``__qualname__``. Sphinx
+    calls every skip handler before it takes the first answer, so napoleon's is replaced by one that answers for
+    templaters itself and asks napoleon about everything else."""
+    from brian2.codegen.templates import Templater
+    from sphinx.ext import napoleon
+
+    for listener in list(app.events.listeners.get("autodoc-skip-member", [])):
+        if listener.handler is napoleon._skip_member:
+            app.disconnect(listener.id)
+
+    def skip(app, what, name, obj, skip, options):
+        if isinstance(obj, Templater):
+            return True
+        return napoleon._skip_member(app, what, name, obj, skip, options)
+
+    app.connect("autodoc-skip-member", skip)
+
+
 def setup(app):
     from _docstrings import process_docstring
+
+    _napoleon_skip_except_templaters(app)
 
     app.connect("builder-inited", _generate)
     _napoleon_except_attributes(app)
