@@ -1,11 +1,13 @@
-"""The spike threshold of the row layout (``cpp_standalone``): Brian2's threshold, without a branch.
+"""The spike threshold of the row layout (``cpp_standalone``): Brian2's threshold, without a branch per neuron.
 
 Brian2's threshold code object fills a group's spike space by appending, inside an ``if``, the index of every
 neuron whose condition holds. A ΣΔ layer spikes in a few percent of its neurons at every step, at no predictable
-place, so that branch mispredicts at almost every spike. The template ``lprnn_brian/templates/threshold.cpp``
-writes every index to the next free place and advances the count only where the condition holds: the same spike
-space — the same indices in the same increasing order, the same count — without the branch. On the authors' SHD
-network (Loihi mode, batch 32) the thresholds took 1.3 instead of 2.1 ms per sample (docs/targets.md).
+place, so that branch mispredicts at almost every spike, and the loop, which carries the count from one neuron to
+the next, is not vectorised. The template ``lprnn_brian/templates/threshold.cpp`` evaluates the condition of 64
+neurons at a time into bytes (a loop without branches, which the compiler vectorises), turns the bytes into a bit
+mask (AVX-512 or AVX2 where the compiler targets them, a portable loop otherwise) and appends the mask's set bits,
+lowest first: the same spike space — the same indices in the same increasing order, the same count. The cost per
+step follows the neurons divided by the vector width plus the spikes, not the neurons.
 
 Only the row layout (:func:`lprnn_brian.network.build_network`, ``propagation='rows'``) uses it: the ``synapses``
 layout stays Brian2's own network, the reference the row layout is tested against (``tests/test_batch.py``: spikes

@@ -1,0 +1,95 @@
+"""The row layout's spike threshold (lprnn_brian.threshold_kernel, template lprnn_brian/templates/threshold.cpp).
+
+The template's event space is checked end to end by tests/test_batch.py (row layout against Brian2's own
+``Synapses`` network: every spike identical, batches whose neuron counts are and are not multiples of 64). Here:
+the template's byte-to-bit-mask helper, compiled on its own under each instruction set it has a path for (AVX-512,
+AVX2, portable) that this CPU runs, against numpy's mask of the same bytes; and the refusal of refractoriness.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import lprnn_brian
+
+TEMPLATE = Path(lprnn_brian.__file__).parent / "templates" / "threshold.cpp"
+
+#: Compiler flags selecting each path of the helper, and the CPU flag (``/proc/cpuinfo``) it needs to run.
+PATHS = {"avx512": (["-mavx512f", "-mavx512bw"], "avx512bw"),
+         "avx2": (["-mavx2", "-mno-avx512f"], "avx2"),
+         "portable": (["-mno-avx2", "-mno-avx512f"], None)}
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    line = next((ln for ln in text.splitlines() if ln.startswith("flags")), "")
+    return set(line.split(":", 1)[-1].split())
+
+
+def _runnable_paths() -> list[str]:
+    flags = _cpu_flags()
+    return [name for name, (_, need) in PATHS.items() if need is None or need in flags]
+
+
+def _helper_source() -> str:
+    """The C++ of the template's ``extra_headers`` block (plain C++, no template tags)."""
+    block = re.search(r"\{% block extra_headers %\}(.*?)\{% endblock %\}", TEMPLATE.read_text(), re.S)
+    assert block, f"{TEMPLATE} has no extra_headers block"
+    assert "{{" not in block.group(1) and "{%" not in block.group(1)
+    return block.group(1)
+
+
+MAIN = r"""
+#include <cstdio>
+int main() {
+    unsigned char b[64];
+    while (fread(b, 1, 64, stdin) == 64)
+        printf("%llu\n", (unsigned long long)_lprnn_nonzero_bytes(b));
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("path", _runnable_paths())
+def test_nonzero_bytes_mask_on_every_instruction_set(path, tmp_path):
+    compiler = shutil.which("g++") or shutil.which("c++")
+    if compiler is None:
+        pytest.fail("no C++ compiler (g++): the cpp_standalone target needs one")
+    src = tmp_path / "mask.cpp"
+    src.write_text(_helper_source() + MAIN)
+    exe = tmp_path / "mask"
+    subprocess.run([compiler, "-O2", "-std=c++11", *PATHS[path][0], str(src), "-o", str(exe)], check=True,
+                   capture_output=True)
+    rng = np.random.default_rng(3)
+    blocks = [np.zeros(64, np.uint8), np.ones(64, np.uint8), np.eye(64, dtype=np.uint8)[0],
+              np.eye(64, dtype=np.uint8)[63], np.eye(64, dtype=np.uint8)[31] + np.eye(64, dtype=np.uint8)[32]]
+    blocks += [(rng.random(64) < p).astype(np.uint8) for p in (0.01, 0.05, 0.3, 0.9) for _ in range(25)]
+    out = subprocess.run([str(exe)], input=np.concatenate(blocks).tobytes(), capture_output=True, check=True).stdout
+    got = [int(v) for v in out.split()]
+    expected = [sum(1 << int(k) for k in np.flatnonzero(b)) for b in blocks]
+    assert got == expected
+
+
+def test_refractory_groups_are_refused():
+    import gc
+
+    import brian2
+    from brian2.utils.logger import catch_logs
+
+    from lprnn_brian.threshold_kernel import use_branch_free_threshold
+
+    with catch_logs():  # the group is never run: Brian2 warns of it when it is collected
+        group = brian2.NeuronGroup(3, "dv/dt = -v / (10*ms) : 1 (unless refractory)", threshold="v > 1",
+                                   reset="v = 0", refractory=2 * brian2.ms)
+        with pytest.raises(ValueError, match="refractoriness"):
+            use_branch_free_threshold(group)
+        del group
+        gc.collect()
