@@ -139,14 +139,15 @@ def read_spikes(path, batch: int, n_used: int | None = None) -> list[tuple[np.nd
     if len(raw) - offset != width * int(counts.sum()) or np.any(per_step.sum(axis=1) != counts):
         raise ValueError(f"{path}: {len(raw) - offset} bytes of indices for {int(counts.sum())} spikes, or per-step "
                          "counts that do not sum to them (a truncated file?)")
-    body = np.frombuffer(raw, dtype="<i2" if width == 2 else "<i4", offset=offset)
-    steps = np.arange(n_steps, dtype=np.int32)
-    out, start = [], 0
-    for c in range(batch if n_used is None else n_used):
-        k = int(counts[c])
-        out.append((body[start:start + k].astype(np.int32), np.repeat(steps, per_step[c])))
-        start += k
-    return out
+    n = batch if n_used is None else n_used
+    if n == 0:
+        return []
+    # every used copy's spikes at once (one conversion, one repeat), then cut into copies: views of the two arrays
+    total = int(counts[:n].sum())
+    index = np.frombuffer(raw, dtype="<i2" if width == 2 else "<i4", count=total, offset=offset).astype(np.int32)
+    steps = np.repeat(np.tile(np.arange(n_steps, dtype=np.int32), n), per_step[:n].ravel())
+    cut = np.cumsum(counts[:n - 1])
+    return list(zip(np.split(index, cut), np.split(steps, cut)))
 
 
 def _read_first_format(path: Path, raw: bytes, batch: int, n_used: int | None) -> list[tuple[np.ndarray, np.ndarray]]:
