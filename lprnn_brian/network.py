@@ -197,7 +197,12 @@ class FrameStimulus:
     TimedArray of the per-step drive stands in the other layouts, and gives the same doubles: the drive per step
     is that array held over each frame's steps. A standalone binary reads the array from its ``static_arrays``
     file (:attr:`file_name`) when it starts, so a new batch of inputs is a new file of M times fewer values than
-    the per-step drive (a 1,785-step SHD sample: 125 frames)."""
+    the per-step drive (a 1,785-step SHD sample: 125 frames).
+
+    Only layer 0's own update (a loop over the whole group, index = ``i``) calls it, so the C++ reads column ``i``
+    by the loop index (Brian2's ``auto_vectorise``): a contiguous read, and the update loop is vectorised like
+    the other layers' (a read at the loaded ``i`` is a gather, which the compiler cannot tell apart from the
+    state arrays it writes)."""
 
     def __init__(self, spec: SNNSpec, batch: int, name: str = STIMULUS):
         self.name = name
@@ -207,16 +212,19 @@ class FrameStimulus:
         self.values = np.zeros(self.shape)
         n_cols, n_steps = self.shape[1], len(self.steps)
         code = f"""
-    static inline double {name}(const double _t, const int32_t _i)
+    static inline double {name}(const double _t, const int32_t _i, const size_t _vectorisation_idx)
     {{
         // the step of time t (t = n·dt up to rounding), clamped to the run, and the frame it holds
         int32_t _n = (int32_t)(_t * {1.0 / spec.dt!r} + 0.5);
         _n = _n < 0 ? 0 : (_n > {n_steps - 1} ? {n_steps - 1} : _n);
-        return _namespace{self.file_name}[(size_t)_namespace{name}_step_frame[_n] * {n_cols} + _i];
+        // column i, read by the loop index (= i in the layer's own update, the only caller): a contiguous read
+        // the compiler vectorises, where a read at the loaded i is a gather it cannot separate from the states
+        return _namespace{self.file_name}[(size_t)_namespace{name}_step_frame[_n] * {n_cols} + _vectorisation_idx];
     }}
     """
         self.function = Function(_frame_stimulus_python, arg_units=[second, 1], return_unit=1,
-                                 arg_types=["float", "integer"], return_type="float", stateless=True)
+                                 arg_types=["float", "integer"], return_type="float", stateless=True,
+                                 auto_vectorise=True)
         self.function.implementations.add_implementation(
             "cpp", code, name=name,
             namespace={self.file_name: self.values.ravel(), f"{name}_step_frame": self.steps.astype(np.int32)})
@@ -240,7 +248,7 @@ class FrameStimulus:
         self.values[...] = self.frames_of_drive(drive)
 
 
-def _frame_stimulus_python(t, i):  # pragma: no cover - the row layout runs on cpp_standalone only
+def _frame_stimulus_python(t, i, _vectorisation_idx=None):  # pragma: no cover - the row layout runs on cpp_standalone only
     raise NotImplementedError("the per-frame stimulus is a cpp_standalone function (propagation='rows')")
 
 
