@@ -2,8 +2,9 @@
 
 The template's event space is checked end to end by tests/test_batch.py (row layout against Brian2's own
 ``Synapses`` network: every spike identical, batches whose neuron counts are and are not multiples of 64). Here:
-the template's byte-to-bit-mask helper, compiled on its own under each instruction set it has a path for (AVX-512,
-AVX2, portable) that this CPU runs, against numpy's mask of the same bytes; and the refusal of refractoriness.
+the template's helpers, compiled on their own under each instruction set they have a path for (AVX-512, AVX2,
+portable) that this CPU runs: the bit mask of 64 condition bytes and the index of its lowest set bit (the builtin
+and the portable loop), against numpy on the same bytes; and the refusal of refractoriness.
 """
 from __future__ import annotations
 
@@ -51,8 +52,11 @@ MAIN = r"""
 #include <cstdio>
 int main() {
     unsigned char b[64];
-    while (fread(b, 1, 64, stdin) == 64)
-        printf("%llu\n", (unsigned long long)_lprnn_nonzero_bytes(b));
+    while (fread(b, 1, 64, stdin) == 64) {
+        const uint64_t m = _lprnn_nonzero_bytes(b);
+        printf("%llu %d %d\n", (unsigned long long)m, m ? _lprnn_lowest_bit(m) : -1,
+               m ? _lprnn_lowest_bit_portable(m) : -1);
+    }
     return 0;
 }
 """
@@ -73,8 +77,12 @@ def test_nonzero_bytes_mask_on_every_instruction_set(path, tmp_path):
               np.eye(64, dtype=np.uint8)[63], np.eye(64, dtype=np.uint8)[31] + np.eye(64, dtype=np.uint8)[32]]
     blocks += [(rng.random(64) < p).astype(np.uint8) for p in (0.01, 0.05, 0.3, 0.9) for _ in range(25)]
     out = subprocess.run([str(exe)], input=np.concatenate(blocks).tobytes(), capture_output=True, check=True).stdout
-    got = [int(v) for v in out.split()]
-    expected = [sum(1 << int(k) for k in np.flatnonzero(b)) for b in blocks]
+    got = [tuple(int(v) for v in line.split()) for line in out.decode().splitlines()]
+    expected = []
+    for b in blocks:
+        on = np.flatnonzero(b)
+        lowest = int(on[0]) if on.size else -1
+        expected.append((sum(1 << int(k) for k in on), lowest, lowest))
     assert got == expected
 
 

@@ -29,6 +29,25 @@ inline uint64_t _lprnn_nonzero_bytes(const unsigned char* _bytes)
     return _mask;
 #endif
 }
+// Index of the lowest set bit of a non-zero mask: a loop on any compiler, one instruction on GCC and Clang.
+inline int _lprnn_lowest_bit_portable(uint64_t _mask)
+{
+    int _k = 0;
+    while (!(_mask & 1u))
+    {
+        _mask >>= 1;
+        _k++;
+    }
+    return _k;
+}
+inline int _lprnn_lowest_bit(const uint64_t _mask)
+{
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctzll(_mask);
+#else
+    return _lprnn_lowest_bit_portable(_mask);
+#endif
+}
 }
 {% endblock %}
 {% block maincode %}
@@ -61,7 +80,7 @@ inline uint64_t _lprnn_nonzero_bytes(const unsigned char* _bytes)
         uint64_t _mask = _lprnn_nonzero_bytes(_cond_bytes);
         while (_mask)
         {
-            {{_eventspace}}[_count++] = (int32_t)(_start + (size_t)__builtin_ctzll(_mask));
+            {{_eventspace}}[_count++] = (int32_t)(_start + (size_t)_lprnn_lowest_bit(_mask));
             _mask &= _mask - 1;
         }
     }
