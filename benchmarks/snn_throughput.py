@@ -155,7 +155,7 @@ def worker_reference(target: str, spec, x, n: int, tmp: Path) -> dict:
             "predictions": preds, "_spikes": spikes}
 
 
-def worker_fast(spec, x, n: int, tmp: Path, batch: int, threads: int, sampling: str, passes: int = 1) -> dict:
+def worker_fast(spec, x, n: int, tmp: Path, batch: int, threads: int, sampling: str, passes: int) -> dict:
     """(c): one compiled binary, ``batch`` samples per run; ``passes`` passes over the ``n`` samples, timed each, the
     per-sample time their median (one pass takes well under a second: a burst of other work on a shared machine
     would move a single pass by tens of percent). Predictions and spikes come from the first pass."""
@@ -170,11 +170,12 @@ def worker_fast(spec, x, n: int, tmp: Path, batch: int, threads: int, sampling: 
     first = runner.run_inputs(x[:1])[0]
     cold = time.perf_counter() - t0
     preds, spikes, counts, pass_s = [], [], [], []
-    for p in range(max(1, int(passes))):
+    for p in range(passes):
         t1 = time.perf_counter()
         for start in range(0, n, batch):
             for raw in runner.run_inputs(x[start:min(n, start + batch)]):
-                pred, count = _decode(spec, raw.window_sums[-1][state][spec.readout_window]), [len(i) for i in raw.spike_i]
+                pred = _decode(spec, raw.window_sums[-1][state][spec.readout_window])
+                count = [len(i) for i in raw.spike_i]
                 if p == 0:  # every pass does the same work; the first one's results are kept
                     preds.append(pred)
                     counts.append(count)
@@ -359,6 +360,17 @@ def synaptic_events(spec, spikes_per_layer) -> tuple[float, float]:
     return nnz, full
 
 
+def _positive_int(text: str) -> int:
+    """An argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"needs a whole number of at least 1, got {text!r}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line (also read by scripts/results_page.py to write a stored run's command)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -368,7 +380,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--ref-samples", type=int, default=5, help="samples for (a), (b) and (d) (the first, cold, is "
                     "not in the per-sample mean)")
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--passes", type=int, default=3, help="timed passes of (c) over its samples; its per-sample time "
+    ap.add_argument("--passes", type=_positive_int, default=3, help="timed passes of (c) over its samples; its per-sample time "
                                                            "is their median (default 3)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--sampling", default="readout", choices=("readout", "frames"))

@@ -117,6 +117,13 @@ def _generate(app) -> None:
     write_constants(GENERATED / "snippets" / "loihi_constants.md")
 
 
+def _disconnect(app, event: str, handler) -> None:
+    """Disconnect ``handler`` (an extension's own) from ``event``, so that a wrapper can take its place."""
+    for listener in list(app.events.listeners.get(event, [])):
+        if listener.handler is handler:
+            app.disconnect(listener.id)
+
+
 def _napoleon_except_attributes(app) -> None:
     """Run napoleon on every docstring but those of module data, attributes and properties.
 
@@ -126,9 +133,7 @@ def _napoleon_except_attributes(app) -> None:
     for them."""
     from sphinx.ext import napoleon
 
-    for listener in list(app.events.listeners.get("autodoc-process-docstring", [])):
-        if listener.handler is napoleon._process_docstring:
-            app.disconnect(listener.id)
+    _disconnect(app, "autodoc-process-docstring", napoleon._process_docstring)
 
     def process(app, what, name, obj, options, lines):
         if what not in ("data", "attribute", "property"):
@@ -147,9 +152,7 @@ def _napoleon_skip_except_templaters(app) -> None:
     from brian2.codegen.templates import Templater
     from sphinx.ext import napoleon
 
-    for listener in list(app.events.listeners.get("autodoc-skip-member", [])):
-        if listener.handler is napoleon._skip_member:
-            app.disconnect(listener.id)
+    _disconnect(app, "autodoc-skip-member", napoleon._skip_member)
 
     def skip(app, what, name, obj, skip, options):
         if isinstance(obj, Templater):
