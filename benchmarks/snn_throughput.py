@@ -49,6 +49,7 @@ import numpy as np
 from machine_info import describe
 
 from lprnn_brian.ann.checkpoint import SHD_REFERENCE_FILE
+from lprnn_brian.cli import _int_at_least
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -360,17 +361,6 @@ def synaptic_events(spec, spikes_per_layer) -> tuple[float, float]:
     return nnz, full
 
 
-def _positive_int(text: str) -> int:
-    """An argparse type: an integer of at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"needs a whole number of at least 1, got {text!r}")
-    return value
-
-
 def build_parser() -> argparse.ArgumentParser:
     """The command line (also read by scripts/results_page.py to write a stored run's command)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -380,7 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     ap.add_argument("--ref-samples", type=int, default=5, help="samples for (a), (b) and (d) (the first, cold, is "
                     "not in the per-sample mean)")
     ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--passes", type=_positive_int, default=3, help="timed passes of (c) over its samples; its per-sample time "
+    ap.add_argument("--passes", type=_int_at_least(1), default=3, help="timed passes of (c) over its samples; its per-sample time "
                                                            "is their median (default 3)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--sampling", default="readout", choices=("readout", "frames"))
