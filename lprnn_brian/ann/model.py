@@ -597,6 +597,13 @@ def load_model(path: str | os.PathLike) -> LpRNNModel:
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"model file {path} does not exist (or is not a file)")
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic == b"\x93NUMPY":
+        raise UserInputError(f"{path} is a single .npy array, not an lprnn_brian model file (.npz)")
+    if magic[:4] != b"PK\x03\x04":  # numpy would read anything else as a pickle and suggest allow_pickle
+        raise UserInputError(f"{path} is not an lprnn_brian model file: not an .npz archive (its first bytes are "
+                             f"{magic[:4]!r}). Create one with `lprnn-brian train` or `lprnn-brian import-reference`")
     try:
         data = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
