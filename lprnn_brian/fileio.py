@@ -90,16 +90,26 @@ def prepare_output_dir(out: str | os.PathLike, files, force: bool = False, what:
     return out
 
 
+def numpy_file_kind(path: str | os.PathLike) -> str | None:
+    """What ``np.load`` would take ``path`` for, from its first bytes: ``'npy'`` (``np.save``), ``'npz'``
+    (``np.savez``, a zip archive) or None, anything else, which ``np.load`` would try to read as a pickle (and,
+    refused, advise loading unsafely). ``path`` must be a readable file."""
+    with open(path, "rb") as fh:
+        magic = fh.read(6)
+    if magic == b"\x93NUMPY":
+        return "npy"
+    return "npz" if magic[:4] == b"PK\x03\x04" else None
+
+
 def load_inputs(path: str | Path) -> np.ndarray:
     """Read ``X.npy`` (samples, frames, features) of floats, refusing pickles, NaN and wrong shapes."""
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"inputs file {path} does not exist; give a .npy array (samples, frames, features)")
-    with open(path, "rb") as fh:
-        magic = fh.read(6)
-    if magic[:4] == b"PK\x03\x04":
+    kind = numpy_file_kind(path)
+    if kind == "npz":
         raise UserInputError(f"{path} is an .npz archive; give a single .npy array (samples, frames, features)")
-    if magic != b"\x93NUMPY":
+    if kind != "npy":
         raise UserInputError(f"{path} is not a readable .npy file; save inputs with np.save")
     try:
         x = np.load(path, allow_pickle=False)
@@ -130,9 +140,7 @@ def load_labels(path: str | Path) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"labels file {path} does not exist; give a .npy array of class indices")
-    with open(path, "rb") as fh:
-        magic = fh.read(6)
-    if magic != b"\x93NUMPY":
+    if numpy_file_kind(path) != "npy":
         raise UserInputError(f"{path} is not a .npy file; save labels with np.save(path, y.astype(np.int64))")
     try:
         y = np.load(path, allow_pickle=False)

@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import UserInputError
-from ..fileio import atomic_path
+from ..fileio import atomic_path, numpy_file_kind
 from .quantise import quantise
 
 #: Value of ``meta["format"]`` in every model file.
@@ -597,20 +597,17 @@ def load_model(path: str | os.PathLike) -> LpRNNModel:
     path = Path(path)
     if not path.is_file():
         raise UserInputError(f"model file {path} does not exist (or is not a file)")
-    with open(path, "rb") as fh:
-        magic = fh.read(6)
-    if magic == b"\x93NUMPY":
+    kind = numpy_file_kind(path)
+    if kind == "npy":
         raise UserInputError(f"{path} is a single .npy array, not an lprnn_brian model file (.npz)")
-    if magic[:4] != b"PK\x03\x04":  # numpy would read anything else as a pickle and suggest allow_pickle
-        raise UserInputError(f"{path} is not an lprnn_brian model file: not an .npz archive (its first bytes are "
-                             f"{magic[:4]!r}). Create one with `lprnn-brian train` or `lprnn-brian import-reference`")
+    if kind != "npz":
+        raise UserInputError(f"{path} is not an lprnn_brian model file: not an .npz archive. Create one with "
+                             "`lprnn-brian train` or `lprnn-brian import-reference`")
     try:
         data = np.load(path, allow_pickle=False)
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
         raise UserInputError(f"{path} is not an lprnn_brian model file (.npz): {exc}. Create one with "
                              "`lprnn-brian train` or `lprnn-brian import-reference`") from None
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise UserInputError(f"{path} is a single .npy array, not an lprnn_brian model file (.npz)")
     try:
         with data:
             return _model_from_npz(data, path)
