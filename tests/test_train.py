@@ -148,9 +148,12 @@ def test_missing_torch_message(monkeypatch):
 
 
 def test_bad_config():
-    """Oracle: input checks. A config without lpRNN layers is a UserInputError."""
+    """Oracle: input checks. A config without lpRNN layers is a UserInputError; so is a classifier trained
+    filter-then-clamp (its stored model would be evaluated clamp-then-filter: another network)."""
     with pytest.raises(UserInputError):
         dataclasses.replace(DIGITS_CONFIG, rnn=()).validate()
+    with pytest.raises(UserInputError, match="clamp must be 'clamp_then_filter' for a classifier"):
+        dataclasses.replace(DIGITS_CONFIG, clamp="filter_then_clamp").validate()
 
 
 def _shipped():

@@ -107,6 +107,10 @@ class TrainConfig:
         if isinstance(self.model_substeps, bool) or int(self.model_substeps) != self.model_substeps or \
                 int(self.model_substeps) < 1:
             bad(f"model_substeps must be an integer >= 1, got {self.model_substeps!r}")
+        if self.clamp != "clamp_then_filter":
+            bad(f"clamp must be 'clamp_then_filter' for a classifier, got {self.clamp!r}: the model file records no "
+                "clamp convention and every forward pass of a stored model clamps, then filters, so a model trained "
+                "filter-then-clamp would be scored as another network (docs/method.md#two-clamp-conventions)")
         if float(self.readout_penalty) < 0 or float(self.weight_decay) < 0:
             bad("readout_penalty and weight_decay must be >= 0")
         try:
