@@ -122,7 +122,7 @@ def _decode(spec, fb_sum: np.ndarray) -> int:
     """Class from the read-out's summed i_fb over the read-out window (the fb decode, ANN units)."""
     from lprnn_brian.simulation import decode_scale
 
-    return int(np.argmax(decode_scale("fb", spec.layers[-1], spec.Iin) * fb_sum))
+    return int(np.argmax(decode_scale("fb", spec.layers[-1]) * fb_sum))
 
 
 def worker_reference(target: str, spec, x, n: int, tmp: Path) -> dict:

@@ -5,6 +5,7 @@ User mistakes end with one line on stderr saying what was wrong and what to do, 
 from __future__ import annotations
 
 import argparse
+import math
 import json
 import sys
 import time
@@ -66,14 +67,13 @@ def cmd_import_reference(args) -> int:
 
 
 def cmd_simulate(args) -> int:
-    from .ann.model import load_model
     from .evaluate import evaluate
     from .fileio import check_writable
 
     t0 = time.perf_counter()
     if args.out:
         check_writable(args.out, args.force)  # fail before a long run, not after
-    model = load_model(args.model)
+    model = _load_model_for_run(args)
     x, labels = _inputs_and_labels("simulate", model, args.inputs, args.labels)
     ev = evaluate(model, x, labels, target=args.target, mode=args.mode, factors=_factors(args.factors),
                   resample=args.resample, progress=not args.quiet, build_root=args.build_dir, batch=args.batch,
@@ -206,15 +206,13 @@ def cmd_analyse(args) -> int:
 
 
 def cmd_export(args) -> int:
-    from .ann.model import load_model
-
     standalone_only = [flag for flag, value in (("--target", args.target), ("--frames", args.frames),
                                                 ("--batch", args.batch), ("--sampling", _auto(args.sampling)),
                                                 ("--propagation", _auto(args.propagation))) if value is not None]
     if standalone_only and args.format != "standalone":
         raise UserInputError(f"{', '.join(standalone_only)} appl{'ies' if len(standalone_only) == 1 else 'y'} to "
                              f"export standalone, not export {args.format}")
-    model = load_model(args.model)
+    model = _load_model_for_run(args)
     if args.mode is not None and args.format not in ("nir", "standalone"):
         raise UserInputError(f"--mode applies to export nir and standalone; export {args.format} always maps the "
                              "Loihi mode")
@@ -310,7 +308,7 @@ def cmd_import_standalone(args) -> int:
         model = load_model(args.model)
         spec = result.spec
         again = to_snn_spec(model, mode=spec.mode, factors=[L.factor for L in spec.layers],
-                            threshold=spec.threshold_policy, n_frames=spec.n_frames)
+                            threshold=spec.threshold_policy, n_frames=spec.n_frames, readout_range=spec.readout_range)
         if again.digest() != spec.digest():
             raise UserInputError(f"{args.model} is not the model that the project was exported from (its ΣΔ network "
                                  "differs); give that model")
@@ -439,6 +437,26 @@ def _threshold_option(sp) -> None:
     sp.add_argument("--threshold", choices=THRESHOLD_POLICIES, default=DEFAULT_THRESHOLD,
                     help="comparator threshold policy: 'unbiased' centres each neuron's reconstruction on its drive; "
                          "'zero' is the authors' neuron (threshold 0; docs/method.md#the-comparators-threshold)")
+
+
+def _readout_range_option(sp) -> None:
+    sp.add_argument("--readout-range", type=float, default=None, metavar="R",
+                    help="largest logit (ANN units) the spiking read-out carries: its fb decode is clamp(logit, 0, R) "
+                         "(docs/method.md#the-read-outs-range) (default: the model's own, else its Iin)")
+
+
+def _load_model_for_run(args):
+    """The model of --model/MODEL with ``--readout-range`` (if given) as its read-out range."""
+    from .ann.model import load_model
+
+    model = load_model(args.model)
+    R = getattr(args, "readout_range", None)
+    if R is not None:
+        if not (math.isfinite(R) and R > 0):
+            raise UserInputError(f"--readout-range must be a positive number of ANN units (the model's Iin is "
+                                 f"{float(model.Iin):g}), got {R:g}")
+        model.readout_range = float(R)
+    return model
 
 
 def _factors_option(sp) -> None:
@@ -590,6 +608,7 @@ def _add_simulate(sub) -> None:
                         "(tcp://host:8786); each worker compiles the network once (default: no Dask)")
     s.add_argument("--workers", type=_int_at_least(1), default=2, help="worker processes of --scheduler local")
     _common_run(s)
+    _readout_range_option(s)
     s.set_defaults(func=cmd_simulate)
 
 
@@ -649,6 +668,7 @@ def _add_export(sub) -> None:
     ex.add_argument("--labels", help=".npy class per sample of --inputs (default: none)")
     _factors_option(ex)
     _threshold_option(ex)
+    _readout_range_option(ex)
     ex.add_argument("--compare-samples", type=_int_at_least(0), default=8,
                     help="samples also run in the Brian2 Loihi mode's arithmetic for the divergence report")
     ex.add_argument("--samples", type=_int_at_least(1), default=2, help="lava: how many of --inputs run on Lava")

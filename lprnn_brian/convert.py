@@ -21,8 +21,8 @@ for bit) to that one when all units of a layer share one retention:
   reconstruction. A neuron has one i_in, so recurrent synapses share it: they are decoded with the same τ_U
   (exact when the previous layer's τ_S equals the layer's own, as in every one-lpRNN-layer net and every
   net with one retention; otherwise their DC gain is exact and their filter is the previous layer's);
-- **weights and bias scale with the receiving neuron's τ_I,i**: W_snn = W·Iin_snn/(64 τ_I,i τ_U) (row i;
-  U_snn likewise) and b̃_i = f·b_i/τ_I,i;
+- **weights and bias scale with the receiving neuron's τ_I,i**: W_snn = W·Iin·f/(64 τ_I,i τ_U) (row i;
+  U_snn likewise; Iin the sending layer's clamp level, f the receiving layer's factor) and b̃_i = f·b_i/τ_I,i;
 - **Δt_S** comes from :func:`find_params` on the fastest unit of layer 0, τ_min, so that τ_S = 4096/d;
 - **layer-0 input** X_i = f0·(W0 x)_i·τ_U/τ_I,i (:func:`layer0_drive`), injected as X_i/τ_U as before.
 
@@ -41,6 +41,13 @@ Rows scaled by 1/τ_I,i differ in size by the ratio of the units' time constants
 matrix would round the slow units' rows away: in Loihi mode such a layer's matrices get one exponent per row
 (receiving neuron; on Loihi one synapse group per exponent), and the quantisation dict reports the per-row
 largest rounding error relative to the row's largest weight.
+
+**Read-out range** (``readout_range``, beyond the paper; docs/method.md#the-read-outs-range). Every neuron of the
+paper reconstructs clamp(·, 0, Iin), the read-out's too, although the ANN's logits are not clamped: where a logit
+leaves [0, Iin] the fb decode cuts it and can pick another class. A wider range R > Iin for the read-out alone
+(Iin_snn = R·f, kick R·f/τ_S; its weights and bias unchanged, since they carry the hidden layers' [0, Iin]
+activity) lets its neurons carry logits up to R, at a ripple R/τ_S ANN units. The default is the model's own
+:attr:`~lprnn_brian.ann.model.LpRNNModel.readout_range`, and Iin (the paper's neuron) for a model without one.
 """
 from __future__ import annotations
 
@@ -206,6 +213,12 @@ class LayerParams:
         return self.threshold / ACTIVATION_SHIFT
 
     @property
+    def clamp_level(self) -> float:
+        """The largest value the layer's reconstruction carries, in ANN units: Iin_snn/f (Iin, or the read-out's
+        range)."""
+        return self.Iin_snn / self.factor
+
+    @property
     def kick_gain(self) -> float:
         """κ = kick·τ_S/Iin_snn: the kick relative to the nominal Iin_snn/τ_S. The reconstruction −i_fb averages
         κ·Iin_snn times the spike rate, so the fb decode in ANN units is −i_fb/(κ f)."""
@@ -236,6 +249,11 @@ class SNNSpec:
     @property
     def n_neurons(self) -> int:
         return sum(layer.n for layer in self.layers)
+
+    @property
+    def readout_range(self) -> float:
+        """The read-out's range in ANN units: its fb decode carries clamp(logit, 0, readout_range)."""
+        return self.layers[-1].clamp_level
 
     def summary(self) -> dict:
         """Scalars of the spec (JSON-serialisable). A per-neuron τ_I/τ_V appears as
@@ -340,6 +358,7 @@ def to_snn_spec(
     resample: str = "hold",
     n_frames: int | None = None,
     threshold: str = DEFAULT_THRESHOLD,
+    readout_range: float | None = None,
 ) -> SNNSpec:
     """Convert a (latent-float) ANN model into an :class:`SNNSpec` (docs/method.md#mapping-formulas).
 
@@ -362,10 +381,14 @@ def to_snn_spec(
         Threshold policy of the comparator (:func:`comparator`): ``'unbiased'`` (default) centres every
         neuron's reconstruction band on its drive; ``'zero'`` is the authors' neuron (threshold 0), whose
         reconstruction sits about half a kick above the drive (docs/method.md#the-comparators-threshold).
+    readout_range : float, optional
+        Largest logit the read-out's neurons carry, in ANN units (docs/method.md#the-read-outs-range): its fb
+        decode is clamp(logit, 0, readout_range). Default: the model's ``readout_range``, else Iin (the paper).
     """
     _check_options(mode, resample, threshold)
     model.validate()
     q = model.quantised()
+    R = resolve_readout_range(q, readout_range)
     factors = _resolve_factors(factors, len(q.layers))
     unit_taus, tau_min = _layer_time_constants(q)
     Iin = float(q.Iin)
@@ -381,8 +404,14 @@ def to_snn_spec(
             f = first.f
         else:
             f = _find(tau_prev, Iin, _w_min(L.W), lp_net, mode, grid.dt).f
+        clamp_level = R if k == len(q.layers) - 1 else Iin
         with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused just below
-            P = _layer_params(L, k, f, tau_min[k], tau_prev, unit_taus[k], grid)
+            P = _layer_params(L, k, f, tau_min[k], tau_prev, unit_taus[k], grid, clamp_level)
+        if mode == "loihi" and clamp_level != Iin and P.Iin_snn > STATE_LIMIT:
+            raise UserInputError(f"readout_range {R:g} needs the read-out's Iin_snn = {R:g}·f = {P.Iin_snn:.6g}, above "
+                                 f"the 2^23 of Loihi's 24-bit states, which its reconstruction must fit "
+                                 f"(docs/method.md#the-read-outs-range); choose readout_range <= {STATE_LIMIT / f:.6g} "
+                                 "or --mode float")
         values = [P.Iin_snn, P.kick, P.W_snn, P.b_tilde] + ([] if P.U_snn is None else [P.U_snn])
         if not all(np.all(np.isfinite(v)) for v in values):
             raise UserInputError(f"layer {L.name}: factor f = {f:g} makes its currents overflow (not finite); "
@@ -406,6 +435,19 @@ class _StepGrid:
     Iin: float
     dt: float
     M: float
+
+
+def resolve_readout_range(model: LpRNNModel, readout_range: float | None = None) -> float:
+    """The read-out range a conversion uses (ANN units): ``readout_range`` if given, else the model's, else its
+    Iin; refused unless finite and > 0."""
+    R = readout_range if readout_range is not None else model.readout_range
+    if R is None:
+        return float(model.Iin)
+    if isinstance(R, bool) or not isinstance(R, (int, float, np.floating, np.integer)) or not math.isfinite(R) \
+            or R <= 0:
+        raise UserInputError(f"readout_range must be a positive number of ANN units (the model's Iin is "
+                             f"{float(model.Iin):g}; docs/method.md#the-read-outs-range), got {R!r}")
+    return float(R)
 
 
 def _check_options(mode: str, resample: str, threshold: str) -> None:
@@ -470,20 +512,23 @@ def _state_filters(L, unit_taus: np.ndarray | None, grid: _StepGrid):
     return tau_I, tau_I, retention
 
 
-def _layer_params(L, k: int, f: float, tau_min: float, tau_prev: float, unit_taus, grid: _StepGrid) -> LayerParams:
-    """The SNN parameters of layer ``k`` (quantised ANN layer ``L``) with factor ``f``."""
+def _layer_params(L, k: int, f: float, tau_min: float, tau_prev: float, unit_taus, grid: _StepGrid,
+                  clamp_level: float) -> LayerParams:
+    """The SNN parameters of layer ``k`` (quantised ANN layer ``L``) with factor ``f`` and clamp level
+    ``clamp_level`` (ANN units: Iin, or the read-out's range)."""
     mode = grid.mode
     tau_S = _steps(tau_min / grid.dt, mode)
     tau_U = _steps(tau_prev / grid.dt, mode)
     tau_I, tau_V, retention = _state_filters(L, unit_taus, grid)
-    Iin_snn = grid.Iin * f
+    Iin_snn = clamp_level * f
     kick, theta, cmp_quant = comparator(grid.threshold, tau_S, Iin_snn, mode)
     if theta == 0 and L.kind == "dense":
         tau_V = tau_S  # the authors' registers (v never outlives a step at θ = 0: τ_V plays no part)
     elif theta > 0:
         tau_V = 1.0  # v must not carry a sub-threshold margin into the next step (a memoryless comparator)
-    # rows scale with the receiving neuron's τ_I (a column vector when per-unit)
-    scale = Iin_snn / (ACTIVATION_SHIFT * tau_I * tau_U)
+    # rows scale with the receiving neuron's τ_I (a column vector when per-unit); a spike of the sending layer
+    # carries its clamp level Iin (not this layer's, which differs for a widened read-out)
+    scale = grid.Iin * f / (ACTIVATION_SHIFT * tau_I * tau_U)
     row_scale = scale[:, None] if isinstance(scale, np.ndarray) else scale
     W_snn = L.W.astype(np.float64) * row_scale
     U_snn = L.U.astype(np.float64) * row_scale if (L.kind == "lprnn" and L.U is not None) else None

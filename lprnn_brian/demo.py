@@ -120,7 +120,9 @@ def _markdown(s: dict, figures: list[str]) -> str:
         c, r = s["layer_correlation"], s["layer_rmse"]
         lines.append(f"| {n} | {fmt(c['fb'][k])} | {fmt(r['fb'][k])} | {fmt(c['ip'][k])} | {fmt(c['in'][k])} | "
                      f"{fmt(c['count'][k])} |")
-    lines += ["", "The read-out's fb and count decodes are compared with clamp(o, 0, Iin), the range the "
-              "feedback reconstruction can encode; `in` with the pre-activation less the bias.", ""]
+    out = s["snn"]["layers"][-1]
+    lines += ["", f"The read-out's fb and count decodes are compared with clamp(o, 0, {out['Iin_snn'] / out['factor']:g}), "
+              "the range its feedback reconstruction can encode (docs/method.md#the-read-outs-range); `in` with the "
+              "pre-activation less the bias.", ""]
     lines += [f"![{f}]({f})" for f in figures]
     return "\n".join(lines) + "\n"

@@ -7,7 +7,7 @@ in ANN units, for both windows (``'second_half'``: n ≥ ⌊n_steps/2⌋, ``'all
   the layer's kick relative to the nominal one, 1 for the threshold policy ``zero``);
 * ``ip``    = i_ip/f: the integrated input;
 * ``in``    = i_in·τ_I/f: the synaptic current, ≈ W ĥ_pre + U ĥ (the pre-activation less the bias);
-* ``count`` = spikes per step × Iin: the rate code.
+* ``count`` = spikes per step × Iin (the read-out: × its range): the rate code.
 
 The predicted class is the argmax of the last layer's time-mean decode.
 """
@@ -37,11 +37,11 @@ RESULT_FORMAT = "lprnn_brian.simulation"
 RESULT_VERSION = 2
 
 
-def decode_scale(decode: str, layer, Iin: float):
+def decode_scale(decode: str, layer):
     """Factor turning a recorded state (or a spike rate) into ANN units (for ``in`` a per-neuron vector when
-    the layer has per-neuron τ_I)."""
+    the layer has per-neuron τ_I); the spike rate's is the layer's clamp level (Iin, or the read-out's range)."""
     return {"fb": -1.0 / (layer.kick_gain * layer.factor), "ip": 1.0 / layer.factor, "in": layer.tau_I / layer.factor,
-            "count": Iin}[decode]
+            "count": layer.clamp_level}[decode]
 
 
 @dataclass
@@ -347,7 +347,7 @@ def _summarise(spec: SNNSpec, raw: RawRun, sample: int, record: tuple[str, ...])
                 for w in READOUT_WINDOWS:
                     out["means"][d][w].append(None)
                 continue
-            scale = decode_scale(d, L, spec.Iin)
+            scale = decode_scale(d, L)
             if d == "count":
                 per_step = np.zeros((spec.n_steps, L.n))
                 np.add.at(per_step, (n, i), 1.0)

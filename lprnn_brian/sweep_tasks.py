@@ -166,7 +166,7 @@ def _fb_corr_stats(model, x, ann, spec, res) -> list:
     the layer recorded no states)."""
     from .analysis.fidelity import ann_counterparts
 
-    ref = ann_counterparts(model, x, ann)["fb"]
+    ref = ann_counterparts(model, x, ann, readout_range=spec.readout_range)["fb"]
     stats = []
     for k in range(len(spec.layers)):
         frames = res.frame_decodes["fb"][k]

@@ -1372,7 +1372,7 @@ def run_lane(runner, spec, go: dict, job: Path) -> dict:
     B = runner.batch
     clips = [int(c) for c in go["clips"]]
     chunks = [clips[i:i + B] for i in range(0, len(clips), B)]
-    scale = decode_scale("fb", spec.layers[-1], spec.Iin)
+    scale = decode_scale("fb", spec.layers[-1])
     per_clip: dict[str, dict] = {}
     run_s, n_used = [], []
     identity = None

@@ -116,9 +116,10 @@ def demo_section(path: Path, rec: dict) -> list[str]:
     row("mean spikes per clip", lambda r: f"{sum(r['spikes_per_sample']) / len(r['spikes_per_sample']):,.0f}")
     row("of which build + simulation (cold)", lambda r: f"{r['wall_s']:.0f} s ({r['wall_s_detail']['build']:.0f} + "
                                                     f"{r['wall_s_detail']['run']:.0f} s)")
+    ranges = sorted({f"{L['Iin_snn'] / L['factor']:g}" for L in (run["report"]["snn"]["layers"][-1] for run in runs)})
     lines += ["", "Per layer: correlation of each decode with the ANN (over clips × frames × units) and the fb "
-              "decode's RMSE in ANN units; the read-out's fb and count decodes against clamp(o, 0, Iin), `in` "
-              "against the pre-activation less the bias.", ""]
+              f"decode's RMSE in ANN units; the read-out's fb and count decodes against clamp(o, 0, {'/'.join(ranges)}) "
+              "(its [range](method.md#the-read-outs-range)), `in` against the pre-activation less the bias.", ""]
     for run in runs:
         r = run["report"]
         lines += [f"`{run['command']}` (threshold `{r.get('threshold', '?')}`):", "",

@@ -278,6 +278,28 @@ def test_threshold_policy_is_chosen_and_recorded(model_file, inputs, capsys, tmp
                                                          "--threshold", "half"])
 
 
+def test_readout_range_is_chosen_and_recorded(model_file, inputs, capsys, tmp_path):
+    """--readout-range R gives the read-out neurons the clamp level R·f (docs/method.md#the-read-outs-range): the
+    summary's read-out Iin_snn is R/Iin times the default run's and every hidden layer's is unchanged; the result
+    file's spec says R; the model file is not touched; a non-positive R is one clear error line (exit 2)."""
+    from lprnn_brian.simulation import load_result
+
+    x, _ = inputs
+    before = model_file.read_bytes()
+    layers = {}
+    for R in (None, 9.0):
+        args = ["simulate", str(model_file), "--inputs", str(x), "--json", "--target", "numpy", "--quiet",
+                "--out", str(tmp_path / f"r{R}.npz")] + ([] if R is None else ["--readout-range", str(R)])
+        assert main(args) == 0
+        layers[R] = json.loads(capsys.readouterr().out)["snn"]["layers"]
+        assert load_result(tmp_path / f"r{R}.npz").spec.readout_range == (6.0 if R is None else R)
+    assert layers[9.0][-1]["Iin_snn"] == pytest.approx(1.5 * layers[None][-1]["Iin_snn"], rel=1e-12)
+    assert [L["Iin_snn"] for L in layers[9.0][:-1]] == [L["Iin_snn"] for L in layers[None][:-1]]
+    assert model_file.read_bytes() == before
+    err = _fails(capsys, ["simulate", str(model_file), "--inputs", str(x), "--readout-range", "-1"])
+    assert "--readout-range must be a positive number" in err
+
+
 # --- the parser itself ----------------------------------------------------------------------------------------
 def _parsers(parser):
     """``parser`` and every sub-command's parser."""

@@ -378,7 +378,7 @@ def test_reader_decodes_hand_written_results(request, tmp_path, layout, spike_fo
                 expected_spikes += [(s, int(i), int(n)) for i, n in zip(got["i"][mine] % L.n, got["step"][mine])]
                 cols = slice(c * L.n, (c + 1) * L.n)
                 for d in DECODES:
-                    scale = decode_scale(d, L, spec.Iin)
+                    scale = decode_scale(d, L)
                     if d == "count":
                         counts = np.zeros((spec.n_frames, L.n))
                         np.add.at(counts, (frame_of_step[got["step"][mine]], got["i"][mine] % L.n), 1.0)

@@ -21,7 +21,7 @@ def test_ann_vs_snn_traces_are_the_raw_feedback_state_and_track_the_ann(tmp_path
     """The plotted SNN markers are the fb decode −i_fb/(κ f) of the recorded raw state at the frame-end steps
     ⌊(t+1)M⌋ (recomputed here from a second numpy run kept raw: Brian2's numpy target is deterministic, so equal
     up to the float32 the result stores, half an ulp); the plotted ANN lines are the torch twin's states
-    (clamp(o, 0, Iin) for the read-out; 1e-5, the twin's agreement with the numpy forward; without torch the numpy
+    (clamp(o, 0, R) for the read-out, R its range, docs/method.md#the-read-outs-range; 1e-5, the twin's agreement with the numpy forward; without torch the numpy
     forward, 1e-6); and the annotated r is the Pearson correlation of exactly those arrays (np.corrcoef, 1e-9).
     docs/method.md#why-the-spikes-reproduce-the-rate-network: the fb decode reconstructs h_t within a few kicks, so
     every layer's r on this clip exceeds 0.95 (measured 0.99–0.999) and lpff_1's RMSE is below two kicks 2·Iin/τ_S =
@@ -55,8 +55,8 @@ def test_ann_vs_snn_traces_are_the_raw_feedback_state_and_track_the_ann(tmp_path
         states, tol = forward(model, x).states, 1e-6
     for k in range(4):
         ref = states[k][0].astype(np.float64)
-        if k == 3:
-            ref = np.clip(ref, 0.0, Iin)
+        if k == 3:  # the read-out's range: the model's readout_range (12 = 2·Iin for the bundled model), else Iin
+            ref = np.clip(ref, 0.0, model.readout_range if model.readout_range is not None else Iin)
         np.testing.assert_allclose(d["ann"][k], ref, rtol=tol, atol=tol)
     spec = to_snn_spec(model, mode="loihi")
     raw = simulate(spec, x, target="numpy", record=("i_fb",), keep_raw=True).raw[0]

@@ -184,20 +184,23 @@ def test_bundled_loihi_export_has_the_published_registers():
     the graph as soma.v_threshold = 16384, w_self = −32256·64·Δt_S on the diagonal, fb τ = 64·Δt_S, hidden ip τ =
     −Δt_A/ln 0.8 = 35.85 ms, w_x = f·W0 for the lpff layer (float64 rounding: 1e-12), and ip v_leak = τ_I·b̃ = f·b
     up to the bias register's rounding (b̃ = f·b/τ_I rounded to an integer mantissa at exponent 0 for these models:
-    at most τ_I/2 = 32)."""
+    at most τ_I/2 = 32). The digits model's read-out carries logits up to 12 = 2·Iin (#the-read-outs-range): its
+    I_in f is 2^22, so its threshold and kick are twice the hidden layers' (32768 and 64512), at the same τ_S."""
     from lprnn_brian.ann.model import load_model
     from lprnn_brian.bundled import bundled_model_path
 
     model = load_model(bundled_model_path())
+    assert model.readout_range == 12.0
     g = to_nir(to_snn_spec(model, mode="loihi"))
     dt = 0.5601775e-3
     f = 2 ** 21 / 6
     close = dict(rtol=1e-6, atol=0)  # Δt_S is published to 7 digits
     q = model.quantised()
     for A in q.layers:
-        n = A.W.shape[0]
-        assert np.all(g.nodes[f"{A.name}_soma"].v_threshold == 16384)
-        np.testing.assert_allclose(np.diag(g.nodes[f"{A.name}_w_self"].weight), np.full(n, -32256 * 64 * dt), **close)
+        n, wide = A.W.shape[0], (2 if A.kind == "dense" else 1)
+        assert np.all(g.nodes[f"{A.name}_soma"].v_threshold == 16384 * wide)
+        np.testing.assert_allclose(np.diag(g.nodes[f"{A.name}_w_self"].weight), np.full(n, -32256 * wide * 64 * dt),
+                                   **close)
         np.testing.assert_allclose(g.nodes[f"{A.name}_fb"].tau, np.full(n, 64 * dt), **close)
         if A.kind != "dense":
             np.testing.assert_allclose(g.nodes[f"{A.name}_ip"].tau, np.full(n, -0.008 / np.log(0.8)), rtol=1e-12)

@@ -164,7 +164,7 @@ def test_shd_clip_equals_the_emulator(shd_model):
         assert run.spikes[k].sum() > 100
     want = em.raw[0].window_sums[-1]["i_fb"][spec.readout_window]
     np.testing.assert_array_equal(run.readout_fb_sum[0], want)
-    scale = decode_scale("fb", spec.layers[-1], spec.Iin)
+    scale = decode_scale("fb", spec.layers[-1])
     assert np.argmax(scale * run.readout_fb_sum[0]) == np.argmax(scale * want)
 
 
@@ -214,7 +214,7 @@ def test_benchmark_worker_times_both_batches_and_keeps_spikes(bench):
     assert set(out["per_sample_by_batch_s"]) == {"2", "32"} and out["per_sample_s"] == out["per_sample_by_batch_s"]["2"]
     assert out["threads"] == 1 and out["batch"] == 2 and out["samples"] == 5 and out["cold_first_s"] > 0
     em = emulate(to_loihi(spec), drive, semantics="brian2")
-    scale = decode_scale("fb", spec.layers[-1], spec.Iin)
+    scale = decode_scale("fb", spec.layers[-1])
     want = [int(np.argmax(scale * raw.window_sums[-1]["i_fb"][spec.readout_window])) for raw in em.raw]
     assert out["predictions"] == want
     assert len(out["_spikes"]) == 5

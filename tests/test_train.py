@@ -149,11 +149,15 @@ def test_missing_torch_message(monkeypatch):
 
 def test_bad_config():
     """Oracle: input checks. A config without lpRNN layers is a UserInputError; so is a classifier trained
-    filter-then-clamp (its stored model would be evaluated clamp-then-filter: another network)."""
+    filter-then-clamp (its stored model would be evaluated clamp-then-filter: another network) and a read-out range
+    that is not a positive number."""
     with pytest.raises(UserInputError):
         dataclasses.replace(DIGITS_CONFIG, rnn=()).validate()
     with pytest.raises(UserInputError, match="clamp must be 'clamp_then_filter' for a classifier"):
         dataclasses.replace(DIGITS_CONFIG, clamp="filter_then_clamp").validate()
+    for bad in (0.0, -1.0, float("inf"), True):
+        with pytest.raises(UserInputError, match="readout_range must be None"):
+            dataclasses.replace(DIGITS_CONFIG, readout_range=bad).validate()
 
 
 def _shipped():

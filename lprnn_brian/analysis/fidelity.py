@@ -3,8 +3,9 @@ SNN decode against its ANN counterpart, class agreement and accuracy.
 
 ANN counterpart of each decode (per frame, ANN units):
 
-* ``fb``, ``count`` → the layer's ANN state h_t; for the dense read-out, clamp(o_t, 0, Iin): the feedback
-  reconstruction spans [0, Iin_snn] by construction, so that is what it can encode
+* ``fb``, ``count`` → the layer's ANN state h_t; for the dense read-out, clamp(o_t, 0, R) with R the spec's read-out
+  range (Iin by default, docs/method.md#the-read-outs-range): the feedback reconstruction spans [0, Iin_snn] by
+  construction, so that is what it can encode
   (docs/method.md#two-clamp-conventions, docs/method.md#input-decoding-and-compartments);
 * ``ip`` → h_t; for the read-out max(o_t, 0) (i_ip is floored at 0 every step);
 * ``in`` → the pre-activation less the bias, W x_t + U h_{t−1}
@@ -21,8 +22,11 @@ from ..ann.model import READOUT_WINDOWS, LpRNNModel
 from ..simulation import DECODES, SimulationResult
 
 
-def ann_counterparts(model: LpRNNModel, x: np.ndarray, ann: AnnResult) -> dict[str, list[np.ndarray]]:
-    """Per decode, per layer: the ANN quantity the decode estimates, (samples, frames, units)."""
+def ann_counterparts(model: LpRNNModel, x: np.ndarray, ann: AnnResult,
+                     readout_range: float | None = None) -> dict[str, list[np.ndarray]]:
+    """Per decode, per layer: the ANN quantity the decode estimates, (samples, frames, units); the read-out's
+    fb and count counterparts are clamped to ``readout_range`` (the run's
+    :attr:`~lprnn_brian.convert.SNNSpec.readout_range`; default: the model's, else Iin)."""
     q = model.quantised()
     states = [s.astype(np.float64) for s in ann.states]
     inputs = [np.asarray(x, dtype=np.float64)] + states[:-1]
@@ -34,7 +38,9 @@ def ann_counterparts(model: LpRNNModel, x: np.ndarray, ann: AnnResult) -> dict[s
             z = z + h_prev @ L.U.astype(np.float64).T
         pre.append(z)
     o = states[-1]
-    clamped = states[:-1] + [np.clip(o, 0.0, float(model.Iin))]
+    R = float(readout_range) if readout_range is not None else \
+        (float(model.readout_range) if model.readout_range is not None else float(model.Iin))
+    clamped = states[:-1] + [np.clip(o, 0.0, R)]
     floored = states[:-1] + [np.maximum(o, 0.0)]
     return {"fb": clamped, "ip": floored, "count": clamped, "in": pre}
 
@@ -80,7 +86,7 @@ def fidelity(
 ) -> Fidelity:
     """Compare ``result`` (the SNN of ``model`` run on ``x``) with the ANN forward pass."""
     ann = ann if ann is not None else forward(model, x)
-    ref = ann_counterparts(model, x, ann)
+    ref = ann_counterparts(model, x, ann, readout_range=result.spec.readout_range)
     corr, rmse = {}, {}
     for d in DECODES:
         corr[d], rmse[d] = [], []

@@ -15,6 +15,8 @@ and, per layer, its name, kind, retention and sizes.
   model updates its states ``substeps`` > 1 times per frame (meta key ``substeps``, absent means 1).
 - ``format_version`` 3: the hidden layers output the ΣΔ neuron's mean reconstruction of their clamped state
   (meta key ``reconstruction``: ``{"policy": ..., "tau_S": ...}``, absent means none).
+- ``format_version`` 4: the model names the range its spiking read-out carries (meta key ``readout_range``, ANN
+  units; absent means Iin, the paper's neuron; docs/method.md#the-read-outs-range).
 
 A model with scalar retentions and one update per frame is written as version 1, byte for byte as before,
 so older readers still read it; version 1 files are read by this code unchanged.
@@ -41,7 +43,7 @@ from .quantise import quantise
 FORMAT_NAME = "lprnn_brian.model"
 #: Newest version this code reads and writes; files with a larger version are refused with "upgrade
 #: lprnn_brian". Models with scalar retentions only are still written as version 1.
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 #: Metadata value of ``retention`` for a layer whose retentions are stored as the array ``<layer>/retention``.
 PER_UNIT = "per_unit"
 
@@ -235,6 +237,10 @@ class LpRNNModel:
         (docs/method.md#one-update-per-frame-or-many) as K grows.
     readout_window : {'second_half', 'all'}, optional
         Frames averaged into the logits: t ≥ ⌊T/2⌋ (0-based) or every frame.
+    readout_range : float, optional
+        For the conversion: the largest logit (ANN units) its spiking read-out carries, the read-out neurons'
+        clamp level (docs/method.md#the-read-outs-range). None (default): Iin, the paper's neuron. It does not
+        change the rate network.
     reconstruction : dict, optional
         ``{"policy": P, "tau_S": T}``: every low-pass layer outputs the mean reconstruction of a ΣΔ neuron with
         threshold policy P and feedback time constant T steps: the mean transfer of its clamped state
@@ -259,6 +265,7 @@ class LpRNNModel:
     frame_dt: float = 1 / 125
     n_frames: int = 125
     readout_window: str = "second_half"
+    readout_range: float | None = None
     substeps: int = 1
     reconstruction: dict = field(default_factory=_default_meta_dict)
     class_names: list[str] = field(default_factory=list)
@@ -308,7 +315,7 @@ class LpRNNModel:
         return LpRNNModel(
             layers=[layer.copy() for layer in self.layers], Iin=self.Iin, int_bits=self.int_bits,
             frac_bits=self.frac_bits, frame_dt=self.frame_dt, n_frames=self.n_frames,
-            readout_window=self.readout_window, substeps=self.substeps, reconstruction=dict(self.reconstruction),
+            readout_window=self.readout_window, readout_range=self.readout_range, substeps=self.substeps, reconstruction=dict(self.reconstruction),
             class_names=list(self.class_names),
             features=copy.deepcopy(self.features), task=self.task, provenance=copy.deepcopy(self.provenance))
 
@@ -395,6 +402,12 @@ class LpRNNModel:
             raise UserInputError(f"frame_dt must be a positive time step in seconds (1/T), got {self.frame_dt!r}")
         if self.readout_window not in READOUT_WINDOWS:
             raise UserInputError(f"readout_window must be one of {READOUT_WINDOWS}, got {self.readout_window!r}")
+        if self.readout_range is not None and (
+                isinstance(self.readout_range, bool)
+                or not isinstance(self.readout_range, (int, float, np.integer, np.floating))
+                or not math.isfinite(self.readout_range) or self.readout_range <= 0):
+            raise UserInputError(f"readout_range must be None (Iin) or a positive finite number of ANN units, got "
+                                 f"{self.readout_range!r}")
         if not isinstance(self.class_names, (list, tuple)) or not all(isinstance(c, str) for c in self.class_names):
             raise UserInputError("class_names must be a list of strings")
         if self.class_names and len(self.class_names) != out.n_out:
@@ -478,6 +491,9 @@ def _meta_dict(model: LpRNNModel) -> dict:
     if model.reconstruction:
         extra["reconstruction"] = {"policy": model.reconstruction["policy"], "tau_S": float(model.reconstruction["tau_S"])}
         version = 3
+    if model.readout_range is not None:
+        extra["readout_range"] = float(model.readout_range)
+        version = 4
     return extra | {
         "format": FORMAT_NAME,
         "format_version": version,
@@ -686,6 +702,7 @@ def _model_from_npz(data, path: Path) -> LpRNNModel:
         readout_window=_require(meta, "readout_window", str, path),
         substeps=_require(meta, "substeps", int, path) if "substeps" in meta else 1,
         reconstruction=_require(meta, "reconstruction", dict, path) if "reconstruction" in meta else {},
+        readout_range=float(_require(meta, "readout_range", (int, float), path)) if "readout_range" in meta else None,
         class_names=_require(meta, "class_names", list, path),
         features=_require(meta, "features", dict, path),
         task=_require(meta, "task", str, path),

@@ -28,8 +28,8 @@ from .model import READOUT_WINDOWS, Layer, LpRNNModel, reconstruction_table
 from .quantise import FULL_PRECISION_BITS
 
 #: Model fields carried through TorchLpRNN unchanged (everything but the layers).
-_META_FIELDS = ("Iin", "int_bits", "frac_bits", "frame_dt", "n_frames", "readout_window", "substeps",
-                "reconstruction", "class_names", "features", "task", "provenance")
+_META_FIELDS = ("Iin", "int_bits", "frac_bits", "frame_dt", "n_frames", "readout_window", "readout_range",
+                "substeps", "reconstruction", "class_names", "features", "task", "provenance")
 
 
 def interp(v: "torch.Tensor", xs: "torch.Tensor", ys: "torch.Tensor") -> "torch.Tensor":

@@ -420,7 +420,7 @@ def _manifest(spec: SNNSpec, target: str, layout: dict, record: tuple[str, ...],
     layers = []
     for L, files in zip(spec.layers, gen.layers):
         layers.append({**files, "n": L.n, "kind": L.kind,
-                       "decode_scale": {d: _scale_json(decode_scale(d, L, spec.Iin)) for d in ("fb", "ip", "in",
+                       "decode_scale": {d: _scale_json(decode_scale(d, L)) for d in ("fb", "ip", "in",
                                                                                                "count")}})
     return {
         "format": PROJECT_FORMAT, "format_version": PROJECT_VERSION, "lprnn_brian": __version__,

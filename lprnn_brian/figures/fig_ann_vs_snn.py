@@ -66,7 +66,7 @@ def compute(quick: bool = False, seed: int = 0, *, n_clips: int | None = None) -
     # (all clips as one batch, states sampled at frame ends only)
     res = simulate(spec, x, target="numpy", record=("i_fb",), batch=len(clips), sampling="frames")
     fid = fidelity(model, x, res, labels=labels, ann=ann)
-    ref = ann_counterparts(model, x, ann)["fb"]
+    ref = ann_counterparts(model, x, ann, readout_range=spec.readout_range)["fb"]
     snn = [res.frame_decodes["fb"][k][0].astype(np.float64) for k in range(len(res.layer_names))]
     annk = [ref[k][0] for k in range(len(res.layer_names))]
     units = [np.argsort(-a.mean(axis=0), kind="stable")[:UNITS_SHOWN] for a in annk]
@@ -74,7 +74,8 @@ def compute(quick: bool = False, seed: int = 0, *, n_clips: int | None = None) -
                 ann=annk, snn=snn, units=units, correlation=list(fid.correlation["fb"]),
                 rmse=list(fid.rmse["fb"]), ann_class=int(fid.ann_predictions[0]),
                 snn_class=int(fid.snn_predictions["fb"][model.readout_window][0]),
-                tau_S=float(spec.layers[0].tau_S), steps_per_frame=float(spec.steps_per_frame), Iin=float(model.Iin))
+                tau_S=float(spec.layers[0].tau_S), steps_per_frame=float(spec.steps_per_frame), Iin=float(model.Iin),
+                readout_range=float(spec.readout_range))
 
 
 def plot(d: dict, out: Path) -> list[Path]:
@@ -100,7 +101,8 @@ def plot(d: dict, out: Path) -> list[Path]:
         ax.text(0.02, 0.97, f"r = {r:.3f}, RMSE = {e:.3f}\n(all units, {n_clips} clip{'s' if n_clips > 1 else ''})",
                 transform=ax.transAxes, va="top", fontsize=8,
                 bbox=dict(boxstyle="round,pad=0.2", fc="white", ec=PALETTE[7], lw=0.4, alpha=0.85))
-        kind = "read-out: clamp(o_t, 0, Iin)" if readout else "state h_t"
+        kind = ("read-out: clamp(o_t, 0, Iin)" if d.get("readout_range", d["Iin"]) == d["Iin"] else
+                f"read-out: clamp(o_t, 0, {d['readout_range']:g})") if readout else "state h_t"
         ax.set_title(f"{d['names'][k]} ({kind})", fontsize=9)
         ax.set_ylabel("ANN units")
         top = max(float(np.max(d["ann"][k][:, d["units"][k]])), float(np.max(d["snn"][k][:, d["units"][k]])))

@@ -74,7 +74,7 @@ def simulate_neurons() -> dict:
         raw = runner.run(layer0_drive(x, spec))
     L = spec.layers[0]
     st = raw.states[0]
-    fb = st["i_fb"] * decode_scale("fb", L, _IIN)
+    fb = st["i_fb"] * decode_scale("fb", L)
     spikes = np.zeros((spec.n_steps, 2), bool)
     spikes[raw.spike_step[0], raw.spike_i[0]] = True
     ann = forward(model, x[None])

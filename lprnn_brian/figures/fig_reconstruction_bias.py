@@ -50,7 +50,7 @@ def measure(c: np.ndarray, policy: str, mode: str) -> dict:
     with Runner(spec, "numpy", record=("i_fb",)) as runner:
         raw = runner.run(layer0_drive(np.tile(8 * c, (N_FRAMES, 1)), spec))
     L = spec.layers[0]
-    fb = raw.states[0]["i_fb"][SETTLE:] * decode_scale("fb", L, IIN)
+    fb = raw.states[0]["i_fb"][SETTLE:] * decode_scale("fb", L)
     return {"error": fb.mean(axis=0) - c, "threshold": L.threshold, "kick": L.kick, "kappa": L.kick_gain,
             "factor": L.factor}
 

@@ -349,7 +349,8 @@ def _new_net(TorchLpRNN, job: _Job):
     cfg, n_frames = job.cfg, int(job.X.shape[1])
     meta = dict(frame_dt=float(job.frame_dt if job.frame_dt is not None else 1.0 / n_frames), n_frames=n_frames,
                 class_names=list(job.class_names), features=dict(job.features or {}), task=job.task, provenance={},
-                reconstruction=reconstruction_meta(cfg.reconstruction, cfg.reconstruction_tau_S))
+                reconstruction=reconstruction_meta(cfg.reconstruction, cfg.reconstruction_tau_S),
+                readout_range=None if cfg.readout_range is None else float(cfg.readout_range))
     return TorchLpRNN(job.X.shape[2], int(cfg.lpff) or None, [int(n) for n in cfg.rnn], job.n_classes,
                       retention=cfg.retention, Iin=cfg.Iin, int_bits=cfg.int_bits, frac_bits=cfg.frac_bits,
                       readout_window=cfg.readout_window, clamp=cfg.clamp, meta=meta, seed=cfg.seed,
