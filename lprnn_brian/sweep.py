@@ -30,8 +30,9 @@ lp time constant, Δt_S = τ/τ_S; exact 12-bit decays when 4096/τ_S is an inte
 deployed weights re-quantised after training to b bits on [−1/2, 1/2), grid 2^−b, as the weight-bits figure's
 models; biases kept; a model trained at 3 bits is unchanged at b ≥ 3; ANN and SNN both use them), ``retention`` (every lp layer's retention a, ANN and SNN), ``jitter`` (σ in SNN
 steps of Gaussian jitter of the last hidden layer's spikes; the read-out is replayed from them:
-``in``/``ip`` decodes only), ``mode`` (``float``/``loihi``) and ``threshold`` (the comparator's threshold policy,
-``unbiased``/``zero``).
+``in``/``ip`` decodes only), ``mode`` (``float``/``loihi``), ``threshold`` (the comparator's threshold policy,
+``unbiased``/``zero``) and ``readout_range`` (the largest logit the spiking read-out carries, ANN units;
+docs/method.md#the-read-outs-range).
 """
 from __future__ import annotations
 
@@ -66,6 +67,7 @@ KNOBS = {
     "jitter": (float, lambda v: v >= 0, "σ of the last hidden layer's spike jitter, SNN steps (≥ 0)"),
     "mode": (str, lambda v: v in MODES, "'float' or 'loihi'"),
     "threshold": (str, lambda v: v in THRESHOLD_POLICIES, f"a threshold policy, one of {THRESHOLD_POLICIES}"),
+    "readout_range": (float, lambda v: 0 < v < math.inf, "the read-out's range R in ANN units (> 0)"),
 }
 METRICS = ("ann_accuracy", "snn_accuracy", "class_agreement", "layer_correlation", "spikes_per_sample")
 #: Top-level keys of a sweep config: key → (type(s), required, default, description).

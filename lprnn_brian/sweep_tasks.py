@@ -60,7 +60,7 @@ def point_model(model, point: dict):
 
 
 def point_spec(model, point: dict, cfg_mode: str, n_frames: int, cfg_threshold: str = DEFAULT_THRESHOLD):
-    """The SNN spec of a grid point (its mode, its SNN step, its threshold policy)."""
+    """The SNN spec of a grid point (its mode, its SNN step, its threshold policy, its read-out range)."""
     from .convert import to_snn_spec
     from .equations import derive
 
@@ -73,7 +73,7 @@ def point_spec(model, point: dict, cfg_mode: str, n_frames: int, cfg_threshold: 
                 for L in model.layers if L.retention is not None]
         dt = min(taus) / point["tau_S"]
     return to_snn_spec(model, mode=mode, dt=dt, n_frames=n_frames,
-                       threshold=point.get("threshold", cfg_threshold))
+                       threshold=point.get("threshold", cfg_threshold), readout_range=point.get("readout_range"))
 
 
 # --- worker side -------------------------------------------------------------------------------------------

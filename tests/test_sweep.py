@@ -139,6 +139,34 @@ def test_weight_bits_knob_requantises_the_deployed_weights():
         np.testing.assert_array_equal(L.W, want)
 
 
+def test_readout_range_knob_is_the_conversions_readout_range(files, tmp_path):
+    """A grid over ``readout_range`` (docs/method.md#the-read-outs-range): each row equals a plain simulate() of
+    to_snn_spec(model, readout_range=R), built here without the sweep's helpers; the knob is recorded in the
+    table, and a non-positive range is refused before any work."""
+    from lprnn_brian.ann.model import load_model
+    from lprnn_brian.convert import to_snn_spec
+    from lprnn_brian.simulation import simulate
+
+    model = load_model(files / "m.npz")
+    model.layers[-1].b[:] = 1.0  # a read-out that spikes (the random one stays below 0 on these inputs)
+    save_model(model, tmp_path / "m.npz")
+    out = tmp_path / "r.parquet"
+    run_sweep(parse_config(_config(files, model=str(tmp_path / "m.npz"), grid={"readout_range": [6, 12]}, chunk=4)),
+              out, scheduler="serial", progress=False)
+    rows, meta = read_table(out)
+    assert [r["readout_range"] for r in rows] == [6.0, 12.0]
+    assert rows[0]["spikes_per_sample"] != rows[1]["spikes_per_sample"]  # the knob acts (the read-out's kick)
+    x, y = np.load(files / "x.npy"), np.load(files / "y.npy")
+    for row in rows:
+        res = simulate(to_snn_spec(model, mode="loihi", n_frames=x.shape[1], readout_range=row["readout_range"]), x,
+                       target="numpy")
+        assert row["spikes_per_sample"] == pytest.approx(res.spikes_per_sample().mean())
+        for d in ("fb", "count"):
+            assert row[f"snn_accuracy_{d}"] == pytest.approx(np.mean(res.predictions(d) == y))
+    with pytest.raises(UserInputError, match="readout_range"):
+        parse_config(_config(files, grid={"readout_range": [0]}))
+
+
 def test_local_cluster_table_equals_serial(serial, files, tmp_path):
     out = tmp_path / "t.parquet"
     run = run_sweep(parse_config(_config(files)), out, workers=2, progress=False)
