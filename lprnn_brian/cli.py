@@ -5,7 +5,6 @@ User mistakes end with one line on stderr saying what was wrong and what to do, 
 from __future__ import annotations
 
 import argparse
-import math
 import json
 import sys
 import time
@@ -447,12 +446,12 @@ def _readout_range_option(sp) -> None:
 
 def _load_model_for_run(args):
     """The model of --model/MODEL with ``--readout-range`` (if given) as its read-out range."""
-    from .ann.model import load_model
+    from .ann.model import is_readout_range, load_model
 
     model = load_model(args.model)
     R = getattr(args, "readout_range", None)
     if R is not None:
-        if not (math.isfinite(R) and R > 0):
+        if not is_readout_range(R):
             raise UserInputError(f"--readout-range must be a positive number of ANN units (the model's Iin is "
                                  f"{float(model.Iin):g}), got {R:g}")
         model.readout_range = float(R)

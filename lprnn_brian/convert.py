@@ -59,7 +59,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .ann.model import LpRNNModel
+from .ann.model import LpRNNModel, is_readout_range
 from .equations import derive
 from .equations.fixed_point import DECAY_UNITY as DECAY_DENOMINATOR  # Loihi's 12-bit decays: τ_S = 4096/d steps
 from .equations.fixed_point import bias_mant_exp, weight_mant_exp, weight_mant_exp_rows
@@ -443,8 +443,7 @@ def resolve_readout_range(model: LpRNNModel, readout_range: float | None = None)
     R = readout_range if readout_range is not None else model.readout_range
     if R is None:
         return float(model.Iin)
-    if isinstance(R, bool) or not isinstance(R, (int, float, np.floating, np.integer)) or not math.isfinite(R) \
-            or R <= 0:
+    if not is_readout_range(R):
         raise UserInputError(f"readout_range must be a positive number of ANN units (the model's Iin is "
                              f"{float(model.Iin):g}; docs/method.md#the-read-outs-range), got {R!r}")
     return float(R)

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..ann.forward import AnnResult, forward
 from ..ann.model import READOUT_WINDOWS, LpRNNModel
+from ..convert import resolve_readout_range
 from ..simulation import DECODES, SimulationResult
 
 
@@ -38,9 +39,7 @@ def ann_counterparts(model: LpRNNModel, x: np.ndarray, ann: AnnResult,
             z = z + h_prev @ L.U.astype(np.float64).T
         pre.append(z)
     o = states[-1]
-    R = float(readout_range) if readout_range is not None else \
-        (float(model.readout_range) if model.readout_range is not None else float(model.Iin))
-    clamped = states[:-1] + [np.clip(o, 0.0, R)]
+    clamped = states[:-1] + [np.clip(o, 0.0, resolve_readout_range(model, readout_range))]
     floored = states[:-1] + [np.maximum(o, 0.0)]
     return {"fb": clamped, "ip": floored, "count": clamped, "in": pre}
 

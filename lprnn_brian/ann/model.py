@@ -44,6 +44,15 @@ FORMAT_NAME = "lprnn_brian.model"
 #: Newest version this code reads and writes; files with a larger version are refused with "upgrade
 #: lprnn_brian". Models with scalar retentions only are still written as version 1.
 FORMAT_VERSION = 4
+
+
+def is_readout_range(value) -> bool:
+    """True if ``value`` can be a read-out range (docs/method.md#the-read-outs-range): a positive finite number of ANN
+    units (not a bool)."""
+    return (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
+            and math.isfinite(value) and value > 0)
+
+
 #: Metadata value of ``retention`` for a layer whose retentions are stored as the array ``<layer>/retention``.
 PER_UNIT = "per_unit"
 
@@ -315,7 +324,8 @@ class LpRNNModel:
         return LpRNNModel(
             layers=[layer.copy() for layer in self.layers], Iin=self.Iin, int_bits=self.int_bits,
             frac_bits=self.frac_bits, frame_dt=self.frame_dt, n_frames=self.n_frames,
-            readout_window=self.readout_window, readout_range=self.readout_range, substeps=self.substeps, reconstruction=dict(self.reconstruction),
+            readout_window=self.readout_window, readout_range=self.readout_range, substeps=self.substeps,
+            reconstruction=dict(self.reconstruction),
             class_names=list(self.class_names),
             features=copy.deepcopy(self.features), task=self.task, provenance=copy.deepcopy(self.provenance))
 
@@ -402,10 +412,7 @@ class LpRNNModel:
             raise UserInputError(f"frame_dt must be a positive time step in seconds (1/T), got {self.frame_dt!r}")
         if self.readout_window not in READOUT_WINDOWS:
             raise UserInputError(f"readout_window must be one of {READOUT_WINDOWS}, got {self.readout_window!r}")
-        if self.readout_range is not None and (
-                isinstance(self.readout_range, bool)
-                or not isinstance(self.readout_range, (int, float, np.integer, np.floating))
-                or not math.isfinite(self.readout_range) or self.readout_range <= 0):
+        if self.readout_range is not None and not is_readout_range(self.readout_range):
             raise UserInputError(f"readout_range must be None (Iin) or a positive finite number of ANN units, got "
                                  f"{self.readout_range!r}")
         if not isinstance(self.class_names, (list, tuple)) or not all(isinstance(c, str) for c in self.class_names):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..ann.checkpoint import ARCHS
-from ..ann.model import reconstruction_meta
+from ..ann.model import is_readout_range, reconstruction_meta
 from ..errors import UserInputError
 
 @dataclass
@@ -115,9 +115,8 @@ class TrainConfig:
             bad(f"clamp must be 'clamp_then_filter' for a classifier, got {self.clamp!r}: the model file records no "
                 "clamp convention and every forward pass of a stored model clamps, then filters, so a model trained "
                 "filter-then-clamp would be scored as another network (docs/method.md#two-clamp-conventions)")
-        if self.readout_range is not None and not (
-                isinstance(self.readout_range, (int, float)) and not isinstance(self.readout_range, bool)
-                and 0 < float(self.readout_range) < float("inf")):
+        if self.readout_range is not None and not (isinstance(self.readout_range, (int, float))
+                                                   and is_readout_range(self.readout_range)):
             bad(f"readout_range must be None (Iin) or a positive number of ANN units, got {self.readout_range!r}")
         if float(self.readout_penalty) < 0 or float(self.weight_decay) < 0:
             bad("readout_penalty and weight_decay must be >= 0")
