@@ -172,15 +172,15 @@ def build_network(
         records = bool(record) and (sampled or sampling == "steps")
         g = _layer_group(L, k == 0, eqs, frames if sampled else None, clock, f"{name_prefix}{L.name}", B,
                          parts.objects, records=records, fuse=propagation == "rows")
-        for order, (kind, pre, W) in enumerate(layer_projections(k, L, g, parts.groups)):
-            name = f"{g.name}_{kind}"
-            if propagation == "synapses":
+        projections = [(f"{g.name}_{kind}", pre, W) for kind, pre, W in layer_projections(k, L, g, parts.groups)]
+        if propagation == "synapses":
+            for name, pre, W in projections:
                 syn = all_to_all_synapses(pre, g, W, eqs, name, clock, B, zero_weight_synapses)
                 parts.synapses.append(syn)
                 parts.objects.append(syn)
-            else:
-                parts.objects.extend(_row_kernel(pre, g, W, name, clock, B, device, order, parts.kernels,
-                                                 exact_sums=spec.mode == "loihi"))
+        elif projections:
+            parts.objects.extend(_row_kernels(g, projections, clock, B, device, parts.kernels,
+                                              exact_sums=spec.mode == "loihi"))
         _layer_monitors(g, record, sampling, frames.windows if sampled else None, parts,
                         recorder=(B, spec.n_steps, device, clock) if propagation == "rows" else None)
     return BrianNetwork(Network(*parts.objects), parts.groups, stimulus, parts.spike_mons, parts.state_mons,
@@ -326,6 +326,16 @@ def step_blocks(codes: dict, records: bool, fuse: bool) -> list[tuple[str, list[
     return blocks
 
 
+def _factor_values(L, expr: sympy.Expr):
+    """The values of an update factor (:func:`lprnn_brian.equations.render.update_factors`, a function of one of the
+    layer's per-neuron time constants) for the ``L.n`` neurons of layer ``L``, or one float when every neuron has the
+    same (the same double either way: the expression is evaluated per value)."""
+    (tau,) = expr.free_symbols  # a per-neuron time constant of the layer (tau_I, tau_V)
+    values = np.asarray(sympy.lambdify(tau, expr, "numpy")(np.broadcast_to(getattr(L, str(tau)), (L.n,))),
+                        dtype=np.float64)
+    return float(values[0]) if values.size and np.all(values == values[0]) else values
+
+
 def _layer_group(L, first: bool, eqs, frames: FrameSampling | None, clock: Clock, name: str, batch: int,
                  objects: list, records: bool = True, fuse: bool = False) -> NeuronGroup:
     """The NeuronGroup of ``batch`` copies of layer ``L`` with its threshold, reset and per-step operations in their
@@ -337,8 +347,10 @@ def _layer_group(L, first: bool, eqs, frames: FrameSampling | None, clock: Clock
     codes = {"clip": eqs.clip, "truncate": eqs.truncate, "input": eqs.input if first else "", "update": eqs.update}
     factors = {}
     if fuse:  # the update's per-neuron factors stored once instead of divided for at every step (render.update_factors)
-        factors = update_factors()
-        model += "".join(f"\n{name} : 1 (constant)" for name in factors)
+        factors = {name: (expr, _factor_values(L, expr)) for name, expr in update_factors().items()}
+        # a factor one value for the whole layer is a shared scalar: the neuron loop then reads one array less
+        model += "".join(f"\n{name} : 1 ({'shared, constant' if np.ndim(values) == 0 else 'constant'})"
+                         for name, (expr, values) in factors.items())
         codes["update"] = update_code(hoisted=True)
     g = NeuronGroup(batch * L.n, model, threshold=eqs.threshold, reset=eqs.reset, clock=clock, order=0, name=name,
                     events=None if frames is None else dict(frames.events))
@@ -349,9 +361,8 @@ def _layer_group(L, first: bool, eqs, frames: FrameSampling | None, clock: Clock
         use_branch_free_threshold(g)
     g.resetter["spike"].when, g.resetter["spike"].order = SLOT["reset"]
     set_parameters(g, L, batch)
-    for name, expr in factors.items():
-        (tau,) = expr.free_symbols  # a per-neuron time constant of the layer (tau_I, tau_V)
-        setattr(g, str(name), sympy.lambdify(tau, expr, "numpy")(tile_copies(getattr(L, str(tau)), L.n, batch)))
+    for name, (expr, values) in factors.items():
+        setattr(g, str(name), values if np.ndim(values) == 0 else tile_copies(values, L.n, batch))
     objects.append(g)
     for slot, ops in step_blocks({k: v for k, v in codes.items() if v}, records, fuse):
         objects.append(g.run_regularly("\n".join(codes[op] for op in ops), name=f"{g.name}_{'_'.join(ops)}",
@@ -401,23 +412,26 @@ def _layer_monitors(g: NeuronGroup, record: tuple[str, ...], sampling: str, wind
     parts.state_mons.append(st)
 
 
-def _row_kernel(pre: NeuronGroup, post: NeuronGroup, W: np.ndarray, name: str, clock: Clock, batch: int, device,
-                order: int, kernels: list, exact_sums: bool = False) -> list:
-    """A driver group, one neuron per network copy, whose ``run_regularly`` calls the row-propagation function
-    of one projection for its copy in the synapses slot (feed-forward at order 0, recurrent at 1: the order of
-    Brian2's synapses by name). With OpenMP threads, Brian2 splits the loop over copies between threads."""
-    from .propagation import row_propagation
+def _row_kernels(post: NeuronGroup, projections: list, clock: Clock, batch: int, device, kernels: list,
+                 exact_sums: bool = False) -> list:
+    """Per row-propagation function of the projections into ``post`` ((name, presynaptic group, W), feed-forward
+    first: :func:`lprnn_brian.propagation.target_propagation`), a driver group, one neuron per network copy, whose
+    ``run_regularly`` calls it for its copy in the synapses slot, in the projections' order (that of Brian2's
+    synapses by name). With OpenMP threads, Brian2 splits the loop over copies between threads."""
+    from .propagation import target_propagation
 
     if device is None:
         raise ValueError("propagation='rows' needs the active cpp_standalone device")
-    func, info = row_propagation(f"{name}_rows", pre, post, W, batch, device, exact_sums=exact_sums)
-    info["name"] = name
-    kernels.append(info)
-    driver = NeuronGroup(batch, "done : integer", clock=clock, name=f"{name}_driver",
-                         namespace={f"{name}_rows": func})
+    objects = []
     when, first = SLOT["synapses"]
-    op = driver.run_regularly(f"done = {name}_rows(i)", name=f"{name}_propagate", when=when, order=first + order)
-    return [driver, op]
+    for order, (fname, func, infos) in enumerate(target_propagation(post, projections, batch, device,
+                                                                     exact_sums=exact_sums)):
+        kernels.extend(infos)
+        base = fname.removesuffix("_rows")
+        driver = NeuronGroup(batch, "done : integer", clock=clock, name=f"{base}_driver", namespace={fname: func})
+        objects += [driver, driver.run_regularly(f"done = {fname}(i)", name=f"{base}_propagate", when=when,
+                                                 order=first + order)]
+    return objects
 
 
 #: Prefix of the per-neuron copies of the recorded states that the targets without a monitor slot of their own

@@ -12,11 +12,13 @@ whole row of 64·W_snnᵀ to the targets' ``i_in``:
   that the compiler vectorises; a zero weight adds +0.0, which leaves any value unchanged;
 - **sparse rows** (CSR, pruned matrices): only the non-zero weights;
 - **integer rows** (Loihi-integer mode, where every spike effect is an integer, :func:`integer_rows_exact`): the
-  step's rows of a copy are summed in an int16 (or int32) accumulator, sixteen (eight) targets per vector
-  instruction, and the sum is added to ``i_in`` once, as ``scale · sum``. Every value involved is far below 2^53
-  and a multiple of 2^-12 (the states are integers, or integers times the 12-bit decay; :func:`accumulator` checks
-  that no sum can overflow), so every partial sum is exact and the order of the additions cannot change the
-  result.
+  step's rows of a copy are summed in an int16 (or int32) accumulator, thirty-two (sixteen) targets per AVX-512
+  instruction (half as many with AVX2), rows stored in whole vectors (:func:`padded_width`), and the sum is added
+  to ``i_in`` once, as ``scale · sum``. Every value involved is far below 2^53 and a multiple of 2^-12 (the states are integers, or
+  integers times the 12-bit decay; :func:`accumulator` checks that no sum can overflow), so every partial sum is
+  exact and the order of the additions cannot change the result. The same holds across projections: a layer's
+  feed-forward and recurrent rows share one accumulator, one kernel and one addition per step where their effects
+  fit one scale (:func:`integer_sources`, :func:`target_propagation`).
 
 In the dense and sparse layouts each target receives its increments in the same order as from Brian2's synapses
 (spikes in increasing presynaptic index; feed-forward before recurrent, as the synapses' names sort), and every
@@ -44,6 +46,8 @@ DENSE_ABOVE = 0.25
 INTEGER_ABOVE = 0.02
 #: Integer rows keep their accumulator on the stack: at most this many targets.
 INTEGER_MAX_TARGETS = 16384
+#: Integer rows are stored in multiples of this many targets (:func:`padded_width`): one AVX-512 vector of int16.
+ROW_LANES = 32
 
 
 def _unavailable(*args):  # pragma: no cover - only a placeholder for Brian2's Function signature
@@ -99,42 +103,58 @@ _SPIKE_LOOP = """
         }}"""
 
 
-def accumulator(values: np.ndarray) -> np.dtype | None:
-    """The narrowest integer type that holds any step's sum of integer rows ``values`` (n_pre, n_post) into one
-    target (every presynaptic neuron spiking at once, at most once per step): int16 or int32, or None when the
-    values are not integers or their sums could overflow int32."""
-    if values.dtype.kind != "i":
+def accumulator(*values: np.ndarray) -> np.dtype | None:
+    """The narrowest integer type that holds any step's sum of integer rows ``values`` (each (n_pre, n_post), every
+    projection into one target) into one target (every presynaptic neuron spiking at once, at most once per step):
+    int16 or int32, or None when the values are not integers or their sums could overflow int32."""
+    if any(v.dtype.kind != "i" for v in values):
         return None
-    worst = int(np.abs(values.astype(np.int64)).sum(axis=0).max()) if values.size else 0
+    worst = max((sum(np.abs(v.astype(np.int64)).sum(axis=0) for v in values) if values else np.zeros(1)).max(), 0)
     for dtype in (np.int16, np.int32):
-        if worst <= np.iinfo(dtype).max:
+        if int(worst) <= np.iinfo(dtype).max:
             return np.dtype(dtype)
     return None
 
 
-def _integer_rows(name: str, rows: np.ndarray) -> tuple[dict, str]:
-    """Namespace and C++ block summing the rows of this copy's spikes (from ``_s``) in an integer accumulator and
-    adding ``scale · sum`` to ``_t`` once (module docstring; needs :func:`accumulator` not None)."""
-    n_post = rows.shape[1]
-    key = f"{name}_rows"
-    values, scale = compact_rows(rows)
-    acc = accumulator(values)
-    c_type = {np.dtype(np.int16): "int16_t", np.dtype(np.int32): "int32_t"}[acc]
-    namespace = {key: values.ravel()}
-    body = f"""
-        {c_type} _acc[{n_post}];
-        for (int32_t _j = 0; _j < {n_post}; _j++)
-            _acc[_j] = 0;
-        for (; _s < _n_spikes && _spikes[_s] < _hi; _s++)
-        {{
-            const auto* const _row = _namespace{key} + (size_t)(_spikes[_s] - _lo) * {n_post};
-            for (int32_t _j = 0; _j < {n_post}; _j++)
-                _acc[_j] += _row[_j];
-        }}
-        for (int32_t _j = 0; _j < {n_post}; _j++)
-            _t[_j] += {float(scale)!r} * (double)_acc[_j];
-    """
-    return namespace, body
+def integer_sources(rows: list[np.ndarray]) -> tuple[list[np.ndarray], float] | None:
+    """The spike effects ``rows`` of the projections into one target (each (n_pre, n_post)) as integer rows on one
+    scale: (values, scale) with ``scale · values[k] == rows[k]`` exactly, each values[k] int8 or int16 (the
+    narrowest that holds it), scale the smallest of their :func:`compact_rows` scales (a power of two ≥ 1); None
+    where a projection's effects are not integers, or their step sums together do not fit an accumulator
+    (:func:`accumulator`)."""
+    compact = [compact_rows(r) for r in rows]
+    if not compact or any(v.dtype.kind != "i" or sc < 1.0 for v, sc in compact):
+        return None
+    scale = min(sc for _, sc in compact)
+    values = []
+    for v, sc in compact:
+        k = v.astype(np.int64) * int(sc / scale)  # a power of two: exact
+        dtype = next((d for d in (np.int8, np.int16) if np.iinfo(d).min <= k.min(initial=0)
+                      and k.max(initial=0) <= np.iinfo(d).max), None)
+        if dtype is None:
+            return None
+        values.append(k.astype(dtype))
+    return (values, scale) if accumulator(*values) is not None else None
+
+
+def padded_width(n_post: int) -> int:
+    """The stored width of an integer row of ``n_post`` targets: ``n_post`` rounded up to a multiple of
+    :data:`ROW_LANES`, so that the row loop is whole vector instructions (a 20-target read-out row is otherwise
+    a scalar loop with stack spills); the padding is zero weights, which add nothing."""
+    return -(-n_post // ROW_LANES) * ROW_LANES
+
+
+def _copy_spikes(spikes: str, n_total: int, n_pre: int) -> str:
+    """C++ lines finding this copy's run of spikes in the spike space ``spikes`` of a group of ``n_total`` neurons
+    (copies of ``n_pre``): ``_spikes``, ``_n_spikes``, ``_lo``, ``_hi`` and ``_a``, the run's first entry (no spike
+    of this copy where ``_a == _n_spikes`` or ``_spikes[_a] >= _hi``)."""
+    return f"""
+        // this copy's spikes: the spike space lists indices in increasing order, so they form one run
+        const int32_t* const _spikes = brian::{spikes};
+        const int32_t _n_spikes = _spikes[{n_total}];
+        const int32_t _lo = _copy * {n_pre}, _hi = _lo + {n_pre};
+        int32_t _a = 0, _b = _n_spikes;
+        while (_a < _b) {{ const int32_t _m = (_a + _b) / 2; if (_spikes[_m] < _lo) _a = _m + 1; else _b = _m; }}"""
 
 
 def _dense_rows(name: str, rows: np.ndarray) -> tuple[dict, str]:
@@ -172,8 +192,10 @@ def _sparse_rows(name: str, rows: np.ndarray) -> tuple[dict, str]:
     return namespace, body
 
 
-#: The row storages: namespace and spike loop of each.
-_ROW_LOOPS = {"dense": _dense_rows, "sparse": _sparse_rows, "integer": _integer_rows}
+#: The float row storages: namespace and spike loop of each (integer rows: :func:`integer_propagation`).
+_ROW_LOOPS = {"dense": _dense_rows, "sparse": _sparse_rows}
+#: Every row storage.
+LAYOUTS = ("dense", "sparse", "integer")
 
 
 def integer_rows_exact(rows: np.ndarray) -> bool:
@@ -181,8 +203,7 @@ def integer_rows_exact(rows: np.ndarray) -> bool:
     every effect an integer (stored as small integers times a power of two ≥ 1, :func:`compact_rows`) and every
     step's sum within the accumulator (:func:`accumulator`). The targets then hold integers times the decay's
     12-bit fraction, so every partial sum is exact in a double."""
-    values, scale = compact_rows(rows)
-    return scale >= 1.0 and accumulator(values) is not None
+    return integer_sources([rows]) is not None
 
 
 def choose_layout(rows: np.ndarray, exact_sums: bool) -> str:
@@ -194,6 +215,32 @@ def choose_layout(rows: np.ndarray, exact_sums: bool) -> str:
     if exact_sums and density > INTEGER_ABOVE and rows.shape[1] <= INTEGER_MAX_TARGETS and integer_rows_exact(rows):
         return "integer"
     return "dense" if density > DENSE_ABOVE else "sparse"
+
+
+def _effect_rows(name: str, pre, post, W_snn: np.ndarray, batch: int) -> np.ndarray:
+    """The spike effects of projection ``name`` per presynaptic neuron, (n_pre, n_post) = factor · W_snnᵀ (the factor
+    of the declaration's spike effect); ValueError where the groups do not hold ``batch`` copies of it."""
+    _, factor = spike_increment()
+    n_post, n_pre = W_snn.shape
+    if pre.N != batch * n_pre or post.N != batch * n_post:
+        raise ValueError(f"{name}: groups of {pre.N} and {post.N} neurons do not hold {batch} copies of a "
+                         f"{n_post} × {n_pre} projection")
+    return np.ascontiguousarray((factor * np.asarray(W_snn, dtype=np.float64)).T)
+
+
+def _function(name: str, code: str, namespace: dict):
+    """A Brian2 ``Function`` of one integer argument (the network copy) with the C++ implementation ``code``."""
+    from brian2 import Function
+
+    f = Function(_unavailable, arg_units=[1], return_unit=1, arg_types=["integer"], return_type="integer",
+                 stateless=False)
+    f.implementations.add_implementation("cpp", code, namespace=namespace, name=name)
+    return f
+
+
+def _description(name: str, layout: str, rows: np.ndarray, kernel: str) -> dict:
+    return {"name": name, "layout": layout, "nnz": int(np.count_nonzero(rows)), "n_pre": rows.shape[0],
+            "n_post": rows.shape[1], "kernel": kernel}
 
 
 def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device, *, layout: str | None = None,
@@ -208,7 +255,7 @@ def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device,
     Parameters
     ----------
     name : str
-        C identifier of the function (unique per network).
+        C identifier of the function (unique per network); the projection's name is ``name`` without ``_rows``.
     pre, post : NeuronGroup
         Presynaptic and target groups, each ``batch`` copies of n_pre / n_post neurons.
     W_snn : ndarray
@@ -227,35 +274,27 @@ def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device,
     Returns
     -------
     (Function, dict)
-        The function and a description (``layout``, ``nnz``, ``n_pre``, ``n_post``).
+        The function and a description (``name``, ``layout``, ``nnz``, ``n_pre``, ``n_post``, ``kernel``: the
+        function's name).
     """
-    from brian2 import Function
-
-    target_var, factor = spike_increment()
-    n_post, n_pre = W_snn.shape
-    if pre.N != batch * n_pre or post.N != batch * n_post:
-        raise ValueError(f"{name}: groups of {pre.N} and {post.N} neurons do not hold {batch} copies of a "
-                         f"{n_post} × {n_pre} projection")
-    rows = np.ascontiguousarray((factor * np.asarray(W_snn, dtype=np.float64)).T)  # (n_pre, n_post)
-    nnz = int(np.count_nonzero(rows))
+    projection = name.removesuffix("_rows")
+    rows = _effect_rows(projection, pre, post, W_snn, batch)
     if layout is None:
         layout = choose_layout(rows, exact_sums)
-    elif layout not in _ROW_LOOPS:
-        raise ValueError(f"layout must be one of {tuple(_ROW_LOOPS)}, got {layout!r}")
+    elif layout not in LAYOUTS:
+        raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
     elif layout == "integer" and not (exact_sums and integer_rows_exact(rows)):
         raise ValueError(f"{name}: integer rows need integer spike effects whose sums fit int32 and exact sums "
                          "(Loihi-integer mode)")
+    if layout == "integer":
+        f, (info,) = integer_propagation(name, [(projection, pre, W_snn)], post, batch, device)
+        return f, info
+    n_post, n_pre = W_snn.shape
     spikes = device.get_array_name(pre.variables["_spikespace"])
-    target = device.get_array_name(post.variables[target_var])
+    target = device.get_array_name(post.variables[spike_increment()[0]])
     head = f"""
     static inline int32_t {name}(const int32_t _copy)
-    {{
-        // this copy's spikes: the spike space lists indices in increasing order, so they form one run
-        const int32_t* const _spikes = brian::{spikes};
-        const int32_t _n_spikes = _spikes[{pre.N}];
-        const int32_t _lo = _copy * {n_pre}, _hi = _lo + {n_pre};
-        int32_t _a = 0, _b = _n_spikes;
-        while (_a < _b) {{ const int32_t _m = (_a + _b) / 2; if (_spikes[_m] < _lo) _a = _m + 1; else _b = _m; }}
+    {{{_copy_spikes(spikes, pre.N, n_pre)}
         if (_a >= _n_spikes || _spikes[_a] >= _hi)
             return 0;  // no spike in this copy
         double* const _t = brian::{target} + (size_t)_copy * {n_post};
@@ -266,7 +305,80 @@ def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device,
         return 0;
     }
     """
-    f = Function(_unavailable, arg_units=[1], return_unit=1, arg_types=["integer"], return_type="integer",
-                 stateless=False)
-    f.implementations.add_implementation("cpp", code, namespace=namespace, name=name)
-    return f, {"layout": layout, "nnz": nnz, "n_pre": n_pre, "n_post": n_post}
+    return _function(name, code, namespace), _description(projection, layout, rows, name)
+
+
+def integer_propagation(name: str, sources: list, post, batch: int, device):
+    """One Brian2 ``Function`` of a network copy c that propagates one step's spikes of copy c of every projection
+    in ``sources`` ((projection name, presynaptic group, W_snn), all into ``post``) by integer rows
+    (:func:`integer_sources`: their effects integers on one scale, their step sums together within one
+    accumulator): the rows of every projection's spikes are summed in one int16 (int32) accumulator, sixteen (eight)
+    targets per vector instruction, and ``scale · sum`` is added to the target once per step (module docstring: the
+    sums are exact, so they equal the projections' increments added one by one, in any order). Rows are stored
+    :func:`padded_width` wide.
+
+    Returns (Function, descriptions of the projections, as :func:`row_propagation`'s). ValueError where the
+    projections cannot share integer rows."""
+    target_var, _ = spike_increment()
+    rows = [_effect_rows(projection, pre, post, W, batch) for projection, pre, W in sources]
+    shared = integer_sources(rows)
+    if shared is None:
+        raise ValueError(f"{name}: the projections {[s[0] for s in sources]} have no integer rows on one scale whose "
+                         "sums fit int32")
+    values, scale = shared
+    n_post = rows[0].shape[1]
+    width = padded_width(n_post)
+    c_type = {np.dtype(np.int16): "int16_t", np.dtype(np.int32): "int32_t"}[accumulator(*values)]
+    target = device.get_array_name(post.variables[target_var])
+    namespace, blocks = {}, []
+    for (projection, pre, _), v in zip(sources, values):
+        key = f"{projection}_row_values"  # not the function's name, which may be "<projection>_rows"
+        padded = np.zeros((v.shape[0], width), dtype=v.dtype)
+        padded[:, :n_post] = v
+        namespace[key] = padded.ravel()
+        blocks.append(f"""
+        {{  // {projection}{_copy_spikes(device.get_array_name(pre.variables["_spikespace"]), pre.N, v.shape[0])}
+            for (int32_t _s = _a; _s < _n_spikes && _spikes[_s] < _hi; _s++)
+            {{
+                _any = true;
+                const auto* const _row = _namespace{key} + (size_t)(_spikes[_s] - _lo) * {width};
+                for (int32_t _j = 0; _j < {width}; _j++)
+                    _acc[_j] += _row[_j];
+            }}
+        }}""")
+    code = f"""
+    static inline int32_t {name}(const int32_t _copy)
+    {{
+        {c_type} _acc[{width}];
+        for (int32_t _j = 0; _j < {width}; _j++)
+            _acc[_j] = 0;
+        bool _any = false;{"".join(blocks)}
+        if (!_any)
+            return 0;  // no spike in this copy
+        double* const _t = brian::{target} + (size_t)_copy * {n_post};
+        for (int32_t _j = 0; _j < {n_post}; _j++)
+            _t[_j] += {float(scale)!r} * (double)_acc[_j];
+        return 0;
+    }}
+    """
+    return _function(name, code, namespace), [_description(s[0], "integer", r, name) for s, r in zip(sources, rows)]
+
+
+def target_propagation(post, sources: list, batch: int, device, *, exact_sums: bool = False) -> list:
+    """The row-propagation functions of every projection into ``post`` (``sources``: (projection name, presynaptic
+    group, W_snn), in the schedule's order): one :func:`integer_propagation` for all of them where each would have
+    integer rows (:func:`choose_layout`) and they share them (:func:`integer_sources`), which adds to the target once
+    per step instead of once per projection; otherwise one :func:`row_propagation` per projection.
+
+    Returns a list of (function name, Function, descriptions of the projections it propagates), in schedule order."""
+    rows = [_effect_rows(projection, pre, post, W, batch) for projection, pre, W in sources]
+    if (len(sources) > 1 and all(choose_layout(r, exact_sums) == "integer" for r in rows)
+            and integer_sources(rows) is not None):
+        name = f"{post.name}_in_rows"
+        f, infos = integer_propagation(name, sources, post, batch, device)
+        return [(name, f, infos)]
+    out = []
+    for projection, pre, W in sources:
+        f, info = row_propagation(f"{projection}_rows", pre, post, W, batch, device, exact_sums=exact_sums)
+        out.append((f"{projection}_rows", f, [info]))
+    return out

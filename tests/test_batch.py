@@ -88,12 +88,19 @@ def test_batched_rows_equal_single_synapse_runs(name, variant, sampling, threads
     with Runner(spec, "cpp_standalone", build_root=build_root, record=RECORD, batch=3, sampling=sampling,
                 propagation="rows", threads=threads) as r:
         layouts = {k["name"]: k["layout"] for k in r.bn.kernels}
+        kernels = {k["name"]: k["kernel"] for k in r.bn.kernels}
+        # the update's factors 1 − 1/τ: one shared value where the layer has one τ, per neuron with per-unit τ
+        per_neuron = {g.name: not g.variables["one_minus_inv_tau_I"].scalar for g in r.bn.groups}
+        assert per_neuron == {"lpff_1": False, "lprnn_1": name == "pruned", "output": False}, per_neuron
         # a full batch of per-step drives and a partial one of input frames (the same samples)
         fast = r.run_batch(drives[:3]) + r.run_inputs(_inputs(model, 4)[3:])
     if variant == "loihi" and name == "small":  # integer spike effects and exact sums: integer rows everywhere
         assert set(layouts.values()) == {"integer"}, layouts
+        # a layer's feed-forward and recurrent rows share one accumulator and one kernel
+        assert kernels["lprnn_1_ff"] == kernels["lprnn_1_rec"] == "lprnn_1_in_rows", kernels
     elif variant == "loihi":  # rows scaled per neuron (per-unit τ_I): lprnn_1's recurrent effects are halves
         assert layouts == {"lprnn_1_ff": "integer", "lprnn_1_rec": "sparse", "output_ff": "integer"}, layouts
+        assert kernels["lprnn_1_ff"] == "lprnn_1_ff_rows" and kernels["lprnn_1_rec"] == "lprnn_1_rec_rows", kernels
     elif name == "small":
         assert set(layouts.values()) == {"dense"}, layouts
     else:  # the pruned W and U use sparse rows, the half-dense read-out dense rows
@@ -334,6 +341,41 @@ def test_integer_accumulator_holds_every_sum(values, expected):
 
     got = accumulator(values)
     assert (got is None) if expected is None else (got == np.dtype(expected)), got
+
+
+def test_accumulator_of_several_projections_holds_their_summed_columns():
+    """Two projections into one target: a column's worst case is the sum of both columns' (254 + 32,639 > 2^15 − 1)."""
+    from lprnn_brian.propagation import accumulator
+
+    a, b = np.full((2, 3), 127, dtype=np.int8), np.full((257, 3), -127, dtype=np.int8)
+    assert accumulator(a) == accumulator(b) == np.dtype(np.int16)
+    assert accumulator(a, b) == np.dtype(np.int32)
+    big = np.full((2 ** 16, 1), 2 ** 15 - 1, dtype=np.int16)  # 2,147,418,112: just inside int32
+    assert accumulator(big) == np.dtype(np.int32) and accumulator(big, big) is None
+
+
+def test_integer_sources_share_the_smallest_scale_exactly():
+    """Effects 64·k and 128·k share the scale 64 (the second's values doubled); the stored values times the scale
+    are the effects, bit for bit. Refused: a projection whose effects are not integers, one that no longer fits
+    int16 on the shared scale, and projections whose summed columns overflow int32."""
+    from lprnn_brian.propagation import integer_rows_exact, integer_sources
+
+    ff = np.array([[64.0, -128.0], [0.0, 64.0 * 127]])
+    rec = np.array([[128.0, 0.0], [-128.0 * 127, 256.0]])
+    values, scale = integer_sources([ff, rec])
+    assert scale == 64.0 and [v.dtype for v in values] == [np.int8, np.int16]
+    for v, rows in zip(values, (ff, rec)):
+        np.testing.assert_array_equal(v.astype(np.float64) * scale, rows)
+    assert integer_sources([ff, np.array([[0.5, 0.0]])]) is None            # not integers
+    assert integer_sources([np.array([[1.0, 0.0]]), np.array([[2.0 ** 20, 0.0]])]) is None  # 2^20 leaves int16
+    big = np.full((2 ** 16, 1), 64.0 * (2 ** 15 - 1))
+    assert integer_rows_exact(big) and integer_sources([big, big]) is None  # each fits int32, their sum does not
+
+
+def test_integer_rows_are_stored_in_whole_vectors():
+    from lprnn_brian.propagation import ROW_LANES, padded_width
+
+    assert [padded_width(n) for n in (1, 20, 32, 33, 512)] == [32, 32, 32, 64, 512] and ROW_LANES == 32
 
 
 @pytest.mark.parametrize("rows, exact_sums, layout", [

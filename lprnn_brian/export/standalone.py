@@ -61,7 +61,7 @@ from ..errors import UserInputError
 from ..fileio import atomic_path
 from ..simulation import SimulationResult, decode_scale, merge_results, result_from_raw
 from ..targets import device
-from ..targets.base import COMPILE_ARGS, resolve_layout
+from ..targets.base import compile_args, resolve_layout
 from . import _standalone_sources as src
 
 #: The targets whose projects :func:`export_standalone` writes.
@@ -95,7 +95,7 @@ _PRODUCTS = re.compile(r"(^|/)(main|generator|lprnn_input|make\.deps)$|\.(o|d|so
 
 
 def _arch_variable(path: Path) -> None:
-    """Replace ``-march=native`` (of :data:`lprnn_brian.targets.base.COMPILE_ARGS`; Brian2 drops flags its compiler
+    """Replace ``-march=native`` (of :func:`lprnn_brian.targets.base.compile_args`; Brian2 drops flags its compiler
     check does not know, so it cannot be given as ``$(ARCH)``) by ``$(ARCH)`` in the makefile ``path``."""
     text = path.read_text()
     if "-march=native" not in text:
@@ -239,9 +239,10 @@ def _check_relocatable(project: Path, forbidden: list[str]) -> None:
                 raise RuntimeError(f"exported project's {rel} names {p}, a path of the exporting machine")
 
 
-def _prepare_device(owner, extra_prefs: tuple[str, ...] = ()) -> None:
-    """Claim Brian2's standalone device for the export and give C++ code generation the project's settings: no
-    paths of this Python environment, ``$(ARCH)`` for ``-march=native``, no OpenMP."""
+def _prepare_device(owner, mode: str, extra_prefs: tuple[str, ...] = ()) -> None:
+    """Claim Brian2's standalone device for the export and give C++ code generation the project's settings: the
+    flags of a ``mode`` build (:func:`lprnn_brian.targets.base.compile_args`, as ``simulate`` compiles it), no paths
+    of this Python environment, ``$(ARCH)`` for ``-march=native``, no OpenMP."""
     import gc
 
     from brian2 import prefs
@@ -251,7 +252,7 @@ def _prepare_device(owner, extra_prefs: tuple[str, ...] = ()) -> None:
     prefs.codegen.cpp.include_dirs = []
     prefs.codegen.cpp.library_dirs = []
     prefs.codegen.cpp.runtime_library_dirs = []
-    prefs.codegen.cpp.extra_compile_args_gcc = list(COMPILE_ARGS)
+    prefs.codegen.cpp.extra_compile_args_gcc = compile_args(mode)
     prefs.devices.cpp_standalone.openmp_threads = 0
 
 
@@ -308,7 +309,7 @@ def _generate_standalone(device_name: str, spec: SNNSpec, layout: dict, record: 
     from ..network import build_network
 
     owner = SimpleNamespace()
-    _prepare_device(owner)
+    _prepare_device(owner, spec.mode)
     try:
         device.activate(device_name, build_on_run=False, directory=str(project))
         dev = device.active_device()
@@ -370,7 +371,7 @@ def _generate_genn(spec: SNNSpec, layout: dict, record: tuple[str, ...], project
     genn.configure(use_gpu=False)
     owner = SimpleNamespace()
     device.require_free()
-    _prepare_device(owner, genn._GENN_PREFS)
+    _prepare_device(owner, spec.mode, genn._GENN_PREFS)
     try:
         with open(os.devnull, "w") as quiet, contextlib.redirect_stdout(quiet):  # brian2genn's progress prints
             bn = genn.generate_project(project, spec, record=record, batch=layout["batch"], use_gpu=False)

@@ -14,7 +14,8 @@ directory, so parallel runs never share a half-built binary, and a later process
 re-uses the compiled objects (Brian2 rewrites only changed sources, make rebuilds only those).
 
 All targets compile without ``-ffast-math`` and with ``-ffp-contract=off`` so that C++, Cython and numpy
-evaluate the same IEEE expressions: spike trains are identical across targets.
+evaluate the same IEEE expressions: spike trains are identical across targets. A Loihi-mode standalone build adds
+:data:`LOIHI_COMPILE_ARGS` (finite values, unsigned zeros), exact there because every state is a bounded integer.
 """
 from __future__ import annotations
 
@@ -24,8 +25,8 @@ from . import standalone  # cpp_standalone
 from . import cuda  # cuda_standalone
 from . import genn  # genn
 from . import lava_device  # lava (brian2lava)
-from .base import (AUTO_BATCH, AUTO_BATCH_STEPS, COMPILE_ARGS, Backend, RunConfig, backend_for, register,
-                   registered, resolve_layout)
+from .base import (AUTO_BATCH, AUTO_BATCH_STEPS, COMPILE_ARGS, LOIHI_COMPILE_ARGS, Backend, RunConfig, backend_for,
+                   compile_args, register, registered, resolve_layout)
 from .build_dir import BUILD_RECORD, BuildDirectory, default_build_root, read_build_record
 from .readback import RawRun, read_runs
 from .runner import Runner
@@ -36,6 +37,7 @@ BACKEND_MODULES = (runtime, standalone, cuda, genn, lava_device)
 #: Every registered target name: numpy, cython, cpp_standalone, cuda_standalone, genn, lava.
 TARGETS = registered()
 
-__all__ = ["AUTO_BATCH", "AUTO_BATCH_STEPS", "BACKEND_MODULES", "BUILD_RECORD", "COMPILE_ARGS", "STANDALONE",
-           "TARGETS", "Backend", "BuildDirectory", "RawRun", "RunConfig", "Runner", "backend_for",
-           "default_build_root", "read_build_record", "read_runs", "register", "registered", "resolve_layout"]
+__all__ = ["AUTO_BATCH", "AUTO_BATCH_STEPS", "BACKEND_MODULES", "BUILD_RECORD", "COMPILE_ARGS", "LOIHI_COMPILE_ARGS",
+           "STANDALONE", "TARGETS", "Backend", "BuildDirectory", "RawRun", "RunConfig", "Runner", "backend_for",
+           "compile_args", "default_build_root", "read_build_record", "read_runs", "register", "registered",
+           "resolve_layout"]

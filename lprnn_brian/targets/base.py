@@ -28,6 +28,20 @@ from ..errors import UserInputError
 #: ``-fassociative-math``).
 COMPILE_ARGS = ["-w", "-O3", "-ffp-contract=off", "-fno-fast-math", "-fno-trapping-math", "-march=native",
                 "-std=c++11", "--param=vect-max-version-for-alias-checks=64"]
+#: Added to :data:`COMPILE_ARGS` for the standalone builds of a Loihi-mode network (:func:`compile_args`). There every
+#: state is clipped to ±2^23 and truncated to an integer at every step and every spike effect is a bounded integer
+#: sum (:func:`lprnn_brian.propagation.accumulator`), so no value is ever infinite or NaN, and a zero's sign never
+#: reaches a comparison, a spike or a decode. Told so, GCC clips a state with one vector min and one max instead of
+#: a chain of compares and blends (the Loihi step's clips are most of its cost): the same values, with at most the
+#: sign of a zero state differing (−0.0 == 0.0). Float-mode builds keep strict IEEE semantics (their floor is
+#: ``clip(x, 0, inf)``, and nothing bounds a float state by construction).
+LOIHI_COMPILE_ARGS = ["-ffinite-math-only", "-fno-signed-zeros"]
+
+
+def compile_args(mode: str = "float") -> list[str]:
+    """The C++ compiler flags of a standalone build of a network in ``mode`` (``'float'`` or ``'loihi'``):
+    :data:`COMPILE_ARGS`, plus :data:`LOIHI_COMPILE_ARGS` in Loihi mode."""
+    return list(COMPILE_ARGS) + (list(LOIHI_COMPILE_ARGS) if mode == "loihi" else [])
 
 
 @dataclass(frozen=True)

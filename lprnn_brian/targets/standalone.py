@@ -13,7 +13,7 @@ import os
 import numpy as np
 
 from . import device
-from .base import COMPILE_ARGS, Backend, RunConfig, register
+from .base import Backend, RunConfig, compile_args, register
 from .build_dir import BuildDirectory
 from .readback import RawRun, read_runs
 
@@ -55,7 +55,7 @@ class CppStandaloneBackend(Backend):
     def build(self) -> None:
         name, tag = self.device_name(), self.tag()
         gc.collect()  # Brian2 objects of closed runners still waiting for collection would rename this build's
-        device.claim_standalone(self)
+        device.claim_standalone(self, ("codegen.cpp.extra_compile_args_gcc",))  # set per mode, restored after
         self.directory = BuildDirectory(self.build_root, tag)
         self.build_dir = self.directory.path
         try:
@@ -76,6 +76,7 @@ class CppStandaloneBackend(Backend):
         c = self.config
         device.activate(device_name, build_on_run=False, directory=str(self.build_dir))
         prefs.devices.cpp_standalone.openmp_threads = c.threads
+        prefs.codegen.cpp.extra_compile_args_gcc = compile_args(c.spec.mode)
         active = device.active_device()
         self.bn = build_network(c.spec, record=c.record, device=active, **c.layout)
         self.bn.network.run(self.bn.duration, namespace=self.bn.namespace)
@@ -91,7 +92,7 @@ class CppStandaloneBackend(Backend):
         return {"format": "lprnn_brian build record", "version": 1, "spec_digest": c.spec.digest(),
                 "target": c.target, "record": list(c.record), "batch": c.batch, "sampling": c.sampling,
                 "propagation": c.propagation, "threads": c.threads, "brian2": brian2.__version__,
-                "compile_args": list(COMPILE_ARGS)}
+                "compile_args": compile_args(c.spec.mode)}
 
     def before_run(self) -> None:
         """Checked before every batch (nothing for cpp_standalone)."""
