@@ -6,7 +6,8 @@ place, so that branch mispredicts at almost every spike, and the loop, which car
 the next, is not vectorised. The template ``lprnn_brian/templates/threshold.cpp`` evaluates the condition of 64
 neurons at a time into bytes (a loop without branches, which the compiler vectorises), turns the bytes into a bit
 mask (AVX-512 or AVX2 where the compiler targets them, a portable loop otherwise) and appends the mask's set bits,
-lowest first: the same spike space — the same indices in the same increasing order, the same count. The cost per
+lowest first (with AVX-512 sixteen at a time, their indices compressed into a vector's lowest lanes and stored under a
+mask: no branch per spike either): the same spike space — the same indices in the same increasing order, the same count. The cost per
 step follows the neurons divided by the vector width plus the spikes, not the neurons.
 
 Only the row layout (:func:`lprnn_brian.network.build_network`, ``propagation='rows'``) uses it: the ``synapses``

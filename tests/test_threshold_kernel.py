@@ -3,8 +3,9 @@
 The template's event space is checked end to end by tests/test_batch.py (row layout against Brian2's own
 ``Synapses`` network: every spike identical, batches whose neuron counts are and are not multiples of 64). Here:
 the template's helpers, compiled on their own under each instruction set they have a path for (AVX-512, AVX2,
-portable) that this CPU runs: the bit mask of 64 condition bytes and the index of its lowest set bit (the builtin
-and the portable loop), against numpy on the same bytes; and the refusal of refractoriness.
+portable) that this CPU runs: the bit mask of 64 condition bytes, the index of its lowest set bit (the builtin
+and the portable loop) and the appending of its set bits to the event space, against numpy on the same bytes; and
+the refusal of refractoriness.
 """
 from __future__ import annotations
 
@@ -84,6 +85,55 @@ def test_nonzero_bytes_mask_on_every_instruction_set(path, tmp_path):
         lowest = int(on[0]) if on.size else -1
         expected.append((sum(1 << int(k) for k in on), lowest, lowest))
     assert got == expected
+
+
+APPEND_MAIN = r"""
+#include <cstdio>
+int main() {
+    unsigned char b[64];
+    int32_t out[100];
+    size_t start = 1000;
+    while (fread(b, 1, 64, stdin) == 64) {
+        for (int k = 0; k < 100; k++)
+            out[k] = -1;  // a sentinel in every entry: any write shows
+        const long count = _lprnn_append_bits(out, 7, start, _lprnn_nonzero_bytes(b));  // after 7 entries
+        for (long k = 7; k < count; k++)
+            printf("%d ", out[k]);
+        int untouched = 1;
+        for (int k = 0; k < 100; k++)
+            untouched &= (k >= 7 && k < count) || out[k] == -1;
+        printf("| %d\n", untouched);
+        start += 64;
+    }
+    return 0;
+}
+"""
+
+
+@pytest.mark.parametrize("path", _runnable_paths())
+def test_set_bits_are_appended_lowest_first_on_every_instruction_set(path, tmp_path):
+    """``_lprnn_append_bits`` (AVX-512: compressed sixteen at a time under a store mask; elsewhere bit by bit) appends
+    start + k for the set bits k in increasing order after the entries already there, and writes nothing beyond
+    them; against numpy's ``flatnonzero`` of the same bytes."""
+    compiler = shutil.which("g++") or shutil.which("c++")
+    if compiler is None:
+        pytest.fail("no C++ compiler (g++): the cpp_standalone target needs one")
+    src = tmp_path / "append.cpp"
+    src.write_text(_helper_source() + APPEND_MAIN)
+    exe = tmp_path / "append"
+    subprocess.run([compiler, "-O2", "-std=c++11", *PATHS[path][0], str(src), "-o", str(exe)], check=True,
+                   capture_output=True)
+    rng = np.random.default_rng(5)
+    blocks = [np.zeros(64, np.uint8), np.ones(64, np.uint8), np.eye(64, dtype=np.uint8)[15],
+              np.eye(64, dtype=np.uint8)[16], np.eye(64, dtype=np.uint8)[63]]
+    blocks += [(rng.random(64) < p).astype(np.uint8) for p in (0.02, 0.1, 0.5) for _ in range(10)]
+    out = subprocess.run([str(exe)], input=np.concatenate(blocks).tobytes(), capture_output=True, check=True).stdout
+    lines = out.decode().splitlines()
+    assert len(lines) == len(blocks)
+    for b, line, start in zip(blocks, lines, range(1000, 1000 + 64 * len(blocks), 64)):
+        appended, untouched = line.split("|")
+        assert [int(v) for v in appended.split()] == (np.flatnonzero(b) + start).tolist()
+        assert int(untouched) == 1  # nothing written before or past the appended entries
 
 
 def test_refractory_groups_are_refused():
