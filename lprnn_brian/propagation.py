@@ -16,7 +16,8 @@ whole row of 64·W_snnᵀ to the targets' ``i_in``:
   instruction (half as many with AVX2), rows stored in whole vectors (:func:`padded_width`), and the sum is added
   to ``i_in`` once, as ``scale · sum``. Every value involved is far below 2^53 and a multiple of 2^-12 (the states are integers, or
   integers times the 12-bit decay; :func:`accumulator` checks that no sum can overflow), so every partial sum is
-  exact and the order of the additions cannot change the result. The same holds across projections: a layer's
+  exact and the order of the additions cannot change the result (also for rows first summed in int8 blocks,
+  :func:`block_rows`, whose sums cannot overflow). The same holds across projections: a layer's
   feed-forward and recurrent rows share one accumulator, one kernel and one addition per step where their effects
   fit one scale (:func:`integer_sources`, :func:`target_propagation`).
 
@@ -135,6 +136,18 @@ def integer_sources(rows: list[np.ndarray]) -> tuple[list[np.ndarray], float] | 
             return None
         values.append(k.astype(dtype))
     return (values, scale) if accumulator(*values) is not None else None
+
+
+def block_rows(values: np.ndarray) -> int:
+    """How many int8 rows ``values`` (n_pre, n_post) can be summed in int8 without overflow, whatever the rows:
+    ⌊127 / max |v|⌋ (1 for int16 values, or where a weight's magnitude exceeds 63). A quantised network's weights are
+    small integers (the authors' SHD network: −4 … 3, so blocks of 31 rows), and a block of rows summed in int8 is
+    one vector addition per 64 targets and row instead of a widening and two additions; each block's sum, exact,
+    is then widened into the accumulator."""
+    if values.dtype != np.int8 or not values.size:
+        return 1
+    largest = int(np.abs(values.astype(np.int16)).max())
+    return max(1, np.iinfo(np.int8).max // largest) if largest else 1
 
 
 def padded_width(n_post: int) -> int:
@@ -315,7 +328,8 @@ def integer_propagation(name: str, sources: list, post, batch: int, device):
     accumulator): the rows of every projection's spikes are summed in one int16 (int32) accumulator, sixteen (eight)
     targets per vector instruction, and ``scale · sum`` is added to the target once per step (module docstring: the
     sums are exact, so they equal the projections' increments added one by one, in any order). Rows are stored
-    :func:`padded_width` wide.
+    :func:`padded_width` wide; where a projection's weights are small enough, its rows are first summed in int8 blocks
+    (:func:`block_rows`). The descriptions add ``block_rows``.
 
     Returns (Function, descriptions of the projections, as :func:`row_propagation`'s). ValueError where the
     projections cannot share integer rows."""
@@ -330,22 +344,45 @@ def integer_propagation(name: str, sources: list, post, batch: int, device):
     width = padded_width(n_post)
     c_type = {np.dtype(np.int16): "int16_t", np.dtype(np.int32): "int32_t"}[accumulator(*values)]
     target = device.get_array_name(post.variables[target_var])
-    namespace, blocks = {}, []
+    namespace, blocks, infos = {}, [], []
     for (projection, pre, _), v in zip(sources, values):
         key = f"{projection}_row_values"  # not the function's name, which may be "<projection>_rows"
         padded = np.zeros((v.shape[0], width), dtype=v.dtype)
         padded[:, :n_post] = v
         namespace[key] = padded.ravel()
-        blocks.append(f"""
-        {{  // {projection}{_copy_spikes(device.get_array_name(pre.variables["_spikespace"]), pre.N, v.shape[0])}
+        k = block_rows(v)
+        row = f"const auto* const _row = _namespace{key} + (size_t)(_spikes[_s] - _lo) * {width};"
+        if k > 1:  # rows summed in int8 blocks of k, each block widened into the accumulator once
+            loop = f"""
+            for (int32_t _s = _a; _s < _n_spikes && _spikes[_s] < _hi; )
+            {{
+                _any = true;
+                int8_t _block[{width}];
+                for (int32_t _j = 0; _j < {width}; _j++)
+                    _block[_j] = 0;
+                for (const int32_t _stop = _s + {k}; _s < _stop && _s < _n_spikes && _spikes[_s] < _hi; _s++)
+                {{
+                    {row}
+                    for (int32_t _j = 0; _j < {width}; _j++)
+                        _block[_j] += _row[_j];
+                }}
+                for (int32_t _j = 0; _j < {width}; _j++)
+                    _acc[_j] += _block[_j];
+            }}"""
+        else:
+            loop = f"""
             for (int32_t _s = _a; _s < _n_spikes && _spikes[_s] < _hi; _s++)
             {{
                 _any = true;
-                const auto* const _row = _namespace{key} + (size_t)(_spikes[_s] - _lo) * {width};
+                {row}
                 for (int32_t _j = 0; _j < {width}; _j++)
                     _acc[_j] += _row[_j];
-            }}
+            }}"""
+        spikes = device.get_array_name(pre.variables["_spikespace"])
+        blocks.append(f"""
+        {{  // {projection}{_copy_spikes(spikes, pre.N, v.shape[0])}{loop}
         }}""")
+        infos.append(_description(projection, "integer", rows[len(infos)], name) | {"block_rows": k})
     code = f"""
     static inline int32_t {name}(const int32_t _copy)
     {{
@@ -361,7 +398,7 @@ def integer_propagation(name: str, sources: list, post, batch: int, device):
         return 0;
     }}
     """
-    return _function(name, code, namespace), [_description(s[0], "integer", r, name) for s, r in zip(sources, rows)]
+    return _function(name, code, namespace), infos
 
 
 def target_propagation(post, sources: list, batch: int, device, *, exact_sums: bool = False) -> list:

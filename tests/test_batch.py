@@ -111,6 +111,44 @@ def test_batched_rows_equal_single_synapse_runs(name, variant, sampling, threads
         _check_same(spec, ref, f, sampled)
 
 
+def _blocked_model() -> LpRNNModel:
+    """lpff 6→24 → lprnn 24 → dense 3, weights c/8 with codes c in −127…127: the Loihi mode's weights are then
+    multiples of 64 up to 32 · 64, integer rows whose int8 blocks hold ⌊127/32⌋ = 3 rows, and a copy has more
+    spikes in a step than that."""
+    rng = np.random.default_rng(5)
+
+    def codes(shape):
+        return (rng.integers(-127, 128, size=shape) / 8).astype(np.float32)
+
+    return LpRNNModel([Layer("lpff_1", "lpff", codes((24, 6)), codes(24) / 8, retention=0.8),
+                       Layer("lprnn_1", "lprnn", codes((24, 24)) / 4, codes(24) / 8, U=codes((24, 24)) / 4,
+                             retention=0.8),
+                       Layer("output", "dense", codes((3, 24)), codes(3) / 8)], n_frames=20, frame_dt=1 / 20)
+
+
+def test_rows_summed_in_int8_blocks_equal_single_synapse_runs(build_root):
+    """Integer rows first summed in int8 blocks of 3 (propagation.block_rows), with steps where a copy has more
+    spikes than two blocks hold, so that several blocks are widened into the accumulator in one step."""
+    from lprnn_brian.propagation import block_rows, compact_rows
+
+    model = _blocked_model()
+    spec = to_snn_spec(model, mode="loihi")
+    values, _ = compact_rows(64 * spec.layers[1].U_snn.T)
+    assert block_rows(values) == 3, block_rows(values)
+    drives = _drives(model, spec, 3)
+    with Runner(spec, "cpp_standalone", build_root=build_root, record=RECORD) as r:
+        refs = [r.run(d) for d in drives]
+    most = max(np.bincount(ref.spike_step[1]).max() for ref in refs)
+    assert most > 2 * 3, f"at most {most} spikes of lprnn_1 in a step: two blocks would hold them all"
+    with Runner(spec, "cpp_standalone", build_root=build_root, record=RECORD, batch=3, sampling="frames",
+                propagation="rows") as r:
+        blocks = {k["name"]: k.get("block_rows") for k in r.bn.kernels}
+        fast = r.run_batch(drives)
+    assert blocks["lprnn_1_rec"] == 3 and blocks["lprnn_1_ff"] > 1, blocks
+    for ref, f in zip(refs, fast):
+        _check_same(spec, ref, f)
+
+
 def test_batched_synapses_on_numpy_runtime(small_model, numpy_runtime):
     """The batch layout itself (block-diagonal Synapses, tiled parameters, per-copy inputs) on Brian2's
     reference runtime: each copy equals its sample alone."""
@@ -370,6 +408,22 @@ def test_integer_sources_share_the_smallest_scale_exactly():
     assert integer_sources([np.array([[1.0, 0.0]]), np.array([[2.0 ** 20, 0.0]])]) is None  # 2^20 leaves int16
     big = np.full((2 ** 16, 1), 64.0 * (2 ** 15 - 1))
     assert integer_rows_exact(big) and integer_sources([big, big]) is None  # each fits int32, their sum does not
+
+
+@pytest.mark.parametrize("values, rows", [
+    (np.array([[4, -3], [0, 1]], dtype=np.int8), 31),        # the authors' SHD weights: −4 … 3
+    (np.array([[63, -63]], dtype=np.int8), 2),
+    (np.array([[64, 0]], dtype=np.int8), 1),                  # 2 · 64 leaves int8
+    (np.array([[-128, 0]], dtype=np.int8), 1),
+    (np.array([[0, 0]], dtype=np.int8), 1),                   # nothing to sum: no blocks
+    (np.array([[1, 2]], dtype=np.int16), 1),                  # int16 rows are widened as they come
+])
+def test_int8_blocks_never_overflow(values, rows):
+    """k rows of magnitude at most m sum to at most k·m ≤ 127."""
+    from lprnn_brian.propagation import block_rows
+
+    assert block_rows(values) == rows
+    assert rows == 1 or rows * np.abs(values.astype(np.int64)).max() <= 127
 
 
 def test_integer_rows_are_stored_in_whole_vectors():
