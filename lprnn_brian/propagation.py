@@ -14,10 +14,10 @@ whole row of 64·W_snnᵀ to the targets' ``i_in``:
 - **integer rows** (Loihi-integer mode, where every spike effect is an integer, :func:`integer_rows_exact`): the
   step's rows of a copy are summed in an int16 (or int32) accumulator, thirty-two (sixteen) targets per AVX-512
   instruction (half as many with AVX2), rows stored in whole vectors (:func:`padded_width`), and the sum is added
-  to ``i_in`` once, as ``scale · sum``. Every value involved is far below 2^53 and a multiple of 2^-12 (the states are integers, or
-  integers times the 12-bit decay; :func:`accumulator` checks that no sum can overflow), so every partial sum is
-  exact and the order of the additions cannot change the result (also for rows first summed in int8 blocks,
-  :func:`block_rows`, whose sums cannot overflow). The same holds across projections: a layer's
+  to ``i_in`` once, as ``scale · sum``. Every value involved is far below 2^53 and a multiple of 2^-12 (the states
+  are integers, or integers times the 12-bit decay; :func:`accumulator` checks that no sum can overflow), so every
+  partial sum is exact and the order of the additions cannot change the result (also for rows first summed in int8
+  blocks, :func:`block_rows`, whose sums cannot overflow). The same holds across projections: a layer's
   feed-forward and recurrent rows share one accumulator, one kernel and one addition per step where their effects
   fit one scale (:func:`integer_sources`, :func:`target_propagation`).
 
@@ -110,9 +110,10 @@ def accumulator(*values: np.ndarray) -> np.dtype | None:
     int16 or int32, or None when the values are not integers or their sums could overflow int32."""
     if any(v.dtype.kind != "i" for v in values):
         return None
-    worst = max((sum(np.abs(v.astype(np.int64)).sum(axis=0) for v in values) if values else np.zeros(1)).max(), 0)
+    columns = sum(np.abs(v.astype(np.int64)).sum(axis=0) for v in values)  # per target, every row at once
+    worst = int(np.max(columns, initial=0))
     for dtype in (np.int16, np.int32):
-        if int(worst) <= np.iinfo(dtype).max:
+        if worst <= np.iinfo(dtype).max:
             return np.dtype(dtype)
     return None
 
@@ -140,9 +141,9 @@ def integer_sources(rows: list[np.ndarray]) -> tuple[list[np.ndarray], float] | 
 
 def block_rows(values: np.ndarray) -> int:
     """How many int8 rows ``values`` (n_pre, n_post) can be summed in int8 without overflow, whatever the rows:
-    ⌊127 / max |v|⌋ (1 for int16 values, or where a weight's magnitude exceeds 63). A quantised network's weights are
-    small integers (the authors' SHD network: −4 … 3, so blocks of 31 rows), and a block of rows summed in int8 is
-    one vector addition per 64 targets and row instead of a widening and two additions; each block's sum, exact,
+    ⌊127 / max |v|⌋ (1 for int16 values, or where a weight's magnitude exceeds 63). A quantised network's weights
+    are small integers (the authors' SHD network: −4 … 3, so blocks of 31 rows), and a block of rows summed in int8
+    is one vector addition per 64 targets and row instead of a widening and two additions; each block's sum, exact,
     is then widened into the accumulator."""
     if values.dtype != np.int8 or not values.size:
         return 1

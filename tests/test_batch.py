@@ -382,7 +382,8 @@ def test_integer_accumulator_holds_every_sum(values, expected):
 
 
 def test_accumulator_of_several_projections_holds_their_summed_columns():
-    """Two projections into one target: a column's worst case is the sum of both columns' (254 + 32,639 > 2^15 − 1)."""
+    """Two projections into one target: a column's worst case is the sum of both columns'
+    (254 + 32,639 > 2^15 − 1)."""
     from lprnn_brian.propagation import accumulator
 
     a, b = np.full((2, 3), 127, dtype=np.int8), np.full((257, 3), -127, dtype=np.int8)

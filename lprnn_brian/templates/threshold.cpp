@@ -60,7 +60,8 @@ inline long _lprnn_append_bits(int32_t* _out, long _count, const size_t _start, 
         const __mmask16 _bits = (__mmask16)(_mask >> _q);
         const int _n = __builtin_popcount((unsigned)_bits);
         const __m512i _index = _mm512_add_epi32(_mm512_set1_epi32((int32_t)(_start + _q)), _lanes);
-        _mm512_mask_storeu_epi32(_out + _count, (__mmask16)((1u << _n) - 1u), _mm512_maskz_compress_epi32(_bits, _index));
+        const __mmask16 _first_n = (__mmask16)((1u << _n) - 1u);  // the lowest n lanes: nothing beyond them
+        _mm512_mask_storeu_epi32(_out + _count, _first_n, _mm512_maskz_compress_epi32(_bits, _index));
         _count += _n;
     }
 #else
