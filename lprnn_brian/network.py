@@ -347,10 +347,10 @@ def _layer_group(L, first: bool, eqs, frames: FrameSampling | None, clock: Clock
     codes = {"clip": eqs.clip, "truncate": eqs.truncate, "input": eqs.input if first else "", "update": eqs.update}
     factors = {}
     if fuse:  # the update's per-neuron factors stored once instead of divided for at every step (render.update_factors)
-        factors = {name: (expr, _factor_values(L, expr)) for name, expr in update_factors().items()}
+        factors = {name: _factor_values(L, expr) for name, expr in update_factors().items()}
         # a factor one value for the whole layer is a shared scalar: the neuron loop then reads one array less
         model += "".join(f"\n{name} : 1 ({'shared, constant' if np.ndim(values) == 0 else 'constant'})"
-                         for name, (expr, values) in factors.items())
+                         for name, values in factors.items())
         codes["update"] = update_code(hoisted=True)
     g = NeuronGroup(batch * L.n, model, threshold=eqs.threshold, reset=eqs.reset, clock=clock, order=0, name=name,
                     events=None if frames is None else dict(frames.events))
@@ -361,7 +361,7 @@ def _layer_group(L, first: bool, eqs, frames: FrameSampling | None, clock: Clock
         use_branch_free_threshold(g)
     g.resetter["spike"].when, g.resetter["spike"].order = SLOT["reset"]
     set_parameters(g, L, batch)
-    for name, (expr, values) in factors.items():
+    for name, values in factors.items():
         setattr(g, str(name), values if np.ndim(values) == 0 else tile_copies(values, L.n, batch))
     objects.append(g)
     for slot, ops in step_blocks({k: v for k, v in codes.items() if v}, records, fuse):

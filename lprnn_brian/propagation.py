@@ -326,11 +326,11 @@ def integer_propagation(name: str, sources: list, post, batch: int, device):
     """One Brian2 ``Function`` of a network copy c that propagates one step's spikes of copy c of every projection
     in ``sources`` ((projection name, presynaptic group, W_snn), all into ``post``) by integer rows
     (:func:`integer_sources`: their effects integers on one scale, their step sums together within one
-    accumulator): the rows of every projection's spikes are summed in one int16 (int32) accumulator, sixteen (eight)
-    targets per vector instruction, and ``scale · sum`` is added to the target once per step (module docstring: the
-    sums are exact, so they equal the projections' increments added one by one, in any order). Rows are stored
-    :func:`padded_width` wide; where a projection's weights are small enough, its rows are first summed in int8 blocks
-    (:func:`block_rows`). The descriptions add ``block_rows``.
+    accumulator): the rows of every projection's spikes are summed in one int16 (int32) accumulator, thirty-two
+    (sixteen) targets per AVX-512 instruction, and ``scale · sum`` is added to the target once per step (module
+    docstring: the sums are exact, so they equal the projections' increments added one by one, in any order). Rows
+    are stored :func:`padded_width` wide; where a projection's weights are small enough, its rows are first summed
+    in int8 blocks (:func:`block_rows`). The descriptions add ``block_rows``.
 
     Returns (Function, descriptions of the projections, as :func:`row_propagation`'s). ValueError where the
     projections cannot share integer rows."""
@@ -346,7 +346,7 @@ def integer_propagation(name: str, sources: list, post, batch: int, device):
     c_type = {np.dtype(np.int16): "int16_t", np.dtype(np.int32): "int32_t"}[accumulator(*values)]
     target = device.get_array_name(post.variables[target_var])
     namespace, blocks, infos = {}, [], []
-    for (projection, pre, _), v in zip(sources, values):
+    for (projection, pre, _), v, effects in zip(sources, values, rows):
         key = f"{projection}_row_values"  # not the function's name, which may be "<projection>_rows"
         padded = np.zeros((v.shape[0], width), dtype=v.dtype)
         padded[:, :n_post] = v
@@ -383,7 +383,7 @@ def integer_propagation(name: str, sources: list, post, batch: int, device):
         blocks.append(f"""
         {{  // {projection}{_copy_spikes(spikes, pre.N, v.shape[0])}{loop}
         }}""")
-        infos.append(_description(projection, "integer", rows[len(infos)], name) | {"block_rows": k})
+        infos.append(_description(projection, "integer", effects, name) | {"block_rows": k})
     code = f"""
     static inline int32_t {name}(const int32_t _copy)
     {{

@@ -49,6 +49,18 @@ def _helper_source() -> str:
     return block.group(1)
 
 
+def _compile_with_helpers(main: str, path: str, exe: Path) -> Path:
+    """The template's helpers and ``main`` compiled into ``exe`` with the flags of instruction-set ``path``."""
+    compiler = shutil.which("g++") or shutil.which("c++")
+    if compiler is None:
+        pytest.fail("no C++ compiler (g++): the cpp_standalone target needs one")
+    src = exe.with_suffix(".cpp")
+    src.write_text(_helper_source() + main)
+    subprocess.run([compiler, "-O2", "-std=c++11", *PATHS[path][0], str(src), "-o", str(exe)], check=True,
+                   capture_output=True)
+    return exe
+
+
 MAIN = r"""
 #include <cstdio>
 int main() {
@@ -65,14 +77,7 @@ int main() {
 
 @pytest.mark.parametrize("path", _runnable_paths())
 def test_nonzero_bytes_mask_on_every_instruction_set(path, tmp_path):
-    compiler = shutil.which("g++") or shutil.which("c++")
-    if compiler is None:
-        pytest.fail("no C++ compiler (g++): the cpp_standalone target needs one")
-    src = tmp_path / "mask.cpp"
-    src.write_text(_helper_source() + MAIN)
-    exe = tmp_path / "mask"
-    subprocess.run([compiler, "-O2", "-std=c++11", *PATHS[path][0], str(src), "-o", str(exe)], check=True,
-                   capture_output=True)
+    exe = _compile_with_helpers(MAIN, path, tmp_path / "mask")
     rng = np.random.default_rng(3)
     blocks = [np.zeros(64, np.uint8), np.ones(64, np.uint8), np.eye(64, dtype=np.uint8)[0],
               np.eye(64, dtype=np.uint8)[63], np.eye(64, dtype=np.uint8)[31] + np.eye(64, dtype=np.uint8)[32]]
@@ -115,14 +120,7 @@ def test_set_bits_are_appended_lowest_first_on_every_instruction_set(path, tmp_p
     """``_lprnn_append_bits`` (AVX-512: compressed sixteen at a time under a store mask; elsewhere bit by bit) appends
     start + k for the set bits k in increasing order after the entries already there, and writes nothing beyond
     them; against numpy's ``flatnonzero`` of the same bytes."""
-    compiler = shutil.which("g++") or shutil.which("c++")
-    if compiler is None:
-        pytest.fail("no C++ compiler (g++): the cpp_standalone target needs one")
-    src = tmp_path / "append.cpp"
-    src.write_text(_helper_source() + APPEND_MAIN)
-    exe = tmp_path / "append"
-    subprocess.run([compiler, "-O2", "-std=c++11", *PATHS[path][0], str(src), "-o", str(exe)], check=True,
-                   capture_output=True)
+    exe = _compile_with_helpers(APPEND_MAIN, path, tmp_path / "append")
     rng = np.random.default_rng(5)
     blocks = [np.zeros(64, np.uint8), np.ones(64, np.uint8), np.eye(64, dtype=np.uint8)[15],
               np.eye(64, dtype=np.uint8)[16], np.eye(64, dtype=np.uint8)[63]]
