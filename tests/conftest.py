@@ -106,13 +106,15 @@ def pytest_configure(config):
     import tempfile
 
     _ccache["dir"] = tempfile.mkdtemp(prefix="lprnn-brian-ccache-")
-    os.environ.update(CXX="ccache g++", CCACHE_DIR=_ccache["dir"])
+    # the sloppiness ccache's documentation asks for to cache compilations that use a precompiled header
+    # (lprnn_brian.targets.precompiled)
+    os.environ.update(CXX="ccache g++", CCACHE_DIR=_ccache["dir"], CCACHE_SLOPPINESS="pch_defines,time_macros")
 
 
 def pytest_unconfigure(config):
     if "dir" in _ccache:
         shutil.rmtree(_ccache.pop("dir"), ignore_errors=True)
-        for name in ("CXX", "CCACHE_DIR"):
+        for name in ("CXX", "CCACHE_DIR", "CCACHE_SLOPPINESS"):
             os.environ.pop(name, None)
 
 
@@ -144,7 +146,7 @@ def run_job(python: Path, job: Path, args, timeout: float, compiler_cache: bool 
     cmd = [str(python), str(job), *map(str, args)]
     env = None
     if not compiler_cache and "dir" in _ccache:
-        env = {k: v for k, v in os.environ.items() if k not in ("CXX", "CCACHE_DIR")}
+        env = {k: v for k, v in os.environ.items() if k not in ("CXX", "CCACHE_DIR", "CCACHE_SLOPPINESS")}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=_REPO, env=env)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])

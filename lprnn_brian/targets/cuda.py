@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import UserInputError
-from .base import register
+from .base import compile_args, register
 from .standalone import CppStandaloneBackend
 
 #: Name under which :class:`Cxx17CUDADevice` is registered in Brian2's ``all_devices``.
@@ -401,6 +401,11 @@ class CudaStandaloneBackend(CppStandaloneBackend):
 
     def tag_suffix(self) -> str:
         return f"-cuda-{configure().arch}"
+
+    def compiler_flags(self) -> list[str]:
+        """The spec's mode's flags only: nvcc compiles the sources (with ``$(CXX)`` as host compiler), and a GCC
+        precompiled header is of no use to it."""
+        return compile_args(self.config.spec.mode)
 
     def before_run(self) -> None:
         require_gpu(self.build_dir)

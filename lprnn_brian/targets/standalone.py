@@ -76,13 +76,22 @@ class CppStandaloneBackend(Backend):
         c = self.config
         device.activate(device_name, build_on_run=False, directory=str(self.build_dir))
         prefs.devices.cpp_standalone.openmp_threads = c.threads
-        prefs.codegen.cpp.extra_compile_args_gcc = compile_args(c.spec.mode)
+        prefs.codegen.cpp.extra_compile_args_gcc = self.compiler_flags()
         active = device.active_device()
         self.bn = build_network(c.spec, record=c.record, device=active, **c.layout)
         self.bn.network.run(self.bn.duration, namespace=self.bn.namespace)
         before = self.directory.products()
         active.build(directory=str(self.build_dir), compile=True, run=False, with_output=False)
         self.build_record = self.directory.record_build(self._record_header(), before, self.directory.products())
+
+    def compiler_flags(self) -> list[str]:
+        """The C++ flags of the build: :func:`lprnn_brian.targets.base.compile_args` of the spec's mode, and the
+        precompiled standard headers (:mod:`lprnn_brian.targets.precompiled`; the same object files, built in half
+        the time)."""
+        from .precompiled import include_args
+
+        flags = compile_args(self.config.spec.mode)
+        return flags + include_args(flags + (["-fopenmp"] if self.config.threads else []))
 
     def _record_header(self) -> dict:
         """What a new build record starts with: the model digest, layout and versions."""
