@@ -15,6 +15,8 @@ pytest.importorskip("torch")
 
 REPO = Path(__file__).resolve().parents[1]
 SEEDS = (0, 1, 2)
+#: ~30 s: the benchmark trains and converts three models
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -65,10 +65,10 @@ def _check_same(spec, ref, fast, sampled_layers=None):
                                               trace[readout_start(spec.n_steps, w):].sum(axis=0))
 
 
-#: (network, variant, sampling, threads): the default run takes a Latin square of the eight (each network, mode and
-#: sampling twice, each pair once); the other four, whose builds add a minute, are ``slow``
+#: (network, variant, sampling, threads): the default run takes the layout the fast path runs (Loihi mode, read-out
+#: sampling, threads) on the small network; the other seven, whose two builds each add half a minute, are ``slow``
 BATCH_CASES = [pytest.param(name, variant, sampling, threads,
-                            marks=[] if (name == "small") == ((variant == "float") == (sampling == "frames"))
+                            marks=[] if (name, variant, sampling) == ("small", "loihi", "readout")
                             else [pytest.mark.slow])
                for name in ("small", "pruned") for variant in ("float", "loihi")
                for sampling, threads in (("frames", 0), ("readout", 2))]
@@ -164,6 +164,7 @@ def test_batched_synapses_on_numpy_runtime(small_model, numpy_runtime):
         _check_same(spec, ref, f)
 
 
+@pytest.mark.slow  # ~30 s: a build per layout
 def test_simulate_gives_the_same_result_with_every_layout(small_model, build_root):
     spec = to_snn_spec(small_model, mode="float")
     x = np.random.default_rng(3).normal(0.0, 2.0, size=(3, small_model.n_frames, small_model.n_inputs))
@@ -197,6 +198,7 @@ def test_int32_spike_indices_record_the_same_spikes(small_model, build_root, tmp
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.slow  # a build of its own (~20 s); the default run's batch case samples the read-out too
 def test_readout_sampling_keeps_the_readout_and_every_spike(small_model, build_root, tmp_path):
     """``sampling='readout'``: spikes and count decodes of every layer, state decodes of the read-out only (the
     same values as the full recording), hidden layers' state decodes None, through fidelity and save/load."""

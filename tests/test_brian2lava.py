@@ -96,6 +96,7 @@ def assert_spikes_identical(lava: dict, raw, s: int, n_layers: int) -> None:
 
 
 # --- the network on brian2lava against cpp_standalone and the emulator -------------------------------------------
+@pytest.mark.slow  # ~30 s: Brian2, brian2lava and Lava start in their environment, and a cpp_standalone build
 def test_float_variant_spikes_identical_to_cpp_standalone(b2l_python, lava_root, build_root, tmp_path):
     """Oracle: cpp_standalone, one sample per run. Float variant, two inputs as one Lava network of two copies:
     every layer's spike trains identical, every recorded state within FLOAT_STATE_RTOL of its largest magnitude
@@ -114,6 +115,7 @@ def test_float_variant_spikes_identical_to_cpp_standalone(b2l_python, lava_root,
                     (s, k, v, np.max(np.abs(a - b)), np.max(np.abs(a)))
 
 
+@pytest.mark.slow  # ~35 s: Brian2, brian2lava and Lava start in their environment, and a cpp_standalone build
 def test_loihi_variant_identical_to_cpp_standalone_and_the_emulator(b2l_python, lava_root, build_root, tmp_path):
     """Oracles: cpp_standalone, and the emulator's ``semantics='brian2'`` (integer numpy, no Brian2). Loihi variant,
     two inputs, one Lava network each (the device is reset between them): every spike and every recorded state of

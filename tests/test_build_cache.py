@@ -10,6 +10,7 @@ from lprnn_brian.convert import layer0_drive, to_snn_spec
 from lprnn_brian.targets import Runner, read_build_record
 
 
+@pytest.mark.slow  # ~25 s: three builds
 def test_half_built_cache_is_rebuilt(tmp_path):
     """Oracle: the first runner's own spikes. After corrupting object files and deleting the binary (what a
     build killed mid-way leaves), a new runner on the same directory rebuilds and reproduces them exactly."""

@@ -30,6 +30,7 @@ def _figure_written(stem: Path) -> None:
         assert stem.with_suffix(ext).stat().st_size > 1000
 
 
+@pytest.mark.slow  # ~15 s
 def test_custom_neuron_parameters(tmp_path):
     from lprnn_brian.ann.model import load_model
     from lprnn_brian.convert import to_snn_spec
@@ -52,6 +53,7 @@ def test_custom_neuron_parameters(tmp_path):
     _figure_written(tmp_path / "custom_neuron_parameters")
 
 
+@pytest.mark.slow  # ~8 s
 def test_own_dataset(tmp_path):
     from lprnn_brian.ann.forward import forward
     from lprnn_brian.ann.model import load_model
@@ -73,6 +75,7 @@ def test_own_dataset(tmp_path):
     assert summary["ann_accuracy"] > 0.5  # the toy task is learnt beyond chance even in the quick run
 
 
+@pytest.mark.slow  # ~20 s
 def test_sweep_steps_per_frame(tmp_path):
     from lprnn_brian.ann.model import load_model
     from lprnn_brian.bundled import bundled_model_path

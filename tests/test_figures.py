@@ -108,7 +108,13 @@ CONTENT = {"fig_reconstruction_bias": _check_reconstruction_bias, "fig_energy": 
            "fig_neuron_dynamics": _check_neuron_dynamics}
 
 
-@pytest.mark.parametrize("module", [m for m in FIGURES if m not in ELSEWHERE])
+#: figures whose quick run takes about 10 s or more (each a network sweep): ``slow`` (the reconstruction bias figure's
+#: own test below runs in the default run)
+SLOW_FIGURES = {"fig_snr_vs_rate", "fig_robustness", "fig_noise_shaping", "fig_reconstruction_bias"}
+
+
+@pytest.mark.parametrize("module", [pytest.param(m, marks=[pytest.mark.slow] if m in SLOW_FIGURES else [])
+                                    for m in FIGURES if m not in ELSEWHERE])
 def test_quick_figure_writes_png_and_pdf(module, tmp_path):
     """PNG and PDF written, and the plotted numbers (the JSON beside them) checked where CONTENT has a check."""
     mod = importlib.import_module(f"lprnn_brian.figures.{module}")

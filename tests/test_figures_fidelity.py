@@ -114,6 +114,7 @@ def test_accuracy_vs_steps_M_is_minus_tau_S_ln_a_and_default_point_is_the_defaul
     assert d["ann_accuracy"] == float(np.mean(pred == y[d["clips"]]))
 
 
+@pytest.mark.slow  # ~12 s: a model trained per bit width
 def test_accuracy_vs_bits_models_use_only_b_bit_codes_and_are_cached(tmp_path, monkeypatch):
     """Every cached model's quantised weight matrices hold integer codes (× 2^b) inside the signed b-bit range
     −2^(b−1) … 2^(b−1) − 1, i.e. b bits over [−1/2, 1/2); the plotted ANN accuracy (numpy forward, all 210 clips)

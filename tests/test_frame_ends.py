@@ -53,7 +53,8 @@ def test_hand_frame_ends(model, M):
 CASES = [pytest.param(target, M, mode, sampling, marks=[pytest.mark.slow] if target == "cython" else [])
          for target in ("numpy", "cython") for M in (1.0, 1.5) for mode in ("float", "loihi")
          for sampling in ("frames",)] + \
-        [("cpp_standalone", 1.0, "float", "frames"), ("cpp_standalone", 1.5, "loihi", "readout")]
+        [pytest.param("cpp_standalone", 1.0, "float", "frames", marks=[pytest.mark.slow]),  # a build (~30 s)
+         ("cpp_standalone", 1.5, "loihi", "readout")]
 
 
 @pytest.mark.parametrize("target, M, mode, sampling", CASES)
@@ -77,6 +78,7 @@ def test_frame_sampled_states_equal_every_step_trace(model, inputs, target, M, m
             np.testing.assert_array_equal(got.frame_states[k][v], ref.states[k][v][ends])
 
 
+@pytest.mark.slow  # ~15 s; the sweep's own tests run in the default run
 def test_sweep_at_one_step_per_frame_runs(model, inputs, tmp_path):
     """A cpp_standalone sweep at steps_per_frame = 1 runs (it failed: fb correlation of T − 1 frames against T)."""
     from lprnn_brian.sweep import parse_config, run_sweep

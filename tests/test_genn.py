@@ -80,6 +80,7 @@ def genn_root(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("genn_builds")
 
 
+@pytest.mark.slow  # ~35 s: a GeNN build (genn-buildmodel, then make) and a cpp_standalone one
 def test_loihi_variant_is_identical_to_cpp_standalone_and_the_build_is_reused(genn_root, build_root, tmp_path):
     """Oracle: cpp_standalone, one sample per run. Loihi variant, three inputs on GeNN with two network copies
     per run (one full batch, one half-filled): every spike (neuron, step) and every recorded state of every
@@ -101,7 +102,7 @@ def test_loihi_variant_is_identical_to_cpp_standalone_and_the_build_is_reused(ge
         np.testing.assert_array_equal(a, genn[key], err_msg=key)
 
 
-@pytest.mark.slow  # a second GeNN build; the Loihi variant and the SHD network check identity in the default run
+@pytest.mark.slow  # a second GeNN build
 def test_float_variant_within_rounding_of_cpp_standalone(genn_root, build_root, tmp_path):
     """Oracle: cpp_standalone. Float variant: every layer's spike trains identical in every sample, and every
     state of every layer within FLOAT_STATE_RTOL (≈ 2.3e-13) of its largest magnitude (module docstring: only the
@@ -120,7 +121,7 @@ def test_float_variant_within_rounding_of_cpp_standalone(genn_root, build_root, 
                     (s, k, v, np.max(np.abs(a - b)), np.max(np.abs(a)))
 
 
-@pytest.mark.slow  # ~1 min: the SHD build on GeNN; the small networks above hold GeNN to cpp_standalone in the default run
+@pytest.mark.slow  # ~1 min: the SHD build on GeNN
 def test_shd_reference_network_spikes_identical(shd_model, genn_root, build_root, tmp_path):
     """The authors' SHD checkpoint (80 → 128 → 512 rec → 512 rec → 20, Loihi variant, 1,785 steps) on three
     bundled test clips through the SHD front end: spike trains of all four layers identical to cpp_standalone

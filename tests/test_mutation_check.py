@@ -7,6 +7,8 @@ import importlib.util
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("mutation_check", REPO / "scripts" / "mutation_check.py")
 mutation_check = importlib.util.module_from_spec(_spec)
@@ -56,6 +58,7 @@ def test_every_mutant_of_a_core_module_parses_and_differs():
     assert ast.unparse(tree) == plain, "the original tree was modified"
 
 
+@pytest.mark.slow  # ~20 s: every mutant of the core modules generated
 def test_every_equivalence_reason_names_a_mutant_of_todays_code():
     """tests/data/mutation_equivalent.json explains survivors by id: each id must still be a mutant of the module as
     it is now (an edit that removes or renames it leaves a stale reason, which fails here), with a reason in words."""

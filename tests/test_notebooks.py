@@ -24,6 +24,7 @@ def test_every_notebook_is_in_the_docs_toctree():
         assert f"\nnotebooks/{path.stem}\n" in index, path.name
 
 
+@pytest.mark.slow  # ~20 s per notebook (a kernel, the notebook's simulations)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
 def test_notebook_executes_without_error(path, tmp_path, monkeypatch):
     missing = [m for m in ("jupytext", "nbclient", "ipykernel") if importlib.util.find_spec(m) is None]

@@ -171,6 +171,7 @@ def test_readout_range_knob_is_the_conversions_readout_range(files, tmp_path):
         parse_config(_config(files, grid={"readout_range": [0]}))
 
 
+@pytest.mark.slow  # ~11 s (a Dask cluster); Dask runs in the default run in the interrupted and distributed tests
 def test_local_cluster_table_equals_serial(serial, files, tmp_path):
     out = tmp_path / "t.parquet"
     run = run_sweep(parse_config(_config(files)), out, workers=2, progress=False)
@@ -180,6 +181,7 @@ def test_local_cluster_table_equals_serial(serial, files, tmp_path):
     assert not out.with_name(out.name + ".parts").exists()  # parts removed after success
 
 
+@pytest.mark.slow  # ~12 s (a Dask cluster); the interrupted sweep's resume runs in the default run
 def test_killed_worker_loses_nothing_and_the_sweep_completes(serial, files, tmp_path):
     """A worker process killed (SIGKILL) while the sweep runs: its tasks are re-run elsewhere, the finished chunks
     stay on disk, and the table equals the serial one."""

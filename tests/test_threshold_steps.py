@@ -73,8 +73,12 @@ def _by_neuron(i, step, n):
     return [sorted(int(s) for s, j in zip(step, i) if j == k) for k in range(n)]
 
 
-@pytest.mark.parametrize("target", ["numpy", "cpp_standalone"])
-@pytest.mark.parametrize("mode", ["float", "loihi"])
+#: (mode, target): float mode on cpp_standalone (a build of its own, ~8 s) is ``slow``
+THRESHOLD_CASES = [pytest.param(mode, target, marks=[pytest.mark.slow] if (mode, target) == ("float", "cpp_standalone")
+                                else []) for target in ("numpy", "cpp_standalone") for mode in ("float", "loihi")]
+
+
+@pytest.mark.parametrize("mode, target", THRESHOLD_CASES)
 def test_brian2_targets_follow_the_hand_sequence(mode, target, build_root):
     spec = hand_spec(mode)
     with Runner(spec, target, build_root=build_root, record=RECORD) as r:

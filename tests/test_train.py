@@ -290,6 +290,7 @@ def test_holdout_groups_keeps_every_speaker_on_one_side():
         holdout_groups(np.zeros(8), 0.1, 0)
 
 
+@pytest.mark.slow  # ~8 s: worker processes start and train
 def test_seeds_in_parallel_processes_give_the_serial_weights(tiny, seed1):
     """Oracle: determinism across processes. Seeds 0 and 1 trained in two worker processes at once give, in seed
     order, the weights of the one-at-a-time trainings (seed 0: the ``tiny`` fixture's own run)."""
