@@ -5,8 +5,8 @@ Every source file Brian2 generates for a network (about thirty code objects, the
 ``<iostream>``, ``<fstream>``, ``<cmath>``, ``<vector>``, ``<random>``…; parsing them takes ~0.8 s of a code object's
 ~0.9 s. GCC can load them from a precompiled header instead (a ``.gch`` file next to the header, given to every
 compilation by ``-include`` among the compiler flags): about 0.25 s per code object, so a cold build compiles in about
-half the time. The objects are the same bytes as without it (GCC's precompiled header is the parsed header, and the flags it was built
-with are the build's own; ``tests/test_precompiled_header.py`` compares the object files).
+half the time. The objects are the same bytes as without it (GCC's precompiled header is the parsed header, built with
+the build's own flags; ``tests/test_precompiled_header.py`` compares the object files).
 
 The header is built once per compiler and flag set into ``<cache>/pch/<digest>/`` (:func:`default_build_root`'s
 parent), atomically, by the first build that needs it. Where it cannot be built (no GCC, a compiler error, a cache
