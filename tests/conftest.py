@@ -90,7 +90,24 @@ def shd_model() -> LpRNNModel:
 # --- a compiler cache for the session's C++ builds ---------------------------------------------------------------
 #: set to 0 to compile without ccache (every build from scratch)
 CCACHE_SWITCH = "LPRNN_BRIAN_TEST_CCACHE"
+#: The variables through which the session's builds use its ccache (set in pytest_configure)
+COMPILER_CACHE_VARIABLES = ("CXX", "CCACHE_DIR", "CCACHE_SLOPPINESS")
 _ccache: dict = {}
+
+
+def environment_without_compiler_cache() -> dict:
+    """This process's environment less :data:`COMPILER_CACHE_VARIABLES`, for a process that must compile with the
+    plain compiler (nvcc's ``-ccbin`` takes one program, not ``ccache g++``)."""
+    return {k: v for k, v in os.environ.items() if k not in COMPILER_CACHE_VARIABLES}
+
+
+def cxx_compiler() -> str:
+    """The C++ compiler of the tests that compile C++ themselves (``g++``, else ``c++``); the test fails, not skips,
+    without one: the cpp_standalone target needs it."""
+    compiler = shutil.which("g++") or shutil.which("c++")
+    if compiler is None:
+        pytest.fail("no C++ compiler (g++): the cpp_standalone target needs one", pytrace=False)
+    return compiler
 
 
 def pytest_configure(config):
@@ -114,7 +131,7 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if "dir" in _ccache:
         shutil.rmtree(_ccache.pop("dir"), ignore_errors=True)
-        for name in ("CXX", "CCACHE_DIR", "CCACHE_SLOPPINESS"):
+        for name in COMPILER_CACHE_VARIABLES:
             os.environ.pop(name, None)
 
 
@@ -146,7 +163,7 @@ def run_job(python: Path, job: Path, args, timeout: float, compiler_cache: bool 
     cmd = [str(python), str(job), *map(str, args)]
     env = None
     if not compiler_cache and "dir" in _ccache:
-        env = {k: v for k, v in os.environ.items() if k not in ("CXX", "CCACHE_DIR", "CCACHE_SLOPPINESS")}
+        env = environment_without_compiler_cache()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=_REPO, env=env)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).splitlines()[-40:])

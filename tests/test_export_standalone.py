@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import env_python, per_unit_model, random_model
+from conftest import env_python, environment_without_compiler_cache, per_unit_model, random_model
 from lprnn_brian.ann.forward import check_inputs, readout_start
 from lprnn_brian.ann.model import READOUT_WINDOWS, save_model
 from lprnn_brian.cli import main
@@ -628,7 +628,7 @@ def _export_in(env: str, default: str, setup: str, what: str, model: Path, out: 
                extra=()) -> None:
     """``lprnn-brian export standalone`` in another environment's Python, this checkout's package first."""
     python = env_python(env, default, setup, what)
-    envvars = {k: v for k, v in os.environ.items() if k not in ("CXX", "CCACHE_DIR")}
+    envvars = environment_without_compiler_cache()
     envvars["PYTHONPATH"] = str(REPO)
     _run([python, "-m", "lprnn_brian.cli", "export", "standalone", model, "--target", target, "--out", out,
           *extra], cwd=REPO, env=envvars, timeout=900)
@@ -658,7 +658,7 @@ def _cuda_project(tmp_path: Path, model: Path) -> tuple[Path, dict]:
         (link / so.name).symlink_to(so)
     if not (link / "libcurand.so").exists():
         (link / "libcurand.so").symlink_to(sorted(Path(lib).glob("libcurand.so.*"))[0])
-    env = {k: v for k, v in os.environ.items() if k not in ("CXX", "CCACHE_DIR")}  # nvcc -ccbin takes one program
+    env = environment_without_compiler_cache()  # nvcc -ccbin takes one program
     _run(["make", "-j", str(os.cpu_count() or 1), f"CUDA_PATH={cuda}", f"CURAND_INCLUDE={inc}",
           f"CURAND_LIB={link}"], cwd=project, env=env, timeout=1800)
     assert os.access(project / "main", os.X_OK) and os.access(project / "lprnn_input", os.X_OK)

@@ -7,13 +7,13 @@ cpp_standalone build (tests/test_batch.py, tests/test_targets.py, …) also runs
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import cxx_compiler
 from lprnn_brian.targets import compile_args
 from lprnn_brian.targets.precompiled import HEADER_NAME, include_args
 
@@ -39,15 +39,8 @@ double step(std::vector<double>& v, std::mt19937& rng)
 """
 
 
-def _compiler() -> str:
-    gxx = shutil.which("g++")
-    if gxx is None:
-        pytest.fail("g++ is not installed: cpp_standalone builds need it", pytrace=False)
-    return gxx
-
-
 def _compile(flags: list[str], src: Path, out: Path) -> str:
-    proc = subprocess.run([_compiler(), "-c", *flags, "-H", str(src), "-o", str(out)], capture_output=True, text=True,
+    proc = subprocess.run([cxx_compiler(), "-c", *flags, "-H", str(src), "-o", str(out)], capture_output=True, text=True,
                           cwd=src.parent)
     assert proc.returncode == 0, proc.stderr[-2000:]
     return proc.stderr

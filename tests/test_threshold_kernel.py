@@ -10,7 +10,6 @@ the refusal of refractoriness.
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import numpy as np
 import pytest
 
 import lprnn_brian
+from conftest import cxx_compiler
 
 TEMPLATE = Path(lprnn_brian.__file__).parent / "templates" / "threshold.cpp"
 
@@ -51,12 +51,9 @@ def _helper_source() -> str:
 
 def _compile_with_helpers(main: str, path: str, exe: Path) -> Path:
     """The template's helpers and ``main`` compiled into ``exe`` with the flags of instruction-set ``path``."""
-    compiler = shutil.which("g++") or shutil.which("c++")
-    if compiler is None:
-        pytest.fail("no C++ compiler (g++): the cpp_standalone target needs one")
     src = exe.with_suffix(".cpp")
     src.write_text(_helper_source() + main)
-    subprocess.run([compiler, "-O2", "-std=c++11", *PATHS[path][0], str(src), "-o", str(exe)], check=True,
+    subprocess.run([cxx_compiler(), "-O2", "-std=c++11", *PATHS[path][0], str(src), "-o", str(exe)], check=True,
                    capture_output=True)
     return exe
 
