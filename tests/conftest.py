@@ -90,9 +90,19 @@ def shd_model() -> LpRNNModel:
 # --- a compiler cache for the session's C++ builds ---------------------------------------------------------------
 #: set to 0 to compile without ccache (every build from scratch)
 CCACHE_SWITCH = "LPRNN_BRIAN_TEST_CCACHE"
+#: Names the session's own cache directory (set with it; inherited by pytest-xdist's workers, which use the
+#: controller's cache and leave its removal to the controller)
+SESSION_CACHE_MARK = "LPRNN_BRIAN_TEST_SESSION_CCACHE"
 #: The variables through which the session's builds use its ccache (set in pytest_configure)
-COMPILER_CACHE_VARIABLES = ("CXX", "CCACHE_DIR", "CCACHE_SLOPPINESS")
+COMPILER_CACHE_VARIABLES = ("CXX", "CCACHE_DIR", "CCACHE_SLOPPINESS", SESSION_CACHE_MARK)
 _ccache: dict = {}
+
+
+def session_compiler_cache() -> bool:
+    """This process compiles through the session's ccache (set up here or, in an xdist worker, by the controller),
+    not through a ``CXX`` of the user's."""
+    mark = os.environ.get(SESSION_CACHE_MARK)
+    return bool(mark) and mark == os.environ.get("CCACHE_DIR")
 
 
 def environment_without_compiler_cache() -> dict:
@@ -126,6 +136,7 @@ def pytest_configure(config):
     # the sloppiness ccache's documentation asks for to cache compilations that use a precompiled header
     # (lprnn_brian.targets.precompiled)
     os.environ.update(CXX="ccache g++", CCACHE_DIR=_ccache["dir"], CCACHE_SLOPPINESS="pch_defines,time_macros")
+    os.environ[SESSION_CACHE_MARK] = _ccache["dir"]
 
 
 def pytest_unconfigure(config):
@@ -136,7 +147,7 @@ def pytest_unconfigure(config):
 
 
 def pytest_report_header(config):
-    if "dir" in _ccache:
+    if session_compiler_cache():
         return f"C++ builds through ccache (this session's own cache; {CCACHE_SWITCH}=0 to compile without)"
     return f"C++ builds without a compiler cache (ccache {'off' if shutil.which('ccache') else 'not installed'})"
 
@@ -162,7 +173,7 @@ def run_job(python: Path, job: Path, args, timeout: float, compiler_cache: bool 
     (brian2cuda passes ``-ccbin $(CXX)`` to nvcc, which takes one program, not a command)."""
     cmd = [str(python), str(job), *map(str, args)]
     env = None
-    if not compiler_cache and "dir" in _ccache:
+    if not compiler_cache and session_compiler_cache():
         env = environment_without_compiler_cache()
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=_REPO, env=env)
     if proc.returncode != 0:
