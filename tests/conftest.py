@@ -87,6 +87,15 @@ def shd_model() -> LpRNNModel:
     return read_reference_checkpoint(REFERENCE_CKPT, "shd")
 
 
+#: Relative tolerance of statistics that compare spikes with the float32 ANN's states when the ANN ran in another BLAS
+#: setting (another batch size, another numpy's OpenBLAS): BLAS picks its kernel, and so the order of a dot product's
+#: additions, by the matrix shape and the CPU, so the same sample's states differ by a rounding or two of float32
+#: (2^-24 relative each) compounded over the recurrent frames, and a correlation or RMSE over them by the same order.
+#: 1e-6 is sixteen such roundings (measured: 2e-8 between sweep chunks of 1 and 2 samples, 2.9e-8 between numpy
+#: builds, on a 2-core AMD EPYC without AVX-512; identical where BLAS keeps one kernel).
+ANN_BLAS_RTOL = 1e-6
+
+
 # --- a compiler cache for the session's C++ builds ---------------------------------------------------------------
 #: set to 0 to compile without ccache (every build from scratch)
 CCACHE_SWITCH = "LPRNN_BRIAN_TEST_CCACHE"

@@ -23,7 +23,8 @@ Slow tests (``-m slow``): the digits model's C++ project copied to another direc
 run.sh on three clips (frames and drive, two batch ranges at once), read back: spikes identical to ``simulate``'s
 and decodes equal; the same for the C++ project of Brian2 synapses (a per-step drive on the command line, states
 every step); the CUDA project of a two-layer network compiled by nvcc without a GPU (the digits model's run and
-compared with ``simulate`` where one is lent, ``-m gpu``); the GeNN project built and run on GeNN's CPU backend, identical to cpp_standalone (Loihi mode).
+compared with ``simulate`` where one is lent, ``-m gpu``); the GeNN project built and run on GeNN's CPU backend,
+identical to cpp_standalone (Loihi mode).
 """
 from __future__ import annotations
 
@@ -668,7 +669,7 @@ def _cuda_project(tmp_path: Path, model: Path) -> tuple[Path, dict]:
 @pytest.mark.slow  # nvcc compiles the generated project: about 15 s per code object, minutes on 2 cores
 def test_cuda_project_compiles_with_nvcc_without_a_gpu(tmp_path):
     """An lprnn layer fed by the input and a dense layer (the bundled model's four layers make twice the code
-    objects, 15 s of nvcc each): every kind of code object a layer has (an lpff layer's kinds are a subset of these:
+    objects): every kind of code object a layer has (an lpff layer's kinds are a subset of these:
     no recurrent synapses), compiled by nvcc in a copy of the exported project."""
     model = save_model(per_unit_model(np.random.default_rng(7), [0.8] * 6, n_in=4, n_out=3), tmp_path / "rec.npz")
     project, _ = _cuda_project(tmp_path, model)
