@@ -13,13 +13,15 @@ whole row of 64·W_snnᵀ to the targets' ``i_in``:
 - **sparse rows** (CSR, pruned matrices): only the non-zero weights;
 - **integer rows** (Loihi-integer mode, where every spike effect is an integer, :func:`integer_rows_exact`): the
   step's rows of a copy are summed in an int16 (or int32) accumulator, thirty-two (sixteen) targets per AVX-512
-  instruction (half as many with AVX2), rows stored in whole vectors (:func:`padded_width`), and the sum is added
-  to ``i_in`` once, as ``scale · sum``. Every value involved is far below 2^53 and a multiple of 2^-12 (the states
-  are integers, or integers times the 12-bit decay; :func:`accumulator` checks that no sum can overflow), so every
-  partial sum is exact and the order of the additions cannot change the result (also for rows first summed in int8
-  blocks, :func:`block_rows`, whose sums cannot overflow). The same holds across projections: a layer's
-  feed-forward and recurrent rows share one accumulator, one kernel and one addition per step where their effects
-  fit one scale (:func:`integer_sources`, :func:`target_propagation`).
+  instruction (half as many with AVX2), rows stored in whole vectors (:func:`padded_width`), or in half a byte per
+  weight where the weights span at most 16 integers (:func:`nibble_rows`), and the sum is added to ``i_in`` once, as
+  ``scale · sum``. The kernel asks the cache for the rows of the spikes a few places ahead (:func:`_prefetch_row`).
+  Every value involved is far below 2^53 and a multiple of 2^-12 (the states are integers, or integers times the
+  12-bit decay; :func:`accumulator` checks that no sum can overflow), so every partial sum is exact and the order of
+  the additions cannot change the result (also for rows first summed in int8 or uint8 blocks, :func:`block_rows` and
+  :func:`nibble_rows`, whose sums cannot overflow). The same holds across projections: a layer's feed-forward and
+  recurrent rows share one accumulator, one kernel and one addition per step where their effects fit one scale
+  (:func:`integer_sources`, :func:`target_propagation`).
 
 In the dense and sparse layouts each target receives its increments in the same order as from Brian2's synapses
 (spikes in increasing presynaptic index; feed-forward before recurrent, as the synapses' names sort), and every
@@ -49,6 +51,8 @@ INTEGER_ABOVE = 0.02
 INTEGER_MAX_TARGETS = 16384
 #: Integer rows are stored in multiples of this many targets (:func:`padded_width`): one AVX-512 vector of int16.
 ROW_LANES = 32
+#: Rows of 4-bit weights (:func:`nibble_rows`) are stored in groups of this many targets, 32 bytes: one AVX2 vector.
+NIBBLE_GROUP = 64
 
 
 def _unavailable(*args):  # pragma: no cover - only a placeholder for Brian2's Function signature
@@ -156,6 +160,53 @@ def padded_width(n_post: int) -> int:
     :data:`ROW_LANES`, so that the row loop is whole vector instructions (a 20-target read-out row is otherwise
     a scalar loop with stack spills); the padding is zero weights, which add nothing."""
     return -(-n_post // ROW_LANES) * ROW_LANES
+
+
+def nibble_rows(values: np.ndarray) -> tuple[np.ndarray, int, int] | None:
+    """Integer rows ``values`` (n_pre, n_post) in half a byte per weight, where every weight, and zero, lies in a
+    range of at most 16 integers (the authors' SHD network: −4 … 3): (packed, offset, block), or None where they
+    do not, or where a row is shorter than :data:`NIBBLE_GROUP` (a byte per weight is as small there, padded).
+
+    Each weight is stored as ``u = w + offset`` (0 … 15; ``offset = −min(w, 0)``), the row padded with zero weights
+    to whole groups of :data:`NIBBLE_GROUP` targets, each group in 32 bytes: byte k holds target k of the group in
+    its low four bits and target k + 32 in its high four. ``packed`` is (n_pre, padded width / 2) bytes, as int8
+    (Brian2 stores no uint8 arrays; the kernel reads them as uint8). ``block`` rows of u sum to at most 255 in uint8
+    lanes; the kernel subtracts ``offset`` times the rows of a block from its sum, which gives the weights' sum
+    exactly. The rows of a 512-target layer take 256 instead of 512 bytes: the weights that every step reads from
+    memory halve (the reason, docs/targets.md)."""
+    if values.dtype.kind != "i" or values.shape[1] < NIBBLE_GROUP or not values.size:
+        return None
+    lo, hi = min(int(values.min()), 0), max(int(values.max()), 0)
+    if hi - lo > 15:
+        return None
+    n_pre, n_post = values.shape
+    width = -(-n_post // NIBBLE_GROUP) * NIBBLE_GROUP
+    u = np.full((n_pre, width), -lo, dtype=np.uint8)  # padding: the weight 0
+    u[:, :n_post] = values.astype(np.int16) - lo
+    groups = u.reshape(n_pre, width // NIBBLE_GROUP, 2, NIBBLE_GROUP // 2)
+    packed = groups[:, :, 0, :] | (groups[:, :, 1, :] << 4)
+    return packed.reshape(n_pre, width // 2).view(np.int8), -lo, np.iinfo(np.uint8).max // max(hi - lo, 1)
+
+
+#: Rows ahead whose bytes the integer kernels ask the cache for (:func:`_prefetch_row`).
+PREFETCH_ROWS = 4
+
+
+def _prefetch_row(table: str, row_bytes: int) -> str:
+    """C++ lines asking the cache for the row, in ``table`` (rows of ``row_bytes`` bytes), of the
+    spike :data:`PREFETCH_ROWS` places ahead of ``_s`` in this copy: the spikes' rows lie anywhere in the table, so
+    the hardware cannot guess the next one, and a row that comes from the L3 cache or memory would otherwise stall
+    the loop on its first bytes (docs/targets.md). A hint only: nothing is read or written (GCC and Clang)."""
+    return f"""
+                    #if defined(__GNUC__) || defined(__clang__)
+                    if (_s + {PREFETCH_ROWS} < _n_spikes && _spikes[_s + {PREFETCH_ROWS}] < _hi)
+                    {{
+                        const char* const _ahead = reinterpret_cast<const char*>(_namespace{table})
+                                                   + (size_t)(_spikes[_s + {PREFETCH_ROWS}] - _lo) * {row_bytes};
+                        for (int32_t _line = 0; _line < {row_bytes}; _line += 64)
+                            __builtin_prefetch(_ahead + _line);
+                    }}
+                    #endif"""
 
 
 def _copy_spikes(spikes: str, n_total: int, n_pre: int) -> str:
@@ -322,6 +373,76 @@ def row_propagation(name: str, pre, post, W_snn: np.ndarray, batch: int, device,
     return _function(name, code, namespace), _description(projection, layout, rows, name)
 
 
+def _nibble_loop(key: str, packed: np.ndarray, offset: int, k: int, c_type: str) -> tuple[np.ndarray, int, str]:
+    """Stored rows, block size and C++ loop of a projection's 4-bit rows in :func:`integer_propagation` (``packed``,
+    ``offset``, ``k``: :func:`nibble_rows`): a copy's spikes in blocks of ``k`` rows, each block summed in uint8
+    lanes, less ``offset`` per row, and widened into the accumulator ``_acc`` (``c_type``)."""
+    row_bytes, half = packed.shape[1], NIBBLE_GROUP // 2
+    loop = f"""
+            for (int32_t _s = _a; _s < _n_spikes && _spikes[_s] < _hi; )
+            {{
+                _any = true;
+                uint8_t _block[{2 * row_bytes}];
+                for (int32_t _j = 0; _j < {2 * row_bytes}; _j++)
+                    _block[_j] = 0;
+                int32_t _rows = 0;
+                for (const int32_t _stop = _s + {k}; _s < _stop && _s < _n_spikes && _spikes[_s] < _hi; _s++, _rows++)
+                {{{_prefetch_row(key, row_bytes)}
+                    const uint8_t* const _row = reinterpret_cast<const uint8_t*>(_namespace{key})
+                                                + (size_t)(_spikes[_s] - _lo) * {row_bytes};
+                    for (int32_t _g = 0; _g < {row_bytes // half}; _g++)
+                        for (int32_t _k = 0; _k < {half}; _k++)
+                        {{
+                            const uint8_t _x = _row[_g * {half} + _k];
+                            _block[_g * {NIBBLE_GROUP} + _k] += _x & 15;
+                            _block[_g * {NIBBLE_GROUP} + {half} + _k] += _x >> 4;
+                        }}
+                }}
+                const int32_t _offsets = _rows * {offset};  // the stored values' offset, once per row
+                for (int32_t _j = 0; _j < {2 * row_bytes}; _j++)
+                    _acc[_j] += ({c_type})((int32_t)_block[_j] - _offsets);
+            }}"""
+    return packed.ravel(), k, loop
+
+
+def _byte_loop(key: str, values: np.ndarray, n_post: int) -> tuple[np.ndarray, int, str]:
+    """Stored rows, block size and C++ loop of a projection's int8 or int16 rows ``values`` (n_pre, n_post) in
+    :func:`integer_propagation`: rows :func:`padded_width` wide, added into the accumulator ``_acc`` one by one, or
+    first summed in int8 blocks of :func:`block_rows` where that is more than one."""
+    row_width, k = padded_width(n_post), block_rows(values)
+    padded = np.zeros((values.shape[0], row_width), dtype=values.dtype)
+    padded[:, :n_post] = values
+    row = f"const auto* const _row = _namespace{key} + (size_t)(_spikes[_s] - _lo) * {row_width};"
+    prefetch = _prefetch_row(key, row_width * values.dtype.itemsize)
+    if k > 1:  # rows summed in int8 blocks of k, each block widened into the accumulator once
+        loop = f"""
+            for (int32_t _s = _a; _s < _n_spikes && _spikes[_s] < _hi; )
+            {{
+                _any = true;
+                int8_t _block[{row_width}];
+                for (int32_t _j = 0; _j < {row_width}; _j++)
+                    _block[_j] = 0;
+                for (const int32_t _stop = _s + {k}; _s < _stop && _s < _n_spikes && _spikes[_s] < _hi; _s++)
+                {{{prefetch}
+                    {row}
+                    for (int32_t _j = 0; _j < {row_width}; _j++)
+                        _block[_j] += _row[_j];
+                }}
+                for (int32_t _j = 0; _j < {row_width}; _j++)
+                    _acc[_j] += _block[_j];
+            }}"""
+    else:
+        loop = f"""
+            for (int32_t _s = _a; _s < _n_spikes && _spikes[_s] < _hi; _s++)
+            {{
+                _any = true;{prefetch}
+                {row}
+                for (int32_t _j = 0; _j < {row_width}; _j++)
+                    _acc[_j] += _row[_j];
+            }}"""
+    return padded.ravel(), k, loop
+
+
 def integer_propagation(name: str, sources: list, post, batch: int, device):
     """One Brian2 ``Function`` of a network copy c that propagates one step's spikes of copy c of every projection
     in ``sources`` ((projection name, presynaptic group, W_snn), all into ``post``) by integer rows
@@ -330,7 +451,8 @@ def integer_propagation(name: str, sources: list, post, batch: int, device):
     (sixteen) targets per AVX-512 instruction, and ``scale · sum`` is added to the target once per step (module
     docstring: the sums are exact, so they equal the projections' increments added one by one, in any order). Rows
     are stored :func:`padded_width` wide; where a projection's weights are small enough, its rows are first summed
-    in int8 blocks (:func:`block_rows`). The descriptions add ``block_rows``.
+    in int8 blocks (:func:`block_rows`), or in 4 bits where they fit (:func:`nibble_rows`). The descriptions add
+    ``block_rows`` and ``weight_bits`` (4, 8 or 16).
 
     Returns (Function, descriptions of the projections, as :func:`row_propagation`'s). ValueError where the
     projections cannot share integer rows."""
@@ -342,48 +464,24 @@ def integer_propagation(name: str, sources: list, post, batch: int, device):
                          "sums fit int32")
     values, scale = shared
     n_post = rows[0].shape[1]
-    width = padded_width(n_post)
+    nibbles = [nibble_rows(v) for v in values]
+    width = max([padded_width(n_post)] + [2 * p.shape[1] for p, _, _ in filter(None, nibbles)])  # the accumulator's
     c_type = {np.dtype(np.int16): "int16_t", np.dtype(np.int32): "int32_t"}[accumulator(*values)]
     target = device.get_array_name(post.variables[target_var])
     namespace, blocks, infos = {}, [], []
-    for (projection, pre, _), v, effects in zip(sources, values, rows):
+    for (projection, pre, _), v, effects, nibble in zip(sources, values, rows, nibbles):
         key = f"{projection}_row_values"  # not the function's name, which may be "<projection>_rows"
-        padded = np.zeros((v.shape[0], width), dtype=v.dtype)
-        padded[:, :n_post] = v
-        namespace[key] = padded.ravel()
-        k = block_rows(v)
-        row = f"const auto* const _row = _namespace{key} + (size_t)(_spikes[_s] - _lo) * {width};"
-        if k > 1:  # rows summed in int8 blocks of k, each block widened into the accumulator once
-            loop = f"""
-            for (int32_t _s = _a; _s < _n_spikes && _spikes[_s] < _hi; )
-            {{
-                _any = true;
-                int8_t _block[{width}];
-                for (int32_t _j = 0; _j < {width}; _j++)
-                    _block[_j] = 0;
-                for (const int32_t _stop = _s + {k}; _s < _stop && _s < _n_spikes && _spikes[_s] < _hi; _s++)
-                {{
-                    {row}
-                    for (int32_t _j = 0; _j < {width}; _j++)
-                        _block[_j] += _row[_j];
-                }}
-                for (int32_t _j = 0; _j < {width}; _j++)
-                    _acc[_j] += _block[_j];
-            }}"""
+        if nibble is not None:  # 4-bit rows, summed in uint8 blocks, each block widened into the accumulator
+            namespace[key], k, loop = _nibble_loop(key, *nibble, c_type)
+            bits = 4
         else:
-            loop = f"""
-            for (int32_t _s = _a; _s < _n_spikes && _spikes[_s] < _hi; _s++)
-            {{
-                _any = true;
-                {row}
-                for (int32_t _j = 0; _j < {width}; _j++)
-                    _acc[_j] += _row[_j];
-            }}"""
+            namespace[key], k, loop = _byte_loop(key, v, n_post)
+            bits = 8 * v.dtype.itemsize
         spikes = device.get_array_name(pre.variables["_spikespace"])
         blocks.append(f"""
         {{  // {projection}{_copy_spikes(spikes, pre.N, v.shape[0])}{loop}
         }}""")
-        infos.append(_description(projection, "integer", effects, name) | {"block_rows": k})
+        infos.append(_description(projection, "integer", effects, name) | {"block_rows": k, "weight_bits": bits})
     code = f"""
     static inline int32_t {name}(const int32_t _copy)
     {{

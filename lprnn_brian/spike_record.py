@@ -34,6 +34,8 @@ import numpy as np
 SPIKES_MAGIC = 0x324B5053
 #: Layers of at most this many neurons record their indices as int16.
 INT16_NEURONS = 32768
+#: The recorder keeps each copy's indices in chunks of this many spikes (64 KiB of int16).
+CHUNK_SPIKES = 32768
 
 
 def _unavailable(*args):  # pragma: no cover - only a placeholder for Brian2's Function signature
@@ -67,9 +69,12 @@ class SpikeRecorder:
         code = f"""
     static inline int32_t {name}(const int64_t _step)
     {{
-        static std::vector<{index_type}> _index[{self.batch}];
+        // each copy's indices in chunks of {CHUNK_SPIKES} (allocated, never zero-filled, never moved): a step's
+        // indices cost their own stores and, once per chunk, a fresh chunk; not a growing vector's zero-fill and copies
+        static std::vector<{index_type}*> _chunks[{self.batch}];
+        static int64_t _count[{self.batch}];  // zero-initialised
         static int32_t _per_step[{self.batch}][{int(n_steps)}];  // zero-initialised
-        // the spike space lists this step's spikes in increasing index: each copy's are one run, appended at once
+        // the spike space lists this step's spikes in increasing index: each copy's are one run
         const int32_t* const _spikes = brian::{spikes};
         const int32_t _n_spikes = _spikes[{group.N}];
         int32_t _s = 0;
@@ -79,27 +84,35 @@ class SpikeRecorder:
             int32_t _e = _s + 1;
             while (_e < _n_spikes && _spikes[_e] < _hi)
                 _e++;
-            std::vector<{index_type}>& _idx = _index[_c];
-            const size_t _old = _idx.size();
-            _idx.resize(_old + (size_t)(_e - _s));
-            for (int32_t _k = _s; _k < _e; _k++)
-                _idx[_old + (size_t)(_k - _s)] = ({index_type})(_spikes[_k] - _lo);
             _per_step[_c][_step] = _e - _s;
-            _s = _e;
+            while (_s < _e)  // the run, into the copy's last chunk and, where it is full, a new one
+            {{
+                const int64_t _slot = _count[_c] % {CHUNK_SPIKES};
+                if (_slot == 0)
+                    _chunks[_c].push_back(new {index_type}[{CHUNK_SPIKES}]);
+                const int64_t _room = {CHUNK_SPIKES} - _slot;
+                const int32_t _take = (int64_t)(_e - _s) < _room ? _e - _s : (int32_t)_room;
+                {index_type}* const _out = _chunks[_c].back() + _slot;
+                for (int32_t _k = 0; _k < _take; _k++)
+                    _out[_k] = ({index_type})(_spikes[_s + _k] - _lo);
+                _count[_c] += _take;
+                _s += _take;
+            }}
         }}
         if (_step == {int(n_steps) - 1})
         {{
             std::ofstream _out((brian::results_dir + "{self.file_name}").c_str(), std::ios::binary | std::ios::out);
             const int32_t _head[4] = {{{SPIKES_MAGIC}, {self.batch}, {int(n_steps)}, (int32_t)sizeof({index_type})}};
             _out.write(reinterpret_cast<const char*>(_head), sizeof(_head));
-            for (int32_t _c = 0; _c < {self.batch}; _c++)
-            {{
-                const int64_t _count = (int64_t)_index[_c].size();
-                _out.write(reinterpret_cast<const char*>(&_count), sizeof(_count));
-            }}
+            _out.write(reinterpret_cast<const char*>(_count), sizeof(_count));
             _out.write(reinterpret_cast<const char*>(_per_step), sizeof(_per_step));
             for (int32_t _c = 0; _c < {self.batch}; _c++)
-                _out.write(reinterpret_cast<const char*>(_index[_c].data()), _index[_c].size() * sizeof({index_type}));
+                for (size_t _q = 0; _q < _chunks[_c].size(); _q++)
+                {{
+                    const int64_t _left = _count[_c] - (int64_t)_q * {CHUNK_SPIKES};
+                    const int64_t _n = _left < {CHUNK_SPIKES} ? _left : {CHUNK_SPIKES};
+                    _out.write(reinterpret_cast<const char*>(_chunks[_c][_q]), _n * sizeof({index_type}));
+                }}
         }}
         return 0;
     }}

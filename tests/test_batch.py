@@ -151,6 +151,46 @@ def test_rows_summed_in_int8_blocks_equal_single_synapse_runs(build_root, numpy_
         _check_same(spec, ref, f)
 
 
+def _nibble_model() -> LpRNNModel:
+    """lpff 6→80 → lprnn 80 → dense 3, hidden weights c/8 with codes c in −8…7: the Loihi mode's hidden rows are
+    then the integers −8 … 7 (times 64), 4-bit rows (propagation.nibble_rows: 80 targets, two groups of 64) whose
+    uint8 blocks hold ⌊255/15⌋ = 17 rows, and lpff_1 has steps with more spikes than that."""
+    rng = np.random.default_rng(3)
+
+    def codes(shape):
+        return (rng.integers(-8, 8, size=shape) / 8).astype(np.float32)
+
+    return LpRNNModel([Layer("lpff_1", "lpff", codes((80, 6)), codes(80) / 8, retention=0.8),
+                       Layer("lprnn_1", "lprnn", codes((80, 80)), codes(80) / 8, U=codes((80, 80)), retention=0.8),
+                       Layer("output", "dense", codes((3, 80)), codes(3) / 8)], n_frames=20, frame_dt=1 / 20)
+
+
+def test_rows_of_4bit_weights_equal_single_synapse_runs(build_root, numpy_runtime):
+    """Integer rows stored in half a byte per weight (propagation.nibble_rows: the values −8 … 7, the widest range
+    four bits hold, stored with an offset of 8), summed in uint8 blocks of 17 with steps where a copy has more spikes
+    than a block holds, against Brian2's numpy runtime."""
+    from lprnn_brian.propagation import integer_sources, nibble_rows
+
+    model = _nibble_model()
+    spec = to_snn_spec(model, mode="loihi")
+    L = spec.layers[1]
+    (ff, rec), _ = integer_sources([64 * L.W_snn.T, 64 * L.U_snn.T])
+    assert (ff.min(), ff.max(), rec.min(), rec.max()) == (-8, 7, -8, 7)
+    assert nibble_rows(ff)[1:] == nibble_rows(rec)[1:] == (8, 17)
+    drives = _drives(model, spec, 3)
+    with Runner(spec, "numpy", record=RECORD) as r:
+        refs = [r.run(d) for d in drives]
+    most = max(np.bincount(ref.spike_step[0]).max() for ref in refs)
+    assert most > 17, f"at most {most} spikes of lpff_1 in a step: one block would hold them all"
+    with Runner(spec, "cpp_standalone", build_root=build_root, record=RECORD, batch=3, sampling="frames",
+                propagation="rows") as r:
+        kernels = {k["name"]: (k.get("weight_bits"), k.get("block_rows")) for k in r.bn.kernels}
+        fast = r.run_batch(drives)
+    assert kernels["lprnn_1_ff"] == kernels["lprnn_1_rec"] == (4, 17), kernels
+    for ref, f in zip(refs, fast):
+        _check_same(spec, ref, f)
+
+
 def test_batched_synapses_on_numpy_runtime(small_model, numpy_runtime):
     """The batch layout itself (block-diagonal Synapses, tiled parameters, per-copy inputs) on Brian2's
     reference runtime: each copy equals its sample alone."""
@@ -181,19 +221,23 @@ def test_simulate_gives_the_same_result_with_every_layout(small_model, build_roo
 
 
 @pytest.mark.slow  # a build of its own (~20 s)
-def test_int32_spike_indices_record_the_same_spikes(small_model, build_root, tmp_path, monkeypatch):
+def test_int32_spike_indices_in_small_chunks_record_the_same_spikes(small_model, build_root, tmp_path, monkeypatch):
     """Layers of more than INT16_NEURONS neurons record int32 indices; with the bound lowered to 1 every layer takes
-    that path (a fresh build directory: the code differs), and the spikes equal the Synapses path's (the reference
-    run shares the session's build)."""
+    that path, and with CHUNK_SPIKES lowered to 7 each copy's indices fill many chunks, a step's run of spikes often
+    split between two (a fresh build directory: the code differs). The spikes equal the Synapses path's (the
+    reference run shares the session's build)."""
     import lprnn_brian.spike_record as spike_record
 
     spec = to_snn_spec(small_model, mode="float")
     x = np.random.default_rng(3).normal(0.0, 2.0, size=(3, small_model.n_frames, small_model.n_inputs))
     ref = simulate(spec, x, build_root=build_root, batch=1, sampling="steps", propagation="synapses")
     monkeypatch.setattr(spike_record, "INT16_NEURONS", 1)
+    monkeypatch.setattr(spike_record, "CHUNK_SPIKES", 7)
     wide = simulate(spec, x, build_root=tmp_path, batch=2, sampling="readout", propagation="rows")
     records = sorted(tmp_path.rglob("*.spikes"))
     assert records and all(np.frombuffer(p.read_bytes()[:16], dtype="<i4")[3] == 4 for p in records)
+    counts = [np.frombuffer(p.read_bytes(), dtype="<i8", count=2, offset=16) for p in records]
+    assert max(c.max() for c in counts) > 3 * 7, counts
     for a, b in zip(ref.spikes, wide.spikes):
         np.testing.assert_array_equal(a, b)
 
@@ -429,6 +473,38 @@ def test_int8_blocks_never_overflow(values, rows):
 
     assert block_rows(values) == rows
     assert rows == 1 or rows * np.abs(values.astype(np.int64)).max() <= 127
+
+
+@pytest.mark.parametrize("low, high, n_post", [(-8, 7, 64), (-4, 3, 512), (0, 15, 100), (-15, 0, 65), (-1, 1, 80),
+                                               (0, 0, 64)])
+def test_nibble_rows_hold_every_weight(low, high, n_post):
+    """Unpacked as the kernel reads them (module docstring of propagation: byte k of a 64-target group holds target k
+    in its low and target k + 32 in its high four bits, each weight plus the offset), the rows give back every weight
+    and pad with zero weights; a block's sum of stored values cannot leave uint8."""
+    from lprnn_brian.propagation import NIBBLE_GROUP, nibble_rows
+
+    values = np.random.default_rng(n_post).integers(low, high + 1, size=(7, n_post)).astype(np.int8)
+    values[0, :2] = (low, high)
+    packed, offset, block = nibble_rows(values)
+    width = -(-n_post // NIBBLE_GROUP) * NIBBLE_GROUP
+    assert packed.dtype == np.int8 and packed.shape == (7, width // 2)
+    b = packed.view(np.uint8).reshape(7, width // NIBBLE_GROUP, NIBBLE_GROUP // 2)
+    stored = np.concatenate([b & 15, b >> 4], axis=2).reshape(7, width).astype(int)
+    np.testing.assert_array_equal(stored[:, :n_post] - offset, values)
+    assert np.all(stored[:, n_post:] == offset)  # the padding: weight 0
+    assert block * stored.max() <= 255 and (block + 1) * max(high - min(low, 0), 1) > 255
+
+
+@pytest.mark.parametrize("values", [
+    np.array([[-8, 8] * 40], dtype=np.int8),      # 17 integers: more than four bits
+    np.array([[1, 16] * 40], dtype=np.int8),      # 0 … 16 with the zero weight of the padding
+    np.array([[-3, 3] * 20], dtype=np.int8),      # 40 targets: shorter than a group
+    np.array([[-3, 3] * 40], dtype=np.float32),   # not integers
+])
+def test_nibble_rows_refuse_what_four_bits_do_not_hold(values):
+    from lprnn_brian.propagation import nibble_rows
+
+    assert nibble_rows(values) is None
 
 
 def test_integer_rows_are_stored_in_whole_vectors():
