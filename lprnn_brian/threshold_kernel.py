@@ -4,8 +4,9 @@ Brian2's threshold code object fills a group's spike space by appending, inside 
 neuron whose condition holds. A ΣΔ layer spikes in a few percent of its neurons at every step, at no predictable
 place, so that branch mispredicts at almost every spike, and the loop, which carries the count from one neuron to
 the next, is not vectorised. The template ``lprnn_brian/templates/threshold.cpp`` evaluates the condition of 64
-neurons at a time into bytes (a loop without branches, which the compiler vectorises), turns the bytes into a bit
-mask (AVX-512 or AVX2 where the compiler targets them, a portable loop otherwise) and appends the mask's set bits,
+neurons at a time into a buffer (a loop without branches, which the compiler vectorises: a byte per neuron with
+AVX-512, elsewhere 64 bits, the width of the compare's result, which AVX2 reads four at a time), turns the buffer into
+a bit mask (AVX-512 or AVX2 where the compiler targets them, a portable loop otherwise) and appends the mask's set bits,
 lowest first (with AVX-512 sixteen at a time, their indices compressed into a vector's lowest lanes and stored under a
 mask: no branch per spike either): the same spike space — the same indices in the same increasing order, the same count. The cost per
 step follows the neurons divided by the vector width plus the spikes, not the neurons.

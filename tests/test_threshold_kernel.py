@@ -3,9 +3,10 @@
 The template's event space is checked end to end by tests/test_batch.py (row layout against Brian2's own
 ``Synapses`` network: every spike identical, batches whose neuron counts are and are not multiples of 64). Here:
 the template's helpers, compiled on their own under each instruction set they have a path for (AVX-512, AVX2,
-portable) that this CPU runs: the bit mask of 64 condition bytes, the index of its lowest set bit (the builtin
-and the portable loop) and the appending of its set bits to the event space, against numpy on the same bytes; and
-the refusal of refractoriness.
+portable) that this CPU runs: the bit mask of 64 conditions (bytes with AVX-512, 64-bit lanes elsewhere; 0 or all
+ones, as the threshold writes them), the index of its lowest set bit (the builtin and the portable loop) and the
+appending of its set bits to the event space, against numpy on the same conditions; and the refusal of
+refractoriness.
 """
 from __future__ import annotations
 
@@ -58,12 +59,22 @@ def _compile_with_helpers(main: str, path: str, exe: Path) -> Path:
     return exe
 
 
-MAIN = r"""
+#: C++ reading 64 condition bytes (0 or 1) from stdin into the threshold's buffer of conditions, as it writes them.
+CONDITIONS = r"""
 #include <cstdio>
+static uint64_t _conditions_mask(const unsigned char* b) {
+    _lprnn_cond_t c[64];
+    for (int k = 0; k < 64; k++)
+        c[k] = b[k] ? (_lprnn_cond_t)-1 : (_lprnn_cond_t)0;
+    return _lprnn_condition_mask(c);
+}
+"""
+
+MAIN = CONDITIONS + r"""
 int main() {
     unsigned char b[64];
     while (fread(b, 1, 64, stdin) == 64) {
-        const uint64_t m = _lprnn_nonzero_bytes(b);
+        const uint64_t m = _conditions_mask(b);
         printf("%llu %d %d\n", (unsigned long long)m, m ? _lprnn_lowest_bit(m) : -1,
                m ? _lprnn_lowest_bit_portable(m) : -1);
     }
@@ -73,7 +84,7 @@ int main() {
 
 
 @pytest.mark.parametrize("path", _runnable_paths())
-def test_nonzero_bytes_mask_on_every_instruction_set(path, tmp_path):
+def test_condition_mask_on_every_instruction_set(path, tmp_path):
     exe = _compile_with_helpers(MAIN, path, tmp_path / "mask")
     rng = np.random.default_rng(3)
     blocks = [np.zeros(64, np.uint8), np.ones(64, np.uint8), np.eye(64, dtype=np.uint8)[0],
@@ -89,8 +100,7 @@ def test_nonzero_bytes_mask_on_every_instruction_set(path, tmp_path):
     assert got == expected
 
 
-APPEND_MAIN = r"""
-#include <cstdio>
+APPEND_MAIN = CONDITIONS + r"""
 int main() {
     unsigned char b[64];
     int32_t out[100];
@@ -98,7 +108,7 @@ int main() {
     while (fread(b, 1, 64, stdin) == 64) {
         for (int k = 0; k < 100; k++)
             out[k] = -1;  // a sentinel in every entry: any write shows
-        const long count = _lprnn_append_bits(out, 7, start, _lprnn_nonzero_bytes(b));  // after 7 entries
+        const long count = _lprnn_append_bits(out, 7, start, _conditions_mask(b));  // after 7 entries
         for (long k = 7; k < count; k++)
             printf("%d ", out[k]);
         int untouched = 1;

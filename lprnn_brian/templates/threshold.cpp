@@ -9,23 +9,29 @@
 #include <immintrin.h>
 #endif
 namespace {
-// Bit k of the result is set where byte k of the 64 bytes is non-zero (the bytes hold 0 or 1).
-inline uint64_t _lprnn_nonzero_bytes(const unsigned char* _bytes)
+// The condition of one neuron, as the mask below reads it: 0, or all ones. A byte with AVX-512 (one test of 64 bytes
+// per 64 neurons); elsewhere 64 bits, the width of the double it is computed from, so that the compiler stores its
+// compare's result as it is and AVX2 reads four conditions per movemask (bytes took a chain of packs per 64 neurons).
+#if defined(__AVX512BW__)
+typedef unsigned char _lprnn_cond_t;
+#else
+typedef int64_t _lprnn_cond_t;
+#endif
+// Bit k of the result is set where condition k of the 64 is non-zero.
+inline uint64_t _lprnn_condition_mask(const _lprnn_cond_t* _conds)
 {
 #if defined(__AVX512BW__)
-    const __m512i _b = _mm512_loadu_si512((const void*)_bytes);
+    const __m512i _b = _mm512_loadu_si512((const void*)_conds);
     return (uint64_t)_mm512_test_epi8_mask(_b, _b);
 #elif defined(__AVX2__)
-    const __m256i _zero = _mm256_setzero_si256();
-    const __m256i _lo = _mm256_loadu_si256((const __m256i*)_bytes);
-    const __m256i _hi = _mm256_loadu_si256((const __m256i*)(_bytes + 32));
-    const uint32_t _mlo = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_lo, _zero));
-    const uint32_t _mhi = ~(uint32_t)_mm256_movemask_epi8(_mm256_cmpeq_epi8(_hi, _zero));
-    return ((uint64_t)_mhi << 32) | _mlo;
+    uint64_t _mask = 0;
+    for (int _q = 0; _q < 16; _q++)
+        _mask |= (uint64_t)_mm256_movemask_pd(_mm256_loadu_pd((const double*)(_conds + 4 * _q))) << (4 * _q);
+    return _mask;
 #else
     uint64_t _mask = 0;
     for (int _k = 0; _k < 64; _k++)
-        _mask |= (uint64_t)(_bytes[_k] != 0) << _k;
+        _mask |= (uint64_t)(_conds[_k] != 0) << _k;
     return _mask;
 #endif
 }
@@ -85,24 +91,24 @@ inline long _lprnn_append_bits(int32_t* _out, long _count, const size_t _start, 
     #error "lprnn_brian's branch-free threshold is for groups without refractoriness"
     {% endif %}
     // A few percent of a ΣΔ layer spike at each step, at no predictable place. The condition of 64 neurons at a
-    // time goes into bytes (a loop without branches, which the compiler vectorises), the bytes into a bit mask, and
-    // the mask's set bits, lowest first, into the event space: the same event space as Brian2's threshold (the
+    // time goes into a buffer (a loop without branches, which the compiler vectorises), the buffer into a bit mask,
+    // and the mask's set bits, lowest first, into the event space: the same event space as Brian2's threshold (the
     // indices in increasing order, their count at [N]), without a branch per neuron (with AVX-512, none per spike).
-    unsigned char _cond_bytes[64];
+    _lprnn_cond_t _conds[64];
     long _count = 0;
     for(size_t _start=0; _start<N; _start+=64)
     {
         const size_t _n = (N - _start < 64) ? (size_t)(N - _start) : 64;
         if (_n < 64)
-            memset(_cond_bytes, 0, sizeof(_cond_bytes));
+            memset(_conds, 0, sizeof(_conds));
         for(size_t _k=0; _k<_n; _k++)
         {
             const size_t _idx = _start + _k;
             const size_t _vectorisation_idx = _idx;
             {{vector_code|autoindent}}
-            _cond_bytes[_k] = _cond ? 1 : 0;
+            _conds[_k] = _cond ? (_lprnn_cond_t)-1 : (_lprnn_cond_t)0;
         }
-        _count = _lprnn_append_bits({{_eventspace}}, _count, _start, _lprnn_nonzero_bytes(_cond_bytes));
+        _count = _lprnn_append_bits({{_eventspace}}, _count, _start, _lprnn_condition_mask(_conds));
     }
     {{_eventspace}}[N] = _count;
 {% endblock %}
