@@ -155,11 +155,12 @@ def block_rows(values: np.ndarray) -> int:
     return max(1, np.iinfo(np.int8).max // largest) if largest else 1
 
 
-def padded_width(n_post: int) -> int:
-    """The stored width of an integer row of ``n_post`` targets: ``n_post`` rounded up to a multiple of
-    :data:`ROW_LANES`, so that the row loop is whole vector instructions (a 20-target read-out row is otherwise
-    a scalar loop with stack spills); the padding is zero weights, which add nothing."""
-    return -(-n_post // ROW_LANES) * ROW_LANES
+def padded_width(n_post: int, lanes: int = ROW_LANES) -> int:
+    """The stored width of an integer row of ``n_post`` targets: ``n_post`` rounded up to a multiple of ``lanes``
+    (:data:`ROW_LANES`; :data:`NIBBLE_GROUP` for 4-bit rows), so that the row loop is whole vector instructions (a
+    20-target read-out row is otherwise a scalar loop with stack spills); the padding is zero weights, which add
+    nothing."""
+    return -(-n_post // lanes) * lanes
 
 
 def nibble_rows(values: np.ndarray) -> tuple[np.ndarray, int, int] | None:
@@ -180,7 +181,7 @@ def nibble_rows(values: np.ndarray) -> tuple[np.ndarray, int, int] | None:
     if hi - lo > 15:
         return None
     n_pre, n_post = values.shape
-    width = -(-n_post // NIBBLE_GROUP) * NIBBLE_GROUP
+    width = padded_width(n_post, NIBBLE_GROUP)
     u = np.full((n_pre, width), -lo, dtype=np.uint8)  # padding: the weight 0
     u[:, :n_post] = values.astype(np.int16) - lo
     groups = u.reshape(n_pre, width // NIBBLE_GROUP, 2, NIBBLE_GROUP // 2)
